@@ -1,0 +1,3 @@
+from weirdkinetics.cli import main
+
+raise SystemExit(main())

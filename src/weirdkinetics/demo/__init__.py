@@ -1,0 +1,1 @@
+"""The embedded default: a controlled background-shortcut experiment that runs offline."""

@@ -1,0 +1,67 @@
+"""A model card: plain data carrying a model's whole input protocol.
+
+torchvision and PyTorchVideo leave the temporal protocol in prose; here it is data, so sampling, transforms
+and the store key all derive from the card.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """Everything needed to build a model and feed it exactly as its authors did.
+
+    Temporal protocol (at ``fps`` after resampling): a clip is ``frames`` frames taken every ``stride``-th
+    frame; dense clips start every ``clip_spacing`` frames. Spatial protocol: resize (short side to
+    ``resize`` when it is an int, to ``(h, w)`` when it is a pair), crop ``crop`` x ``crop``, scale to
+    [0, 1], normalise with ``mean``/``std`` (RGB).
+    """
+
+    name: str
+    zoo: str  # adapter key: "pytorchvideo", "torchvision", "hf", "testing"
+    builder: str  # the zoo's own builder / architecture name
+    label_space: str
+    fps: float
+    frames: int
+    stride: int
+    clip_spacing: int
+    resize: int | tuple[int, int]
+    crop: int
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    weights_url: str | None = None
+    weights_sha256: str | None = None  # hex prefix as published (torch.hub check_hash convention) or full
+    reported_top1: float | None = None  # percent, as the authors report it
+    reported_top5: float | None = None
+    reported_protocol: str = ""  # how the reported number was measured (views, dataset)
+    licence: str = ""
+    extra: str = ""  # pip extra needed by the zoo adapter ("" when none)
+    family: str = ""  # 3D CNN, two-pathway, efficient, transformer, vision-language
+    description: str = ""
+    interpolation: str = "bilinear"
+    antialias: bool = False
+    resize_before_crop: bool = True
+    arch: dict = field(default_factory=dict)  # builder kwargs / architecture config (random builds need no download)
+    slowfast_alpha: int | None = None  # two-pathway models: slow pathway takes every alpha-th frame
+    default_crops: int = 1
+
+    @property
+    def span(self) -> int:
+        """Frames one clip spans at ``fps``: ``(frames - 1) * stride + 1``."""
+        return (self.frames - 1) * self.stride + 1
+
+    @property
+    def protocol(self) -> str:
+        """Short human summary, e.g. ``8x8 @30fps, clips every 16, short side 256, crop 256``."""
+        size = f"short side {self.resize}" if isinstance(self.resize, int) else f"resize {self.resize[0]}x{self.resize[1]}"
+        return (
+            f"{self.frames}x{self.stride} @{self.fps:g}fps, clips every {self.clip_spacing}, "
+            f"{size}, crop {self.crop}"
+        )
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["resize"] = list(self.resize) if isinstance(self.resize, tuple) else self.resize
+        return d

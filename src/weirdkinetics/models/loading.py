@@ -1,0 +1,199 @@
+"""Build a card's network and load its weights: hub cache, local checkpoint, or seeded random.
+
+Each zoo has one adapter (``ZooAdapter``) that knows how to build its architecture, unwrap its checkpoints
+and call its forward. Checkpoints load with ``torch.load(weights_only=True)``: no code runs from a pickle.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import torch
+from torch import nn
+
+from weirdkinetics.errors import WeightsError
+from weirdkinetics.models.card import ModelCard
+
+
+class ZooAdapter(Protocol):
+    def build(self, card: ModelCard) -> nn.Module:
+        """The card's architecture with fresh (random) weights, no download."""
+
+    def forward(self, model: nn.Module, card: ModelCard, clips: torch.Tensor) -> torch.Tensor:
+        """clips: float32 (B, C, T, H, W), normalised -> logits float32 (B, num_classes)."""
+
+
+@dataclass
+class LoadedModel:
+    card: ModelCard
+    module: nn.Module
+    adapter: Any
+    weights_digest: str  # sha256 of the checkpoint file, or "random:SEED"
+    weights_desc: str  # human description: URL, path, or random seed
+
+    @property
+    def is_random(self) -> bool:
+        return self.weights_digest.startswith("random")
+
+    @torch.no_grad()
+    def logits(self, clips: torch.Tensor) -> torch.Tensor:
+        return self.adapter.forward(self.module, self.card, clips)
+
+
+_ADAPTERS: dict[str, Any] = {}
+
+
+def register_adapter(zoo: str, adapter) -> None:
+    if zoo in _ADAPTERS:
+        raise ValueError(f"adapter for zoo '{zoo}' is already registered")
+    _ADAPTERS[zoo] = adapter
+
+
+def get_adapter(zoo: str):
+    if zoo not in _ADAPTERS:
+        _import_builtin_adapters()
+    if zoo not in _ADAPTERS:
+        raise WeightsError(f"no adapter for zoo '{zoo}'; known zoos: {', '.join(sorted(_ADAPTERS))}")
+    return _ADAPTERS[zoo]
+
+
+def _import_builtin_adapters() -> None:
+    from weirdkinetics.models import pytorchvideo_zoo, testing  # noqa: F401
+
+    for optional in ("torchvision_zoo", "hf_zoo"):
+        try:
+            __import__(f"weirdkinetics.models.{optional}")
+        except ImportError:
+            pass
+
+
+_RANDOM = re.compile(r"^random(?::(\d+))?$")
+
+
+def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def hub_checkpoint_path(url: str) -> Path:
+    """Where torch.hub caches ``url`` (``$TORCH_HOME/hub/checkpoints/<file name>``)."""
+    return Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(url.split("?")[0])
+
+
+def fetch_hub_checkpoint(card: ModelCard) -> Path:
+    """The card's checkpoint from the torch.hub cache, downloading it there first if needed.
+
+    A published hash prefix (``card.weights_sha256``) is checked, as ``torch.hub`` does with ``check_hash``.
+    """
+    if not card.weights_url:
+        raise WeightsError(
+            f"model '{card.name}' has no published weights; pass --weights PATH or --weights random[:SEED]"
+        )
+    dest = hub_checkpoint_path(card.weights_url)
+    if not dest.exists():
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            torch.hub.download_url_to_file(card.weights_url, str(dest), progress=True)
+        except Exception as exc:  # network errors come in many types
+            raise WeightsError(
+                f"could not download weights for '{card.name}' from {card.weights_url} ({exc}). "
+                f"Offline? Put the file at {dest}, or pass --weights PATH, or --weights random[:SEED]."
+            ) from None
+    digest = sha256_file(dest)
+    if card.weights_sha256 and not digest.startswith(card.weights_sha256):
+        raise WeightsError(
+            f"{dest}: sha256 {digest[:16]}... does not match the published {card.weights_sha256}; "
+            "delete the file and download it again"
+        )
+    return dest
+
+
+def unwrap_state_dict(obj: Any, source: str) -> dict[str, torch.Tensor]:
+    """The state dict inside a checkpoint: PyTorchVideo's ``{"model_state": ...}``, Lightning's
+    ``{"state_dict": ...}``, ``{"model": ...}``, or a bare state dict."""
+    if isinstance(obj, dict):
+        for key in ("model_state", "state_dict", "model"):
+            if key in obj and isinstance(obj[key], dict):
+                obj = obj[key]
+                break
+    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise WeightsError(f"{source}: not a state dict (expected tensors by parameter name)")
+    return obj
+
+
+def load_checkpoint_file(path: str | Path) -> dict[str, torch.Tensor]:
+    path = Path(path)
+    if not path.exists():
+        raise WeightsError(f"--weights {path}: no such file")
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise WeightsError(
+            f"{path}: cannot be loaded safely ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}). "
+            "Only tensor checkpoints are accepted (no code runs from a pickle)."
+        ) from None
+    return unwrap_state_dict(obj, str(path))
+
+
+def load_state_into(module: nn.Module, state: dict[str, torch.Tensor], source: str, name: str) -> None:
+    """Load strictly; on a mismatch, name the missing, unexpected and mis-shaped keys."""
+    own = module.state_dict()
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    shaped = [
+        f"{k} {tuple(state[k].shape)} != {tuple(own[k].shape)}"
+        for k in own
+        if k in state and tuple(state[k].shape) != tuple(own[k].shape)
+    ]
+    if missing or unexpected or shaped:
+
+        def few(items: list[str]) -> str:
+            return ", ".join(items[:5]) + (f" (+{len(items) - 5} more)" if len(items) > 5 else "")
+
+        parts = []
+        if missing:
+            parts.append(f"missing keys: {few(missing)}")
+        if unexpected:
+            parts.append(f"unexpected keys: {few(unexpected)}")
+        if shaped:
+            parts.append(f"shape mismatches: {few(shaped)}")
+        raise WeightsError(f"{source} does not fit model '{name}': " + "; ".join(parts))
+    module.load_state_dict(state, strict=True)
+
+
+def load_model(card: ModelCard, weights: str | None = None, device: str = "cpu") -> LoadedModel:
+    """Build ``card``'s network with its weights.
+
+    weights: ``None`` -> the card's published weights through the torch.hub cache; ``random[:SEED]`` ->
+    seeded random weights (default seed 0); anything else -> a local checkpoint path (or, for zoos that
+    load folders such as Hugging Face, a snapshot directory).
+    """
+    adapter = get_adapter(card.zoo)
+    m = _RANDOM.match(weights or "")
+    if m:
+        seed = int(m.group(1) or 0)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            module = adapter.build(card)
+        digest, desc = f"random:{seed}", f"seeded random weights (seed {seed})"
+    elif hasattr(adapter, "load") and (weights is None or Path(weights).is_dir()):
+        # zoos with their own loading (e.g. Hugging Face snapshots) handle hub and folders themselves
+        module, digest, desc = adapter.load(card, weights)
+    else:
+        path = Path(weights) if weights else fetch_hub_checkpoint(card)
+        state = load_checkpoint_file(path)
+        if hasattr(adapter, "convert_state"):
+            state = adapter.convert_state(card, state)
+        module = adapter.build(card)
+        load_state_into(module, state, str(path), card.name)
+        digest, desc = sha256_file(path), (card.weights_url if weights is None else str(path))
+    module.eval().to(device)
+    return LoadedModel(card=card, module=module, adapter=adapter, weights_digest=digest, weights_desc=desc)
