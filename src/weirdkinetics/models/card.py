@@ -42,6 +42,8 @@ class ModelCard:
     description: str = ""
     interpolation: str = "bilinear"
     antialias: bool = False
+    resize_on_uint8: bool = False  # torchvision's presets resize the uint8 video (rounding) before scaling
+    crop_rounding: str = "ceil"  # centre-crop offset: "ceil" (PyTorchVideo uniform_crop) or "round" (torchvision)
     resize_before_crop: bool = True
     arch: dict = field(default_factory=dict)  # builder kwargs / architecture config (random builds need no download)
     slowfast_alpha: int | None = None  # two-pathway models: slow pathway takes every alpha-th frame
