@@ -39,4 +39,4 @@ def _load_builtin_cards() -> None:
     if _loaded:
         return
     _loaded = True
-    from weirdkinetics.models import cards  # noqa: F401  (registers on import)
+    from weirdkinetics.models import cards, cards_testing  # noqa: F401  (register on import)

@@ -1,0 +1,59 @@
+"""Cards of the tiny models for tests and the demo (no published weights)."""
+
+from __future__ import annotations
+
+from weirdkinetics.labels import register_label_space
+from weirdkinetics.models.card import ModelCard
+from weirdkinetics.models.cards import KINETICS_MEAN, KINETICS_STD
+from weirdkinetics.models.registry import register
+
+
+def _demo_classes() -> list[str]:
+    from weirdkinetics.demo.classes import DEMO_CLASSES
+
+    return list(DEMO_CLASSES)
+
+
+register_label_space("demo", _demo_classes)
+
+# --- tiny models for tests and the demo (no published weights) ------------------------------------------
+register(
+    ModelCard(
+        name="tiny_c3d",
+        zoo="testing",
+        builder="tiny_c3d",
+        label_space="kinetics400",
+        fps=30,
+        frames=8,
+        stride=8,
+        clip_spacing=16,
+        resize=64,
+        crop=64,
+        mean=KINETICS_MEAN,
+        std=KINETICS_STD,
+        arch={"width": 8},
+        licence="Apache-2.0 (weirdkinetics)",
+        family="3D CNN",
+        description="Tiny 3D CNN over the Kinetics-400 label space; use with --weights random[:SEED] for tests.",
+    )
+)
+register(
+    ModelCard(
+        name="demo_c3d",
+        zoo="testing",
+        builder="tiny_c3d",
+        label_space="demo",
+        fps=15,
+        frames=8,
+        stride=2,
+        clip_spacing=8,
+        resize=32,
+        crop=32,
+        mean=(0.5, 0.5, 0.5),
+        std=(0.25, 0.25, 0.25),
+        arch={"width": 16},
+        licence="Apache-2.0 (weirdkinetics)",
+        family="3D CNN",
+        description="Small 3D CNN trained by `weirdkinetics demo` on the generated shortcut dataset.",
+    )
+)
