@@ -1,0 +1,251 @@
+"""Video decoding with PyAV. The decoder only answers "give me these frames"; sampling decides which.
+
+Never hides a failure: every call ends with a status (``ok``, ``partial``, ``decode_error``, ``missing``) and a
+reason. Memory is bounded by what the caller keeps: frames are converted (and, through ``convert``, resized)
+only when wanted, one at a time.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+import av
+import numpy as np
+
+from weirdkinetics.sampling import resample_indices
+
+STATUSES = ("ok", "short", "partial", "decode_error", "missing")
+
+
+@dataclass
+class VideoInfo:
+    """What the container says, plus the frame times found by demuxing (no decoding)."""
+
+    path: str
+    codec: str
+    width: int  # as displayed (rotation applied)
+    height: int
+    rotation: int  # degrees counter-clockwise to apply for display (multiple of 90)
+    avg_fps: float
+    duration: float | None  # seconds, as the container claims
+    claimed_frames: int  # container's frame count (0 when unknown)
+    times: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))  # float64 (N,) sorted
+    timing: str = "pts"  # "pts", or "cfr" when timestamps were missing and avg_fps was assumed
+
+    @property
+    def num_frames(self) -> int:
+        return len(self.times)
+
+
+class VideoOpenError(Exception):
+    """The file is missing or FFmpeg cannot open/demux it; ``status`` is ``missing`` or ``decode_error``."""
+
+    def __init__(self, status: str, reason: str):
+        super().__init__(reason)
+        self.status, self.reason = status, reason
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"[:300]
+
+
+def _open(path: str | Path) -> av.container.InputContainer:
+    path = str(path)
+    if not os.path.exists(path):
+        raise VideoOpenError("missing", f"no such file: {path}")
+    try:
+        container = av.open(path, mode="r")
+    except Exception as exc:
+        raise VideoOpenError("decode_error", f"FFmpeg cannot open the file ({_first_line(exc)})") from None
+    if not container.streams.video:
+        container.close()
+        raise VideoOpenError("decode_error", "no video stream in the file")
+    return container
+
+
+def _video_stream(container: av.container.InputContainer) -> av.video.stream.VideoStream:
+    # FFmpeg's default choice when there are several video streams (e.g. cover art + video)
+    try:
+        index = container.streams.best("video")
+        if index is not None:
+            return index
+    except Exception:
+        pass
+    return container.streams.video[0]
+
+
+def probe(path: str | Path) -> VideoInfo:
+    """Metadata and presentation times of every video packet, by demuxing only (fast, no decoding).
+
+    Raises ``VideoOpenError`` for missing or unreadable files. Packets are sorted by presentation time;
+    the decoder outputs frames in that order, so output frame ``j`` has time ``times[j]`` (robust to
+    containers such as AVI whose frames carry reordered timestamps).
+    """
+    container = _open(path)
+    try:
+        stream = _video_stream(container)
+        ctx = stream.codec_context
+        tb = float(stream.time_base) if stream.time_base else None
+        avg = float(stream.average_rate) if stream.average_rate else (float(stream.guessed_rate or 0) or 0.0)
+        pts: list[int] = []
+        no_pts = 0
+        try:
+            for packet in container.demux(stream):
+                if packet.size == 0:  # flush packet at EOF
+                    continue
+                if packet.pts is None:
+                    no_pts += 1
+                else:
+                    pts.append(packet.pts)
+        except Exception:
+            pass  # truncated/corrupt containers: keep the packets read so far; decoding tells the rest
+        timing = "pts"
+        if tb and pts and not no_pts:
+            times = np.sort(np.asarray(pts, dtype=np.float64)) * tb
+        else:
+            count = len(pts) + no_pts
+            times = np.arange(count, dtype=np.float64) / (avg or 30.0)
+            timing = "cfr"
+        duration = float(stream.duration * stream.time_base) if stream.duration and stream.time_base else None
+        if duration is None and container.duration:
+            duration = container.duration / 1_000_000
+        rotation = 0
+        try:
+            # PyAV exposes the display matrix on frames; decode one frame to read it
+            container.seek(0)
+            for frame in container.decode(stream):
+                rotation = int(round(getattr(frame, "rotation", 0) or 0))
+                break
+        except Exception:
+            pass
+        width, height = ctx.width, ctx.height
+        if rotation % 180:
+            width, height = height, width
+        return VideoInfo(
+            path=str(path),
+            codec=ctx.name,
+            width=width,
+            height=height,
+            rotation=rotation,
+            avg_fps=avg,
+            duration=duration,
+            claimed_frames=int(stream.frames or 0),
+            times=times,
+            timing=timing,
+        )
+    finally:
+        container.close()
+
+
+def rotate(image: np.ndarray, rotation: int) -> np.ndarray:
+    """Apply a display rotation (degrees counter-clockwise, multiple of 90) to uint8 (H, W, C)."""
+    k = (rotation // 90) % 4
+    return np.ascontiguousarray(np.rot90(image, k=k)) if k else image
+
+
+@dataclass
+class DecodeResult:
+    """How a decoding pass ended. ``frames_decoded`` counts source frames output before any break."""
+
+    status: str = "ok"  # ok | partial | decode_error
+    reason: str = ""
+    frames_decoded: int = 0
+
+
+def iter_source_frames(
+    path: str | Path,
+    wanted: set[int] | None,
+    rotation: int,
+    convert: Callable[[np.ndarray], object] | None = None,
+    result: DecodeResult | None = None,
+    limit: int | None = None,
+) -> Iterator[tuple[int, object]]:
+    """Decode sequentially; yield ``(source_index, convert(rgb))`` for each wanted source frame.
+
+    rgb: uint8 (H, W, 3), display rotation applied. ``wanted=None`` yields every frame. Frames not wanted
+    are decoded (codecs need them) but never converted to RGB. Stops after the last wanted frame or at
+    ``limit`` frames. A decoding error ends the pass; ``result`` records ``partial`` (frames before the
+    break were delivered) or ``decode_error`` (none were).
+    """
+    result = result if result is not None else DecodeResult()
+    last_wanted = max(wanted) if wanted else None
+    container = _open(path)
+    try:
+        stream = _video_stream(container)
+        stream.thread_type = "AUTO"
+        index = 0
+        try:
+            for frame in container.decode(stream):
+                if limit is not None and index >= limit:
+                    break
+                if wanted is None or index in wanted:
+                    rgb = rotate(frame.to_ndarray(format="rgb24"), rotation)
+                    yield index, (convert(rgb) if convert else rgb)
+                index += 1
+                result.frames_decoded = index
+                if last_wanted is not None and index > last_wanted:
+                    break
+        except (av.FFmpegError, ValueError, OSError) as exc:
+            result.status = "partial" if index > 0 else "decode_error"
+            result.reason = f"decoding broke off after {index} frame(s): {_first_line(exc)}"
+            result.frames_decoded = index
+        if result.status == "ok" and index == 0:
+            result.status, result.reason = "decode_error", "no frame could be decoded"
+    finally:
+        container.close()
+
+
+@dataclass
+class DecodedVideo:
+    """A whole video in memory (for short videos: synth, qualitative strips, tests)."""
+
+    frames: np.ndarray  # uint8 (T, H, W, 3)
+    fps: float
+    status: str
+    reason: str = ""
+    info: VideoInfo | None = None
+
+
+def read_video(
+    path: str | Path,
+    fps: float | None = None,
+    max_side: int | None = None,
+    indices: np.ndarray | None = None,
+) -> DecodedVideo:
+    """Decode a whole video (or the given resampled ``indices``) into memory.
+
+    fps: resample to this rate by presentation time (None keeps the source's frames and average rate).
+    max_side: downscale so the longer side is at most this (aspect kept), while decoding.
+    Returns frames uint8 (T, H, W, 3); on failure ``frames`` is empty and ``status`` says why.
+    """
+    try:
+        info = probe(path)
+    except VideoOpenError as exc:
+        return DecodedVideo(np.zeros((0, 0, 0, 3), np.uint8), fps or 0.0, exc.status, exc.reason)
+    times = info.times
+    src_of_out = resample_indices(times, fps) if fps else np.arange(len(times))
+    out = np.arange(len(src_of_out)) if indices is None else np.asarray(indices, dtype=np.int64)
+    out = out[out < len(src_of_out)]
+    wanted = set(int(src_of_out[k]) for k in out)
+    convert = None
+    if max_side and max(info.width, info.height) > max_side:
+        import cv2  # noqa: PLC0415  (optional: only for downscaled reads)
+
+        scale = max_side / max(info.width, info.height)
+        size = (max(1, round(info.width * scale)), max(1, round(info.height * scale)))
+
+        def convert(rgb: np.ndarray) -> np.ndarray:
+            return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+
+    result = DecodeResult()
+    got = dict(iter_source_frames(path, wanted, info.rotation, convert, result))
+    frames = [got[int(src_of_out[k])] for k in out if int(src_of_out[k]) in got]
+    status, reason = result.status, result.reason
+    if status == "ok" and len(frames) < len(out):
+        status, reason = "partial", f"only {len(frames)} of {len(out)} frames decoded"
+    arr = np.stack(frames) if frames else np.zeros((0, info.height, info.width, 3), np.uint8)
+    return DecodedVideo(arr, float(fps or info.avg_fps), status, reason, info)

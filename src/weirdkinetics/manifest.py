@@ -1,0 +1,276 @@
+"""Manifests: CSV rows naming videos, their true label, split and background. Validation reports every
+problem at once, each with its CSV row number (the header is row 1)."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from weirdkinetics.errors import ManifestError, UserError
+from weirdkinetics.labels import resolve_label, suggest
+
+REQUIRED = ("path", "label", "split")
+STANDARD = ("path", "label", "split", "background", "video_id", "source_id")
+VIDEO_EXTENSIONS = {".mp4", ".mkv", ".avi", ".mov", ".webm", ".m4v", ".mpg", ".mpeg", ".gif", ".ogv", ".flv", ".wmv", ".3gp", ".ts", ".mts"}
+
+
+@dataclass
+class ManifestRow:
+    row: int  # CSV row number (header = 1)
+    path: Path  # absolute
+    path_text: str  # as written in the manifest
+    label: str
+    split: str
+    background: str = ""
+    video_id: str = ""
+    source_id: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, str]:
+        d = {
+            "path": self.path_text,
+            "label": self.label,
+            "split": self.split,
+            "background": self.background,
+            "video_id": self.video_id,
+            "source_id": self.source_id,
+        }
+        d.update(self.extra)
+        return d
+
+
+@dataclass
+class Manifest:
+    path: Path
+    rows: list[ManifestRow]
+    columns: list[str]
+    digest: str  # sha256 of the file's bytes
+
+    @property
+    def labels(self) -> list[str]:
+        return [r.label for r in self.rows]
+
+
+def _read_text(path: Path) -> tuple[str, bytes]:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such manifest file") from None
+    except IsADirectoryError:
+        raise UserError(f"{path}: is a folder; build a manifest with 'weirdkinetics manifest from-folder'") from None
+    try:
+        return data.decode("utf-8-sig"), data
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ManifestError(
+            [f"row {line}: bytes that are not UTF-8 ({exc.reason} at byte {exc.start}); save the CSV as UTF-8"],
+            str(path),
+        ) from None
+
+
+def read_manifest(
+    path: str | Path,
+    label_space: tuple[str, ...] | list[str] | None = None,
+    label_map: dict[str, str] | None = None,
+    check_files: bool = False,
+) -> Manifest:
+    """Read and validate a manifest; raise ``ManifestError`` listing every problem with its row number.
+
+    label_space: when given, labels (after ``label_map``) must name one of its classes; spelling variants
+    (case, underscores, quotes) are resolved to the space's own name. check_files: also report missing or
+    unreadable video files as problems (``validate`` does; ``evaluate`` records them as status ``missing``).
+    """
+    path = Path(path)
+    text, data = _read_text(path)
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    columns = [c.strip() for c in (reader.fieldnames or [])]
+    problems: list[str] = []
+    if not columns:
+        raise ManifestError(["row 1: empty file; the header must name at least path,label,split"], str(path))
+    missing_cols = [c for c in REQUIRED if c not in columns]
+    if missing_cols:
+        raise ManifestError(
+            [f"row 1: missing required column(s) {', '.join(missing_cols)} (header: {', '.join(columns)})"],
+            str(path),
+        )
+    dupes = sorted({c for c in columns if columns.count(c) > 1})
+    if dupes:
+        problems.append(f"row 1: duplicate column(s) {', '.join(dupes)}")
+    rows: list[ManifestRow] = []
+    seen_ids: dict[str, int] = {}
+    base = path.parent
+    for rownum, raw in enumerate(reader, start=2):
+        if None in raw:  # more cells than header columns
+            problems.append(f"row {rownum}: {len(raw[None])} cell(s) more than the header's {len(columns)} columns")
+        cells = {(k or "").strip(): (v or "").strip() for k, v in raw.items() if k is not None}
+        if not any(cells.values()):
+            continue  # blank line
+        for col in REQUIRED:
+            if not cells.get(col):
+                problems.append(f"row {rownum}: empty '{col}'")
+        path_text = cells.get("path", "")
+        label = cells.get("label", "")
+        if label and label_map:
+            label = label_map.get(label, label)
+        if label and label_space is not None:
+            resolved = resolve_label(label, label_space)
+            if resolved is None:
+                hint = suggest(label, label_space)
+                problems.append(
+                    f"row {rownum}: label '{label}' is not in the model's label space.{hint}"
+                    + ("" if hint else " Use --label-map FILE to map your labels.")
+                )
+            else:
+                label = resolved
+        video_id = cells.get("video_id") or path_text
+        if video_id in seen_ids:
+            problems.append(f"row {rownum}: duplicate video_id '{video_id}' (first on row {seen_ids[video_id]})")
+        else:
+            seen_ids[video_id] = rownum
+        full = Path(path_text) if os.path.isabs(path_text) else base / path_text
+        if check_files and path_text:
+            if not full.exists():
+                problems.append(f"row {rownum}: missing file {full}")
+            elif full.is_dir():
+                problems.append(f"row {rownum}: {full} is a folder, not a video file")
+            elif not os.access(full, os.R_OK):
+                problems.append(f"row {rownum}: unreadable file {full} (permissions)")
+        rows.append(
+            ManifestRow(
+                row=rownum,
+                path=full.resolve() if path_text else full,
+                path_text=path_text,
+                label=label,
+                split=cells.get("split", ""),
+                background=cells.get("background", ""),
+                video_id=video_id,
+                source_id=cells.get("source_id", ""),
+                extra={k: v for k, v in cells.items() if k not in STANDARD},
+            )
+        )
+    if not rows and not problems:
+        problems.append("no rows after the header")
+    if problems:
+        raise ManifestError(problems, str(path))
+    return Manifest(path=path, rows=rows, columns=columns, digest=hashlib.sha256(data).hexdigest())
+
+
+def write_manifest(path: str | Path, rows: list[dict[str, str]]) -> Path:
+    """Write rows (dicts) as a manifest: standard columns first, then extras in first-seen order."""
+    path = Path(path)
+    extras: list[str] = []
+    for r in rows:
+        extras += [k for k in r if k not in STANDARD and k not in extras]
+    columns = list(STANDARD) + extras
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.partial")
+    with open(tmp, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        for r in rows:
+            writer.writerow({c: r.get(c, "") for c in columns})
+    tmp.replace(path)
+    return path
+
+
+def from_folder(root: str | Path, relative_to: str | Path | None = None) -> list[dict[str, str]]:
+    """Rows for videos laid out as ``ROOT/<split>/<label>/<video>`` (paths relative to ``relative_to``).
+
+    Files with unknown extensions are left out only if they are not videos by extension; every other
+    file under a label folder becomes a row.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise UserError(f"{root}: not a folder (expected ROOT/<split>/<label>/<video>)")
+    base = Path(relative_to) if relative_to else root
+    rows = []
+    for split_dir in sorted(p for p in root.iterdir() if p.is_dir()):
+        for label_dir in sorted(p for p in split_dir.iterdir() if p.is_dir()):
+            for video in sorted(p for p in label_dir.rglob("*") if p.is_file()):
+                if video.suffix.lower() not in VIDEO_EXTENSIONS or video.name.startswith("."):
+                    continue
+                rel = os.path.relpath(video, base)
+                rows.append(
+                    {
+                        "path": rel,
+                        "label": label_dir.name,
+                        "split": split_dir.name,
+                        "video_id": f"{split_dir.name}/{label_dir.name}/{video.relative_to(label_dir)}",
+                    }
+                )
+    if not rows:
+        raise UserError(f"{root}: no videos found under ROOT/<split>/<label>/")
+    return rows
+
+
+_KINETICS_NAME = "{youtube_id}_{start:06d}_{end:06d}"
+
+
+def from_kinetics(
+    annotations: str | Path,
+    videos: str | Path,
+    classes: list[str] | None = None,
+    relative_to: str | Path | None = None,
+) -> list[dict[str, str]]:
+    """Rows (split ``kinetics``) from the official Kinetics annotation CSV
+    (``label,youtube_id,time_start,time_end,split``) and files named ``<id>_<start:06d>_<end:06d>.<ext>``.
+
+    Annotated clips with no file keep their row (with the expected ``.mp4`` path), so evaluation lists them
+    as ``missing`` instead of dropping them. ``classes`` keeps only those labels.
+    """
+    annotations, videos = Path(annotations), Path(videos)
+    text, _ = _read_text(annotations)
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    need = {"label", "youtube_id", "time_start", "time_end"}
+    if not need <= set(reader.fieldnames or []):
+        raise UserError(f"{annotations}: expected columns {', '.join(sorted(need))} (the official Kinetics CSV)")
+    on_disk: dict[str, Path] = {}
+    if videos.is_dir():
+        for p in videos.rglob("*"):
+            if p.is_file() and p.suffix.lower() in VIDEO_EXTENSIONS:
+                on_disk.setdefault(p.stem, p)
+    else:
+        raise UserError(f"--videos {videos}: not a folder")
+    wanted = {c.strip().lower() for c in classes} if classes else None
+    base = Path(relative_to) if relative_to else videos
+    rows, problems = [], []
+    for rownum, r in enumerate(reader, start=2):
+        label = r["label"].strip().strip('"')
+        if wanted is not None and label.lower() not in wanted:
+            continue
+        try:
+            start, end = int(float(r["time_start"])), int(float(r["time_end"]))
+        except ValueError:
+            problems.append(f"row {rownum}: time_start/time_end are not numbers")
+            continue
+        stem = _KINETICS_NAME.format(youtube_id=r["youtube_id"].strip(), start=start, end=end)
+        path = on_disk.get(stem, videos / f"{stem}.mp4")
+        rows.append(
+            {
+                "path": os.path.relpath(path, base),
+                "label": label,
+                "split": "kinetics",
+                "video_id": stem,
+                "kinetics_split": (r.get("split") or "").strip(),
+            }
+        )
+    if problems:
+        raise ManifestError(problems, str(annotations))
+    return rows
+
+
+def digest_text(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_name(text: str) -> str:
+    """A file-name-safe version of an id."""
+    return _SAFE.sub("_", text).strip("_") or "video"

@@ -1,0 +1,125 @@
+"""Pure sampling functions: which frames a model sees.
+
+Two steps, both deterministic functions of their inputs with no hidden state:
+1. ``resample_indices(times, fps)``: source frame for each frame of the video resampled to the model's fps,
+   by presentation time (safe for variable frame rate).
+2. ``clip_indices(num_frames, spec)``: frame indices (num_clips, frames) of every clip, over resampled frames.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from weirdkinetics.errors import UserError
+
+
+@dataclass(frozen=True)
+class ClipSpec:
+    """Temporal sampling protocol over frames resampled to ``fps``.
+
+    Dense (``num_clips is None``): clips of ``frames`` frames every ``stride``-th frame, starting at
+    0, ``spacing``, 2*``spacing``, ... for as long as a whole clip fits (the study's protocol). Uniform
+    (``num_clips = N``): N clips with evenly spaced starts over the video. ``crops``: 1 (centre) or 3
+    (along the long side).
+    """
+
+    fps: float
+    frames: int
+    stride: int
+    spacing: int
+    num_clips: int | None = None
+    crops: int = 1
+
+    @property
+    def span(self) -> int:
+        return (self.frames - 1) * self.stride + 1
+
+    def key(self) -> str:
+        """Stable text naming the protocol (part of a run's identity in the store)."""
+        clips = f"uniform{self.num_clips}" if self.num_clips else f"dense{self.spacing}"
+        return f"{self.frames}x{self.stride}@{self.fps:g}fps/{clips}/crops{self.crops}"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def spec_for(card, clips: str = "dense", crops: int | None = None) -> ClipSpec:
+    """The card's protocol, with ``--clips dense|uniform:N`` and ``--crops 1|3`` applied."""
+    crops = card.default_crops if crops is None else crops
+    if crops not in (1, 3):
+        raise UserError(f"--crops {crops}: must be 1 or 3")
+    num_clips = None
+    if clips != "dense":
+        m = re.fullmatch(r"uniform:(\d+)", clips)
+        if not m or int(m.group(1)) < 1:
+            raise UserError(f"--clips {clips!r}: use 'dense' (the card's protocol) or 'uniform:N' with N >= 1")
+        num_clips = int(m.group(1))
+    return ClipSpec(card.fps, card.frames, card.stride, card.clip_spacing, num_clips, crops)
+
+
+def resampled_count(times: np.ndarray, fps: float, frame_duration: float | None = None) -> int:
+    """Number of frames at ``fps`` covering the source's presentation interval.
+
+    times: float64 (N,) sorted source frame times in seconds. The interval is
+    ``[times[0], times[-1] + frame_duration)``; ``frame_duration`` defaults to the median frame gap.
+    """
+    n = len(times)
+    if n == 0:
+        return 0
+    if frame_duration is None:
+        frame_duration = float(np.median(np.diff(times))) if n > 1 else 1.0 / fps
+    length = float(times[-1] - times[0]) + frame_duration
+    # a hair of tolerance so 300 frames at 1/30 s give exactly 300, not 301, despite rounding in timestamps
+    return max(1, int(math.ceil(length * fps - 1e-3)))
+
+
+def resample_indices(times: np.ndarray, fps: float, frame_duration: float | None = None) -> np.ndarray:
+    """Source frame shown at each output time ``times[0] + k / fps``: the nearest source frame by time
+    (ties go to the earlier frame), as FFmpeg's ``fps`` filter does with ``round=near``.
+
+    times: float64 (N,) sorted. Returns int64 (M,) non-decreasing source indices, M = ``resampled_count``.
+    """
+    times = np.asarray(times, dtype=np.float64)
+    m = resampled_count(times, fps, frame_duration)
+    if m == 0:
+        return np.zeros(0, dtype=np.int64)
+    targets = times[0] + np.arange(m, dtype=np.float64) / fps
+    right = np.searchsorted(times, targets, side="left").clip(0, len(times) - 1)
+    left = (right - 1).clip(0, None)
+    pick_left = np.abs(targets - times[left]) <= np.abs(times[right] - targets)
+    return np.where(pick_left, left, right).astype(np.int64)
+
+
+def clip_starts(num_frames: int, spec: ClipSpec) -> np.ndarray:
+    """First frame of each clip: int64 (num_clips,). At least one clip, starting at 0, when the video is
+    shorter than one clip span."""
+    if num_frames <= 0:
+        return np.zeros(0, dtype=np.int64)
+    last_start = num_frames - spec.span
+    if last_start < 0:
+        return np.zeros(1, dtype=np.int64)
+    if spec.num_clips is None:
+        return np.arange(0, last_start + 1, spec.spacing, dtype=np.int64)
+    if spec.num_clips == 1:
+        return np.array([last_start // 2], dtype=np.int64)
+    # evenly spaced from the first to the last possible start (PyTorchVideo's constant_clips_per_video idea)
+    return np.round(np.linspace(0, last_start, spec.num_clips)).astype(np.int64)
+
+
+def clip_indices(num_frames: int, spec: ClipSpec) -> np.ndarray:
+    """Frame indices of every clip: int64 (num_clips, spec.frames), each row non-decreasing.
+
+    Indices past the last frame (a video shorter than one clip) are clamped to the last frame.
+    """
+    starts = clip_starts(num_frames, spec)
+    idx = starts[:, None] + np.arange(spec.frames, dtype=np.int64)[None, :] * spec.stride
+    return np.minimum(idx, max(num_frames - 1, 0))
+
+
+def is_short(num_frames: int, spec: ClipSpec) -> bool:
+    """True when the video has fewer frames than one clip spans."""
+    return num_frames < spec.span
