@@ -1,0 +1,238 @@
+"""The Python API: the same functions the CLI calls (the CLI is a thin shim over this module)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import platform
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from weirdkinetics import __version__
+from weirdkinetics.errors import ManifestError, UserError
+from weirdkinetics.labels import label_space, read_label_map, resolve_classes
+from weirdkinetics.manifest import Manifest, read_manifest
+from weirdkinetics.results import RunResults
+
+DEFAULT_STORE = "predictions.sqlite"
+
+
+def versions() -> dict[str, str]:
+    """Package and library versions for provenance."""
+    out = {"weirdkinetics": __version__, "python": sys.version.split()[0], "platform": platform.platform()}
+    for name in ("torch", "torchvision", "av", "numpy", "pytorchvideo", "transformers", "mediapipe"):
+        mod = sys.modules.get(name)
+        if mod is None:
+            try:
+                from importlib.metadata import version
+
+                out[name] = version(name)
+            except Exception:
+                continue
+        else:
+            out[name] = getattr(mod, "__version__", "")
+    return out
+
+
+def validate(
+    manifest_path: str | Path, model: str | None = None, label_map: str | Path | None = None
+) -> list[str]:
+    """Every problem of a manifest at once (each with its row number); empty when valid.
+
+    Checks the CSV's encoding and header, empty required cells, duplicate ids, missing or unreadable files,
+    and, with ``model``, labels unknown to the model's label space.
+    """
+    space = None
+    if model:
+        from weirdkinetics.models import get_card
+
+        space = label_space(get_card(model).label_space)
+    mapping = read_label_map(label_map) if label_map else None
+    try:
+        read_manifest(manifest_path, space, mapping, check_files=True)
+    except ManifestError as exc:
+        return exc.problems
+    return []
+
+
+@dataclass
+class EvalOutcome:
+    out_dir: Path
+    store: Path
+    run_ids: list[str]
+    models: list[str]
+    summary: object
+    manifest: Manifest
+    export: Path | None = None
+    report: dict | None = None
+    totals: dict = field(default_factory=dict)
+
+
+def _weights_for(models: list[str], weights: list[str] | None) -> list[str | None]:
+    if not weights:
+        return [None] * len(models)
+    if len(weights) == 1 and len(models) > 1:
+        if not weights[0].startswith("random"):
+            raise UserError("one --weights PATH for several --model: give one --weights per --model, in order")
+        return weights * len(models)
+    if len(weights) != len(models):
+        raise UserError(f"{len(weights)} --weights for {len(models)} --model: give one per model, in order")
+    return list(weights)
+
+
+def evaluate(
+    manifest_path: str | Path,
+    models: list[str],
+    out_dir: str | Path,
+    weights: list[str] | None = None,
+    store_path: str | Path | None = None,
+    classes: str = "all",
+    label_map: str | Path | None = None,
+    clips: str = "dense",
+    crops: int | None = None,
+    batch_size: int = 8,
+    device: str = "cpu",
+    export: str | Path | None = None,
+    report: bool = False,
+    progress: bool = True,
+) -> EvalOutcome:
+    """Evaluate ``models`` on a manifest into ``OUT/predictions.sqlite``; resumable; optionally export a CSV
+    and write the report. Refuses a structurally invalid manifest (every problem listed); rows whose file
+    is missing are evaluated as status ``missing``."""
+    from weirdkinetics.models import get_card
+    from weirdkinetics.models.loading import load_model
+    from weirdkinetics.predict import build_jobs, evaluate_manifest
+    from weirdkinetics.store import Store
+
+    if not models:
+        raise UserError("no --model given; list them with 'weirdkinetics models'")
+    cards = [get_card(m) for m in models]  # unknown names fail before any work
+    mapping = read_label_map(label_map) if label_map else None
+    spaces = {c.label_space for c in cards}
+    manifest = None
+    for space in sorted(spaces):
+        manifest = read_manifest(manifest_path, label_space(space), mapping)
+    assert manifest is not None
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    store_path = Path(store_path) if store_path else out_dir / DEFAULT_STORE
+    loaded = [load_model(card, w, device) for card, w in zip(cards, _weights_for(models, weights))]
+    jobs = build_jobs(loaded, clips, crops)
+    class_sets = {
+        job.run_id: resolve_classes(classes, tuple(job.class_names), manifest.labels) for job in jobs
+    }
+    provenance = {
+        "versions": versions(),
+        "classes_spec": classes,
+        "label_map": dict(mapping) if mapping else None,
+        "device": device,
+    }
+    with Store(store_path) as store:
+        summary = evaluate_manifest(manifest, jobs, store, class_sets, provenance, batch_size, progress)
+    outcome = EvalOutcome(out_dir, store_path, [j.run_id for j in jobs], models, summary, manifest)
+    if export:
+        outcome.export = export_csv(store_path, manifest, jobs[0].run_id if len(jobs) == 1 else None, export)
+    if report:
+        outcome.report = make_report(store_path, out_dir, run_ids=[j.run_id for j in jobs], manifest=manifest)
+    return outcome
+
+
+EXPORT_COLUMNS = [
+    "video_id", "path", "label", "split", "background", "status", "reason",
+    "pred", "pred_score", "pred_all", "pred_all_score", "top5",
+]
+
+
+def export_csv(store_path: str | Path, manifest: Manifest, run_id: str | None, out: str | Path) -> Path:
+    """One row per manifest row (per run when ``run_id`` is None and the store holds several):
+    ``video_id, path, label, split, background, status, reason, pred, pred_score, pred_all,
+    pred_all_score, top5`` (JSON ``[class, score]`` pairs) plus the manifest's extra columns."""
+    from weirdkinetics.store import load_runs
+
+    ids = [r.video_id for r in manifest.rows]
+    runs = load_runs(store_path, [run_id] if run_id else None)
+    runs = [r for r in runs if any(v.video_id in set(ids) for v in r.videos)]
+    extras: list[str] = []
+    for r in manifest.rows:
+        extras += [k for k in r.extra if k not in extras]
+    columns = (["run", "model"] if len(runs) > 1 else []) + EXPORT_COLUMNS + [e for e in extras if e not in EXPORT_COLUMNS]
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=columns)
+        writer.writeheader()
+        for run in runs:
+            by_id = {v.video_id: v for v in run.videos}
+            for row in manifest.rows:
+                v = by_id.get(row.video_id)
+                rec = {
+                    "run": run.run_id, "model": run.model, "video_id": row.video_id, "path": row.path_text,
+                    "label": row.label, "split": row.split, "background": row.background,
+                    "status": v.status if v else "missing", "reason": v.reason if v else "not evaluated",
+                }
+                if v and v.has_prediction:
+                    rec.update(
+                        pred=v.pred, pred_score=f"{v.pred_score:.6f}", pred_all=v.pred_all,
+                        pred_all_score=f"{v.pred_all_score:.6f}",
+                        top5=json.dumps([[c, round(s, 6)] for c, s in v.topk]),
+                    )
+                rec.update({k: val for k, val in row.extra.items() if k in columns})
+                writer.writerow({c: rec.get(c, "") for c in columns})
+    return out
+
+
+def load_results(
+    source: str | Path, run_ids: list[str] | None = None, manifest: Manifest | None = None
+) -> list[RunResults]:
+    """Runs from a store (``.sqlite``) or a predictions CSV from any tool."""
+    from weirdkinetics.results import results_from_csv
+
+    source = Path(source)
+    if source.suffix.lower() == ".csv":
+        return [results_from_csv(source)]
+    from weirdkinetics.store import load_runs
+
+    runs = load_runs(source, run_ids)
+    if manifest is not None:
+        keep = {r.video_id for r in manifest.rows}
+        runs = [r.subset([v.video_id in keep for v in r.videos]) for r in runs]
+    return runs
+
+
+def frame_strips(runs: list[RunResults], count: int = 6, height: int = 96) -> dict[tuple[str, str], object]:
+    """Frame strips (uint8 (count, h, w, 3)) for the report's qualitative panel, read through the same
+    decoder as evaluation, for the videos the report selects."""
+    import numpy as np
+
+    from weirdkinetics.decode import probe, read_video
+    from weirdkinetics.report import qualitative_selection
+
+    strips: dict[tuple[str, str], object] = {}
+    for run in runs:
+        for v in qualitative_selection(run):
+            if not v.path or not Path(v.path).exists():
+                continue
+            try:
+                n = probe(v.path).num_frames
+            except Exception:
+                continue
+            idx = np.linspace(0, max(n - 1, 0), count).round().astype(int)
+            video = read_video(v.path, indices=idx, max_side=height * 2)
+            if len(video.frames):
+                strips[(run.run_id, v.video_id)] = video.frames
+    return strips
+
+
+def make_report(
+    source: str | Path, out_dir: str | Path, run_ids: list[str] | None = None, manifest: Manifest | None = None,
+    seed: int = 0,
+) -> dict:
+    """Write the report (HTML, Markdown, CSV tables, PNG/SVG figures, metrics.json) for the runs in a store
+    or a predictions CSV."""
+    from weirdkinetics.report import write_report
+
+    runs = load_results(source, run_ids, manifest)
+    if not runs:
+        raise UserError(f"{source}: no runs to report")
+    return write_report(runs, Path(out_dir), strips=frame_strips(runs), seed=seed)
