@@ -1,0 +1,141 @@
+"""Uncertainty: Wilson intervals, a seeded (cluster) bootstrap of an accuracy gap, McNemar's exact test.
+
+Pure numpy/scipy over arrays; no torch, no IO.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+CONFIDENCE = 0.95
+
+# Replicates drawn per block: bounds memory at about BLOCK_CELLS int64 indices whatever the data size.
+_BLOCK_CELLS = 2_000_000
+
+
+def wilson_interval(correct: int, n: int, confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """Wilson score interval (no continuity correction) for ``correct`` successes out of ``n``.
+
+    Returns ``(lo, hi)`` as floats in [0, 1]; ``(nan, nan)`` when ``n == 0`` (no data, no interval).
+    Unlike the normal (Wald) interval it stays inside [0, 1] and keeps its coverage for the small cells
+    this project reports (1 to 30 videos).
+    """
+    correct, n = int(correct), int(n)
+    if n < 0 or not 0 <= correct <= n:
+        raise ValueError(f"need 0 <= correct <= n, got correct={correct}, n={n}")
+    if n == 0:
+        return (math.nan, math.nan)
+    ci = stats.binomtest(correct, n).proportion_ci(confidence_level=confidence, method="wilson")
+    return (float(ci.low), float(ci.high))
+
+
+def mcnemar_exact(b: int, c: int) -> float:
+    """Two-sided exact McNemar p-value from the discordant pair counts.
+
+    ``b``: pairs right in the first split and wrong in the second; ``c``: the reverse. Under the null each
+    discordant pair goes either way with probability 1/2, so ``b ~ Binomial(b + c, 1/2)``; the p-value is
+    the exact binomial test (``1.0`` when there is no discordant pair).
+    """
+    b, c = int(b), int(c)
+    if b < 0 or c < 0:
+        raise ValueError(f"discordant counts must be >= 0, got b={b}, c={c}")
+    if b + c == 0:
+        return 1.0
+    return float(min(1.0, stats.binomtest(b, b + c, 0.5, alternative="two-sided").pvalue))
+
+
+@dataclass(frozen=True)
+class GapEstimate:
+    """``value`` = accuracy(a) - accuracy(b) with a percentile bootstrap interval.
+
+    ``resampled_by`` is ``"source_id"`` (clusters) or ``"video"`` (each split resampled on its own);
+    ``n_degenerate`` counts replicates dropped because one split drew no video (cluster resampling only).
+    """
+
+    value: float
+    ci95: tuple[float, float]
+    n_boot: int
+    seed: int
+    resampled_by: str
+    n_clusters: int
+    n_degenerate: int
+
+
+def bootstrap_gap(
+    correct_a: np.ndarray,
+    correct_b: np.ndarray,
+    clusters_a: np.ndarray | None = None,
+    clusters_b: np.ndarray | None = None,
+    n_boot: int = 2000,
+    seed: int = 0,
+    confidence: float = CONFIDENCE,
+) -> GapEstimate:
+    """Seeded percentile bootstrap of ``mean(correct_a) - mean(correct_b)``.
+
+    correct_a: bool (Na,), correct_b: bool (Nb,). clusters_a / clusters_b: (Na,) / (Nb,) cluster ids (any
+    hashable, e.g. ``source_id`` strings) shared across the two splits, or ``None``.
+
+    Without clusters each split is resampled on its own (two independent samples). With clusters, whole
+    clusters are drawn with replacement so that the real and weird versions of one recording stay together
+    and their correlation widens (or narrows) the interval as it should.
+
+    Written by hand rather than with ``scipy.stats.bootstrap`` because each cluster carries a different
+    number of videos in each split and replicates where one split is empty must be dropped and counted.
+    The same ``seed`` always gives the same interval.
+    """
+    correct_a = np.asarray(correct_a, dtype=bool).ravel()
+    correct_b = np.asarray(correct_b, dtype=bool).ravel()
+    if correct_a.size == 0 or correct_b.size == 0:
+        raise ValueError("both splits need at least one video to estimate a gap")
+    if n_boot < 1:
+        raise ValueError(f"n_boot must be >= 1, got {n_boot}")
+    if (clusters_a is None) != (clusters_b is None):
+        raise ValueError("give clusters for both splits or for neither")
+    value = float(correct_a.mean() - correct_b.mean())
+    rng = np.random.default_rng(seed)
+    tail = (1.0 - confidence) / 2.0
+
+    if clusters_a is None:
+        na, nb = correct_a.size, correct_b.size
+        reps = np.empty(n_boot, dtype=np.float64)
+        block = max(1, _BLOCK_CELLS // max(na, nb))
+        for start in range(0, n_boot, block):
+            m = min(block, n_boot - start)
+            acc_a = correct_a[rng.integers(0, na, size=(m, na))].mean(axis=1)
+            acc_b = correct_b[rng.integers(0, nb, size=(m, nb))].mean(axis=1)
+            reps[start : start + m] = acc_a - acc_b
+        lo, hi = np.quantile(reps, [tail, 1.0 - tail])
+        return GapEstimate(value, (float(lo), float(hi)), n_boot, seed, "video", na + nb, 0)
+
+    ids_a = np.asarray(clusters_a, dtype=object).ravel()
+    ids_b = np.asarray(clusters_b, dtype=object).ravel()
+    if ids_a.size != correct_a.size or ids_b.size != correct_b.size:
+        raise ValueError("clusters must have one id per video")
+    # Map ids to 0..K-1 in sorted order, so the draw does not depend on the order of the videos.
+    uniq, inverse = np.unique(np.concatenate([ids_a, ids_b]).astype(str), return_inverse=True)
+    k = uniq.size
+    idx_a, idx_b = inverse[: ids_a.size], inverse[ids_a.size :]
+    right_a = np.bincount(idx_a, weights=correct_a, minlength=k)  # float64 (K,)
+    total_a = np.bincount(idx_a, minlength=k).astype(np.float64)
+    right_b = np.bincount(idx_b, weights=correct_b, minlength=k)
+    total_b = np.bincount(idx_b, minlength=k).astype(np.float64)
+
+    reps = np.empty(n_boot, dtype=np.float64)
+    block = max(1, _BLOCK_CELLS // k)
+    for start in range(0, n_boot, block):
+        m = min(block, n_boot - start)
+        draw = rng.integers(0, k, size=(m, k))  # int64 (m, K): cluster drawn at each position
+        with np.errstate(invalid="ignore", divide="ignore"):
+            reps[start : start + m] = right_a[draw].sum(1) / total_a[draw].sum(1) - right_b[draw].sum(
+                1
+            ) / total_b[draw].sum(1)
+    finite = np.isfinite(reps)
+    n_degenerate = int((~finite).sum())
+    if not finite.any():
+        return GapEstimate(value, (math.nan, math.nan), n_boot, seed, "source_id", k, n_degenerate)
+    lo, hi = np.quantile(reps[finite], [tail, 1.0 - tail])
+    return GapEstimate(value, (float(lo), float(hi)), n_boot, seed, "source_id", k, n_degenerate)
