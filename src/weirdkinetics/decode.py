@@ -39,6 +39,15 @@ class VideoInfo:
     def num_frames(self) -> int:
         return len(self.times)
 
+    @property
+    def truncation(self) -> str:
+        """Why the file looks truncated ("" when it does not): the container claims clearly more frames
+        than its packets hold."""
+        if self.claimed_frames and self.num_frames < self.claimed_frames - max(2, 0.02 * self.claimed_frames):
+            claim = f"{self.claimed_frames} frames" + (f" ({self.duration:.2f} s)" if self.duration else "")
+            return f"container claims {claim} but only {self.num_frames} are present (truncated file?)"
+        return ""
+
 
 class VideoOpenError(Exception):
     """The file is missing or FFmpeg cannot open/demux it; ``status`` is ``missing`` or ``decode_error``."""
@@ -163,12 +172,13 @@ def iter_source_frames(
     convert: Callable[[np.ndarray], object] | None = None,
     result: DecodeResult | None = None,
     limit: int | None = None,
+    stop_early: bool = False,
 ) -> Iterator[tuple[int, object]]:
     """Decode sequentially; yield ``(source_index, convert(rgb))`` for each wanted source frame.
 
     rgb: uint8 (H, W, 3), display rotation applied. ``wanted=None`` yields every frame. Frames not wanted
-    are decoded (codecs need them) but never converted to RGB. Stops after the last wanted frame or at
-    ``limit`` frames. A decoding error ends the pass; ``result`` records ``partial`` (frames before the
+    are decoded (codecs need them) but never converted to RGB. Decodes to the end of the stream, so a
+    corrupt tail is noticed, unless ``stop_early`` (stop after the last wanted frame) or ``limit`` frames. A decoding error ends the pass; ``result`` records ``partial`` (frames before the
     break were delivered) or ``decode_error`` (none were).
     """
     result = result if result is not None else DecodeResult()
@@ -187,7 +197,7 @@ def iter_source_frames(
                     yield index, (convert(rgb) if convert else rgb)
                 index += 1
                 result.frames_decoded = index
-                if last_wanted is not None and index > last_wanted:
+                if stop_early and last_wanted is not None and index > last_wanted:
                     break
         except (av.FFmpegError, ValueError, OSError) as exc:
             result.status = "partial" if index > 0 else "decode_error"
@@ -242,7 +252,7 @@ def read_video(
             return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
 
     result = DecodeResult()
-    got = dict(iter_source_frames(path, wanted, info.rotation, convert, result))
+    got = dict(iter_source_frames(path, wanted, info.rotation, convert, result, stop_early=indices is not None))
     frames = [got[int(src_of_out[k])] for k in out if int(src_of_out[k]) in got]
     status, reason = result.status, result.reason
     if status == "ok" and len(frames) < len(out):

@@ -163,8 +163,10 @@ def _produce(rows: list[ManifestRow], todo: dict[int, list[int]], jobs: list[Job
                     tick = time.perf_counter()
                 decode_s += time.perf_counter() - tick
                 status, reason = result.status, result.reason
+                if status == "ok" and info.truncation:
+                    status, reason = "partial", info.truncation
                 num_frames = plan.num_frames
-                if status == "partial":
+                if status == "partial" and result.status == "partial":
                     # recompute the plan over the frames before the break and decode them again
                     out.put(_Reset(i, list(group)))
                     good = result.frames_decoded

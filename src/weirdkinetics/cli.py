@@ -1,0 +1,235 @@
+"""Command line: a thin shim over ``weirdkinetics.api``. User errors exit 1 with one clear message."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from weirdkinetics import __version__
+from weirdkinetics.errors import ManifestError, UserError
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    pass
+
+
+def _sub(subparsers, name: str, help: str, example: str) -> argparse.ArgumentParser:
+    return subparsers.add_parser(
+        name, help=help, description=help, epilog=f"example:\n  {example}", formatter_class=_Formatter
+    )
+
+
+def _print_summary(outcome) -> None:
+    s = outcome.summary
+    print(f"\n{s.computed} prediction(s) computed, {s.reused} reused from {outcome.store} in {s.seconds:.1f} s")
+    for run_id, model in zip(outcome.run_ids, outcome.models):
+        counts = s.counts[run_id]
+        total = sum(counts.values())
+        print(f"\n{model} (run {run_id}): {total} video(s): " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+        for split, by in sorted(s.by_split[run_id].items()):
+            n = sum(by.values())
+            print(f"  {split}: {n} video(s): " + ", ".join(f"{k} {v}" for k, v in sorted(by.items())))
+    print(f"\nstore: {outcome.store}")
+    if outcome.export:
+        print(f"export: {outcome.export}")
+    if outcome.report:
+        print(f"report: {outcome.report.get('html', outcome.out_dir)}")
+
+
+def cmd_evaluate(a) -> int:
+    from weirdkinetics import api
+
+    outcome = api.evaluate(
+        a.manifest, a.model, a.out, weights=a.weights, store_path=a.store, classes=a.classes,
+        label_map=a.label_map, clips=a.clips, crops=a.crops, batch_size=a.batch_size, device=a.device,
+        export=a.export, report=a.report, progress=not a.no_progress,
+    )
+    _print_summary(outcome)
+    return 0
+
+
+def cmd_validate(a) -> int:
+    from weirdkinetics import api
+
+    problems = api.validate(a.manifest, a.model, a.label_map)
+    if problems:
+        print(f"{a.manifest}: {len(problems)} problem(s):", file=sys.stderr)
+        for p in problems:
+            print(f"  {p}", file=sys.stderr)
+        return 1
+    print(f"{a.manifest}: valid")
+    return 0
+
+
+def cmd_manifest_from_folder(a) -> int:
+    from weirdkinetics.manifest import from_folder, write_manifest
+
+    out = Path(a.output)
+    rows = from_folder(a.root, relative_to=out.resolve().parent)
+    write_manifest(out, rows)
+    print(f"{out}: {len(rows)} row(s)")
+    return 0
+
+
+def cmd_manifest_from_kinetics(a) -> int:
+    from weirdkinetics.labels import read_class_file
+    from weirdkinetics.manifest import from_kinetics, write_manifest
+
+    out = Path(a.output)
+    classes = read_class_file(a.classes) if a.classes else None
+    rows = from_kinetics(a.annotations, a.videos, classes, relative_to=out.resolve().parent)
+    write_manifest(out, rows)
+    base = out.resolve().parent
+    missing = sum(1 for r in rows if not (base / r["path"]).exists())
+    print(f"{out}: {len(rows)} row(s), {missing} with no file (evaluated as status 'missing')")
+    return 0
+
+
+def cmd_models(a) -> int:
+    from weirdkinetics.models import all_cards
+
+    rows = [("name", "zoo", "family", "protocol", "top-1", "extra")]
+    for c in all_cards():
+        top1 = f"{c.reported_top1:.2f}" if c.reported_top1 is not None else "-"
+        rows.append((c.name, c.zoo, c.family or "-", c.protocol, top1, c.extra or "-"))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip())
+    return 0
+
+
+def cmd_report(a) -> int:
+    from weirdkinetics import api
+
+    source = a.predictions or a.store
+    if not source:
+        raise UserError("give --store OUT/predictions.sqlite or --predictions FILE.csv")
+    manifest = None
+    if a.manifest:
+        from weirdkinetics.manifest import read_manifest
+
+        manifest = read_manifest(a.manifest)
+    paths = api.make_report(source, a.out, run_ids=a.run, manifest=manifest, seed=a.seed)
+    print(f"report: {paths.get('html')}")
+    return 0
+
+
+def cmd_synth(a) -> int:
+    from weirdkinetics.synth.generate import synthesize
+
+    out = synthesize(
+        a.variant, a.manifest, a.out, backgrounds=a.backgrounds, segmenter=a.segmenter, seed=a.seed
+    )
+    print(f"manifest: {out}")
+    return 0
+
+
+def cmd_demo(a) -> int:
+    from weirdkinetics.demo.run import run_demo
+
+    run_demo(a.out, model=a.model, weights=a.weights, small=a.small, seed=a.seed)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="weirdkinetics",
+        description="Measure how much video action-recognition models look at the background instead of the person.",
+        epilog="example:\n  weirdkinetics demo\n  weirdkinetics evaluate --model i3d_r50 --manifest videos.csv --out results --report",
+        formatter_class=_Formatter,
+    )
+    p.add_argument("--version", action="version", version=f"weirdkinetics {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    e = _sub(sub, "evaluate", "Evaluate models on a manifest of videos (resumable).",
+             "weirdkinetics evaluate --model i3d_r50 --manifest videos.csv --out results --classes manifest --report")
+    e.add_argument("--model", action="append", required=True, help="model card name (repeat for several)")
+    e.add_argument("--manifest", required=True, help="manifest CSV (path,label,split[,background,video_id,source_id])")
+    e.add_argument("--out", required=True, help="output folder")
+    e.add_argument("--weights", action="append", help="checkpoint PATH, snapshot DIR, or random[:SEED]; one per --model (default: the card's published weights via the torch hub cache)")
+    e.add_argument("--store", help="SQLite store (default OUT/predictions.sqlite)")
+    e.add_argument("--classes", default="all", help="class subset: all, manifest (the manifest's labels), or FILE (one per line)")
+    e.add_argument("--label-map", help="CSV 'from,to' mapping manifest labels to model labels")
+    e.add_argument("--clips", default="dense", help="dense (the card's protocol) or uniform:N")
+    e.add_argument("--crops", type=int, choices=(1, 3), default=None, help="1 centre crop or 3 along the long side (default: the card's)")
+    e.add_argument("--batch-size", type=int, default=8, help="clips per forward pass")
+    e.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
+    e.add_argument("--export", help="write one CSV row per manifest row to this file")
+    e.add_argument("--report", action="store_true", help="also write the report into OUT")
+    e.add_argument("--no-progress", action="store_true", help="no progress bar")
+    e.set_defaults(func=cmd_evaluate)
+
+    v = _sub(sub, "validate", "Report every problem of a manifest at once (exit 1 if any).",
+             "weirdkinetics validate videos.csv --model i3d_r50")
+    v.add_argument("manifest")
+    v.add_argument("--model", help="also check labels against this model's label space")
+    v.add_argument("--label-map", help="CSV 'from,to' mapping manifest labels to model labels")
+    v.set_defaults(func=cmd_validate)
+
+    m = _sub(sub, "manifest", "Build manifests.", "weirdkinetics manifest from-folder videos/ -o manifest.csv")
+    msub = m.add_subparsers(dest="manifest_command", required=True, metavar="SOURCE")
+    f = _sub(msub, "from-folder", "Manifest from ROOT/<split>/<label>/<video>.",
+             "weirdkinetics manifest from-folder data/ -o manifest.csv")
+    f.add_argument("root")
+    f.add_argument("-o", "--output", required=True)
+    f.set_defaults(func=cmd_manifest_from_folder)
+    k = _sub(msub, "from-kinetics", "Manifest (split 'kinetics') from the official Kinetics annotation CSV.",
+             "weirdkinetics manifest from-kinetics validate.csv --videos kinetics/val --classes classes.txt -o kinetics.csv")
+    k.add_argument("annotations")
+    k.add_argument("--videos", required=True, help="folder of <youtube_id>_<start:06d>_<end:06d>.mp4 files")
+    k.add_argument("--classes", help="keep only these classes (one per line)")
+    k.add_argument("-o", "--output", required=True)
+    k.set_defaults(func=cmd_manifest_from_kinetics)
+
+    ms = _sub(sub, "models", "List model cards with their input protocol and reported accuracy.", "weirdkinetics models")
+    ms.set_defaults(func=cmd_models)
+
+    r = _sub(sub, "report", "Write the report from a store or a predictions CSV.",
+             "weirdkinetics report --store results/predictions.sqlite --out results")
+    r.add_argument("--store", help="SQLite store written by evaluate")
+    r.add_argument("--predictions", help="CSV from any tool: video_id,label,pred[,split,background,source_id,score:<class>...]")
+    r.add_argument("--run", action="append", help="run id (or model name) to include; repeat (default: all)")
+    r.add_argument("--manifest", help="only the rows of this manifest")
+    r.add_argument("--out", required=True)
+    r.add_argument("--seed", type=int, default=0, help="seed of the bootstrap intervals")
+    r.set_defaults(func=cmd_report)
+
+    s = _sub(sub, "synth", "Make out-of-context videos from a manifest: swap, person-only, background-only, static-background, static-person.",
+             "weirdkinetics synth swap --manifest videos.csv --out swapped --backgrounds backgrounds/")
+    s.add_argument("variant", choices=["swap", "person-only", "background-only", "static-background", "static-person"])
+    s.add_argument("--manifest", required=True)
+    s.add_argument("--out", required=True)
+    s.add_argument("--backgrounds", help="library folder: one sub-folder of images or videos per category")
+    s.add_argument("--segmenter", default="mediapipe", help="person segmenter (mediapipe, mediapipe-pose, true-masks, ...)")
+    s.add_argument("--seed", type=int, default=0)
+    s.set_defaults(func=cmd_synth)
+
+    d = _sub(sub, "demo", "Run the offline shortcut experiment: generate videos, train two models, evaluate, report.",
+             "weirdkinetics demo --out weirdkinetics-demo")
+    d.add_argument("--out", default="weirdkinetics-demo")
+    d.add_argument("--model", help="evaluate this registered model on the generated set instead of training")
+    d.add_argument("--weights", help="weights for --model (PATH or random[:SEED])")
+    d.add_argument("--small", action="store_true", help="a smaller, faster configuration")
+    d.add_argument("--seed", type=int, default=0)
+    d.set_defaults(func=cmd_demo)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ManifestError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\ninterrupted: finished videos are saved; run the same command again to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

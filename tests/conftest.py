@@ -1,0 +1,47 @@
+"""Shared fixtures: lossless test videos with known pixels, and the real media in ../shared/data."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("OMP_NUM_THREADS", "2")
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+VIDEOS = SHARED / "videos"
+
+
+def shared_video(name: str) -> Path:
+    path = VIDEOS / name
+    if not path.exists():
+        pytest.skip(f"real media not found at {path} (the repository expects ../shared/data beside it)")
+    return path
+
+
+def indexed_frames(n: int, h: int = 24, w: int = 32) -> np.ndarray:
+    """uint8 (n, h, w, 3) where frame i is identifiable: R = i % 256, G = i // 256, B = a spatial gradient."""
+    frames = np.zeros((n, h, w, 3), np.uint8)
+    frames[..., 0] = (np.arange(n) % 256)[:, None, None]
+    frames[..., 1] = (np.arange(n) // 256)[:, None, None]
+    frames[..., 2] = (np.arange(w)[None, :] * 7 % 256).astype(np.uint8)
+    return frames
+
+
+def frame_ids(frames: np.ndarray) -> np.ndarray:
+    """Inverse of ``indexed_frames``: int64 (T,) frame index of each decoded frame."""
+    return frames[:, 0, 0, 0].astype(np.int64) + 256 * frames[:, 0, 0, 1].astype(np.int64)
+
+
+@pytest.fixture
+def lossless_video(tmp_path):
+    """Factory: write ``indexed_frames(n)`` losslessly at ``fps`` and return (path, frames)."""
+    from weirdkinetics.encode import write_video
+
+    def make(n: int = 90, fps: float = 30, name: str = "v.mkv", h: int = 24, w: int = 32):
+        frames = indexed_frames(n, h, w)
+        return write_video(tmp_path / name, frames, fps, lossless=True), frames
+
+    return make

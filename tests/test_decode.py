@@ -1,0 +1,86 @@
+import numpy as np
+import pytest
+
+from conftest import frame_ids, shared_video
+from weirdkinetics.decode import VideoOpenError, probe, read_video
+from weirdkinetics.encode import write_video
+
+
+def test_lossless_round_trip_is_exact(lossless_video):
+    path, frames = lossless_video(40, fps=30)
+    video = read_video(path)
+    assert video.status == "ok" and video.fps == 30
+    assert np.array_equal(video.frames, frames)
+
+
+def test_resampling_to_model_fps_picks_exact_frames(lossless_video):
+    path, _ = lossless_video(60, fps=60, name="v60.mkv")
+    video = read_video(path, fps=30)
+    assert frame_ids(video.frames).tolist() == list(range(0, 60, 2))
+    video = read_video(path, fps=30, indices=np.array([0, 8, 16]))
+    assert frame_ids(video.frames).tolist() == [0, 16, 32]
+
+
+def test_upsampling_repeats_nearest_frames(lossless_video):
+    path, _ = lossless_video(10, fps=10, name="v10.mkv")
+    ids = frame_ids(read_video(path, fps=30).frames)
+    assert len(ids) == 30
+    assert ids.tolist() == [int(np.argmin(np.abs(np.arange(10) / 10 - k / 30))) for k in range(30)]
+
+
+def test_wrong_extension_still_decodes(lossless_video, tmp_path):
+    path, frames = lossless_video(12, name="really_matroska.mp4.avi")
+    assert np.array_equal(read_video(path).frames, frames)
+
+
+def test_missing_and_garbage_files_get_statuses(tmp_path):
+    assert read_video(tmp_path / "nope.mp4").status == "missing"
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"this is not a video" * 100)
+    video = read_video(junk)
+    assert video.status == "decode_error" and "FFmpeg" in video.reason
+    with pytest.raises(VideoOpenError):
+        probe(junk)
+
+
+def test_real_rotated_file_is_displayed_upright():
+    info = probe(shared_video("awk_0.1s_rot90__decord.mov"))
+    assert info.rotation == -90 and (info.width, info.height) == (320, 568)
+    video = read_video(info.path)
+    assert video.frames.shape == (3, 568, 320, 3)
+
+
+def test_real_corrupt_file_is_partial_with_the_frames_before_the_break():
+    video = read_video(shared_video("awk_corrupted_nal__decord.mp4"))
+    assert video.status == "partial" and "broke off after 28" in video.reason
+    assert len(video.frames) == 28
+
+
+def test_real_truncated_file_is_flagged():
+    info = probe(shared_video("derived_truncated35pct_juggling__sam2.mp4"))
+    assert info.claimed_frames == 247 and info.num_frames < 60
+    assert "truncated" in info.truncation
+
+
+@pytest.mark.parametrize(
+    "name, frames",
+    [("awk_vp9_opus__gradio.webm", 150), ("apply_eye_makeup__mmaction2_test.avi", 164), ("flipping_pancake__decord.mkv", 310)],
+)
+def test_real_codecs_and_containers(name, frames):
+    video = read_video(shared_video(name), max_side=64)
+    assert video.status == "ok" and len(video.frames) == frames and max(video.frames.shape[1:3]) == 64
+
+
+def test_avi_with_reordered_timestamps_keeps_decoder_order():
+    # this AVI's frames carry reordered pts; sorting frames by pts would scramble motion
+    video = read_video(shared_video("apply_eye_makeup__mmaction2_test.avi"))
+    f = video.frames.astype(np.float32)
+    in_order = np.mean(np.abs(np.diff(f, axis=0)))
+    assert in_order < 3.0
+
+
+def test_write_video_is_atomic_and_pads_odd_sizes(tmp_path):
+    frames = np.zeros((3, 11, 13, 3), np.uint8)
+    path = write_video(tmp_path / "odd.mp4", frames, 15)
+    assert path.exists() and not list(tmp_path.glob(".*partial*"))
+    assert read_video(path).frames.shape == (3, 12, 14, 3)
