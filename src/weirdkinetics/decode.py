@@ -243,13 +243,16 @@ def read_video(
     wanted = set(int(src_of_out[k]) for k in out)
     convert = None
     if max_side and max(info.width, info.height) > max_side:
-        import cv2  # noqa: PLC0415  (optional: only for downscaled reads)
+        import torch
+        from torchvision.transforms.v2 import functional as TF
 
         scale = max_side / max(info.width, info.height)
-        size = (max(1, round(info.width * scale)), max(1, round(info.height * scale)))
+        size = [max(1, round(info.height * scale)), max(1, round(info.width * scale))]
 
         def convert(rgb: np.ndarray) -> np.ndarray:
-            return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+            # antialiased bilinear downscale of the uint8 frame (torchvision), while decoding
+            x = TF.resize(torch.from_numpy(rgb).permute(2, 0, 1), size, antialias=True)
+            return x.permute(1, 2, 0).contiguous().numpy()
 
     result = DecodeResult()
     got = dict(iter_source_frames(path, wanted, info.rotation, convert, result, stop_early=indices is not None))
