@@ -96,10 +96,11 @@ def evaluate(
     export: str | Path | None = None,
     report: bool = False,
     progress: bool = True,
+    run_labels: list[str] | None = None,
 ) -> EvalOutcome:
     """Evaluate ``models`` on a manifest into ``OUT/predictions.sqlite``; resumable; optionally export a CSV
     and write the report. Refuses a structurally invalid manifest (every problem listed); rows whose file
-    is missing are evaluated as status ``missing``."""
+    is missing are evaluated as status ``missing``. ``run_labels`` names each model's run in reports."""
     from weirdkinetics.models import get_card
     from weirdkinetics.models.loading import load_model
     from weirdkinetics.predict import build_jobs, evaluate_manifest
@@ -128,8 +129,9 @@ def evaluate(
         "label_map": dict(mapping) if mapping else None,
         "device": device,
     }
+    labels = dict(zip([j.run_id for j in jobs], run_labels or []))
     with Store(store_path) as store:
-        summary = evaluate_manifest(manifest, jobs, store, class_sets, provenance, batch_size, progress)
+        summary = evaluate_manifest(manifest, jobs, store, class_sets, provenance, batch_size, progress, labels)
     outcome = EvalOutcome(out_dir, store_path, [j.run_id for j in jobs], models, summary, manifest)
     if export:
         outcome.export = export_csv(store_path, manifest, jobs[0].run_id if len(jobs) == 1 else None, export)

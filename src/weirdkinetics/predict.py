@@ -13,7 +13,7 @@ import queue
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
+from typing import Iterator
 
 import numpy as np
 import torch
@@ -222,7 +222,7 @@ def evaluate_manifest(
     provenance: dict,
     batch_size: int = 8,
     progress: bool = True,
-    on_video: Callable[[int], None] | None = None,
+    run_labels: dict[str, str] | None = None,
 ) -> EvalSummary:
     """Evaluate every row for every job; write each finished (video, run) to ``store`` at once.
 
@@ -242,7 +242,10 @@ def evaluate_manifest(
         )
         store.record_evaluation(
             job.run_id, str(manifest.path), manifest.digest, classes[job.run_id], [r.video_id for r in rows],
-            {**provenance, "manifest_digest": manifest.digest, "manifest": str(manifest.path)},
+            {
+                **provenance, "manifest_digest": manifest.digest, "manifest": str(manifest.path),
+                "run_label": (run_labels or {}).get(job.run_id, ""),
+            },
         )
         done = store.done_ids(job.run_id)
         for i, row in enumerate(rows):
@@ -316,8 +319,6 @@ def evaluate_manifest(
                     remaining[item.row_index] -= 1
                 if remaining[item.row_index] == 0:
                     bar.update(1)
-                    if on_video:
-                        on_video(item.row_index)
     finally:
         stop.set()
         bar.close()

@@ -321,10 +321,11 @@ def load_runs(
                     "store": str(store_path),
                 }
             )
+            label = provenance.get("run_label") or ""
             out.append(
                 RunResults(
                     run_id=info.run_id,
-                    model=f"{info.model} [{weights}]",
+                    model=f"{info.model} {label} [{weights}]" if label else f"{info.model} [{weights}]",
                     videos=videos,
                     classes=classes,
                     scores=scores,
