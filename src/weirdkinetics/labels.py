@@ -39,18 +39,96 @@ def _kinetics400() -> list[str]:
 register_label_space("kinetics400", _kinetics400)
 
 
+# Spellings that normalisation cannot reconcile: normalised alias -> canonical name. Kinetics-600/700 and
+# several class lists corrected the Kinetics-400 spelling "dying hair".
+_ALIASES: dict[str, str] = {"dyeing hair": "dying hair"}
+
+_QUOTES = "\"'`\u2018\u2019\u201c\u201d"
+
+
 def normalize_name(name: str) -> str:
-    """Spelling-insensitive key for a class name: ``'"Playing_Tennis"'`` -> ``'playing tennis'``."""
-    key = name.strip().strip('"').strip("'").lower().replace("_", " ")
-    return re.sub(r"\s+", " ", key)
+    """Spelling-insensitive key for a class name, e.g. ``'"passing_American_football_(not_in_game)"'`` ->
+    ``'passing american football not in game'``.
+
+    The rules, each one seen in a zoo's Kinetics-400 list, applied in order:
+
+    1. surrounding whitespace and quotes go (PyTorchVideo's ``kinetics_classnames.json`` wraps every multi-word
+       name in double quotes: ``'"bench pressing"'``);
+    2. lower case (some lists write ``american``);
+    3. an apostrophe inside a word goes (``person's`` == ``persons``: folder names drop it);
+    4. underscores, hyphens, parentheses and any other punctuation become spaces (folder names
+       ``passing_American_football_(not_in_game)``; the Kinetics tarballs' ``hurling_-sport-``);
+    5. runs of spaces collapse to one and the ends are trimmed (``football( not in game )``).
+    """
+    key = name.strip().strip(_QUOTES).lower()
+    key = re.sub(r"(?<=\w)['\u2019](?=\w)", "", key)
+    key = re.sub(r"[^0-9a-z]+", " ", key)
+    return key.strip()
 
 
 def resolve_label(name: str, classes: tuple[str, ...] | list[str]) -> str | None:
-    """The class of ``classes`` that ``name`` spells, or ``None``. Exact match first, then normalised."""
+    """The class of ``classes`` that ``name`` spells, or ``None``.
+
+    Exact match first, then the normalised key (``normalize_name``), then a known alias (``dyeing hair`` ->
+    ``dying hair``) when its target is one of ``classes``.
+    """
     if name in classes:
         return name
-    by_key = {normalize_name(c): c for c in classes}
-    return by_key.get(normalize_name(name))
+    by_key = _keyed(tuple(classes))
+    key = normalize_name(name)
+    if key in by_key:
+        return by_key[key]
+    alias = _ALIASES.get(key)
+    return by_key.get(normalize_name(alias)) if alias else None
+
+
+@lru_cache(maxsize=32)
+def _keyed(classes: tuple[str, ...]) -> dict[str, str]:
+    """normalised key -> class name (cached: label spaces are looked up once per name)."""
+    return {normalize_name(c): c for c in classes}
+
+
+def map_zoo_labels(names: list[str] | tuple[str, ...], space: str = "kinetics400") -> list[str]:
+    """Map a zoo's class names (in its output order) to the canonical names of label space ``space``.
+
+    names: e.g. a Hugging Face config's ``id2label`` values by index, or PyTorchVideo's
+    ``kinetics_classnames.json`` keys ordered by value. Returns the canonical name of each, in the same order.
+    Raises a ``UserError`` listing every name that maps to no class and every class two names map to.
+    """
+    classes = label_space(space)
+    mapped = [resolve_label(n, classes) for n in names]
+    unknown = [repr(n) + suggest(n, classes) for n, r in zip(names, mapped) if r is None]
+    first: dict[str, str] = {}
+    twice = []
+    for n, r in zip(names, mapped):
+        if r is not None and r in first:
+            twice.append(f"{first[r]!r} and {n!r} both map to {r!r}")
+        elif r is not None:
+            first[r] = n
+    if unknown or twice:
+        problems = ([f"not in '{space}': " + "; ".join(unknown)] if unknown else []) + twice
+        raise UserError(f"class names do not map onto label space '{space}': " + " | ".join(problems))
+    return [r for r in mapped if r is not None]
+
+
+def label_order(names: list[str] | tuple[str, ...], space: str = "kinetics400") -> list[int] | None:
+    """Where each class of ``space`` sits in a zoo's output, or ``None`` when the orders already agree.
+
+    ``logits[:, order]`` puts the zoo's outputs into the label space's order. Raises like ``map_zoo_labels``,
+    and also when the zoo's list does not cover every class of the space.
+    """
+    classes = label_space(space)
+    mapped = map_zoo_labels(names, space)
+    if len(mapped) != len(classes):
+        missing = sorted(set(classes) - set(mapped))
+        raise UserError(
+            f"{len(mapped)} class names for label space '{space}' of {len(classes)} classes"
+            + (f"; missing: {', '.join(missing[:10])}{' ...' if len(missing) > 10 else ''}" if missing else "")
+        )
+    if mapped == list(classes):
+        return None
+    position = {name: i for i, name in enumerate(mapped)}
+    return [position[c] for c in classes]
 
 
 def suggest(name: str, choices: list[str] | tuple[str, ...], n: int = 3) -> str:
