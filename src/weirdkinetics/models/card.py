@@ -43,11 +43,18 @@ class ModelCard:
     interpolation: str = "bilinear"
     antialias: bool = False
     resize_on_uint8: bool = False  # torchvision's presets resize the uint8 video (rounding) before scaling
-    crop_rounding: str = "ceil"  # centre-crop offset: "ceil" (PyTorchVideo uniform_crop) or "round" (torchvision)
+    # centre-crop offset of (extent - crop) / 2: "ceil" (PyTorchVideo uniform_crop), "round" (torchvision
+    # center_crop: half to even) or "floor" (Hugging Face image processors: int())
+    crop_rounding: str = "ceil"
     resize_before_crop: bool = True
     arch: dict = field(default_factory=dict)  # builder kwargs / architecture config (random builds need no download)
     slowfast_alpha: int | None = None  # two-pathway models: slow pathway takes every alpha-th frame
     default_crops: int = 1
+    # Vision-language models score text prompts instead of a fixed head: ``label_space`` is then only the default
+    # vocabulary, any class names can be set (the zoo adapter's ``set_classes``), and ``prompt_template`` turns
+    # a class name into text (``"{}"`` = the bare name).
+    open_vocabulary: bool = False
+    prompt_template: str = ""
 
     @property
     def span(self) -> int:

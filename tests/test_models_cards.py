@@ -1,0 +1,154 @@
+"""The registry's cards: every field sane, and each zoo card equal to what its zoo publishes."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from weirdkinetics.errors import UnknownNameError
+from weirdkinetics.labels import label_space
+from weirdkinetics.models import all_cards, get_card
+from weirdkinetics.models.cards import describe_cards
+from weirdkinetics.models.loading import get_adapter
+
+PTV = [
+    "c2d_r50", "i3d_r50", "slow_r50", "slowfast_r50", "slowfast_r101", "x3d_xs", "x3d_s", "x3d_m", "x3d_l",
+    "csn_r101", "r2plus1d_r50", "mvit_base_16x4",
+]
+TV = ["r3d_18", "mc3_18", "r2plus1d_18", "s3d", "mvit_v1_b", "mvit_v2_s", "swin3d_t", "swin3d_s", "swin3d_b"]
+HF = ["videomae_b_k400", "timesformer_b_k400", "vivit_b_16x2_k400", "xclip_b32"]
+ZOO_CARDS = [c for c in all_cards() if c.zoo != "testing"]
+EXTRAS = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())["project"][
+    "optional-dependencies"
+]
+
+
+def test_the_issue_5_cards_exist_in_their_zoos():
+    zoo_of = {c.name: c.zoo for c in all_cards()}
+    assert {n: zoo_of.get(n) for n in PTV} == dict.fromkeys(PTV, "pytorchvideo")
+    assert {n: zoo_of.get(n) for n in TV} == dict.fromkeys(TV, "torchvision")
+    assert {n: zoo_of.get(n) for n in HF} == dict.fromkeys(HF, "hf")
+
+
+@pytest.mark.parametrize("card", all_cards(), ids=lambda c: c.name)
+def test_every_card_is_complete_and_consistent(card):
+    assert card.fps > 0 and card.frames > 0 and card.stride > 0 and card.clip_spacing > 0
+    short = card.resize if isinstance(card.resize, int) else min(card.resize)
+    assert 0 < card.crop <= short
+    assert len(card.mean) == len(card.std) == 3 and all(s > 0 for s in card.std)
+    assert len(label_space(card.label_space)) > 0
+    assert card.crop_rounding in ("ceil", "round", "floor")
+    assert card.interpolation in ("bilinear", "bicubic", "nearest")
+    assert card.licence and card.family and card.description
+    assert card.extra == "" or card.extra in EXTRAS
+    get_adapter(card.zoo)  # the zoo has an adapter (importing it needs no optional package)
+    if card.slowfast_alpha:
+        assert card.frames % card.slowfast_alpha == 0
+    if card.open_vocabulary:
+        assert "{}" in card.prompt_template
+    if card.zoo != "testing":
+        assert card.reported_top1 is not None and 0 < card.reported_top1 < 100
+        assert card.reported_top5 is None or card.reported_top1 < card.reported_top5 < 100
+        assert card.reported_protocol and card.weights_url
+
+
+def test_describe_cards_gives_one_row_per_card_for_the_models_command():
+    rows = {r["name"]: r for r in describe_cards()}
+    assert set(rows) == {c.name for c in all_cards()}
+    assert rows["i3d_r50"]["protocol"] == "8x8 @30fps, crop 256"
+    assert rows["slowfast_r50"]["protocol"] == "32x2 @30fps, crop 256"
+    assert rows["r3d_18"]["protocol"] == "16x1 @15fps, crop 112"
+    assert rows["x3d_xs"]["top1"] == 69.12 and rows["xclip_b32"]["extra"] == "hf"
+    assert rows["xclip_b32"]["open_vocabulary"] and not rows["i3d_r50"]["open_vocabulary"]
+
+
+def test_unknown_model_suggests_a_close_name():
+    with pytest.raises(UnknownNameError, match="Did you mean: x3d_m"):
+        get_card("x3d_mm")
+
+
+# --- PyTorchVideo ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", PTV)
+def test_pytorchvideo_cards_point_at_the_hub_builders_checkpoints(name):
+    import importlib
+
+    import pytorchvideo.models.hub as hub
+
+    card = get_card(name)
+    builder = getattr(hub, card.builder)
+    module = importlib.import_module(builder.__module__)
+    assert card.weights_url == module.checkpoint_paths[card.builder]
+    assert card.mean == (0.45, 0.45, 0.45) and card.std == (0.225, 0.225, 0.225) and card.fps == 30
+    assert card.crop_rounding == "ceil" and not card.resize_on_uint8 and not card.antialias
+
+
+def test_pytorchvideo_protocols_as_the_zoo_documents_them():
+    got = {n: (get_card(n).frames, get_card(n).stride, get_card(n).crop) for n in PTV}
+    assert got == {
+        "c2d_r50": (8, 8, 256), "i3d_r50": (8, 8, 256), "slow_r50": (8, 8, 256),
+        "slowfast_r50": (32, 2, 256), "slowfast_r101": (32, 2, 256),  # fast pathway of 8x8, alpha 4
+        "x3d_xs": (4, 12, 182), "x3d_s": (13, 6, 182), "x3d_m": (16, 5, 256), "x3d_l": (16, 5, 356),
+        "csn_r101": (32, 2, 256), "r2plus1d_r50": (16, 4, 256), "mvit_base_16x4": (16, 4, 224),
+    }
+    assert get_card("i3d_r50").clip_spacing == 16  # the study's protocol
+
+
+# --- torchvision ----------------------------------------------------------------------------------------
+def _tv_weights(card):
+    from torchvision.models import get_model_weights
+
+    return get_model_weights(card.builder).KINETICS400_V1
+
+
+@pytest.mark.parametrize("name", TV)
+def test_torchvision_cards_equal_the_weights_metadata(name):
+    card = get_card(name)
+    weights = _tv_weights(card)
+    meta, preset = weights.meta, weights.transforms()
+    assert card.weights_url == weights.url
+    assert re.search(rf"-{card.weights_sha256}\.pth$", weights.url)  # torch.hub's hash-prefix convention
+    assert (card.reported_top1, card.reported_top5) == (
+        meta["_metrics"]["Kinetics-400"]["acc@1"],
+        meta["_metrics"]["Kinetics-400"]["acc@5"],
+    )
+    assert [card.crop, card.crop] == preset.crop_size
+    resize = [card.resize] if isinstance(card.resize, int) else list(card.resize)
+    assert resize == preset.resize_size
+    assert list(card.mean) == preset.mean and list(card.std) == preset.std
+    assert card.interpolation == preset.interpolation.value
+    docs = meta["_docs"]
+    assert card.fps == float(re.search(r"frame_rate=([\d.]+)", docs).group(1))
+    assert card.frames == int(re.search(r"clip_len=(\d+)", docs).group(1)) and card.stride == 1
+    assert card.resize_on_uint8 and not card.antialias and card.crop_rounding == "round"
+
+
+# --- Hugging Face ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", HF)
+def test_hugging_face_cards_carry_a_buildable_config(name):
+    pytest.importorskip("transformers")
+    from weirdkinetics.models.hf_zoo import hf_config
+
+    card = get_card(name)
+    config = hf_config(card)  # no download
+    assert card.weights_url == f"https://huggingface.co/{card.builder}"
+    if card.open_vocabulary:
+        assert config.vision_config.num_frames == card.frames
+        assert config.vision_config.image_size == card.crop
+    else:
+        assert config.num_frames == card.frames and config.image_size == card.crop
+        assert config.num_labels == 400 and config.id2label[399] == "zumba"
+    assert (card.resize_on_uint8, card.antialias, card.crop_rounding) == (True, True, "floor")
+
+
+def test_xclip_card_is_the_published_base_patch32_configuration():
+    transformers = pytest.importorskip("transformers")
+    from weirdkinetics.models.hf_zoo import hf_config
+
+    # microsoft/xclip-base-patch32's config.json only sets what XCLIPConfig's defaults already are
+    ours, default = hf_config(get_card("xclip_b32")), transformers.XCLIPConfig()
+    for side in ("text_config", "vision_config"):
+        for key, value in get_card("xclip_b32").arch["config"][side].items():
+            assert getattr(getattr(ours, side), key) == getattr(getattr(default, side), key) == value, key
