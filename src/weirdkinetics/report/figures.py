@@ -1,0 +1,272 @@
+"""Figures drawn from ``run_metrics`` dicts (and, for the qualitative panel, given frame strips).
+
+Figures read results; they never compute them. Built on ``matplotlib.figure.Figure`` directly (no pyplot),
+so drawing needs no display, touches no global backend state and always uses Agg for PNG.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+
+from weirdkinetics.report.tables import SMALL_MARK, top3
+from weirdkinetics.results import RunResults, VideoResult
+
+# Fixed SVG ids and text drawn as paths: the same results give byte-identical SVG files.
+_RC = {"svg.hashsalt": "weirdkinetics", "svg.fonttype": "path", "font.size": 9}
+_ANNOTATE_MAX_CLASSES = 16  # beyond this, numbers in confusion cells become unreadable
+
+
+def _text(s: object) -> str:
+    """Matplotlib would read text between two '$' as math (and may fail to parse it): escape them."""
+    return str(s).replace("$", r"\$")
+
+
+def save_figure(fig: Figure, out_dir: Path, name: str) -> tuple[bytes, Path, Path]:
+    """Write ``name.png`` and ``name.svg`` into ``out_dir``; return the PNG bytes and both paths."""
+    png_path, svg_path = out_dir / f"{name}.png", out_dir / f"{name}.svg"
+    with matplotlib.rc_context(_RC):
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
+        png = buf.getvalue()
+        png_path.write_bytes(png)
+        fig.savefig(svg_path, format="svg", metadata={"Date": None})
+    return png, png_path, svg_path
+
+
+def _new_figure(width: float, height: float) -> Figure:
+    with matplotlib.rc_context(_RC):
+        return Figure(figsize=(width, height), layout="constrained")
+
+
+def _err(values: list, cis: list) -> np.ndarray:
+    """Asymmetric error bars, float (2, N), from values and [lo, hi] intervals (NaN where absent)."""
+    lo = [v - c[0] if v is not None and c[0] is not None else np.nan for v, c in zip(values, cis)]
+    hi = [c[1] - v if v is not None and c[1] is not None else np.nan for v, c in zip(values, cis)]
+    return np.array([lo, hi], dtype=float)
+
+
+def accuracy_figure(m: dict) -> Figure:
+    """Accuracy per split with 95% Wilson intervals and n under each bar."""
+    splits = list(m["splits"])
+    blocks = [m["splits"][s] for s in splits]
+    values = [b["accuracy"] for b in blocks]
+    with matplotlib.rc_context(_RC):
+        fig = _new_figure(max(3.5, 1.1 * len(splits) + 1.5), 3.2)
+        ax = fig.add_subplot()
+        x = np.arange(len(splits))
+        heights = [v if v is not None else 0.0 for v in values]
+        ax.bar(x, heights, color="#4c72b0", width=0.6)
+        ax.errorbar(
+            x, heights, yerr=_err(values, [b["ci95"] for b in blocks]), fmt="none", ecolor="black", capsize=4
+        )
+        for xi, v, b in zip(x, values, blocks):
+            label = f"{100 * v:.1f}%" if v is not None else "no video"
+            ax.text(
+                xi, 0.02, f"{label}\nn={b['n']}", ha="center", va="bottom", color="white" if v else "black"
+            )
+        ax.set_xticks(x, [_text(s) for s in splits])
+        ax.set_ylim(0, 1.05)
+        ax.set_ylabel("accuracy (95% Wilson interval)")
+        gap = m["gaps"].get("real-weird")
+        title = _text(m["run"])
+        if gap and gap["value"] is not None:
+            title += f"\nreal − weird: {100 * gap['value']:+.1f} pts"
+            if gap["ci95"][0] is not None:
+                title += f" [{100 * gap['ci95'][0]:+.1f}, {100 * gap['ci95'][1]:+.1f}]"
+        ax.set_title(title)
+    return fig
+
+
+def confusion_figure(m: dict) -> Figure:
+    """One row-normalised confusion matrix per split (the study's Figure 2), counts written in."""
+    splits = list(m["confusion"])
+    labels = m["classes"]
+    k = len(labels)
+    side = max(3.0, 0.45 * k + 2.0)
+    annotate = k <= _ANNOTATE_MAX_CLASSES
+    with matplotlib.rc_context(_RC):
+        # Rotated class names hang below the axes: leave room for the longest one.
+        label_room = min(3.0, 0.06 * max((len(c) for c in labels), default=0))
+        fig = _new_figure(side * max(1, len(splits)) + 1.0, side + label_room - 0.2)
+        axes = fig.subplots(1, max(1, len(splits)), squeeze=False)[0]
+        image = None
+        for ax, split in zip(axes, splits):
+            counts = np.array(m["confusion"][split]["counts"], dtype=np.int64).reshape(k, k)
+            norm = np.array(m["confusion"][split]["normalised"], dtype=float).reshape(k, k)  # None -> nan
+            image = ax.imshow(np.ma.masked_invalid(norm), cmap="Blues", vmin=0, vmax=1)
+            if annotate:
+                for i in range(k):
+                    for j in range(k):
+                        if counts[i, j]:
+                            dark = norm[i, j] > 0.6
+                            ax.text(
+                                j,
+                                i,
+                                f"{100 * norm[i, j]:.0f}%\n({counts[i, j]})",
+                                ha="center",
+                                va="center",
+                                fontsize=7,
+                                color="white" if dark else "black",
+                            )
+            names = [_text(c) for c in labels]
+            ax.set_xticks(range(k), names, rotation=60, ha="right", fontsize=7)
+            ax.set_yticks(range(k), names if ax is axes[0] else [""] * k, fontsize=7)
+            ax.set_xlabel("predicted")
+            n = int(counts.sum())
+            ax.set_title(f"{_text(split)} (n={n})")
+        axes[0].set_ylabel("true")
+        if image is not None:
+            fig.colorbar(image, ax=list(axes), shrink=0.6, label="share of the true class")
+        fig.suptitle(_text(m["run"]))
+    return fig
+
+
+def grid_figure(m: dict) -> Figure:
+    """Class x background heatmap (the study's Figure 3): accuracy colour, correct/total written in,
+    blank where no video, small cells hatched."""
+    labels, bgs = m["grid_order"]["labels"], m["grid_order"]["backgrounds"]
+    acc = np.full((len(labels), len(bgs)), np.nan)
+    with matplotlib.rc_context(_RC):
+        fig = _new_figure(max(4.0, 1.1 * len(bgs) + 3.0), max(3.0, 0.42 * len(labels) + 1.6))
+        ax = fig.add_subplot()
+        for i, lab in enumerate(labels):
+            for j, bg in enumerate(bgs):
+                cell = m["grid"][lab].get(bg)
+                if cell:
+                    acc[i, j] = cell["correct"] / cell["total"]
+        image = ax.imshow(np.ma.masked_invalid(acc), cmap="RdYlGn", vmin=0, vmax=1, aspect="auto")
+        for i, lab in enumerate(labels):
+            for j, bg in enumerate(bgs):
+                cell = m["grid"][lab].get(bg)
+                if not cell:
+                    continue
+                small = cell["small"]
+                if small:
+                    # Faded and hatched: the colour of a cell this small is not to be read as an accuracy.
+                    ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor="white", alpha=0.6, lw=0))
+                    ax.add_patch(
+                        Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="///", edgecolor="0.6", lw=0)
+                    )
+                ax.text(
+                    j,
+                    i,
+                    f"{cell['correct']}/{cell['total']}" + (f" {SMALL_MARK}" if small else ""),
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    style="italic" if small else "normal",
+                )
+        totals = m["grid_totals"]
+        ax.set_xticks(
+            range(len(bgs)),
+            [
+                f"{_text(bg)}\n{totals['backgrounds'][bg]['correct']}/{totals['backgrounds'][bg]['total']}"
+                for bg in bgs
+            ],
+        )
+        ax.set_yticks(
+            range(len(labels)),
+            [
+                f"{_text(lab)}  {totals['labels'][lab]['correct']}/{totals['labels'][lab]['total']}"
+                for lab in labels
+            ],
+        )
+        ax.set_xlabel("background (total correct/videos)")
+        ax.set_title(
+            f"{_text(m['run'])}: correct/total; hatched {SMALL_MARK}: < {m['small_cell']} videos, too few to read",
+            fontsize=9,
+        )
+        fig.colorbar(image, ax=ax, shrink=0.8, label="accuracy")
+    return fig
+
+
+def runs_figure(metrics: list[dict]) -> Figure:
+    """Several runs side by side: accuracy per split (Wilson) and each gap (bootstrap), with intervals."""
+    splits = list(dict.fromkeys(s for m in metrics for s in m["splits"]))
+    gaps = list(dict.fromkeys(g for m in metrics for g in m["gaps"]))
+    runs = [_text(m["run"]) for m in metrics]
+    with matplotlib.rc_context(_RC):
+        fig = _new_figure(max(7.0, 1.2 * len(metrics) * max(1, len(splits)) * 0.6 + 4), 3.6)
+        ax_acc, ax_gap = fig.subplots(1, 2, width_ratios=[2, 1])
+        width = 0.8 / max(1, len(splits))
+        x = np.arange(len(metrics))
+        for si, split in enumerate(splits):
+            blocks = [m["splits"].get(split) for m in metrics]
+            values = [b["accuracy"] if b else None for b in blocks]
+            cis = [b["ci95"] if b else [None, None] for b in blocks]
+            pos = x - 0.4 + width * (si + 0.5)
+            ax_acc.bar(pos, [v if v is not None else 0 for v in values], width, label=_text(split))
+            ax_acc.errorbar(
+                pos,
+                [v if v is not None else np.nan for v in values],
+                yerr=_err(values, cis),
+                fmt="none",
+                ecolor="black",
+                capsize=3,
+            )
+        ax_acc.set_xticks(x, runs, rotation=20, ha="right")
+        ax_acc.set_ylim(0, 1.05)
+        ax_acc.set_ylabel("accuracy (95% Wilson)")
+        ax_acc.legend(fontsize=7)
+        for gi, gap in enumerate(gaps):
+            entries = [m["gaps"].get(gap) for m in metrics]
+            values = [e["value"] if e else None for e in entries]
+            cis = [e["ci95"] if e else [None, None] for e in entries]
+            y = x + 0.8 * (gi + 0.5) / max(1, len(gaps)) - 0.4
+            ax_gap.errorbar(
+                [v if v is not None else np.nan for v in values],
+                y,
+                xerr=_err(values, cis),
+                fmt="o",
+                capsize=3,
+                label=_text(gap),
+            )
+        ax_gap.axvline(0, color="gray", lw=0.8)
+        ax_gap.set_yticks(x, runs)
+        ax_gap.invert_yaxis()
+        ax_gap.set_xlabel("gap (95% bootstrap)")
+        if gaps:
+            ax_gap.legend(fontsize=7)
+    return fig
+
+
+def strip_image(frames: np.ndarray, max_frames: int = 6) -> np.ndarray:
+    """Frames side by side: uint8 (T, H, W, 3) -> uint8 (H, min(T, max_frames) * W, 3), evenly picked."""
+    frames = np.asarray(frames)
+    if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3 or frames.shape[0] == 0:
+        raise ValueError(f"a strip must be uint8 (T, H, W, 3) with T >= 1, got {frames.dtype} {frames.shape}")
+    pick = np.linspace(0, frames.shape[0] - 1, min(max_frames, frames.shape[0])).round().astype(int)
+    return np.concatenate(list(frames[pick]), axis=1)
+
+
+def qualitative_figure(run: RunResults, selected: list[VideoResult], strips: dict) -> Figure | None:
+    """The study's Figure 1: one row per selected video with frames, true label, split, background and the
+    top-3 predictions. ``strips``: {(run_id, video_id): uint8 (T, H, W, 3)}. None when no strip is given."""
+    rows = [(v, strips[(run.run_id, v.video_id)]) for v in selected if (run.run_id, v.video_id) in strips]
+    if not rows:
+        return None
+    images = [strip_image(frames) for _, frames in rows]
+    width = 9.0
+    # Row heights follow each strip's aspect ratio (plus a line of title) so rows do not float in white.
+    heights = [width * im.shape[0] / im.shape[1] + 0.3 for im in images]
+    with matplotlib.rc_context(_RC):
+        fig = _new_figure(width, sum(heights) + 0.2)
+        axes = fig.subplots(len(rows), 1, squeeze=False, height_ratios=heights)[:, 0]
+        for ax, (v, _), image in zip(axes, rows, images):
+            ax.imshow(image)
+            ax.set_axis_off()
+            kind = "correct" if v.correct else "MISTAKE"
+            best = ", ".join(f"{_text(c)} {s:.2f}" for c, s in top3(run, v))
+            ax.set_title(
+                f"{kind}: true '{_text(v.label)}' | {_text(v.split)}, {_text(v.background or '-')} | top-3: {best}",
+                fontsize=8,
+                loc="left",
+                color="firebrick" if not v.correct else "darkgreen",
+            )
+    return fig

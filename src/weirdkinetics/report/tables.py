@@ -1,0 +1,353 @@
+"""Report tables built from ``run_metrics`` dicts. Pure: no IO, no metric computed here.
+
+A ``Table`` holds two views of the same numbers: raw values for its CSV file and formatted strings (with
+per-cell CSS flags) for Markdown and HTML.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from weirdkinetics.results import RunResults, VideoResult
+
+SMALL_MARK = "†"
+"""Appended to displayed grid cells holding fewer than ``small_cell`` videos."""
+
+DASH = "—"
+
+
+@dataclass
+class Table:
+    """``columns``/``rows``: display strings (rows x columns); ``flags``: CSS classes per display cell
+    (``"small"``, ``"total"``, ``""``); ``csv_columns``/``csv_rows``: raw values for the CSV file (None is
+    written as an empty cell). ``row_header``: the first display column names the row."""
+
+    name: str
+    title: str
+    columns: list[str]
+    rows: list[list[str]]
+    csv_columns: list[str]
+    csv_rows: list[list[object]]
+    flags: list[list[str]] = field(default_factory=list)
+    note: str = ""
+    row_header: bool = False
+
+    def flag(self, i: int, j: int) -> str:
+        return self.flags[i][j] if self.flags else ""
+
+
+def pct(x: float | None, digits: int = 1) -> str:
+    return DASH if x is None else f"{100 * x:.{digits}f}%"
+
+
+def pct_ci(ci: list | tuple | None) -> str:
+    if not ci or ci[0] is None or ci[1] is None:
+        return DASH
+    return f"{100 * ci[0]:.1f} to {100 * ci[1]:.1f}%"
+
+
+def signed_pct(x: float | None) -> str:
+    return DASH if x is None else f"{100 * x:+.1f} pts"
+
+
+def signed_ci(ci: list | tuple | None) -> str:
+    if not ci or ci[0] is None or ci[1] is None:
+        return DASH
+    return f"{100 * ci[0]:+.1f} to {100 * ci[1]:+.1f} pts"
+
+
+def p_value(p: float | None) -> str:
+    if p is None:
+        return DASH
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def _prop(block: dict | None) -> str:
+    """'84.0% (21/25)' for a proportion block, dash when absent."""
+    if not block or block.get("n", 0) == 0:
+        return DASH
+    key = "correct" if "correct" in block else "count"
+    value = block.get("accuracy", block.get("rate"))
+    return f"{pct(value)} ({block[key]}/{block['n']})"
+
+
+def _prop_raw(block: dict | None, key: str = "correct", value: str = "accuracy") -> list[object]:
+    if not block:
+        return [None, None, None]
+    return [block["n"], block[key], block[value]]
+
+
+def accuracy_table(m: dict) -> Table:
+    """The study's Table 1, with n, Wilson interval, unrestricted top-1/top-5 and the leak rate."""
+    columns = [
+        "split", "n", "correct", "accuracy", "95% CI (Wilson)",
+        "top-1, all classes", "top-5, all classes", "leak rate",
+    ]  # fmt: skip
+    csv_columns = [
+        "split", "n", "correct", "accuracy", "ci95_lo", "ci95_hi",
+        "top1_all_n", "top1_all_correct", "top1_all_accuracy",
+        "top5_all_n", "top5_all_correct", "top5_all_accuracy",
+        "leak_n", "leak_count", "leak_rate",
+    ]  # fmt: skip
+    rows, raw = [], []
+    for split, b in m["splits"].items():
+        rows.append(
+            [
+                split, str(b["n"]), str(b["correct"]), pct(b["accuracy"]), pct_ci(b["ci95"]),
+                _prop(b["top1_all"]), _prop(b["top5_all"]), _prop(b["leak"]),
+            ]
+        )  # fmt: skip
+        raw.append(
+            [split, b["n"], b["correct"], b["accuracy"], *b["ci95"]]
+            + _prop_raw(b["top1_all"])
+            + _prop_raw(b["top5_all"])
+            + _prop_raw(b["leak"], "count", "rate")
+        )
+    note = (
+        "Accuracy is restricted to the run's class subset; top-1/top-5 'all classes' use the unrestricted "
+        "prediction; the leak rate is the share of videos whose unrestricted top-1 falls outside the subset. "
+        f"Counted statuses: {', '.join(m['status']['counted_statuses'])}."
+    )
+    return Table("accuracy", "Accuracy per split", columns, rows, csv_columns, raw, note=note)
+
+
+def gaps_table(m: dict) -> Table:
+    columns = [
+        "gap",
+        "value",
+        "95% CI (bootstrap)",
+        "resampled by",
+        "McNemar pairs",
+        "b / c",
+        "McNemar exact p",
+    ]
+    csv_columns = [
+        "gap", "split_a", "split_b", "value", "ci95_lo", "ci95_hi", "n_boot", "seed", "resampled_by",
+        "n_clusters", "mcnemar_pairs", "mcnemar_b", "mcnemar_c", "mcnemar_p",
+    ]  # fmt: skip
+    rows, raw = [], []
+    for name, g in m["gaps"].items():
+        mc = g.get("mcnemar")
+        resampled = g.get("resampled_by", DASH)
+        if g.get("n_boot"):
+            resampled = f"{resampled} ({g['n_clusters']} clusters, {g['n_boot']} draws, seed {g['seed']})"
+        rows.append(
+            [
+                f"{g['a']} − {g['b']}",
+                signed_pct(g["value"]),
+                signed_ci(g["ci95"]),
+                resampled if g["value"] is not None else g.get("note", DASH),
+                str(mc["n_pairs"]) if mc else DASH,
+                f"{mc['b']} / {mc['c']}" if mc else DASH,
+                p_value(mc["p_value"]) if mc else DASH,
+            ]
+        )
+        raw.append(
+            [
+                name, g["a"], g["b"], g["value"], *g["ci95"], g.get("n_boot"), g.get("seed"),
+                g.get("resampled_by"), g.get("n_clusters"),
+                mc["n_pairs"] if mc else None, mc["b"] if mc else None, mc["c"] if mc else None,
+                mc["p_value"] if mc else None,
+            ]
+        )  # fmt: skip
+    note = (
+        "Gap = accuracy of the first split minus the second, in percentage points. "
+        "b: pairs right in the first split and wrong in the second; c: the reverse. "
+        "McNemar's test needs versions of one recording linked by source_id."
+    )
+    return Table("gaps", "Accuracy gaps", columns, rows, csv_columns, raw, note=note)
+
+
+def grid_table(m: dict) -> Table:
+    """The study's Figure 3: correct/total per class and background, blank where no video, with totals."""
+    labels, bgs = m["grid_order"]["labels"], m["grid_order"]["backgrounds"]
+    grid, totals = m["grid"], m["grid_totals"]
+    columns = ["class", *bgs, "total"]
+    rows, raw, flags = [], [], []
+    for lab in labels:
+        row, rrow, frow = [lab], [lab], ["rowhead"]
+        for bg in bgs:
+            cell = grid[lab].get(bg)
+            if cell is None:
+                row.append("")
+                rrow.append("")
+                frow.append("empty")
+                continue
+            text = f"{cell['correct']}/{cell['total']}"
+            row.append(f"{text} {SMALL_MARK}" if cell["small"] else text)
+            rrow.append(text)
+            frow.append("small" if cell["small"] else "")
+        t = totals["labels"][lab]
+        row.append(f"{t['correct']}/{t['total']}")
+        rrow.append(f"{t['correct']}/{t['total']}")
+        frow.append("total")
+        rows.append(row)
+        raw.append(rrow)
+        flags.append(frow)
+    if labels:
+        col_tot = [
+            f"{totals['backgrounds'][bg]['correct']}/{totals['backgrounds'][bg]['total']}" for bg in bgs
+        ]
+        everything = f"{totals['all']['correct']}/{totals['all']['total']}"
+        rows.append(["total", *col_tot, everything])
+        raw.append(["total", *col_tot, everything])
+        flags.append(["rowhead"] + ["total"] * (len(bgs) + 1))
+    note = (
+        f"Correct predictions / videos per cell; blank: no video. {SMALL_MARK} fewer than {m['small_cell']} "
+        "videos: too few to read as an accuracy."
+    )
+    return Table("grid", "Class × background", columns, rows, columns, raw, flags, note, row_header=True)
+
+
+def confusion_table(m: dict, split: str) -> Table:
+    """Row-normalised percentages with counts; rows true class, columns predicted class."""
+    conf = m["confusion"][split]
+    labels, counts, norm = conf["labels"], conf["counts"], conf["normalised"]
+    columns = ["true \\ predicted", *labels, "n"]
+    rows, raw, flags = [], [], []
+    for i, lab in enumerate(labels):
+        n = sum(counts[i])
+        rows.append(
+            [lab] + [f"{pct(norm[i][j], 0)} ({c})" if c else "" for j, c in enumerate(counts[i])] + [str(n)]
+        )
+        raw.append([lab, *counts[i], n])
+        flags.append(["rowhead"] + ["diag" if j == i else "" for j in range(len(labels))] + ["total"])
+    return Table(
+        f"confusion_{split}",
+        f"Confusion matrix, split '{split}'",
+        columns,
+        rows,
+        ["true_class", *labels, "n"],
+        raw,
+        flags,
+        "Rows: true class; columns: predicted class (restricted to the class subset). Cells: share of the "
+        "row's videos (count).",
+        row_header=True,
+    )
+
+
+def per_class_table(m: dict) -> Table:
+    splits = list(m["splits"])
+    first_two = splits[:2]
+    gap_title = f"gap ({first_two[0]} − {first_two[1]})" if len(first_two) == 2 else "gap"
+    columns = [
+        "class",
+        *[f"{s} accuracy" for s in splits],
+        gap_title,
+        *[f"{s}: most frequent wrong" for s in splits],
+    ]
+    csv_columns = ["class"]
+    for s in splits:
+        csv_columns += [f"{s}_n", f"{s}_correct", f"{s}_accuracy", f"{s}_ci95_lo", f"{s}_ci95_hi"]
+    csv_columns.append("gap")
+    for s in splits:
+        csv_columns += [f"{s}_top_wrong", f"{s}_top_wrong_count"]
+    rows, raw = [], []
+    for lab, entry in m["per_class"].items():
+        blocks = [entry["splits"].get(s) for s in splits]
+        wrongs = [b["top_wrong"] if b else None for b in blocks]
+        rows.append(
+            [lab]
+            + [_prop(b) for b in blocks]
+            + [signed_pct(entry["gap"])]
+            + [f"{w['class']} ({w['count']})" if w else DASH for w in wrongs]
+        )
+        r: list[object] = [lab]
+        for b in blocks:
+            r += [b["n"], b["correct"], b["accuracy"], *b["ci95"]] if b else [None] * 5
+        r.append(entry["gap"])
+        for w in wrongs:
+            r += [w["class"], w["count"]] if w else [None, None]
+        raw.append(r)
+    return Table("per_class", "Per class", columns, rows, csv_columns, raw, row_header=True)
+
+
+def denominators_table(m: dict) -> Table:
+    st = m["status"]
+    statuses = list(st["counts"])
+    columns = ["split", "rows", "counted", "excluded", *statuses]
+    rows, raw = [], []
+    for split, d in st["by_split"].items():
+        cells = [split, d["rows"], d["counted"], d["excluded"], *[d["by_status"].get(s, 0) for s in statuses]]
+        rows.append([str(c) for c in cells])
+        raw.append(cells)
+    total = [
+        "all",
+        st["rows"],
+        st["counted"],
+        st["rows"] - st["counted"],
+        *[st["counts"][s] for s in statuses],
+    ]
+    rows.append([str(c) for c in total])
+    raw.append(total)
+    note = (
+        f"Counted: status in {', '.join(st['counted_statuses'])} with a prediction; these are the denominators "
+        "of every accuracy in this report."
+    )
+    return Table("denominators", "Denominators", columns, rows, columns, raw, note=note, row_header=True)
+
+
+def excluded_table(m: dict) -> Table:
+    columns = ["video_id", "split", "label", "status", "reason", "path"]
+    raw = [[e[c] for c in columns] for e in m["status"]["excluded"]]
+    return Table("not_ok", "Videos not counted", columns, [[str(c) for c in r] for r in raw], columns, raw)
+
+
+def top3(run: RunResults, video: VideoResult) -> list[tuple[str, float]]:
+    """Best three (class, score) pairs: unrestricted ``topk`` when stored, else the restricted scores."""
+    if video.topk:
+        return [(c, float(s)) for c, s in video.topk[:3]]
+    if run.scores is not None:
+        # Identity, not equality: two rows may hold equal fields.
+        i = next(k for k, v in enumerate(run.videos) if v is video)
+        row = run.scores[i]
+        if np.all(np.isfinite(row)):
+            best = np.argsort(-row, kind="stable")[:3]
+            return [(run.classes[j], float(row[j])) for j in best]
+    return (
+        [(video.pred, video.pred_score if video.pred_score is not None else float("nan"))]
+        if video.pred
+        else []
+    )
+
+
+def qualitative_table(run: RunResults, selected: list[VideoResult]) -> Table:
+    columns = ["", "video_id", "split", "background", "true label", "prediction", "top-3 (score)"]
+    csv_columns = ["kind", "video_id", "split", "background", "label", "pred", "pred_score", "top3"]
+    rows, raw = [], []
+    for v in selected:
+        kind = "correct" if v.correct else "mistake"
+        best = top3(run, v)
+        shown = "; ".join(f"{c} {s:.2f}" for c, s in best) or DASH
+        rows.append([kind, v.video_id, v.split, v.background or DASH, v.label, v.pred or DASH, shown])
+        raw.append([kind, v.video_id, v.split, v.background, v.label, v.pred, v.pred_score, shown])
+    return Table("qualitative", "Qualitative examples", columns, rows, csv_columns, raw)
+
+
+def runs_table(metrics: list[dict]) -> Table:
+    """Several runs side by side: accuracy per split and the gaps, with intervals."""
+    splits = list(dict.fromkeys(s for m in metrics for s in m["splits"]))
+    gaps = list(dict.fromkeys(g for m in metrics for g in m["gaps"]))
+    columns = ["run", "model", *splits, *[f"gap {g}" for g in gaps]]
+    rows = []
+    raw = []
+    for m in metrics:
+        row = [m["run"], m["model"]]
+        for s in splits:
+            b = m["splits"].get(s)
+            row.append(f"{_prop(b)} [{pct_ci(b['ci95'])}]" if b and b["n"] else DASH)
+            if b:
+                raw.append([m["run"], m["model"], f"accuracy:{s}", b["n"], b["accuracy"], *b["ci95"]])
+        for g in gaps:
+            e = m["gaps"].get(g)
+            row.append(
+                f"{signed_pct(e['value'])} [{signed_ci(e['ci95'])}]" if e and e["value"] is not None else DASH
+            )
+            if e:
+                raw.append([m["run"], m["model"], f"gap:{g}", None, e["value"], *e["ci95"]])
+        rows.append(row)
+    csv_columns = ["run", "model", "quantity", "n", "value", "ci95_lo", "ci95_hi"]
+    note = "Accuracy (correct/n) [95% Wilson interval]; gap in percentage points [95% bootstrap interval]."
+    return Table("runs", "Runs side by side", columns, rows, csv_columns, raw, note=note, row_header=True)

@@ -1,0 +1,233 @@
+"""``write_report``: the only IO of the report. Metrics come from ``weirdkinetics.metrics``; this module
+lays them out as files."""
+
+from __future__ import annotations
+
+import json
+import platform
+import re
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import numpy as np
+
+from weirdkinetics import __version__
+from weirdkinetics.errors import UserError
+from weirdkinetics.metrics import run_metrics
+from weirdkinetics.report import figures as figs
+from weirdkinetics.report import tables as tabs
+from weirdkinetics.report.document import (
+    Block,
+    FigureBlock,
+    Heading,
+    KeyValues,
+    Paragraph,
+    TableBlock,
+    render_html,
+    render_markdown,
+)
+from weirdkinetics.report.qualitative import qualitative_selection
+from weirdkinetics.report.render import table_csv
+from weirdkinetics.results import RunResults
+
+SCHEMA_VERSION = 1
+"""Version of ``metrics.json``; bumped whenever a key changes meaning or disappears."""
+
+
+def generated_by() -> dict[str, str]:
+    """Versions of this package and of the libraries that computed and drew the report.
+
+    Read from package metadata, so nothing is imported (torch in particular) just to name a version.
+    """
+    out = {"weirdkinetics": __version__, "python": platform.python_version()}
+    for name in ("numpy", "scipy", "matplotlib"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def _slugs(run_ids: list[str]) -> list[str]:
+    """File-name-safe, unique names for runs (run ids may hold any character)."""
+    out: list[str] = []
+    for rid in run_ids:
+        base = re.sub(r"[^A-Za-z0-9_-]+", "_", rid).strip("_")[:60] or "run"
+        slug, k = base, 2
+        while slug in out:
+            slug, k = f"{base}-{k}", k + 1
+        out.append(slug)
+    return out
+
+
+def _check_strips(strips: dict) -> None:
+    for key, frames in strips.items():
+        arr = np.asarray(frames)
+        if arr.dtype != np.uint8 or arr.ndim != 4 or arr.shape[-1] != 3 or arr.shape[0] == 0:
+            raise ValueError(
+                f"strip {key!r}: expected uint8 (T, H, W, 3) frames with T >= 1, got {arr.dtype} {arr.shape}; "
+                "strips are keyed (run_id, video_id)"
+            )
+
+
+def _jsonable(obj: object) -> object:
+    """Provenance as plain JSON (unknown types become their str)."""
+    return json.loads(json.dumps(obj, default=str))
+
+
+class _Writer:
+    """Collects blocks and written files while the report is laid out."""
+
+    def __init__(self, out_dir: Path):
+        self.out_dir = out_dir
+        self.blocks: list[Block] = []
+        self.files: dict[str, Path] = {}
+
+    def add(self, block: Block) -> None:
+        self.blocks.append(block)
+
+    def table(self, table: tabs.Table, slug: str, collapsed: bool = False) -> None:
+        rel = f"tables/{slug}__{table.name}.csv"
+        path = self.out_dir / rel
+        path.write_text(table_csv(table), encoding="utf-8")
+        self.files[rel] = path
+        self.add(TableBlock(table, f"{slug}-{table.name}", rel, collapsed))
+
+    def figure(self, fig, name: str, title: str) -> None:
+        png, png_path, svg_path = figs.save_figure(fig, self.out_dir / "figures", name)
+        rel_png, rel_svg = f"figures/{name}.png", f"figures/{name}.svg"
+        self.files[rel_png], self.files[rel_svg] = png_path, svg_path
+        self.add(FigureBlock(title, png, rel_png, rel_svg))
+
+
+def _run_section(w: _Writer, run: RunResults, m: dict, slug: str, strips: dict, seed: int) -> None:
+    w.add(Heading(2, f"Run {run.run_id} (model {run.model})", f"run-{slug}"))
+    st = m["status"]
+    w.add(
+        Paragraph(
+            f"{st['counted']} of {st['rows']} videos counted "
+            f"(statuses {', '.join(st['counted_statuses'])} with a prediction); "
+            f"{st['rows'] - st['counted']} not counted, listed below. "
+            f"Classes: {len(run.classes)} in the subset, {len(m['classes'])} occurring."
+        )
+    )
+    if run.provenance:
+        w.add(KeyValues("Provenance", dict(run.provenance)))
+
+    w.add(Heading(3, "1. Accuracy per split", f"{slug}-accuracy"))
+    w.table(tabs.accuracy_table(m), slug)
+    if m["gaps"]:
+        w.table(tabs.gaps_table(m), slug)
+    if m["splits"]:
+        w.figure(figs.accuracy_figure(m), f"{slug}__accuracy", f"Accuracy per split, {run.run_id}")
+
+    w.add(Heading(3, "2. Confusion matrices", f"{slug}-confusion"))
+    if m["classes"]:
+        w.figure(
+            figs.confusion_figure(m),
+            f"{slug}__confusion",
+            f"Confusion matrices (row-normalised), {run.run_id}",
+        )
+        for split in m["confusion"]:
+            w.table(tabs.confusion_table(m, split), slug, collapsed=True)
+    else:
+        w.add(Paragraph("No counted video: no confusion matrix."))
+
+    w.add(Heading(3, "3. Class × background", f"{slug}-grid"))
+    if m["grid"]:
+        w.table(tabs.grid_table(m), slug)
+        w.figure(figs.grid_figure(m), f"{slug}__grid", f"Class × background, {run.run_id}")
+    else:
+        w.add(
+            Paragraph(
+                "No video has a background: add a 'background' column to the manifest to get this grid."
+            )
+        )
+
+    w.add(Heading(3, "4. Per class", f"{slug}-per-class"))
+    w.table(tabs.per_class_table(m), slug)
+
+    w.add(Heading(3, "5. Qualitative examples", f"{slug}-qualitative"))
+    selected = qualitative_selection(run, seed=seed)
+    if selected:
+        fig = figs.qualitative_figure(run, selected, strips)
+        if fig is not None:
+            w.figure(
+                fig,
+                f"{slug}__qualitative",
+                f"Most confident mistakes and sampled correct predictions, {run.run_id}",
+            )
+        else:
+            w.add(Paragraph("No frames were given for these videos (the API decodes them; pass strips=...)."))
+        w.table(tabs.qualitative_table(run, selected), slug)
+    else:
+        w.add(Paragraph("No counted video to show."))
+
+    w.add(Heading(3, "6. Videos not counted and denominators", f"{slug}-status"))
+    w.table(tabs.denominators_table(m), slug)
+    if m["status"]["excluded"]:
+        w.table(tabs.excluded_table(m), slug)
+    else:
+        w.add(Paragraph("Every video was counted."))
+
+
+def write_report(
+    runs: list[RunResults],
+    out_dir: str | Path,
+    strips: dict[tuple[str, str], np.ndarray] | None = None,
+    seed: int = 0,
+    n_boot: int = 2000,
+    title: str = "weirdkinetics report",
+) -> dict[str, Path]:
+    """Write the report of one or several runs into ``out_dir`` (created if needed).
+
+    strips: frames for the qualitative panel, ``{(run_id, video_id): uint8 (T, H, W, 3)}``, for the videos
+    ``qualitative_selection(run, seed=seed)`` names; decoding them is the caller's job. ``seed`` and
+    ``n_boot`` drive the bootstrap and the sample of correct examples.
+
+    Writes ``report.html`` (self-contained), ``report.md``, ``metrics.json``, ``tables/*.csv`` and
+    ``figures/*.png|svg``. Returns every written file by its path relative to ``out_dir``, plus the keys
+    ``"html"``, ``"markdown"`` and ``"metrics"``.
+    """
+    if not runs:
+        raise UserError("no runs to report: evaluate a model first, or give a predictions CSV")
+    strips = dict(strips or {})
+    _check_strips(strips)
+    out_dir = Path(out_dir)
+    for sub in ("tables", "figures"):
+        (out_dir / sub).mkdir(parents=True, exist_ok=True)
+
+    metrics = [run_metrics(run, seed=seed, n_boot=n_boot) for run in runs]
+    slugs = _slugs([run.run_id for run in runs])
+    w = _Writer(out_dir)
+    w.add(
+        Paragraph(
+            f"{len(runs)} run(s). Intervals: 95% Wilson for accuracies; 95% percentile bootstrap "
+            f"({n_boot} draws, seed {seed}) for gaps, resampling whole recordings when source_id links them; "
+            "McNemar's exact test on linked pairs."
+        )
+    )
+    if len(runs) > 1:
+        w.add(Heading(2, "Runs side by side", "runs"))
+        w.table(tabs.runs_table(metrics), "all")
+        w.figure(figs.runs_figure(metrics), "all__runs", "Accuracy per split and gaps, all runs")
+    for run, m, slug in zip(runs, metrics, slugs):
+        _run_section(w, run, m, slug, strips, seed)
+
+    html_path, md_path, json_path = out_dir / "report.html", out_dir / "report.md", out_dir / "metrics.json"
+    html_path.write_text(render_html(title, w.blocks), encoding="utf-8")
+    md_path.write_text(render_markdown(title, w.blocks), encoding="utf-8")
+    doc = {
+        "schema_version": SCHEMA_VERSION,
+        "generated_by": generated_by(),
+        "seed": seed,
+        "n_boot": n_boot,
+        "runs": [m | {"provenance": _jsonable(run.provenance)} for run, m in zip(runs, metrics)],
+    }
+    json_path.write_text(
+        json.dumps(doc, indent=2, allow_nan=False, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    files = dict(w.files)
+    files.update({"report.html": html_path, "report.md": md_path, "metrics.json": json_path})
+    files.update({"html": html_path, "markdown": md_path, "metrics": json_path})
+    return files

@@ -1,0 +1,214 @@
+"""Golden test: predictions whose per-cell counts are the study's Figure 3 give those counts back, everywhere.
+
+The grid below is transcribed from the study (../shared/seed/, Figure 3): rows are its 10 classes, columns
+its 5 backgrounds, cells correct/total, '-' where it has no video. The rendered grid (CSV and Markdown) is
+also compared with golden files; regenerate them only with ``WK_UPDATE_GOLDEN=1 pytest tests/test_report_golden.py``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from weirdkinetics.report import write_report
+from weirdkinetics.report.render import table_markdown
+from weirdkinetics.report.tables import SMALL_MARK, grid_table
+from weirdkinetics.results import RunResults, VideoResult
+
+BACKGROUNDS = ["outdoor", "bathroom", "home", "indoor", "cafe"]
+FIGURE3 = """
+brushing teeth            | 0/5   | 8/12 | 1/2   | 8/12  | -
+playing basketball        | 21/21 | 2/2  | 2/2   | 5/5   | -
+playing tennis            | 27/29 | -    | 1/2   | 4/5   | 1/1
+push up                   | 9/9   | 2/2  | 7/7   | 16/16 | -
+reading book              | 7/12  | -    | 5/6   | 11/15 | 4/5
+eating cake               | 1/6   | 2/3  | 7/7   | 1/5   | 5/12
+using computer            | 2/6   | 0/2  | 9/10  | 1/13  | 4/6
+flipping pancake          | 4/7   | 1/1  | 24/24 | 2/2   | -
+trimming or shaving beard | 0/9   | 9/15 | 1/8   | 0/1   | 1/1
+jogging                   | 21/25 | 0/1  | 1/5   | 3/4   | -
+"""
+GOLDEN = Path(__file__).parent / "golden" / "figure3"
+RUN_ID = "study-figure3"
+
+
+def study_grid() -> dict[str, dict[str, tuple[int, int]]]:
+    grid = {}
+    for line in FIGURE3.strip().splitlines():
+        name, *cells = [c.strip() for c in line.split("|")]
+        grid[name] = {
+            bg: tuple(map(int, c.split("/"))) for bg, c in zip(BACKGROUNDS, cells, strict=True) if c != "-"
+        }
+    return grid
+
+
+GRID = study_grid()
+CLASSES = list(GRID)
+
+
+def figure3_run() -> RunResults:
+    """One video per counted unit: ``correct`` right predictions and ``total - correct`` wrong ones per cell."""
+    videos = []
+    for ci, label in enumerate(CLASSES):
+        for bg, (correct, total) in GRID[label].items():
+            for k in range(total):
+                i = len(videos)
+                pred = (
+                    label if k < correct else CLASSES[(ci + 1 + k % 9) % len(CLASSES)]
+                )  # never the label itself
+                videos.append(
+                    VideoResult(
+                        video_id=f"v{i:03d}", path=f"v{i:03d}.mp4", label=label, split=("real", "weird")[i % 2],
+                        status="ok", background=bg, pred=pred, pred_score=0.5, pred_all=pred,
+                    )
+                )  # fmt: skip
+    return RunResults(RUN_ID, "study", videos, CLASSES)
+
+
+def test_transcription_is_the_studys_table():
+    # Sanity of the transcription itself: 10 classes, 43 non-empty cells, 240 right out of 343.
+    assert len(GRID) == 10 and sum(len(r) for r in GRID.values()) == 43
+    assert sum(c for r in GRID.values() for c, _ in r.values()) == 240
+    assert sum(t for r in GRID.values() for _, t in r.values()) == 343
+    assert GRID["brushing teeth"]["outdoor"] == (0, 5) and "cafe" not in GRID["brushing teeth"]
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    out = tmp_path_factory.mktemp("figure3")
+    files = write_report([figure3_run()], out, n_boot=100)
+    return out, files
+
+
+def expected_rows() -> list[list[str]]:
+    """The study's grid with row and column totals, as 'c/t' strings ('' where blank)."""
+    rows = []
+    for label in CLASSES:
+        cells = [
+            f"{GRID[label][bg][0]}/{GRID[label][bg][1]}" if bg in GRID[label] else "" for bg in BACKGROUNDS
+        ]
+        c = sum(v[0] for v in GRID[label].values())
+        t = sum(v[1] for v in GRID[label].values())
+        rows.append([label, *cells, f"{c}/{t}"])
+    col = [
+        f"{sum(GRID[lab][bg][0] for lab in CLASSES if bg in GRID[lab])}/"
+        f"{sum(GRID[lab][bg][1] for lab in CLASSES if bg in GRID[lab])}"
+        for bg in BACKGROUNDS
+    ]
+    rows.append(["total", *col, "240/343"])
+    return rows
+
+
+def test_metrics_json_gives_back_the_grid(report):
+    out, _ = report
+    m = json.loads((out / "metrics.json").read_text())["runs"][0]
+    assert m["grid_order"] == {"labels": CLASSES, "backgrounds": BACKGROUNDS}
+    got = {lab: {bg: (c["correct"], c["total"]) for bg, c in row.items()} for lab, row in m["grid"].items()}
+    assert got == GRID
+    for lab, row in m["grid"].items():
+        for bg, cell in row.items():
+            assert cell["small"] == (cell["total"] < 5)
+    expected = expected_rows()
+    for row in expected[:-1]:
+        c, t = map(int, row[-1].split("/"))
+        assert m["grid_totals"]["labels"][row[0]] == {"correct": c, "total": t}
+    for bg, cell in zip(BACKGROUNDS, expected[-1][1:-1]):
+        c, t = map(int, cell.split("/"))
+        assert m["grid_totals"]["backgrounds"][bg] == {"correct": c, "total": t}
+    assert m["grid_totals"]["all"] == {"correct": 240, "total": 343}
+    assert m["splits"]["real"]["n"] + m["splits"]["weird"]["n"] == 343
+
+
+def test_csv_gives_back_the_grid(report):
+    out, _ = report
+    rows = list(csv.reader((out / "tables" / f"{RUN_ID}__grid.csv").open(encoding="utf-8")))
+    assert rows[0] == ["class", *BACKGROUNDS, "total"]
+    assert rows[1:] == expected_rows()
+
+
+def _strip_mark(cell: str) -> str:
+    return cell.replace(SMALL_MARK, "").strip()
+
+
+def test_markdown_gives_back_the_grid(report):
+    out, _ = report
+    md = (out / "report.md").read_text(encoding="utf-8")
+    header = "| class | " + " | ".join(BACKGROUNDS) + " | total |"
+    lines = md.splitlines()
+    start = lines.index(header)
+    body = lines[start + 2 : start + 2 + len(CLASSES) + 1]
+    got = [[c.strip() for c in ln.strip().strip("|").split("|")] for ln in body]
+    assert [[_strip_mark(c) for c in row] for row in got] == expected_rows()
+    # Small cells are visibly marked, the others are not.
+    for label, row in zip(CLASSES, got):
+        for bg, cell in zip(BACKGROUNDS, row[1:]):
+            if bg in GRID[label]:
+                assert cell.endswith(SMALL_MARK) == (GRID[label][bg][1] < 5), (label, bg, cell)
+
+
+class _TableCells(HTMLParser):
+    """Rows of the table with a given id: [(text, class attribute), ...] per row."""
+
+    def __init__(self, table_id: str):
+        super().__init__()
+        self.table_id, self.inside, self.rows, self.cell = table_id, False, [], None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "table" and attrs.get("id") == self.table_id:
+            self.inside = True
+        elif self.inside and tag == "tr":
+            self.rows.append([])
+        elif self.inside and tag in ("td", "th"):
+            self.cell = ["", attrs.get("class") or ""]
+
+    def handle_endtag(self, tag):
+        if tag == "table":
+            self.inside = False
+        elif self.inside and tag in ("td", "th") and self.cell is not None:
+            self.rows[-1].append(tuple(self.cell))
+            self.cell = None
+
+    def handle_data(self, data):
+        if self.cell is not None:
+            self.cell[0] += data
+
+
+def test_html_gives_back_the_grid(report):
+    out, _ = report
+    parser = _TableCells(f"{RUN_ID}-grid")
+    parser.feed((out / "report.html").read_text(encoding="utf-8"))
+    header, *body = parser.rows
+    assert [t for t, _ in header] == ["class", *BACKGROUNDS, "total"]
+    assert [[_strip_mark(t) for t, _ in row] for row in body] == expected_rows()
+    for label, row in zip(CLASSES, body):
+        for bg, (text, css) in zip(BACKGROUNDS, row[1:]):
+            if bg not in GRID[label]:
+                assert css == "empty" and text == ""
+            else:
+                assert (css == "small") == (GRID[label][bg][1] < 5), (label, bg, css)
+
+
+def test_rendered_grid_matches_golden_files(report):
+    out, _ = report
+    m = json.loads((out / "metrics.json").read_text())["runs"][0]
+    rendered = {
+        "grid.csv": (out / "tables" / f"{RUN_ID}__grid.csv").read_text(encoding="utf-8"),
+        "grid.md": table_markdown(grid_table(m)),
+    }
+    if os.environ.get("WK_UPDATE_GOLDEN") == "1":
+        GOLDEN.mkdir(parents=True, exist_ok=True)
+        for name, text in rendered.items():
+            (GOLDEN / name).write_text(text, encoding="utf-8")
+    for name, text in rendered.items():
+        path = GOLDEN / name
+        assert path.exists(), f"{path} missing: run WK_UPDATE_GOLDEN=1 pytest {Path(__file__).name}"
+        assert text == path.read_text(encoding="utf-8"), f"{name} differs from its golden file"
+    # The golden CSV itself holds the study's numbers (guards against regenerating a wrong golden file).
+    assert list(csv.reader(io.StringIO((GOLDEN / "grid.csv").read_text())))[1:] == expected_rows()
