@@ -285,6 +285,13 @@ def test_report_from_a_predictions_csv_without_background(tmp_path):
     assert run["status"]["excluded"][0]["status"] == "missing"
     md = files["markdown"].read_text()
     assert "add a 'background' column" in md
+    # The qualitative table reads the top-3 inside the subset from the CSV's score columns.
+    qual = {
+        r["video_id"]: r
+        for r in csv.DictReader(files["tables/preds__qualitative.csv"].open(encoding="utf-8"))
+    }
+    assert qual["2"]["kind"] == "mistake" and qual["2"]["top3_subset"] == "a 0.6; b 0.4"
+    assert qual["3"]["top3_subset"] == "b 0.7; a 0.3"
     assert "grid" not in " ".join(p.name for p in (tmp_path / "out" / "tables").iterdir())
 
 

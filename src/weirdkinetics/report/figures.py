@@ -14,7 +14,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from weirdkinetics.report.tables import SMALL_MARK, top3
+from weirdkinetics.report.tables import SMALL_MARK, scores_text, top3_all, top3_subset
 from weirdkinetics.results import RunResults, VideoResult
 
 # Fixed SVG ids and text drawn as paths: the same results give byte-identical SVG files.
@@ -247,14 +247,17 @@ def strip_image(frames: np.ndarray, max_frames: int = 6) -> np.ndarray:
 
 def qualitative_figure(run: RunResults, selected: list[VideoResult], strips: dict) -> Figure | None:
     """The study's Figure 1: one row per selected video with frames, true label, split, background and the
-    top-3 predictions. ``strips``: {(run_id, video_id): uint8 (T, H, W, 3)}. None when no strip is given."""
+    top-3 predictions (in the class subset and over all classes).
+
+    strips: {(run_id, video_id): uint8 (T, H, W, 3)}. Returns None when no selected video has a strip.
+    """
     rows = [(v, strips[(run.run_id, v.video_id)]) for v in selected if (run.run_id, v.video_id) in strips]
     if not rows:
         return None
     images = [strip_image(frames) for _, frames in rows]
     width = 9.0
-    # Row heights follow each strip's aspect ratio (plus a line of title) so rows do not float in white.
-    heights = [width * im.shape[0] / im.shape[1] + 0.3 for im in images]
+    # Row heights follow each strip's aspect ratio (plus three lines of title) so rows do not float in white.
+    heights = [width * im.shape[0] / im.shape[1] + 0.6 for im in images]
     with matplotlib.rc_context(_RC):
         fig = _new_figure(width, sum(heights) + 0.2)
         axes = fig.subplots(len(rows), 1, squeeze=False, height_ratios=heights)[:, 0]
@@ -262,9 +265,12 @@ def qualitative_figure(run: RunResults, selected: list[VideoResult], strips: dic
             ax.imshow(image)
             ax.set_axis_off()
             kind = "correct" if v.correct else "MISTAKE"
-            best = ", ".join(f"{_text(c)} {s:.2f}" for c, s in top3(run, v))
+            line = f"{kind}: true '{_text(v.label)}' | {_text(v.split)}, {_text(v.background or '-')}"
+            line += f"\ntop-3 in subset: {_text(scores_text(top3_subset(run, v), ', '))}"
+            if v.topk:
+                line += f"\ntop-3, all classes: {_text(scores_text(top3_all(v), ', '))}"
             ax.set_title(
-                f"{kind}: true '{_text(v.label)}' | {_text(v.split)}, {_text(v.background or '-')} | top-3: {best}",
+                line,
                 fontsize=8,
                 loc="left",
                 color="firebrick" if not v.correct else "darkgreen",
