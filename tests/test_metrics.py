@@ -460,3 +460,19 @@ def test_run_metrics_split_without_counted_videos():
     assert m["splits"]["weird"]["n"] == 0 and m["splits"]["weird"]["accuracy"] is None
     assert m["gaps"]["real-weird"]["value"] is None and "weird" in m["gaps"]["real-weird"]["note"]
     assert m["grid"] == {}  # no background column at all
+
+
+def test_sources_with_several_versions_are_clustered_but_not_paired():
+    """Synthetic variants: one real and two weird versions of s0 stay one cluster; McNemar skips s0."""
+
+    def v(i, split, source, right):
+        return VideoResult(f"v{i}", "", "a", split, "ok", source_id=source, pred="a" if right else "b")
+
+    videos = [
+        v(0, "real", "s0", True), v(1, "weird", "s0", False), v(2, "weird", "s0", False),
+        v(3, "real", "s1", True), v(4, "weird", "s1", False),
+        v(5, "real", "s2", False), v(6, "weird", "s2", True),
+    ]  # fmt: skip
+    gap = run_metrics(RunResults("r", "m", videos, ["a", "b"]), n_boot=100)["gaps"]["real-weird"]
+    assert gap["resampled_by"] == "source_id" and gap["n_clusters"] == 3
+    assert gap["mcnemar"] == {"n_pairs": 2, "b": 1, "c": 1, "p_value": 1.0, "sources_not_paired": 1}
