@@ -1,0 +1,398 @@
+"""Person masks: segmenter adapters, temporal smoothing, and a disk cache.
+
+A segmenter turns frames uint8 (T, H, W, 3) RGB into person probabilities float32 (T, H, W) in [0, 1].
+Adapters are thin; the smoothing is a pure function; the cache is keyed by the video file's content and
+the segmenter's name and settings, so changing either recomputes.
+
+Built in (``SEGMENTERS``):
+
+- ``mediapipe`` (default): MediaPipe selfie segmentation, general model (256x256 input). Runs on CPU
+  from the model inside the ``mediapipe`` wheel. Finds every person, but also marks other large salient
+  objects as "person" (a rotating Earth scores about 30 % coverage): check coverage, never trust it blindly.
+- ``mediapipe-landscape``: the same with the faster 144x256 landscape model (less stable frame to frame).
+- ``mediapipe-pose``: MediaPipe pose tracking with ``enable_segmentation=True`` (full model, the one the
+  wheel ships). One person only, misses frames until its detector locks on, 6-10x slower; but empty when
+  nobody is there.
+- ``true``: the demo's true masks (``mask_path`` column -> npz with ``masks`` bool (T, H, W)).
+- ``deeplabv3_resnet50``, ``deeplabv3_mobilenet_v3_large``: torchvision DeepLabV3, Pascal VOC person class
+  (15), from a local checkpoint (``weights``): optional, for better masks where weights are available.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import io
+import json
+import os
+import zipfile
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from weirdkinetics._optional import require
+from weirdkinetics.errors import UnknownNameError, UserError
+
+
+@runtime_checkable
+class Segmenter(Protocol):
+    """Anything that finds people in frames.
+
+    ``name`` names the source of masks; ``settings`` (JSON-serialisable) holds everything else that
+    changes its output (model variant, weights digest, input size): both key the cache.
+    """
+
+    name: str
+    settings: dict[str, Any]
+
+    def masks(self, frames: np.ndarray) -> np.ndarray:
+        """frames: uint8 (T, H, W, 3) RGB -> float32 (T, H, W) person probability in [0, 1]."""
+        ...
+
+
+def _check_frames(frames: np.ndarray) -> np.ndarray:
+    frames = np.asarray(frames)
+    if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3:
+        raise ValueError(f"frames must be uint8 (T, H, W, 3) RGB, got {frames.dtype} {frames.shape}")
+    return frames
+
+
+# -- MediaPipe -----------------------------------------------------------------------------------------
+
+
+class MediaPipeSelfie:
+    """MediaPipe selfie segmentation (``model``: ``general`` 256x256 or ``landscape`` 144x256).
+
+    Stateless per frame; the graph is built once and reused across videos.
+    """
+
+    def __init__(self, model: str = "general"):
+        if model not in ("general", "landscape"):
+            raise UserError(f"MediaPipe selfie model {model!r} is not one of: general, landscape")
+        self.name = "mediapipe" if model == "general" else "mediapipe-landscape"
+        self.settings = {"model": model, "mediapipe": _mediapipe_version()}
+        self._model = model
+        self._graph = None
+
+    def masks(self, frames: np.ndarray) -> np.ndarray:
+        frames = _check_frames(frames)
+        if self._graph is None:
+            mp = require("mediapipe", "synth", "MediaPipe person segmentation")
+            self._graph = mp.solutions.selfie_segmentation.SelfieSegmentation(
+                model_selection=0 if self._model == "general" else 1
+            )
+        out = np.empty(frames.shape[:3], np.float32)
+        for t, frame in enumerate(frames):
+            out[t] = self._graph.process(np.ascontiguousarray(frame)).segmentation_mask
+        return np.clip(out, 0.0, 1.0, out=out)
+
+    def close(self) -> None:
+        if self._graph is not None:
+            self._graph.close()
+            self._graph = None
+
+
+class MediaPipePose:
+    """MediaPipe pose tracking with its segmentation output (one person; empty frames before it locks on).
+
+    Only ``model_complexity=1`` ships inside the ``mediapipe`` wheel (0 and 2 would be downloaded), so
+    that is what runs. A fresh tracker per video: tracking must not carry over between videos.
+    """
+
+    name = "mediapipe-pose"
+
+    def __init__(self) -> None:
+        self.settings = {"model_complexity": 1, "smooth_segmentation": True, "mediapipe": _mediapipe_version()}
+
+    def masks(self, frames: np.ndarray) -> np.ndarray:
+        frames = _check_frames(frames)
+        mp = require("mediapipe", "synth", "MediaPipe person segmentation")
+        out = np.zeros(frames.shape[:3], np.float32)
+        with mp.solutions.pose.Pose(
+            static_image_mode=False, model_complexity=1, enable_segmentation=True, smooth_segmentation=True
+        ) as tracker:
+            for t, frame in enumerate(frames):
+                result = tracker.process(np.ascontiguousarray(frame))
+                if result.segmentation_mask is not None:  # None: no person tracked in this frame
+                    out[t] = result.segmentation_mask
+        return np.clip(out, 0.0, 1.0, out=out)
+
+
+def _mediapipe_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("mediapipe")
+    except Exception:
+        return "unknown"
+
+
+def detect_people(frames: np.ndarray, samples: int = 8) -> tuple[int, int]:
+    """How many of ``samples`` evenly spaced frames MediaPipe's pose detector finds a person in.
+
+    frames: uint8 (T, H, W, 3) RGB. Returns ``(found, looked)``. A cross-check on segmentation masks:
+    selfie segmentation marks large salient objects as "person" (a rotating Earth gets 30 % coverage in
+    every frame), while the pose detector finds nobody there. It misses people too (partly visible,
+    close-up bodies: 2 of 8 frames of the arm-wrestling clip), so a video fails the check only when no
+    sampled frame has anyone. About 0.1-0.2 s per frame on one CPU core.
+    """
+    frames = _check_frames(frames)
+    if len(frames) == 0:
+        return 0, 0
+    mp = require("mediapipe", "synth", "MediaPipe person detection")
+    index = np.unique(np.linspace(0, len(frames) - 1, min(samples, len(frames))).round().astype(int))
+    found = 0
+    with mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1, min_detection_confidence=0.5) as pose:
+        for i in index:
+            found += pose.process(np.ascontiguousarray(frames[i])).pose_landmarks is not None
+    return found, len(index)
+
+
+# -- true masks ----------------------------------------------------------------------------------------
+
+
+class TrueMasks:
+    """Masks from a file: npz with key ``masks``, bool or float (T, H, W) (the demo's ``<video>.mask.npz``).
+
+    One instance per video. When the video was read downscaled (``max_side``), the masks are resized to the
+    frames with nearest-neighbour; a different frame count is an error (the file belongs to another video).
+    """
+
+    name = "true"
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.settings: dict[str, Any] = {}
+
+    def masks(self, frames: np.ndarray) -> np.ndarray:
+        frames = _check_frames(frames)
+        try:
+            with np.load(self.path) as data:
+                if "masks" not in data:
+                    raise UserError(f"{self.path}: no array named 'masks' (found: {', '.join(data.files)})")
+                masks = np.asarray(data["masks"])
+        except FileNotFoundError:
+            raise UserError(f"mask file {self.path} does not exist; regenerate the demo or fix mask_path") from None
+        except (OSError, ValueError, zipfile.BadZipFile) as exc:
+            raise UserError(f"mask file {self.path} cannot be read ({exc})") from None
+        if masks.ndim != 3 or masks.shape[0] != frames.shape[0]:
+            raise UserError(
+                f"mask file {self.path} holds masks of shape {masks.shape}, but the video has "
+                f"{frames.shape[0]} frames of {frames.shape[1]}x{frames.shape[2]}"
+            )
+        masks = masks.astype(np.float32)
+        if masks.shape[1:] != frames.shape[1:3]:
+            cv2 = require("cv2", "synth", "resizing masks")
+            size = (frames.shape[2], frames.shape[1])
+            masks = np.stack([cv2.resize(m, size, interpolation=cv2.INTER_NEAREST) for m in masks])
+        return np.clip(masks, 0.0, 1.0)
+
+
+# -- torchvision ---------------------------------------------------------------------------------------
+
+_VOC_PERSON = 15
+_TV_ARCHS = ("deeplabv3_resnet50", "deeplabv3_mobilenet_v3_large")
+
+
+class TorchvisionDeepLab:
+    """torchvision DeepLabV3 (21 Pascal VOC classes); the person probability is the softmax of class 15.
+
+    weights: a local checkpoint (torchvision's ``COCO_WITH_VOC_LABELS`` files, with or without the
+    auxiliary head) loaded with ``torch.load(weights_only=True)``, or ``random[:SEED]`` (seeded random
+    weights: plumbing tests only, the masks mean nothing). ``None`` looks for torchvision's published file
+    in the torch.hub cache. Frames are resized so the short side is ``size`` (torchvision's own
+    preprocessing uses 520) and normalised with ImageNet statistics; probabilities are resized back.
+    """
+
+    def __init__(self, arch: str, weights: str | None = None, size: int = 520, batch: int = 4, device: str = "cpu"):
+        torch = require("torch", "synth", "torchvision segmentation")
+        from torchvision.models import segmentation  # noqa: PLC0415
+
+        from weirdkinetics.models.loading import (  # noqa: PLC0415
+            hub_checkpoint_path,
+            load_checkpoint_file,
+            load_state_into,
+            sha256_file,
+        )
+
+        if arch not in _TV_ARCHS:
+            raise UnknownNameError(f"torchvision segmenter {arch!r} is not one of: {', '.join(_TV_ARCHS)}")
+        self.name, self.size, self.batch, self.device = arch, int(size), int(batch), device
+        builder = getattr(segmentation, arch)
+        if weights is None:
+            enum = {
+                "deeplabv3_resnet50": segmentation.DeepLabV3_ResNet50_Weights,
+                "deeplabv3_mobilenet_v3_large": segmentation.DeepLabV3_MobileNet_V3_Large_Weights,
+            }[arch].COCO_WITH_VOC_LABELS_V1
+            cached = hub_checkpoint_path(enum.url)
+            if not cached.exists():
+                raise UserError(
+                    f"segmenter '{arch}' needs weights: pass --weights PATH to a torchvision checkpoint "
+                    f"(e.g. {os.path.basename(enum.url)} from {enum.url}), or put that file at {cached}; "
+                    "or use --segmenter mediapipe, which needs no download"
+                )
+            weights = str(cached)
+        if weights.startswith("random"):
+            seed = int(weights.split(":", 1)[1]) if ":" in weights else 0
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(seed)
+                module = builder(weights=None, weights_backbone=None, num_classes=21, aux_loss=False)
+            digest = f"random:{seed}"
+        else:
+            state = load_checkpoint_file(weights)
+            aux = any(k.startswith("aux_classifier.") for k in state)
+            module = builder(weights=None, weights_backbone=None, num_classes=21, aux_loss=aux)
+            load_state_into(module, state, str(weights), arch)
+            digest = sha256_file(weights)
+        self._module = module.eval().to(device)
+        self._torch = torch
+        self.settings = {"weights": digest, "size": self.size}
+
+    def masks(self, frames: np.ndarray) -> np.ndarray:
+        frames = _check_frames(frames)
+        torch = self._torch
+        import torch.nn.functional as F  # noqa: PLC0415, N812
+
+        t_frames, height, width = frames.shape[:3]
+        scale = self.size / min(height, width)
+        size = (max(1, round(height * scale)), max(1, round(width * scale)))
+        mean = torch.tensor([0.485, 0.456, 0.406], device=self.device).view(1, 3, 1, 1)
+        std = torch.tensor([0.229, 0.224, 0.225], device=self.device).view(1, 3, 1, 1)
+        out = np.empty((t_frames, height, width), np.float32)
+        with torch.inference_mode():
+            for start in range(0, t_frames, self.batch):
+                chunk = torch.from_numpy(frames[start : start + self.batch]).to(self.device)
+                x = chunk.permute(0, 3, 1, 2).float().div_(255.0)
+                x = F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=True)
+                logits = self._module((x - mean) / std)["out"]
+                person = logits.softmax(dim=1)[:, _VOC_PERSON : _VOC_PERSON + 1]
+                person = F.interpolate(person, size=(height, width), mode="bilinear", align_corners=False)
+                out[start : start + len(chunk)] = person[:, 0].cpu().numpy()
+        return np.clip(out, 0.0, 1.0, out=out)
+
+
+# -- registry ------------------------------------------------------------------------------------------
+
+SEGMENTERS: dict[str, str] = {
+    "mediapipe": "MediaPipe selfie segmentation, general model (default; in the mediapipe wheel)",
+    "mediapipe-landscape": "MediaPipe selfie segmentation, landscape model (faster, less stable)",
+    "mediapipe-pose": "MediaPipe pose tracking with segmentation (one person; empty when nobody is there)",
+    "true": "true masks from the manifest's mask_path column (the demo writes them)",
+    "deeplabv3_resnet50": "torchvision DeepLabV3-ResNet50, VOC person class (needs --weights)",
+    "deeplabv3_mobilenet_v3_large": "torchvision DeepLabV3-MobileNetV3, VOC person class (needs --weights)",
+}
+
+
+def check_segmenter_name(name: str) -> None:
+    """Raise ``UnknownNameError`` with close names and the full list when ``name`` is not a segmenter."""
+    if name in SEGMENTERS:
+        return
+    close = difflib.get_close_matches(name, SEGMENTERS, n=3)
+    hint = f" Did you mean: {', '.join(close)}?" if close else ""
+    listing = "; ".join(f"{k}: {v}" for k, v in SEGMENTERS.items())
+    raise UnknownNameError(f"Unknown segmenter '{name}'.{hint} Known segmenters: {listing}")
+
+
+def build_segmenter(name: str, weights: str | None = None) -> Segmenter:
+    """The segmenter called ``name`` (see ``SEGMENTERS``). ``true`` is per video: use ``TrueMasks(path)``.
+
+    weights: only for the torchvision segmenters (a checkpoint path or ``random[:SEED]``).
+    """
+    check_segmenter_name(name)
+    if weights is not None and name not in _TV_ARCHS:
+        raise UserError(f"--weights only applies to the torchvision segmenters ({', '.join(_TV_ARCHS)}), not '{name}'")
+    if name == "mediapipe":
+        require("mediapipe", "synth", "MediaPipe person segmentation")
+        return MediaPipeSelfie("general")
+    if name == "mediapipe-landscape":
+        require("mediapipe", "synth", "MediaPipe person segmentation")
+        return MediaPipeSelfie("landscape")
+    if name == "mediapipe-pose":
+        require("mediapipe", "synth", "MediaPipe person segmentation")
+        return MediaPipePose()
+    if name == "true":
+        raise ValueError("true masks are per video: build TrueMasks(mask_path) for each row")
+    return TorchvisionDeepLab(name, weights)
+
+
+# -- smoothing -----------------------------------------------------------------------------------------
+
+
+def smooth_masks(masks: np.ndarray, window: int = 5, method: str = "median") -> np.ndarray:
+    """Smooth person probabilities over time, per pixel, with a centred window of ``window`` frames.
+
+    masks: float (T, H, W) -> float32 (T, H, W). ``median`` (default) removes single-frame dropouts and
+    flashes without blurring edges that move steadily; ``mean`` is a box average. The ends repeat the
+    first/last frame. Centred (not an exponential moving average) so the mask does not lag the person.
+    ``window`` must be odd; 1 returns the masks unchanged.
+    """
+    from scipy import ndimage  # noqa: PLC0415
+
+    masks = np.asarray(masks, dtype=np.float32)
+    if window < 1 or window % 2 == 0:
+        raise ValueError(f"window must be an odd number of frames >= 1, got {window}")
+    if window == 1 or masks.shape[0] <= 1:
+        return masks.copy()
+    if method == "median":
+        return ndimage.median_filter(masks, size=(window, 1, 1), mode="nearest")
+    if method == "mean":
+        return ndimage.uniform_filter1d(masks, window, axis=0, mode="nearest")
+    raise ValueError(f"smoothing method {method!r} is not one of: median, mean")
+
+
+# -- cache ---------------------------------------------------------------------------------------------
+
+
+def file_digest(path: str | Path, chunk: int = 1 << 20) -> str:
+    """sha256 of the file's bytes (hex): the cache follows the content, not the name."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+class MaskCache:
+    """Raw (unsmoothed) masks on disk: ``<root>/<video sha256[:16]>/<segmenter key>.npz``.
+
+    Keyed by the video file's sha256, the decoded frame shape (a ``max_side`` read differs) and the
+    segmenter's name and settings. Stored as uint8 (probability x 255, compressed), so a read returns the
+    masks quantised to 1/255. Unreadable entries are recomputed, never trusted.
+    """
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+        self._digests: dict[tuple[str, int, int], str] = {}
+
+    def _video_digest(self, video: Path) -> str:
+        stat = video.stat()
+        memo = (str(video.resolve()), stat.st_size, stat.st_mtime_ns)
+        if memo not in self._digests:  # hash each file once per run
+            self._digests[memo] = file_digest(video)
+        return self._digests[memo]
+
+    def entry(self, video: str | Path, segmenter: Segmenter, shape: tuple[int, ...]) -> Path:
+        key = json.dumps({"name": segmenter.name, "settings": segmenter.settings, "shape": list(shape)}, sort_keys=True)
+        tag = hashlib.sha256(key.encode()).hexdigest()[:16]
+        return self.root / self._video_digest(Path(video))[:16] / f"{segmenter.name}-{tag}.npz"
+
+    def masks(self, video: str | Path, frames: np.ndarray, segmenter: Segmenter) -> tuple[np.ndarray, bool]:
+        """Masks of ``frames`` (decoded from ``video``): float32 (T, H, W), and whether they came from disk."""
+        path = self.entry(video, segmenter, frames.shape[:3])
+        if path.exists():
+            try:
+                with np.load(path) as data:
+                    stored = data["masks"]
+                if stored.shape == frames.shape[:3]:
+                    return stored.astype(np.float32) / 255.0, True
+            except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+                pass  # a damaged entry is recomputed below
+        masks = np.asarray(segmenter.masks(frames), dtype=np.float32)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, masks=np.rint(np.clip(masks, 0, 1) * 255).astype(np.uint8))
+        tmp = path.with_name(path.name + ".partial")
+        tmp.write_bytes(buffer.getvalue())
+        tmp.replace(path)  # atomic: a crash never leaves half an entry
+        return np.rint(np.clip(masks, 0, 1) * 255).astype(np.float32) / 255.0, False
