@@ -202,7 +202,9 @@ def load_results(
     return runs
 
 
-def frame_strips(runs: list[RunResults], count: int = 6, height: int = 96) -> dict[tuple[str, str], object]:
+def frame_strips(
+    runs: list[RunResults], count: int = 6, height: int = 96, seed: int = 0
+) -> dict[tuple[str, str], object]:
     """Frame strips (uint8 (count, h, w, 3)) for the report's qualitative panel, read through the same
     decoder as evaluation, for the videos the report selects."""
     import numpy as np
@@ -212,7 +214,7 @@ def frame_strips(runs: list[RunResults], count: int = 6, height: int = 96) -> di
 
     strips: dict[tuple[str, str], object] = {}
     for run in runs:
-        for v in qualitative_selection(run):
+        for v in qualitative_selection(run, seed=seed):
             if not v.path or not Path(v.path).exists():
                 continue
             try:
@@ -237,4 +239,4 @@ def make_report(
     runs = load_results(source, run_ids, manifest)
     if not runs:
         raise UserError(f"{source}: no runs to report")
-    return write_report(runs, Path(out_dir), strips=frame_strips(runs), seed=seed)
+    return write_report(runs, Path(out_dir), strips=frame_strips(runs, seed=seed), seed=seed)

@@ -141,7 +141,6 @@ def results_from_csv(path: str | Path, run_id: str | None = None) -> RunResults:
                 background=(row.get("background") or "").strip(),
                 source_id=(row.get("source_id") or "").strip(),
                 pred=pred,
-                pred_all=pred,
                 extra={k: v for k, v in row.items() if k not in known and not k.startswith("score:")},
             )
         )
@@ -151,11 +150,9 @@ def results_from_csv(path: str | Path, run_id: str | None = None) -> RunResults:
     if classes:
         scores = np.asarray(rows_scores, dtype=np.float32).reshape(len(videos), len(classes))
         for v, s in zip(videos, scores):
-            if np.all(np.isfinite(s)):
-                order = np.argsort(-s)[:5]
-                v.topk = [(classes[i], float(s[i])) for i in order]
-                if v.pred in classes:
-                    v.pred_score = float(s[classes.index(v.pred)])
+            # the CSV's scores may cover only a class subset: unrestricted top-1/top-5 stay unknown
+            if np.all(np.isfinite(s)) and v.pred in classes:
+                v.pred_score = float(s[classes.index(v.pred)])
     else:
         classes = sorted({v.label for v in videos} | {v.pred for v in videos if v.pred})
     name = run_id or path.stem
