@@ -119,10 +119,16 @@ def _cached_snapshot(repo_id: str) -> Path | None:
 
 
 def _architecture_mismatches(expected: dict, actual: Any, prefix: str = "") -> list[str]:
-    """Fields of the card's config that the loaded config contradicts, as ``'name value (card: value)'``."""
+    """Fields of the card's config that the loaded config contradicts, as ``'name value (card: value)'``.
+
+    A field the loaded config does not carry is skipped: the installed transformers does not use it (e.g.
+    transformers 5 reads VideoMAE's published ``qkv_bias`` as ``qv_bias``).
+    """
     problems = []
     for key, want in expected.items():
         got = getattr(actual, key, None)
+        if got is None:
+            continue
         if isinstance(want, dict):
             problems += _architecture_mismatches(want, got, f"{prefix}{key}.")
             continue

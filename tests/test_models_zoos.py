@@ -1,0 +1,321 @@
+"""Our networks are the zoos' own: every card builds offline with seeded random weights, runs a clip of a real
+video end to end on CPU, and gives the zoo's logits for the same weights and input.
+
+Fast by default: the i3d_r50 parity (issue 2), one real card per zoo, and Hugging Face models with a shrunk
+configuration (``dataclasses.replace`` on the card). ``-m slow`` builds and checks every real card.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+
+import numpy as np
+import pytest
+import torch
+from conftest import shared_video
+
+from weirdkinetics.decode import read_video
+from weirdkinetics.errors import MissingExtraError, UserError, WeightsError
+from weirdkinetics.models import all_cards, get_card
+from weirdkinetics.models.card import ModelCard
+from weirdkinetics.models.loading import load_model, sha256_file
+from weirdkinetics.transforms import preprocess_clip
+
+VIDEO = "arm_wrestling__mmaction2_demo.mp4"  # 10 s, long enough for every card's first clip (s3d: 8.5 s)
+
+
+def clip_frames(card: ModelCard, video: str = VIDEO) -> np.ndarray:
+    """The card's first clip of a real video: uint8 (frames, H, W, 3) at the card's fps and stride."""
+    decoded = read_video(shared_video(video), fps=card.fps, indices=np.arange(card.frames) * card.stride)
+    assert decoded.status == "ok" and len(decoded.frames) == card.frames, decoded.reason
+    return decoded.frames
+
+
+def real_clip(card: ModelCard, video: str = VIDEO) -> torch.Tensor:
+    """float32 (1, C, T, crop, crop): the card's first clip, preprocessed by the card's protocol."""
+    return preprocess_clip(clip_frames(card, video), card)
+
+
+# --- PyTorchVideo: the i3d_r50 parity of issue 2 -----------------------------------------------------------
+@pytest.fixture(scope="module")
+def i3d():
+    hub = pytest.importorskip("pytorchvideo.models.hub")
+    card = get_card("i3d_r50")
+    ours = load_model(card, "random:3")
+    torch.manual_seed(12345)  # a different init, so the parity below really comes from the loaded weights
+    zoo = hub.i3d_r50(pretrained=False).eval()
+    clip = real_clip(card)
+    return card, ours, zoo, clip, ours.logits(clip)
+
+
+def test_i3d_has_pytorchvideos_state_dict_keys_and_shapes(i3d):
+    _, ours, zoo, _, _ = i3d
+    shapes = {k: tuple(v.shape) for k, v in ours.module.state_dict().items()}
+    assert shapes == {k: tuple(v.shape) for k, v in zoo.state_dict().items()}
+
+
+def test_i3d_gives_pytorchvideos_logits_for_the_same_weights(i3d):
+    _, ours, zoo, clip, logits = i3d
+    own = zoo.state_dict()
+    assert any(not torch.equal(own[k], v) for k, v in ours.module.state_dict().items() if v.is_floating_point())
+    with torch.no_grad():
+        zoo.load_state_dict(ours.module.state_dict())
+        after = zoo(clip)
+    assert logits.shape == (1, 400) and torch.isfinite(logits).all()
+    assert torch.equal(after, logits)
+
+
+def test_i3d_checkpoint_in_pytorchvideo_format_loads_back_identically(i3d, tmp_path):
+    card, ours, _, clip, logits = i3d
+    path = tmp_path / "I3D_8x8_R50.pyth"
+    torch.save({"model_state": ours.module.state_dict(), "epoch": 196}, path)  # PyTorchVideo's layout
+    loaded = load_model(card, str(path))
+    assert torch.equal(loaded.logits(clip), logits)
+    assert loaded.weights_digest == sha256_file(path) and not loaded.is_random
+
+
+# --- one real card per zoo, fast ------------------------------------------------------------------------
+def test_x3d_xs_runs_a_real_clip_and_random_weights_are_seeded():
+    pytest.importorskip("pytorchvideo")
+    card = get_card("x3d_xs")
+    clip = real_clip(card)
+    assert clip.shape == (1, 3, 4, 182, 182)
+    a, b, c = (load_model(card, w).logits(clip) for w in ("random:0", "random:0", "random:1"))
+    assert a.shape == (1, 400) and torch.isfinite(a).all()
+    assert torch.equal(a, b) and not torch.allclose(a, c)
+
+
+def test_slowfast_packs_pytorchvideos_two_pathways():
+    from weirdkinetics.models.pytorchvideo_zoo import pack_pathways
+
+    clips = torch.arange(32, dtype=torch.float32).view(1, 1, 32, 1, 1).expand(2, 3, 32, 4, 4)
+    slow, fast = pack_pathways(clips, 4)
+    # PackPathway: index_select(linspace(0, T - 1, T // alpha).long())
+    assert slow[0, 0, :, 0, 0].tolist() == [0, 4, 8, 13, 17, 22, 26, 31]
+    assert fast is clips
+
+
+def _torchvision_reference(card: ModelCard, state: dict) -> torch.nn.Module:
+    from torchvision.models import get_model
+
+    torch.manual_seed(12345)
+    zoo = get_model(card.builder, weights=None).eval()
+    zoo.load_state_dict(state)
+    return zoo
+
+
+def test_mc3_18_gives_torchvisions_logits_on_a_real_clip():
+    card = get_card("mc3_18")
+    ours = load_model(card, "random:0")
+    clip = real_clip(card)
+    assert clip.shape == (1, 3, 16, 112, 112)
+    zoo = _torchvision_reference(card, ours.module.state_dict())
+    with torch.no_grad():
+        assert torch.equal(ours.logits(clip), zoo(clip))
+
+
+# --- Hugging Face, shrunk configurations -----------------------------------------------------------------
+def shrunk(card: ModelCard) -> ModelCard:
+    """The card with a one-layer, narrow transformer: same code paths, built in a blink."""
+    config = dict(card.arch["config"])
+    narrow = {"num_hidden_layers": 1, "hidden_size": 32, "intermediate_size": 64, "num_attention_heads": 2}
+    if card.arch["model_type"] == "xclip":
+        config["text_config"] = {**config["text_config"], **narrow}
+        config["vision_config"] = {
+            **config["vision_config"], **narrow,
+            "mit_hidden_size": 16, "mit_intermediate_size": 32, "mit_num_attention_heads": 2,
+        }
+        config.update(projection_dim=16, prompt_num_attention_heads=2)
+    else:
+        config.update(narrow)
+    return dataclasses.replace(card, arch={**card.arch, "config": config})
+
+
+def hf_processor(card: ModelCard):
+    """The Hugging Face video processor configured as the card's published preprocessor_config.json."""
+    transformers = pytest.importorskip("transformers")
+    common = {"size": {"shortest_edge": card.resize}, "crop_size": {"height": card.crop, "width": card.crop},
+              "resample": 2}
+    if card.arch["model_type"] == "vivit":
+        return transformers.VivitVideoProcessor(
+            **common, image_mean=[0.5] * 3, image_std=[0.5] * 3, rescale_factor=1 / 127.5
+        )
+    return transformers.VideoMAEVideoProcessor(**common, image_mean=list(card.mean), image_std=list(card.std))
+
+
+HF_CLASSIFIERS = ["videomae_b_k400", "timesformer_b_k400", "vivit_b_16x2_k400"]
+
+
+@pytest.mark.parametrize("name", HF_CLASSIFIERS)
+def test_hf_classifier_equals_the_transformers_pipeline_on_a_real_clip(name):
+    transformers = pytest.importorskip("transformers")
+    from weirdkinetics.models.hf_zoo import hf_config
+
+    card = shrunk(get_card(name))
+    ours = load_model(card, "random:0")
+    frames = clip_frames(card)
+    logits = ours.logits(preprocess_clip(frames, card))
+    assert logits.shape == (1, 400) and torch.isfinite(logits).all()
+    # transformers' own model class, its own init, then our weights; fed by its own processor
+    torch.manual_seed(12345)
+    zoo = transformers.AutoModelForVideoClassification.from_config(hf_config(card)).eval()
+    zoo.load_state_dict(ours.module.state_dict())
+    pixel_values = hf_processor(card)(frames, return_tensors="pt")["pixel_values"]  # (1, T, C, H, W)
+    with torch.no_grad():
+        reference = zoo(pixel_values=pixel_values).logits
+    torch.testing.assert_close(logits, reference, atol=1e-4, rtol=1e-4)
+
+
+def _snapshot(card: ModelCard, folder, seed: int = 1, **config_changes) -> torch.nn.Module:
+    """Save a random model of ``card`` as a Hugging Face snapshot folder (config.json + weights)."""
+    module = load_model(card, f"random:{seed}").module
+    for key, value in config_changes.items():
+        setattr(module.config, key, value)
+    module.save_pretrained(folder)
+    return module
+
+
+def test_hf_snapshot_folder_loads_and_its_label_order_is_mapped(tmp_path):
+    pytest.importorskip("transformers")
+    from weirdkinetics.labels import label_space
+    from weirdkinetics.models.hf_zoo import snapshot_digest
+
+    card = shrunk(get_card("videomae_b_k400"))
+    # a zoo that lists the classes in reverse order, spelled as folder names
+    names = [c.replace(" ", "_") for c in reversed(label_space("kinetics400"))]
+    original = _snapshot(card, tmp_path, id2label=dict(enumerate(names)), label2id={n: i for i, n in enumerate(names)})
+    loaded = load_model(card, str(tmp_path))
+    clip = real_clip(card)
+    with torch.no_grad():
+        zoo_order = original(pixel_values=clip.permute(0, 2, 1, 3, 4)).logits
+    torch.testing.assert_close(loaded.logits(clip), zoo_order.flip(1), atol=1e-6, rtol=1e-5)
+    assert loaded.weights_digest == snapshot_digest(tmp_path) and str(tmp_path) in loaded.weights_desc
+
+
+def test_hf_snapshot_of_another_architecture_is_refused_by_name(tmp_path):
+    pytest.importorskip("transformers")
+    card = shrunk(get_card("videomae_b_k400"))
+    _snapshot(dataclasses.replace(card, arch={**card.arch, "config": {**card.arch["config"], "num_frames": 8}}), tmp_path)
+    with pytest.raises(WeightsError, match=r"num_frames 8 \(card: 16\)"):
+        load_model(card, str(tmp_path))
+
+
+def test_hf_snapshot_with_other_classes_is_refused(tmp_path):
+    pytest.importorskip("transformers")
+    card = shrunk(get_card("timesformer_b_k400"))
+    _snapshot(card, tmp_path, id2label={i: f"LABEL_{i}" for i in range(400)})
+    with pytest.raises(WeightsError, match="id2label.*'LABEL_0'"):
+        load_model(card, str(tmp_path))
+
+
+def test_hf_offline_without_a_cached_snapshot_says_what_to_pass(monkeypatch):
+    pytest.importorskip("transformers")
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)  # no network attempt
+    card = dataclasses.replace(get_card("videomae_b_k400"), builder="weirdkinetics-tests/no-such-model")
+    with pytest.raises(WeightsError, match=r"--weights DIR .*--weights random"):
+        load_model(card)
+
+
+def test_hf_card_without_transformers_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "transformers", None)  # import fails as if not installed
+    with pytest.raises(MissingExtraError, match=r"pip install 'weirdkinetics\[hf\]'"):
+        load_model(shrunk(get_card("vivit_b_16x2_k400")), "random:0")
+
+
+# --- X-CLIP: open vocabulary -----------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def xclip():
+    pytest.importorskip("transformers")
+    card = shrunk(get_card("xclip_b32"))
+    frames = clip_frames(card)
+    return card, load_model(card, "random:0"), frames, preprocess_clip(frames, card)
+
+
+def test_xclip_scores_any_class_set_as_transformers_does(xclip):
+    from weirdkinetics.models.hf_zoo import use_classes
+
+    card, model, frames, clip = xclip
+    classes = ["arm wrestling", "cleaning pool", "a dog surfing on a wave"]
+    use_classes(model, classes)
+    assert model.class_names == classes
+    logits = model.logits(clip)
+    assert logits.shape == (1, 3) and torch.isfinite(logits).all()
+    ids, mask = model.module.wk_text_inputs
+    pixel_values = hf_processor(card)(frames, return_tensors="pt")["pixel_values"]
+    with torch.no_grad():
+        reference = model.module(input_ids=ids, attention_mask=mask, pixel_values=pixel_values).logits_per_video
+    torch.testing.assert_close(logits, reference, atol=1e-4, rtol=1e-4)
+    # the scores follow the class names, not their position
+    use_classes(model, list(reversed(classes)))
+    torch.testing.assert_close(model.logits(clip), logits.flip(1), atol=1e-5, rtol=1e-5)
+
+
+def test_xclip_defaults_to_its_label_space_and_prompts_by_template(xclip):
+    card, _, _, clip = xclip
+    fresh = load_model(card, "random:0")
+    assert fresh.logits(clip).shape == (1, 400)
+    assert fresh.module.wk_class_names[0] == "abseiling"
+    prompted = load_model(dataclasses.replace(card, prompt_template="a video of a person {}"), "random:0")
+    prompted.adapter.set_classes(prompted.module, prompted.card, ["abseiling"])
+    assert not torch.equal(prompted.module.wk_text_inputs[0], fresh.module.wk_text_inputs[0][:1])
+
+
+def test_fixed_classifiers_refuse_class_names():
+    pytest.importorskip("transformers")
+    from weirdkinetics.models.hf_zoo import use_classes
+
+    model = load_model(shrunk(get_card("vivit_b_16x2_k400")), "random:0")
+    with pytest.raises(UserError, match="fixed classifier"):
+        use_classes(model, ["arm wrestling"])
+
+
+# --- every real card, full size (slow) -------------------------------------------------------------------
+ZOO_CARDS = [c.name for c in all_cards() if c.zoo != "testing"]
+
+
+def _zoo_reference_logits(card: ModelCard, loaded, frames: np.ndarray, clip: torch.Tensor) -> torch.Tensor:
+    """The zoo's own network with our weights, fed as the zoo feeds it."""
+    if card.zoo == "pytorchvideo":
+        import pytorchvideo.models.hub as hub
+
+        torch.manual_seed(12345)
+        zoo = getattr(hub, card.builder)(pretrained=False).eval()
+        zoo.load_state_dict(loaded.module.state_dict())
+        if card.slowfast_alpha:  # PyTorchVideo's PackPathway, as its torch.hub tutorial writes it
+            fast = clip
+            slow = torch.index_select(
+                fast, 2, torch.linspace(0, fast.shape[2] - 1, fast.shape[2] // card.slowfast_alpha).long()
+            )
+            return zoo([slow, fast])
+        return zoo(clip)
+    if card.zoo == "torchvision":
+        return _torchvision_reference(card, loaded.module.state_dict())(clip)
+    pixel_values = hf_processor(card)(frames, return_tensors="pt")["pixel_values"]
+    if card.open_vocabulary:
+        ids, mask = loaded.module.wk_text_inputs
+        return loaded.module(input_ids=ids, attention_mask=mask, pixel_values=pixel_values).logits_per_video
+    return loaded.module(pixel_values=pixel_values).logits
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ZOO_CARDS)
+def test_every_card_builds_offline_runs_a_real_clip_and_matches_its_zoo(name):
+    card = get_card(name)
+    if card.extra:
+        pytest.importorskip({"hf": "transformers"}.get(card.extra, card.extra))
+    loaded = load_model(card, "random:0")
+    assert loaded.is_random
+    if card.open_vocabulary:
+        loaded.adapter.set_classes(loaded.module, card, ["arm wrestling", "cleaning pool", "dribbling basketball"])
+    frames = clip_frames(card)
+    clip = preprocess_clip(frames, card)
+    logits = loaded.logits(clip)
+    assert logits.shape == (1, 3 if card.open_vocabulary else 400) and torch.isfinite(logits).all()
+    with torch.no_grad():
+        reference = _zoo_reference_logits(card, loaded, frames, clip)
+    # HF references go through the HF processor (<= 2.4e-7 apart from ours): logits agree to float noise
+    tolerance = 0 if card.zoo != "hf" else 1e-4
+    torch.testing.assert_close(logits, reference, atol=tolerance, rtol=tolerance)
