@@ -25,6 +25,9 @@ def test_median_smoothing_matches_a_direct_median_and_removes_dropouts():
     rng = np.random.default_rng(0)
     masks = rng.random((9, 4, 5)).astype(np.float32)
     np.testing.assert_array_equal(S.smooth_masks(masks, 5), _median_reference(masks, 5))
+    long = rng.random((40, 3, 2)).astype(np.float32)  # spans several chunks of the sorting network
+    for window in (3, 7):
+        np.testing.assert_array_equal(S.smooth_masks(long, window), _median_reference(long, window))
     steady = np.ones((7, 3, 3), np.float32)
     steady[3] = 0  # a one-frame dropout of the segmenter
     np.testing.assert_array_equal(S.smooth_masks(steady, 3), np.ones_like(steady))
