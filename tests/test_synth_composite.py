@@ -48,7 +48,9 @@ def test_feather_matches_scipy_gaussian_of_the_binarised_mask():
     m = rng.random((2, 20, 30)).astype(np.float32)
     alpha = C.feather_alpha(m, sigma=2.0)
     # same kernel radius (4 sigma), replicated borders = scipy's 'nearest'
-    ref = np.stack([ndimage.gaussian_filter((x >= 0.5).astype(np.float64), 2.0, mode="nearest", truncate=4.0) for x in m])
+    ref = np.stack(
+        [ndimage.gaussian_filter((x >= 0.5).astype(np.float64), 2.0, mode="nearest", truncate=4.0) for x in m]
+    )
     np.testing.assert_allclose(alpha, ref, atol=1e-5)
     assert alpha.min() >= 0 and alpha.max() <= 1
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+from conftest import SHARED, shared_video
 
 from weirdkinetics.encode import write_video
 from weirdkinetics.errors import UnknownNameError, UserError
@@ -17,8 +18,6 @@ from weirdkinetics.manifest import STANDARD, read_manifest
 from weirdkinetics.synth import SynthOptions, compose, synthesize
 from weirdkinetics.synth import composite as C
 from weirdkinetics.synth.backgrounds import choose_background, row_rng, scan_library
-
-from conftest import SHARED, shared_video
 
 pytest.importorskip("cv2")
 
@@ -74,7 +73,8 @@ def toy(tmp_path):
     rows.append("nowhere.mp4,wave,real,forest,gone,gone,gone.mask.npz,wave")
     manifest = root / "manifest.csv"
     manifest.write_text(
-        "path,label,split,background,video_id,source_id,mask_path,bg_class\n" + "\n".join(rows) + "\n", encoding="utf-8"
+        "path,label,split,background,video_id,source_id,mask_path,bg_class\n" + "\n".join(rows) + "\n",
+        encoding="utf-8",
     )
     return manifest, specs
 
@@ -87,27 +87,49 @@ def _run(variant, manifest, out, **kw):
 
 def test_person_only_writes_videos_and_a_manifest_with_every_row(toy, tmp_path):
     manifest, specs = toy
-    out = _run("person-only", manifest, tmp_path / "out", options=SynthOptions(colour=(0, 0, 0), feather_sigma=0))
+    out = _run(
+        "person-only", manifest, tmp_path / "out", options=SynthOptions(colour=(0, 0, 0), feather_sigma=0)
+    )
     assert out == tmp_path / "out" / "manifest.csv"
     rows = _read_rows(out)
     header = list(rows[0])
     assert header[: len(STANDARD)] == list(STANDARD)
-    for col in ("variant", "source_video_id", "source_label", "bg_label", "mask_coverage", "mask_frames", "synth_status", "excluded_reason"):
+    for col in (
+        "variant",
+        "source_video_id",
+        "source_label",
+        "bg_label",
+        "mask_coverage",
+        "mask_frames",
+        "synth_status",
+        "excluded_reason",
+    ):
         assert col in header
     by_src = {r["source_video_id"]: r for r in rows}
     assert len(rows) == 4
     assert by_src["gone"]["synth_status"] == "missing" and "no such file" in by_src["gone"]["excluded_reason"]
-    assert by_src["corrupt"]["synth_status"] == "mask_error" and "mask_path" in by_src["corrupt"]["excluded_reason"]
+    assert (
+        by_src["corrupt"]["synth_status"] == "mask_error"
+        and "mask_path" in by_src["corrupt"]["excluded_reason"]
+    )
     for vid, (label, _, person, _) in specs.items():
         r = by_src[vid]
-        assert (r["synth_status"], r["split"], r["variant"], r["label"], r["source_id"]) == ("ok", "person-only", "person-only", label, vid)
+        assert (r["synth_status"], r["split"], r["variant"], r["label"], r["source_id"]) == (
+            "ok",
+            "person-only",
+            "person-only",
+            label,
+            vid,
+        )
         assert r["background"] == "flat" and r["video_id"] == f"{vid}__person-only"
         assert float(r["mask_frames"]) == 1.0
         assert float(r["mask_coverage"]) == pytest.approx(16 * 16 / (H * W), abs=1e-4)
         frames, fps = _decode(out.parent / r["path"])
         assert frames.shape == (T, H, W, 3) and fps == pytest.approx(FPS)
         y0, y1, x0, x1 = BOX
-        inner = frames[:, y0 + 3 : y1 - 3, x0 + 9 : x1 - 3].reshape(-1, 3).astype(int)  # inside the box in every frame
+        inner = (
+            frames[:, y0 + 3 : y1 - 3, x0 + 9 : x1 - 3].reshape(-1, 3).astype(int)
+        )  # inside the box in every frame
         assert np.abs(inner - np.array(person)).max() <= 12  # H.264 4:2:0 only
         assert frames[:, :4].max() <= 12  # flat black outside
     # the output manifest reads back through the project's own reader
@@ -133,7 +155,10 @@ def test_swap_without_library_uses_another_class_background_only_video(toy, tmp_
     hole = frames[:, BOX[0] + 4 : BOX[1] - 4, 40:].reshape(-1, 3).astype(int)
     assert np.abs(hole - np.array(specs["wave_0"][3])).max() <= 16
     y0, y1, x0, x1 = BOX
-    assert np.abs(frames[:, y0 + 3 : y1 - 3, x0 + 9 : x1 - 3].astype(int) - np.array(specs["jump_0"][2])).max() <= 16
+    assert (
+        np.abs(frames[:, y0 + 3 : y1 - 3, x0 + 9 : x1 - 3].astype(int) - np.array(specs["jump_0"][2])).max()
+        <= 16
+    )
 
 
 @pytest.fixture
@@ -152,13 +177,15 @@ def library(tmp_path, toy):
 
 
 def test_static_background_and_static_person_share_a_grayscale_library_image(toy, library, tmp_path):
-    manifest, specs = toy
+    manifest, _ = toy
     scuba = _read_rows(_run("static-background", manifest, tmp_path / "scuba", backgrounds=library, seed=3))
     scufo = _read_rows(_run("static-person", manifest, tmp_path / "scufo", backgrounds=library, seed=3))
     a = {r["source_video_id"]: r for r in scuba}["jump_0"]
     b = {r["source_video_id"]: r for r in scufo}["jump_0"]
     assert a["background"] == "grass" and a["bg_label"] == "grass"  # never its own "beach"
-    assert a["bg_source"] == b["bg_source"] and a["bg_source"].endswith("outdoor_grass_texture__skimage_CC0.png")
+    assert a["bg_source"] == b["bg_source"] and a["bg_source"].endswith(
+        "outdoor_grass_texture__skimage_CC0.png"
+    )
     still, _ = _decode(tmp_path / "scuba" / a["path"])
     frozen, _ = _decode(tmp_path / "scufo" / b["path"])
     assert len(still) == len(frozen) == T
@@ -173,26 +200,44 @@ def test_static_background_and_static_person_share_a_grayscale_library_image(toy
 def test_swap_from_library_video_and_fixed_rule(toy, library, tmp_path):
     manifest, _ = toy
     rows = _read_rows(
-        _run("swap", manifest, tmp_path / "fx", backgrounds=library, options=SynthOptions(choice="fixed", category="beach"))
+        _run(
+            "swap",
+            manifest,
+            tmp_path / "fx",
+            backgrounds=library,
+            options=SynthOptions(choice="fixed", category="beach"),
+        )
     )
     ok = [r for r in rows if r["synth_status"] == "ok"]
     assert len(ok) == 2 and {r["background"] for r in ok} == {"beach"}
     frames, _ = _decode(tmp_path / "fx" / ok[0]["path"])
     assert len(frames) == T and frames[:, :4].min() >= 238  # the white library video, looped to 12 frames
     with pytest.raises(UserError, match="categories: beach, grass"):
-        _run("swap", manifest, tmp_path / "fx2", backgrounds=library, options=SynthOptions(choice="fixed", category="mars"))
+        _run(
+            "swap",
+            manifest,
+            tmp_path / "fx2",
+            backgrounds=library,
+            options=SynthOptions(choice="fixed", category="mars"),
+        )
 
 
 def test_low_quality_masks_are_excluded_with_a_reason(toy, tmp_path):
     manifest, _ = toy
     strict = SynthOptions(quality=C.QualityRule(min_frame_coverage=0.5))
-    rows = {r["source_video_id"]: r for r in _read_rows(_run("person-only", manifest, tmp_path / "q", options=strict))}
+    rows = {
+        r["source_video_id"]: r
+        for r in _read_rows(_run("person-only", manifest, tmp_path / "q", options=strict))
+    }
     r = rows["jump_0"]
     assert r["synth_status"] == "excluded" and "person found in 0% of frames" in r["excluded_reason"]
     assert not (tmp_path / "q" / r["path"]).exists()
     assert r["mask_coverage"] != ""  # measured even when excluded
     lenient = SynthOptions(quality=C.QualityRule(min_frame_coverage=0.5), exclude_low_quality=False)
-    rows = {r["source_video_id"]: r for r in _read_rows(_run("person-only", manifest, tmp_path / "q2", options=lenient))}
+    rows = {
+        r["source_video_id"]: r
+        for r in _read_rows(_run("person-only", manifest, tmp_path / "q2", options=lenient))
+    }
     assert rows["jump_0"]["synth_status"] == "ok"
 
 
@@ -222,11 +267,17 @@ def test_compose_routes_each_variant_to_its_pure_function():
     image = np.full((H, W, 3), 77, np.uint8)
     o = SynthOptions(feather_sigma=0)
     np.testing.assert_array_equal(compose("swap", frames, masks, image, o), C.swap(frames, masks, image))
-    np.testing.assert_array_equal(compose("person-only", frames, masks, None, o), C.person_only(frames, masks))
-    np.testing.assert_array_equal(compose("static-person", frames, masks, image, o), C.static_person(frames, masks, image, 0))
+    np.testing.assert_array_equal(
+        compose("person-only", frames, masks, None, o), C.person_only(frames, masks)
+    )
+    np.testing.assert_array_equal(
+        compose("static-person", frames, masks, image, o), C.static_person(frames, masks, image, 0)
+    )
     np.testing.assert_array_equal(
         compose("background-only", frames, masks, None, o),
-        C.background_only(frames, masks, dilate_px=o.dilate_px, radius=o.inpaint_radius, work_side=o.inpaint_side),
+        C.background_only(
+            frames, masks, dilate_px=o.dilate_px, radius=o.inpaint_radius, work_side=o.inpaint_side
+        ),
     )
     with pytest.raises(ValueError, match="needs a background"):
         compose("swap", frames, masks, None, o)
@@ -288,7 +339,9 @@ def test_background_only_on_a_short_real_clip_keeps_frame_count_and_rate(tmp_pat
     pytest.importorskip("mediapipe")
     walking = shared_video("awk_5fps_1s_pedestrians_walking__mmpose_demo.mp4")  # 5 frames at 5 fps, 960x540
     manifest = tmp_path / "m.csv"
-    manifest.write_text(f"path,label,split,background,video_id\n{walking},walking,real,street,walk\n", encoding="utf-8")
+    manifest.write_text(
+        f"path,label,split,background,video_id\n{walking},walking,real,street,walk\n", encoding="utf-8"
+    )
     out = synthesize("background-only", manifest, tmp_path / "out", progress=False)
     r = _check_real_outputs(out, {"walk": walking})["walk"]
     source, _ = _decode(walking)

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import shared_video
 
 from weirdkinetics.errors import UnknownNameError, UserError, WeightsError
 from weirdkinetics.synth import segment as S
-
-from conftest import shared_video
-
 
 # -- smoothing -----------------------------------------------------------------------------------------
 

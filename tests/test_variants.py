@@ -14,10 +14,23 @@ CLASSES = ["jump", "wave", "spin"]
 
 
 def _orig(vid, label, pred, source=None, status="ok"):
-    return VideoResult(video_id=vid, path="", label=label, split="real", status=status, source_id=source or vid, pred=pred)
+    return VideoResult(
+        video_id=vid, path="", label=label, split="real", status=status, source_id=source or vid, pred=pred
+    )
 
 
-def _var(variant, src, label, pred, bg_label="", synth_status="ok", reason="", background="", bg_source="", status="ok"):
+def _var(
+    variant,
+    src,
+    label,
+    pred,
+    bg_label="",
+    synth_status="ok",
+    reason="",
+    background="",
+    bg_source="",
+    status="ok",
+):
     return VideoResult(
         video_id=f"{src}__{variant}",
         path="",
@@ -67,7 +80,9 @@ def test_swap_accuracy_pairing_and_background_label_rates():
     swap = out["variants"]["swap"]
     assert swap["rows"] == 5 and swap["counted"] == 4
     assert swap["synth_status"] == {"excluded": 1, "ok": 4}
-    assert swap["excluded"] == [{"video_id": "e_real__swap", "synth_status": "excluded", "reason": "person found in 10% of frames"}]
+    assert swap["excluded"] == [
+        {"video_id": "e_real__swap", "synth_status": "excluded", "reason": "person found in 10% of frames"}
+    ]
     assert swap["accuracy"]["correct"] == 2 and swap["accuracy"]["n"] == 4
     assert swap["accuracy"]["ci95"] == _wilson(2, 4)
 
@@ -97,7 +112,11 @@ def test_bg_labels_outside_the_classes_are_counted_not_used():
     ]
     hat = V.variant_metrics(_run(originals + swaps), n_boot=50)["variants"]["swap"]["background_label"]
     assert hat["n"] == 0 and hat["background"]["rate"] is None and hat["background"]["ci95"] == [None, None]
-    assert (hat["n_bg_label_not_a_class"], hat["n_bg_label_missing"], hat["n_bg_label_is_true_label"]) == (1, 1, 1)
+    assert (hat["n_bg_label_not_a_class"], hat["n_bg_label_missing"], hat["n_bg_label_is_true_label"]) == (
+        1,
+        1,
+        1,
+    )
 
 
 def test_originals_from_a_separate_run_and_pairing_by_source_id():
@@ -105,7 +124,16 @@ def test_originals_from_a_separate_run_and_pairing_by_source_id():
     rows = [
         _var("person-only", "a", "jump", "jump"),
         # no source_video_id: paired through its source_id
-        VideoResult("x__person-only", "", "wave", "person-only", "ok", source_id="rec_b", pred="wave", extra={"variant": "person-only"}),
+        VideoResult(
+            "x__person-only",
+            "",
+            "wave",
+            "person-only",
+            "ok",
+            source_id="rec_b",
+            pred="wave",
+            extra={"variant": "person-only"},
+        ),
         _var("person-only", "zzz", "wave", "wave"),  # its source is not in the originals
         _var("person-only", "a", "jump", None, status="decode_error"),
     ]

@@ -37,7 +37,12 @@ def rate(count: int, n: int) -> dict:
 
     For label rates; accuracies use ``summary.proportion`` (``{"n", "correct", "accuracy", "ci95"}``)."""
     lo, hi = wilson_interval(count, n)
-    return {"n": int(n), "count": int(count), "rate": _num(count / n) if n else None, "ci95": [_num(lo), _num(hi)]}
+    return {
+        "n": int(n),
+        "count": int(count),
+        "rate": _num(count / n) if n else None,
+        "ci95": [_num(lo), _num(hi)],
+    }
 
 
 def variant_of(video: VideoResult) -> str:
@@ -106,7 +111,13 @@ def _status_block(rows: Sequence[VideoResult]) -> dict:
 
 def _paired_block(pairs: list[tuple[VideoResult, VideoResult]], n_boot: int, seed: int) -> dict:
     if not pairs:
-        return {"n_pairs": 0, "original": proportion(0, 0), "variant": proportion(0, 0), "gap": None, "mcnemar": None}
+        return {
+            "n_pairs": 0,
+            "original": proportion(0, 0),
+            "variant": proportion(0, 0),
+            "gap": None,
+            "mcnemar": None,
+        }
     var_ok = np.array([v.correct for v, _ in pairs], dtype=bool)
     org_ok = np.array([o.correct for _, o in pairs], dtype=bool)
     clusters = np.array([_cluster(o) for _, o in pairs], dtype=object)
@@ -193,7 +204,12 @@ def scuba_scufo(
     if n:
         clusters = np.array([a[k].source_id or k[0] for k in shared], dtype=object)
         est = bootstrap_gap(right_a, right_b, clusters, clusters, n_boot=n_boot, seed=seed)
-        gap = {"value": _num(est.value), "ci95": [_num(est.ci95[0]), _num(est.ci95[1])], "n_boot": n_boot, "seed": seed}
+        gap = {
+            "value": _num(est.value),
+            "ci95": [_num(est.ci95[0]), _num(est.ci95[1])],
+            "n_boot": n_boot,
+            "seed": seed,
+        }
     return {
         "n_pairs": n,
         "scuba": proportion(int(right_a.sum()), n),
@@ -217,11 +233,19 @@ def variant_metrics(
     person/background label rates. ``scuba_scufo`` when both static variants are present.
     """
     derived = [v for v in run.videos if variant_of(v)]
-    source_rows = list(originals.videos) if originals is not None else [v for v in run.videos if not variant_of(v)]
+    source_rows = (
+        list(originals.videos) if originals is not None else [v for v in run.videos if not variant_of(v)]
+    )
     classes = list(run.classes)
     names = [n for n in VARIANT_ORDER if any(variant_of(v) == n for v in derived)]
     names += sorted({variant_of(v) for v in derived} - set(names))
-    out: dict = {"schema": SCHEMA, "model": run.model, "run_id": run.run_id, "n_originals": len(source_rows), "variants": {}}
+    out: dict = {
+        "schema": SCHEMA,
+        "model": run.model,
+        "run_id": run.run_id,
+        "n_originals": len(source_rows),
+        "variants": {},
+    }
     for name in names:
         rows = [v for v in derived if variant_of(v) == name]
         pairs = pair_with_originals(rows, source_rows)

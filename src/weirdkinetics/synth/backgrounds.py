@@ -55,12 +55,16 @@ def scan_library(root: str | Path) -> dict[str, list[BackgroundItem]]:
         for path in sorted(folder.iterdir()):
             suffix = path.suffix.lower()
             if path.is_file() and suffix in IMAGE_SUFFIXES + VIDEO_SUFFIXES:
-                items.append(BackgroundItem(folder.name, path, "image" if suffix in IMAGE_SUFFIXES else "video"))
+                items.append(
+                    BackgroundItem(folder.name, path, "image" if suffix in IMAGE_SUFFIXES else "video")
+                )
         if items:
             library[folder.name] = items
     if not library:
         kinds = ", ".join(IMAGE_SUFFIXES + VIDEO_SUFFIXES)
-        raise UserError(f"background library {root} holds no image or video in a category folder ({kinds}); {layout}")
+        raise UserError(
+            f"background library {root} holds no image or video in a category folder ({kinds}); {layout}"
+        )
     return library
 
 
@@ -94,7 +98,9 @@ def choose_background(
         if fixed is None:
             raise UserError("background rule 'fixed' needs a category (--background-category NAME)")
         if fixed not in pool:
-            raise UserError(f"background category '{fixed}' is not in the library; categories: {', '.join(sorted(pool))}")
+            raise UserError(
+                f"background category '{fixed}' is not in the library; categories: {', '.join(sorted(pool))}"
+            )
         categories = [fixed]
     elif rule == "other":
         lowered = {a.lower() for a in avoid if a}

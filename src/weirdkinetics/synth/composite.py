@@ -50,7 +50,9 @@ def feather_alpha(masks: np.ndarray, sigma: float = 2.0, threshold: float = 0.5)
     cv2 = _cv2()
     out = np.empty_like(hard)
     for t in range(hard.shape[0]):
-        out[t] = cv2.GaussianBlur(hard[t], (0, 0), sigmaX=sigma, sigmaY=sigma, borderType=cv2.BORDER_REPLICATE)
+        out[t] = cv2.GaussianBlur(
+            hard[t], (0, 0), sigmaX=sigma, sigmaY=sigma, borderType=cv2.BORDER_REPLICATE
+        )
     return np.clip(out, 0.0, 1.0, out=out)
 
 
@@ -67,7 +69,9 @@ def to_rgb(image: np.ndarray) -> np.ndarray:
     if image.ndim == 2:
         image = image[..., None]
     if image.ndim != 3 or image.shape[-1] not in (1, 3, 4):
-        raise ValueError(f"not an image: shape {image.shape}; expected (H, W), (H, W, 1), (H, W, 3) or (H, W, 4)")
+        raise ValueError(
+            f"not an image: shape {image.shape}; expected (H, W), (H, W, 1), (H, W, 3) or (H, W, 4)"
+        )
     if image.dtype == np.uint16:
         image = (image >> 8).astype(np.uint8)
     elif np.issubdtype(image.dtype, np.floating):
@@ -95,7 +99,9 @@ def fit_background(image: np.ndarray, height: int, width: int) -> np.ndarray:
     if (new_h, new_w) != (h, w):
         cv2 = _cv2()
         shrink = new_h < h or new_w < w
-        image = cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+        image = cv2.resize(
+            image, (new_w, new_h), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
+        )
     top, left = (new_h - height) // 2, (new_w - width) // 2
     return np.ascontiguousarray(image[top : top + height, left : left + width])
 
@@ -111,8 +117,10 @@ def fit_background_video(frames: np.ndarray, num_frames: int, height: int, width
     if frames.shape[0] == 0:
         raise ValueError("background video has no frames")
     index = np.arange(num_frames) % frames.shape[0]
-    return np.stack([fit_background(frames[i], height, width) for i in index]) if num_frames else np.zeros(
-        (0, height, width, 3), np.uint8
+    return (
+        np.stack([fit_background(frames[i], height, width) for i in index])
+        if num_frames
+        else np.zeros((0, height, width, 3), np.uint8)
     )
 
 
@@ -225,7 +233,11 @@ def background_only(
         frame_small = cv2.resize(frames[t], small, interpolation=cv2.INTER_AREA)
         # any hole pixel in a cell makes the small cell a hole: no person colour leaks into the fill
         hole_small = (cv2.resize(hole, small, interpolation=cv2.INTER_AREA) > 0).astype(np.uint8) * 255
-        fill = cv2.resize(cv2.inpaint(frame_small, hole_small, radius, flags[method]), (width, height), interpolation=cv2.INTER_LINEAR)
+        fill = cv2.resize(
+            cv2.inpaint(frame_small, hole_small, radius, flags[method]),
+            (width, height),
+            interpolation=cv2.INTER_LINEAR,
+        )
         inside = hole > 0
         out[t][inside] = fill[inside]
     return out
@@ -266,7 +278,9 @@ def static_person(
         frame_index = static_frame_index(mask_coverage(alpha))
     if not 0 <= frame_index < frames.shape[0]:
         raise ValueError(f"frame_index {frame_index} is outside 0..{frames.shape[0] - 1}")
-    still = static_background(frames[frame_index : frame_index + 1], alpha[frame_index : frame_index + 1], image)
+    still = static_background(
+        frames[frame_index : frame_index + 1], alpha[frame_index : frame_index + 1], image
+    )
     return np.repeat(still, frames.shape[0], axis=0)
 
 

@@ -29,9 +29,10 @@ from __future__ import annotations
 import json
 import sys
 from collections import Counter, OrderedDict
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -71,7 +72,15 @@ VARIANTS: dict[str, str] = {
     "static-person": "one frame of the static-background video repeated over time (SCUFO)",
 }
 NEEDS_BACKGROUND = ("swap", "static-background", "static-person")
-SYNTH_STATUSES = ("ok", "excluded", "missing", "decode_error", "mask_error", "no_background", "background_error")
+SYNTH_STATUSES = (
+    "ok",
+    "excluded",
+    "missing",
+    "decode_error",
+    "mask_error",
+    "no_background",
+    "background_error",
+)
 SCHEMA_VERSION = 1
 
 
@@ -111,7 +120,7 @@ def check_variant(variant: str) -> None:
     """Raise ``UnknownNameError`` (with close names and the list) unless ``variant`` is in ``VARIANTS``."""
     if variant in VARIANTS:
         return
-    import difflib  # noqa: PLC0415
+    import difflib
 
     close = difflib.get_close_matches(variant, VARIANTS, n=2)
     hint = f" Did you mean: {', '.join(close)}?" if close else ""
@@ -124,7 +133,9 @@ def check_variant(variant: str) -> None:
 class _MaskSource:
     """Masks for a decoded row: segmenter (through the disk cache) or true masks, then the temporal median."""
 
-    def __init__(self, name: str, segmenter: Segmenter | None, cache: MaskCache | None, manifest_dir: Path, window: int):
+    def __init__(
+        self, name: str, segmenter: Segmenter | None, cache: MaskCache | None, manifest_dir: Path, window: int
+    ):
         self.name, self.segmenter, self.cache = name, segmenter, cache
         self.manifest_dir, self.window = manifest_dir, window
 
@@ -137,7 +148,9 @@ class _MaskSource:
         if self.name == "true":
             text = row.extra.get("mask_path", "")
             if not text:
-                raise UserError(f"row {row.row}: empty mask_path; --segmenter true needs the demo's mask files")
+                raise UserError(
+                    f"row {row.row}: empty mask_path; --segmenter true needs the demo's mask files"
+                )
             path = Path(text) if Path(text).is_absolute() else self.manifest_dir / text
             raw = TrueMasks(path).masks(frames)
         elif self.cache is not None:
@@ -202,7 +215,11 @@ class _LibraryBackgrounds:
 
     def pick(self, row: ManifestRow) -> tuple[_Picked, BackgroundItem]:
         choice: Choice[BackgroundItem] | None = choose_background(
-            self.pool, _avoid(row), row_rng(self.seed, row.video_id), self.options.choice, self.options.category
+            self.pool,
+            _avoid(row),
+            row_rng(self.seed, row.video_id),
+            self.options.choice,
+            self.options.category,
         )
         if choice is None:
             raise _RowFailure(
@@ -211,7 +228,9 @@ class _LibraryBackgrounds:
             )
         return _Picked(choice.category, choice.category, str(choice.item.path)), choice.item
 
-    def frames(self, item: BackgroundItem, num_frames: int, height: int, width: int, still: bool) -> np.ndarray:
+    def frames(
+        self, item: BackgroundItem, num_frames: int, height: int, width: int, still: bool
+    ) -> np.ndarray:
         """Fitted background: uint8 (H, W, 3) when ``still`` (a video gives its middle frame), else
         (T, H, W, 3) (an image is repeated implicitly by returning one frame)."""
         if item.kind == "image":
@@ -222,7 +241,9 @@ class _LibraryBackgrounds:
             return composite.fit_background(image, height, width)
         video = self._videos.get_or(item.path, lambda: read_video(item.path, max_side=self.max_side))
         if video.status not in ("ok", "partial") or len(video.frames) == 0:
-            raise _RowFailure("background_error", f"background video {item.path}: {video.status} ({video.reason})")
+            raise _RowFailure(
+                "background_error", f"background video {item.path}: {video.status} ({video.reason})"
+            )
         if still:
             return composite.fit_background(video.frames[len(video.frames) // 2], height, width)
         return composite.fit_background_video(video.frames, num_frames, height, width)
@@ -260,9 +281,14 @@ class _DonorBackgrounds:
             same = donor.video_id == row.video_id or (row.source_id and donor.source_id == row.source_id)
             if not same and donor.video_id not in self.bad:
                 pool.setdefault(self._label(donor), []).append(donor)
-        choice = choose_background(pool, _avoid(row), row_rng(self.seed, row.video_id), self.options.choice, self.options.category)
+        choice = choose_background(
+            pool, _avoid(row), row_rng(self.seed, row.video_id), self.options.choice, self.options.category
+        )
         if choice is None:
-            raise _RowFailure("no_background", f"no other row has a background from a class other than {sorted(_avoid(row))}")
+            raise _RowFailure(
+                "no_background",
+                f"no other row has a background from a class other than {sorted(_avoid(row))}",
+            )
         donor = choice.item
         return _Picked(donor.background or choice.category, choice.category, donor.video_id), donor
 
@@ -370,7 +396,9 @@ def _synth_row(
         video: DecodedVideo = read_video(row.path, max_side=options.max_side)
         out["source_status"] = video.status
         if video.status in ("missing", "decode_error") or len(video.frames) == 0:
-            raise _RowFailure(video.status if video.status != "ok" else "decode_error", video.reason or "no frames")
+            raise _RowFailure(
+                video.status if video.status != "ok" else "decode_error", video.reason or "no frames"
+            )
         frames = video.frames
         t, h, w = frames.shape[:3]
         out["num_frames"], out["fps"] = str(t), f"{video.fps:.6g}"
@@ -379,7 +407,10 @@ def _synth_row(
         except UserError as exc:
             raise _RowFailure("mask_error", str(exc)) from None
         quality = composite.mask_quality(composite.mask_coverage(masks, options.threshold), options.quality)
-        out["mask_coverage"], out["mask_frames"] = f"{quality.mean_coverage:.4f}", f"{quality.person_frames:.4f}"
+        out["mask_coverage"], out["mask_frames"] = (
+            f"{quality.mean_coverage:.4f}",
+            f"{quality.person_frames:.4f}",
+        )
         if options.exclude_low_quality and not quality.ok:
             raise _RowFailure("excluded", quality.reason)
         if options.exclude_low_quality and options.confirm_person and masks_from.name != "true":
@@ -404,7 +435,11 @@ def _synth_row(
                 except _RowFailure:
                     if not isinstance(backgrounds, _DonorBackgrounds):
                         raise
-            out["background"], out["bg_label"], out["bg_source"] = picked.background, picked.bg_label, picked.bg_source
+            out["background"], out["bg_label"], out["bg_source"] = (
+                picked.background,
+                picked.bg_label,
+                picked.bg_source,
+            )
         result = compose(variant, frames, masks, background, options)
         write_video(out_dir / rel_path, result, video.fps if video.fps > 0 else 30.0, crf=options.crf)
         out["synth_status"] = "ok"
@@ -417,10 +452,18 @@ def _synth_row(
 
 
 def _versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
+    from importlib.metadata import PackageNotFoundError, version
 
     out = {"weirdkinetics": __version__, "python": sys.version.split()[0]}
-    for name in ("numpy", "av", "mediapipe", "opencv-python-headless", "opencv-python", "torch", "torchvision"):
+    for name in (
+        "numpy",
+        "av",
+        "mediapipe",
+        "opencv-python-headless",
+        "opencv-python",
+        "torch",
+        "torchvision",
+    ):
         try:
             out[name] = version(name)
         except PackageNotFoundError:
@@ -483,7 +526,9 @@ def synthesize(
     out_dir = Path(out_dir)
     out_manifest = out_dir / "manifest.csv"
     if out_manifest.resolve() == manifest.path.resolve():
-        raise UserError(f"--out {out_dir} would overwrite the source manifest {manifest.path}; choose another folder")
+        raise UserError(
+            f"--out {out_dir} would overwrite the source manifest {manifest.path}; choose another folder"
+        )
     if segmenter == "true" and "mask_path" not in manifest.columns:
         raise UserError(
             f"{manifest.path}: --segmenter true needs a mask_path column (the demo writes one); "
@@ -491,7 +536,11 @@ def synthesize(
         )
     seg = None if segmenter == "true" else build_segmenter(segmenter, weights)
     if seg is not None and options.confirm_person and options.exclude_low_quality:
-        require("mediapipe", "synth", "checking that a person is there (or pass SynthOptions(confirm_person=False))")
+        require(
+            "mediapipe",
+            "synth",
+            "checking that a person is there (or pass SynthOptions(confirm_person=False))",
+        )
     mask_cache = MaskCache(out_dir / ".mask_cache") if cache and seg is not None else None
     masks_from = _MaskSource(segmenter, seg, mask_cache, manifest.path.parent, options.smooth_window)
 
@@ -507,7 +556,9 @@ def synthesize(
     out_dir.mkdir(parents=True, exist_ok=True)
     rows_out = []
     paths = _output_paths(manifest.rows, variant)
-    for row, rel in zip(tqdm(manifest.rows, desc=f"synth {variant}", unit="video", disable=not progress), paths):
+    for row, rel in zip(
+        tqdm(manifest.rows, desc=f"synth {variant}", unit="video", disable=not progress), paths
+    ):
         rows_out.append(_synth_row(row, variant, out_dir, rel, masks_from, backs, options))
     write_manifest(out_manifest, rows_out)
 
@@ -519,9 +570,9 @@ def synthesize(
         "source_manifest": str(manifest.path.resolve()),
         "source_manifest_sha256": manifest.digest,
         "segmenter": {"name": segmenter, "settings": masks_from.settings},
-        "backgrounds": str(Path(backgrounds).resolve()) if backgrounds is not None else (
-            "donor-background-only" if variant in NEEDS_BACKGROUND else None
-        ),
+        "backgrounds": str(Path(backgrounds).resolve())
+        if backgrounds is not None
+        else ("donor-background-only" if variant in NEEDS_BACKGROUND else None),
         "seed": seed,
         "options": asdict(options),
         "inpainting": (
@@ -536,5 +587,8 @@ def synthesize(
     (out_dir / "synth.json").write_text(json.dumps(info, indent=2, default=str) + "\n", encoding="utf-8")
     if progress:
         summary = ", ".join(f"{n} {s}" for s, n in info["counts"].items())
-        print(f"synth {variant}: {len(rows_out)} source rows -> {summary}; manifest {out_manifest}", file=sys.stderr)
+        print(
+            f"synth {variant}: {len(rows_out)} source rows -> {summary}; manifest {out_manifest}",
+            file=sys.stderr,
+        )
     return out_manifest

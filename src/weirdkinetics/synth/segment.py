@@ -103,7 +103,11 @@ class MediaPipePose:
     name = "mediapipe-pose"
 
     def __init__(self) -> None:
-        self.settings = {"model_complexity": 1, "smooth_segmentation": True, "mediapipe": _mediapipe_version()}
+        self.settings = {
+            "model_complexity": 1,
+            "smooth_segmentation": True,
+            "mediapipe": _mediapipe_version(),
+        }
 
     def masks(self, frames: np.ndarray) -> np.ndarray:
         frames = _check_frames(frames)
@@ -120,11 +124,11 @@ class MediaPipePose:
 
 
 def _mediapipe_version() -> str:
-    try:
-        from importlib.metadata import version
+    from importlib.metadata import PackageNotFoundError, version
 
+    try:
         return version("mediapipe")
-    except Exception:
+    except PackageNotFoundError:
         return "unknown"
 
 
@@ -143,7 +147,9 @@ def detect_people(frames: np.ndarray, samples: int = 8) -> tuple[int, int]:
     mp = require("mediapipe", "synth", "MediaPipe person detection")
     index = np.unique(np.linspace(0, len(frames) - 1, min(samples, len(frames))).round().astype(int))
     found = 0
-    with mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1, min_detection_confidence=0.5) as pose:
+    with mp.solutions.pose.Pose(
+        static_image_mode=True, model_complexity=1, min_detection_confidence=0.5
+    ) as pose:
         for i in index:
             found += pose.process(np.ascontiguousarray(frames[i])).pose_landmarks is not None
     return found, len(index)
@@ -173,7 +179,9 @@ class TrueMasks:
                     raise UserError(f"{self.path}: no array named 'masks' (found: {', '.join(data.files)})")
                 masks = np.asarray(data["masks"])
         except FileNotFoundError:
-            raise UserError(f"mask file {self.path} does not exist; regenerate the demo or fix mask_path") from None
+            raise UserError(
+                f"mask file {self.path} does not exist; regenerate the demo or fix mask_path"
+            ) from None
         except (OSError, ValueError, zipfile.BadZipFile) as exc:
             raise UserError(f"mask file {self.path} cannot be read ({exc})") from None
         if masks.ndim != 3 or masks.shape[0] != frames.shape[0]:
@@ -205,11 +213,13 @@ class TorchvisionDeepLab:
     preprocessing uses 520) and normalised with ImageNet statistics; probabilities are resized back.
     """
 
-    def __init__(self, arch: str, weights: str | None = None, size: int = 520, batch: int = 4, device: str = "cpu"):
+    def __init__(
+        self, arch: str, weights: str | None = None, size: int = 520, batch: int = 4, device: str = "cpu"
+    ):
         torch = require("torch", "synth", "torchvision segmentation")
-        from torchvision.models import segmentation  # noqa: PLC0415
+        from torchvision.models import segmentation
 
-        from weirdkinetics.models.loading import (  # noqa: PLC0415
+        from weirdkinetics.models.loading import (
             hub_checkpoint_path,
             load_checkpoint_file,
             load_state_into,
@@ -252,7 +262,7 @@ class TorchvisionDeepLab:
     def masks(self, frames: np.ndarray) -> np.ndarray:
         frames = _check_frames(frames)
         torch = self._torch
-        import torch.nn.functional as F  # noqa: PLC0415, N812
+        import torch.nn.functional as F
 
         t_frames, height, width = frames.shape[:3]
         scale = self.size / min(height, width)
@@ -301,7 +311,9 @@ def build_segmenter(name: str, weights: str | None = None) -> Segmenter:
     """
     check_segmenter_name(name)
     if weights is not None and name not in _TV_ARCHS:
-        raise UserError(f"--weights only applies to the torchvision segmenters ({', '.join(_TV_ARCHS)}), not '{name}'")
+        raise UserError(
+            f"--weights only applies to the torchvision segmenters ({', '.join(_TV_ARCHS)}), not '{name}'"
+        )
     if name == "mediapipe":
         require("mediapipe", "synth", "MediaPipe person segmentation")
         return MediaPipeSelfie("general")
@@ -327,7 +339,7 @@ def smooth_masks(masks: np.ndarray, window: int = 5, method: str = "median") -> 
     first/last frame. Centred (not an exponential moving average) so the mask does not lag the person.
     ``window`` must be odd; 1 returns the masks unchanged.
     """
-    from scipy import ndimage  # noqa: PLC0415
+    from scipy import ndimage
 
     masks = np.asarray(masks, dtype=np.float32)
     if window < 1 or window % 2 == 0:
@@ -393,7 +405,9 @@ class MaskCache:
         return self._digests[memo]
 
     def entry(self, video: str | Path, segmenter: Segmenter, shape: tuple[int, ...]) -> Path:
-        key = json.dumps({"name": segmenter.name, "settings": segmenter.settings, "shape": list(shape)}, sort_keys=True)
+        key = json.dumps(
+            {"name": segmenter.name, "settings": segmenter.settings, "shape": list(shape)}, sort_keys=True
+        )
         tag = hashlib.sha256(key.encode()).hexdigest()[:16]
         return self.root / self._video_digest(Path(video))[:16] / f"{segmenter.name}-{tag}.npz"
 
