@@ -212,6 +212,22 @@ def test_swap_from_library_video_and_fixed_rule(toy, library, tmp_path):
     assert len(ok) == 2 and {r["background"] for r in ok} == {"beach"}
     frames, _ = _decode(tmp_path / "fx" / ok[0]["path"])
     assert len(frames) == T and frames[:, :4].min() >= 238  # the white library video, looped to 12 frames
+    # a still from a library video: its middle frame
+    (still,) = [
+        r
+        for r in _read_rows(
+            _run(
+                "static-background",
+                manifest,
+                tmp_path / "fx3",
+                backgrounds=library,
+                options=SynthOptions(choice="fixed", category="beach"),
+            )
+        )
+        if r["source_video_id"] == "wave_0"
+    ]
+    frames, _ = _decode(tmp_path / "fx3" / still["path"])
+    assert still["bg_source"].endswith("waves.mkv") and frames[:, :4].min() >= 238
     with pytest.raises(UserError, match="categories: beach, grass"):
         _run(
             "swap",

@@ -39,7 +39,7 @@ from tqdm.auto import tqdm
 
 from weirdkinetics import __version__
 from weirdkinetics._optional import require
-from weirdkinetics.decode import DecodedVideo, read_video
+from weirdkinetics.decode import DecodedVideo, VideoOpenError, probe, read_video
 from weirdkinetics.encode import write_video
 from weirdkinetics.errors import UnknownNameError, UserError
 from weirdkinetics.manifest import Manifest, ManifestRow, read_manifest, safe_name, write_manifest
@@ -239,14 +239,24 @@ class _LibraryBackgrounds:
             except UserError as exc:
                 raise _RowFailure("background_error", str(exc)) from None
             return composite.fit_background(image, height, width)
-        video = self._videos.get_or(item.path, lambda: read_video(item.path, max_side=self.max_side))
+        # decode only what is used: the middle frame for a still, the first num_frames for a video
+        key = (item.path, still, num_frames)
+        video = self._videos.get_or(key, lambda: self._read(item.path, num_frames, still))
         if video.status not in ("ok", "partial") or len(video.frames) == 0:
             raise _RowFailure(
                 "background_error", f"background video {item.path}: {video.status} ({video.reason})"
             )
         if still:
-            return composite.fit_background(video.frames[len(video.frames) // 2], height, width)
+            return composite.fit_background(video.frames[0], height, width)
         return composite.fit_background_video(video.frames, num_frames, height, width)
+
+    def _read(self, path: Path, num_frames: int, still: bool) -> DecodedVideo:
+        try:
+            count = probe(path).num_frames
+        except VideoOpenError as exc:
+            return DecodedVideo(np.zeros((0, 1, 1, 3), np.uint8), 0.0, exc.status, exc.reason)
+        wanted = np.array([count // 2]) if still else np.arange(min(count, num_frames))
+        return read_video(path, max_side=self.max_side, indices=wanted)
 
 
 class _DonorBackgrounds:
