@@ -1,0 +1,214 @@
+"""Write the demo's datasets to disk: H.264 videos, the actor's true masks, and a manifest.
+
+Test set (``generate_dataset``): every recording (``source_id``) is rendered twice with the same actor
+motion, once on its class's own background (split ``real``) and once on another class's background (split
+``weird``), so real and weird results can be paired (McNemar, paired bootstrap).
+
+Training sets (``generate_training_set``): split ``train``; flavour ``shortcut`` puts every class on its own
+background, ``control`` spreads each class evenly over all backgrounds. Both flavours share the same actor
+recordings, so the two models differ only in the backgrounds they saw.
+
+Seeds: every recording draws from ``numpy.random.default_rng([seed, stream, class_index, index, part])``, so
+a video does not change when the dataset grows, and test (stream 0) and training (stream 1) never share a
+recording.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from weirdkinetics import __version__
+from weirdkinetics.demo.classes import DEMO_BACKGROUNDS, DEMO_CLASSES
+from weirdkinetics.demo.config import DemoConfig
+from weirdkinetics.demo.render import render_video, sample_background, sample_motion
+from weirdkinetics.encode import write_video
+
+MANIFEST_COLUMNS: tuple[str, ...] = (
+    "path",
+    "label",
+    "split",
+    "background",
+    "video_id",
+    "source_id",
+    "mask_path",
+    "bg_class",
+)
+"""Columns of the demo manifests: the standard ones, then ``mask_path`` and ``bg_class`` (the class that
+owns the background)."""
+
+FLAVOURS: tuple[str, ...] = ("shortcut", "control")
+
+_TEST_STREAM, _TRAIN_STREAM = 0, 1
+_MOTION, _REAL_BG, _WEIRD_BG = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class _Planned:
+    """One video to render: which recording, on which background, written where."""
+
+    label: str
+    class_index: int
+    index: int
+    stream: int
+    bg_class: str
+    bg_part: int
+    split: str
+    video_id: str
+    source_id: str
+
+
+def weird_background_class(label: str, index: int, seed: int) -> str:
+    """The class whose background recording ``index`` of ``label`` gets in the weird split.
+
+    Cycles through the other classes from a seeded start, so each other background is used equally often
+    (exactly so when the count per class is a multiple of the number of other classes).
+    """
+    others = [c for c in DEMO_CLASSES if c != label]
+    start = int(np.random.default_rng([seed, _TEST_STREAM, DEMO_CLASSES.index(label)]).integers(len(others)))
+    return others[(start + index) % len(others)]
+
+
+def control_background_classes(label: str, count: int, seed: int) -> list[str]:
+    """Background owners for ``count`` control recordings of ``label``: every class equally often
+    (up to the remainder), in a seeded order."""
+    rng = np.random.default_rng([seed, _TRAIN_STREAM, DEMO_CLASSES.index(label), 99])
+    owners = np.resize(np.arange(len(DEMO_CLASSES)), count)
+    return [DEMO_CLASSES[i] for i in rng.permutation(owners)]
+
+
+def render_planned(item: _Planned, seed: int, config: DemoConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Render one planned video -> (frames uint8 (T, H, W, 3), mask bool (T, H, W))."""
+    key = [seed, item.stream, item.class_index, item.index]
+    duration = config.num_frames / config.fps
+    motion = sample_motion(item.label, np.random.default_rng(key + [_MOTION]), config.height, config.width, duration)
+    background = sample_background(
+        DEMO_BACKGROUNDS[item.bg_class], np.random.default_rng(key + [item.bg_part]), duration
+    )
+    return render_video(motion, background, config.num_frames, config.height, config.width, config.fps)
+
+
+def _test_item(label: str, index: int, split: str, seed: int) -> _Planned:
+    source = f"{label}_{index:03d}"
+    ci = DEMO_CLASSES.index(label)
+    if split == "real":
+        return _Planned(label, ci, index, _TEST_STREAM, label, _REAL_BG, split, f"{source}_real", source)
+    if split == "weird":
+        weird = weird_background_class(label, index, seed)
+        return _Planned(label, ci, index, _TEST_STREAM, weird, _WEIRD_BG, split, f"{source}_weird", source)
+    raise ValueError(f"split '{split}' is not one of real, weird")
+
+
+def render_test_video(
+    label: str, index: int, split: str, seed: int, config: DemoConfig | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The frames ``generate_dataset`` encodes for recording ``index`` of ``label`` in ``split``, before
+    encoding -> (frames uint8 (T, H, W, 3), mask bool (T, H, W))."""
+    return render_planned(_test_item(label, index, split, seed), seed, config or DemoConfig())
+
+
+def _write(
+    out_dir: Path, items: list[_Planned], seed: int, config: DemoConfig, write_masks: bool, desc: str, progress: bool
+) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for item in tqdm(items, desc=desc, unit="video", disable=not progress):
+        frames, mask = render_planned(item, seed, config)
+        rel = Path(item.split) / f"{item.video_id}.mp4"
+        write_video(out_dir / rel, frames, config.fps, crf=config.crf)
+        mask_rel = ""
+        if write_masks:
+            mask_rel = (Path(item.split) / f"{item.video_id}.mask.npz").as_posix()
+            np.savez_compressed(out_dir / mask_rel, masks=mask)
+        rows.append(
+            {
+                "path": rel.as_posix(),
+                "label": item.label,
+                "split": item.split,
+                "background": DEMO_BACKGROUNDS[item.bg_class],
+                "video_id": item.video_id,
+                "source_id": item.source_id,
+                "mask_path": mask_rel,
+                "bg_class": item.bg_class,
+            }
+        )
+    manifest = out_dir / "manifest.csv"
+    with open(manifest, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(MANIFEST_COLUMNS))
+        writer.writeheader()
+        writer.writerows(rows)
+    return manifest
+
+
+def _write_provenance(out_dir: Path, kind: str, seed: int, config: DemoConfig, **extra) -> None:
+    info = {"generator": "weirdkinetics.demo", "version": __version__, "kind": kind, "seed": seed}
+    info.update(extra)
+    info["video"] = {k: getattr(config, k) for k in ("height", "width", "num_frames", "fps", "crf")}
+    (out_dir / "dataset.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+
+
+def generate_dataset(
+    out_dir: str | Path,
+    n_per_class_split: int,
+    seed: int,
+    config: DemoConfig | None = None,
+    progress: bool = True,
+) -> Path:
+    """Write the real/weird test set under ``out_dir`` and return its ``manifest.csv``.
+
+    ``n_per_class_split`` recordings per class, each written twice: ``real/<class>_<i>_real.mp4`` on its
+    own background and ``weird/<class>_<i>_weird.mp4`` on another class's background (the same
+    ``source_id``), each with its true actor mask ``<video>.mask.npz`` (key ``masks``: bool (T, H, W)).
+    Video size, length, fps and quality come from ``config`` (default ``DemoConfig()``).
+    """
+    config = config or DemoConfig()
+    if n_per_class_split < 1:
+        raise ValueError(f"n_per_class_split must be at least 1, got {n_per_class_split}")
+    items = [
+        _test_item(label, i, split, seed)
+        for label in DEMO_CLASSES
+        for i in range(n_per_class_split)
+        for split in ("real", "weird")
+    ]
+    out_dir = Path(out_dir)
+    manifest = _write(out_dir, items, seed, config, True, "generate test videos", progress)
+    _write_provenance(out_dir, "test", seed, config, n_per_class_split=n_per_class_split)
+    return manifest
+
+
+def generate_training_set(
+    out_dir: str | Path,
+    n_per_class: int,
+    seed: int,
+    flavour: str,
+    config: DemoConfig | None = None,
+    write_masks: bool = False,
+    progress: bool = True,
+) -> Path:
+    """Write a training set (split ``train``) under ``out_dir`` and return its ``manifest.csv``.
+
+    flavour ``shortcut``: each class always on its own background (the background predicts the label);
+    ``control``: each class spread evenly over all five backgrounds (the background says nothing). The two
+    flavours render the same actor recordings for the same ``seed``.
+    """
+    if flavour not in FLAVOURS:
+        raise ValueError(f"training-set flavour '{flavour}' is not one of {', '.join(FLAVOURS)}")
+    if n_per_class < 1:
+        raise ValueError(f"n_per_class must be at least 1, got {n_per_class}")
+    config = config or DemoConfig()
+    items = []
+    for ci, label in enumerate(DEMO_CLASSES):
+        owners = [label] * n_per_class if flavour == "shortcut" else control_background_classes(label, n_per_class, seed)
+        for i, owner in enumerate(owners):
+            source = f"{label}_{i:03d}"
+            # the background scene depends only on (recording, owner): the same scene when flavours agree
+            items.append(_Planned(label, ci, i, _TRAIN_STREAM, owner, _REAL_BG, "train", source, source))
+    out_dir = Path(out_dir)
+    manifest = _write(out_dir, items, seed, config, write_masks, f"generate {flavour} training videos", progress)
+    _write_provenance(out_dir, f"train-{flavour}", seed, config, n_per_class=n_per_class, flavour=flavour)
+    return manifest
