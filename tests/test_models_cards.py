@@ -15,8 +15,18 @@ from weirdkinetics.models.cards import describe_cards
 from weirdkinetics.models.loading import get_adapter
 
 PTV = [
-    "c2d_r50", "i3d_r50", "slow_r50", "slowfast_r50", "slowfast_r101", "x3d_xs", "x3d_s", "x3d_m", "x3d_l",
-    "csn_r101", "r2plus1d_r50", "mvit_base_16x4",
+    "c2d_r50",
+    "i3d_r50",
+    "slow_r50",
+    "slowfast_r50",
+    "slowfast_r101",
+    "x3d_xs",
+    "x3d_s",
+    "x3d_m",
+    "x3d_l",
+    "csn_r101",
+    "r2plus1d_r50",
+    "mvit_base_16x4",
 ]
 TV = ["r3d_18", "mc3_18", "r2plus1d_18", "s3d", "mvit_v1_b", "mvit_v2_s", "swin3d_t", "swin3d_s", "swin3d_b"]
 HF = ["videomae_b_k400", "timesformer_b_k400", "vivit_b_16x2_k400", "xclip_b32"]
@@ -75,7 +85,7 @@ def test_unknown_model_suggests_a_close_name():
 def test_pytorchvideo_cards_point_at_the_hub_builders_checkpoints(name):
     import importlib
 
-    import pytorchvideo.models.hub as hub
+    from pytorchvideo.models import hub
 
     card = get_card(name)
     builder = getattr(hub, card.builder)
@@ -88,10 +98,18 @@ def test_pytorchvideo_cards_point_at_the_hub_builders_checkpoints(name):
 def test_pytorchvideo_protocols_as_the_zoo_documents_them():
     got = {n: (get_card(n).frames, get_card(n).stride, get_card(n).crop) for n in PTV}
     assert got == {
-        "c2d_r50": (8, 8, 256), "i3d_r50": (8, 8, 256), "slow_r50": (8, 8, 256),
-        "slowfast_r50": (32, 2, 256), "slowfast_r101": (32, 2, 256),  # fast pathway of 8x8, alpha 4
-        "x3d_xs": (4, 12, 182), "x3d_s": (13, 6, 182), "x3d_m": (16, 5, 256), "x3d_l": (16, 5, 356),
-        "csn_r101": (32, 2, 256), "r2plus1d_r50": (16, 4, 256), "mvit_base_16x4": (16, 4, 224),
+        "c2d_r50": (8, 8, 256),
+        "i3d_r50": (8, 8, 256),
+        "slow_r50": (8, 8, 256),
+        "slowfast_r50": (32, 2, 256),
+        "slowfast_r101": (32, 2, 256),  # fast pathway of 8x8, alpha 4
+        "x3d_xs": (4, 12, 182),
+        "x3d_s": (13, 6, 182),
+        "x3d_m": (16, 5, 256),
+        "x3d_l": (16, 5, 356),
+        "csn_r101": (32, 2, 256),
+        "r2plus1d_r50": (16, 4, 256),
+        "mvit_base_16x4": (16, 4, 224),
     }
     assert get_card("i3d_r50").clip_spacing == 16  # the study's protocol
 

@@ -58,7 +58,9 @@ def test_i3d_has_pytorchvideos_state_dict_keys_and_shapes(i3d):
 def test_i3d_gives_pytorchvideos_logits_for_the_same_weights(i3d):
     _, ours, zoo, clip, logits = i3d
     own = zoo.state_dict()
-    assert any(not torch.equal(own[k], v) for k, v in ours.module.state_dict().items() if v.is_floating_point())
+    assert any(
+        not torch.equal(own[k], v) for k, v in ours.module.state_dict().items() if v.is_floating_point()
+    )
     with torch.no_grad():
         zoo.load_state_dict(ours.module.state_dict())
         after = zoo(clip)
@@ -123,8 +125,11 @@ def shrunk(card: ModelCard) -> ModelCard:
     if card.arch["model_type"] == "xclip":
         config["text_config"] = {**config["text_config"], **narrow}
         config["vision_config"] = {
-            **config["vision_config"], **narrow,
-            "mit_hidden_size": 16, "mit_intermediate_size": 32, "mit_num_attention_heads": 2,
+            **config["vision_config"],
+            **narrow,
+            "mit_hidden_size": 16,
+            "mit_intermediate_size": 32,
+            "mit_num_attention_heads": 2,
         }
         config.update(projection_dim=16, prompt_num_attention_heads=2)
     else:
@@ -135,8 +140,11 @@ def shrunk(card: ModelCard) -> ModelCard:
 def hf_processor(card: ModelCard):
     """The Hugging Face video processor configured as the card's published preprocessor_config.json."""
     transformers = pytest.importorskip("transformers")
-    common = {"size": {"shortest_edge": card.resize}, "crop_size": {"height": card.crop, "width": card.crop},
-              "resample": 2}
+    common = {
+        "size": {"shortest_edge": card.resize},
+        "crop_size": {"height": card.crop, "width": card.crop},
+        "resample": 2,
+    }
     if card.arch["model_type"] == "vivit":
         return transformers.VivitVideoProcessor(
             **common, image_mean=[0.5] * 3, image_std=[0.5] * 3, rescale_factor=1 / 127.5
@@ -184,7 +192,9 @@ def test_hf_snapshot_folder_loads_and_its_label_order_is_mapped(tmp_path):
     card = shrunk(get_card("videomae_b_k400"))
     # a zoo that lists the classes in reverse order, spelled as folder names
     names = [c.replace(" ", "_") for c in reversed(label_space("kinetics400"))]
-    original = _snapshot(card, tmp_path, id2label=dict(enumerate(names)), label2id={n: i for i, n in enumerate(names)})
+    original = _snapshot(
+        card, tmp_path, id2label=dict(enumerate(names)), label2id={n: i for i, n in enumerate(names)}
+    )
     loaded = load_model(card, str(tmp_path))
     clip = real_clip(card)
     with torch.no_grad():
@@ -196,7 +206,10 @@ def test_hf_snapshot_folder_loads_and_its_label_order_is_mapped(tmp_path):
 def test_hf_snapshot_of_another_architecture_is_refused_by_name(tmp_path):
     pytest.importorskip("transformers")
     card = shrunk(get_card("videomae_b_k400"))
-    _snapshot(dataclasses.replace(card, arch={**card.arch, "config": {**card.arch["config"], "num_frames": 8}}), tmp_path)
+    _snapshot(
+        dataclasses.replace(card, arch={**card.arch, "config": {**card.arch["config"], "num_frames": 8}}),
+        tmp_path,
+    )
     with pytest.raises(WeightsError, match=r"num_frames 8 \(card: 16\)"):
         load_model(card, str(tmp_path))
 
@@ -246,7 +259,9 @@ def test_xclip_scores_any_class_set_as_transformers_does(xclip):
     ids, mask = model.module.wk_text_inputs
     pixel_values = hf_processor(card)(frames, return_tensors="pt")["pixel_values"]
     with torch.no_grad():
-        reference = model.module(input_ids=ids, attention_mask=mask, pixel_values=pixel_values).logits_per_video
+        reference = model.module(
+            input_ids=ids, attention_mask=mask, pixel_values=pixel_values
+        ).logits_per_video
     torch.testing.assert_close(logits, reference, atol=1e-4, rtol=1e-4)
     # the scores follow the class names, not their position
     use_classes(model, list(reversed(classes)))
@@ -279,7 +294,7 @@ ZOO_CARDS = [c.name for c in all_cards() if c.zoo != "testing"]
 def _zoo_reference_logits(card: ModelCard, loaded, frames: np.ndarray, clip: torch.Tensor) -> torch.Tensor:
     """The zoo's own network with our weights, fed as the zoo feeds it."""
     if card.zoo == "pytorchvideo":
-        import pytorchvideo.models.hub as hub
+        from pytorchvideo.models import hub
 
         torch.manual_seed(12345)
         zoo = getattr(hub, card.builder)(pretrained=False).eval()
@@ -309,7 +324,9 @@ def test_every_card_builds_offline_runs_a_real_clip_and_matches_its_zoo(name):
     loaded = load_model(card, "random:0")
     assert loaded.is_random
     if card.open_vocabulary:
-        loaded.adapter.set_classes(loaded.module, card, ["arm wrestling", "cleaning pool", "dribbling basketball"])
+        loaded.adapter.set_classes(
+            loaded.module, card, ["arm wrestling", "cleaning pool", "dribbling basketball"]
+        )
     frames = clip_frames(card)
     clip = preprocess_clip(frames, card)
     logits = loaded.logits(clip)

@@ -25,8 +25,18 @@ VIDEOS = [
     "awk_0.1s_rot90__decord.mov",  # portrait after rotation: 320x568
 ]
 PTV = [
-    "c2d_r50", "i3d_r50", "slow_r50", "slowfast_r50", "slowfast_r101", "x3d_xs", "x3d_s", "x3d_m", "x3d_l",
-    "csn_r101", "r2plus1d_r50", "mvit_base_16x4",
+    "c2d_r50",
+    "i3d_r50",
+    "slow_r50",
+    "slowfast_r50",
+    "slowfast_r101",
+    "x3d_xs",
+    "x3d_s",
+    "x3d_m",
+    "x3d_l",
+    "csn_r101",
+    "r2plus1d_r50",
+    "mvit_base_16x4",
 ]
 TV = ["r3d_18", "mc3_18", "r2plus1d_18", "s3d", "mvit_v1_b", "mvit_v2_s", "swin3d_t", "swin3d_s", "swin3d_b"]
 ATOL = 1e-5
@@ -52,15 +62,21 @@ def ptv_functional():
 
 @pytest.mark.parametrize("name", PTV)
 @pytest.mark.parametrize("crops", [1, 3])
-def test_pytorchvideo_preprocessing_equals_its_functional_transforms(name, crops, real_frames, ptv_functional):
+def test_pytorchvideo_preprocessing_equals_its_functional_transforms(
+    name, crops, real_frames, ptv_functional
+):
     card = get_card(name)
     mean = torch.tensor(card.mean).view(-1, 1, 1, 1)
     std = torch.tensor(card.std).view(-1, 1, 1, 1)
     for video, frames in real_frames.items():
-        x = torch.from_numpy(frames).permute(3, 0, 1, 2).float() / 255  # (C, T, H, W), as PyTorchVideo takes it
+        x = (
+            torch.from_numpy(frames).permute(3, 0, 1, 2).float() / 255
+        )  # (C, T, H, W), as PyTorchVideo takes it
         x = ptv_functional.short_side_scale(x, card.resize)
         spatial = [1] if crops == 1 else [0, 1, 2]
-        reference = torch.stack([(ptv_functional.uniform_crop(x, card.crop, i) - mean) / std for i in spatial])
+        reference = torch.stack(
+            [(ptv_functional.uniform_crop(x, card.crop, i) - mean) / std for i in spatial]
+        )
         ours = preprocess_clip(frames, card, crops)
         assert ours.shape == reference.shape, video
         torch.testing.assert_close(ours, reference, atol=ATOL, rtol=0, msg=f"{name} on {video}")
@@ -106,7 +122,7 @@ def test_torchvision_presets_resize_as_float_interpolation_rounded_to_uint8(name
         h, w = resized_hw(x.shape[-2], x.shape[-1], card.resize)
         resized = tf.resize(x.float(), [h, w], interpolation=InterpolationMode.BILINEAR, antialias=False)
         resized = resized.round().clamp(0, 255) / 255
-        (top, left), = crop_offsets(h, w, card.crop, 1, card.crop_rounding)
+        ((top, left),) = crop_offsets(h, w, card.crop, 1, card.crop_rounding)
         formula = normalize(resized[..., top : top + card.crop, left : left + card.crop], card.mean, card.std)
         reference = preset(x).permute(1, 0, 2, 3)  # (T, C, crop, crop)
         torch.testing.assert_close(formula, reference, atol=ATOL, rtol=0, msg=f"{name} on {video}")
@@ -142,7 +158,9 @@ def _vivit_settings(card) -> dict:
 def test_hugging_face_preprocessing_equals_the_image_processor(name, real_frames):
     transformers = pytest.importorskip("transformers")
     card = get_card(name)
-    image_processor = transformers.VideoMAEImageProcessor(**_videomae_settings(card))  # default (torchvision) backend
+    image_processor = transformers.VideoMAEImageProcessor(
+        **_videomae_settings(card)
+    )  # default (torchvision) backend
     video_processor = transformers.VideoMAEVideoProcessor(**_videomae_settings(card))
     for video, frames in real_frames.items():
         ours = preprocess_clip(frames, card)[0].permute(1, 0, 2, 3)  # (T, C, crop, crop), HF's layout
@@ -178,7 +196,9 @@ def test_pil_backends_are_at_most_one_uint8_level_apart(name, real_frames):
     one_level = 1 / 255 / min(card.std)
     for video, frames in real_frames.items():
         ours = preprocess_clip(frames, card)[0].permute(1, 0, 2, 3)
-        reference = torch.as_tensor(np.asarray(processor(list(frames), return_tensors="pt")["pixel_values"][0]))
+        reference = torch.as_tensor(
+            np.asarray(processor(list(frames), return_tensors="pt")["pixel_values"][0])
+        )
         diff = (ours - reference).abs()
         assert diff.max() <= one_level + ATOL, video
         assert (diff > ATOL).float().mean() < 0.25, video  # most values agree exactly

@@ -5,9 +5,9 @@ from __future__ import annotations
 import csv
 import difflib
 import re
-from functools import lru_cache
+from collections.abc import Callable
+from functools import cache, lru_cache
 from pathlib import Path
-from typing import Callable
 
 from weirdkinetics.errors import UnknownNameError, UserError
 
@@ -21,7 +21,7 @@ def register_label_space(name: str, loader: Callable[[], list[str]]) -> None:
     _LABEL_SPACES[name] = loader
 
 
-@lru_cache(maxsize=None)
+@cache
 def label_space(name: str) -> tuple[str, ...]:
     """Class names of a registered label space, in output order."""
     if name not in _LABEL_SPACES:
@@ -121,10 +121,8 @@ def label_order(names: list[str] | tuple[str, ...], space: str = "kinetics400") 
     mapped = map_zoo_labels(names, space)
     if len(mapped) != len(classes):
         missing = sorted(set(classes) - set(mapped))
-        raise UserError(
-            f"{len(mapped)} class names for label space '{space}' of {len(classes)} classes"
-            + (f"; missing: {', '.join(missing[:10])}{' ...' if len(missing) > 10 else ''}" if missing else "")
-        )
+        listed = f"; missing: {', '.join(missing[:10])}{' ...' if len(missing) > 10 else ''}" if missing else ""
+        raise UserError(f"{len(mapped)} class names for label space '{space}' of {len(classes)} classes{listed}")
     if mapped == list(classes):
         return None
     position = {name: i for i, name in enumerate(mapped)}

@@ -153,7 +153,9 @@ class HuggingFaceAdapter:
         model = model_cls(hf_config(card))
         if card.open_vocabulary:
             text = card.arch["config"].get("text_config", {})
-            model.wk_tokenizer = HashTokenizer(text.get("vocab_size", 49408), text.get("max_position_embeddings", 77))
+            model.wk_tokenizer = HashTokenizer(
+                text.get("vocab_size", 49408), text.get("max_position_embeddings", 77)
+            )
         return model
 
     def load(self, card: ModelCard, weights: str | None) -> tuple[nn.Module, str, str]:
@@ -169,13 +171,19 @@ class HuggingFaceAdapter:
         source = str(weights) if local else card.builder
         try:
             model = model_cls.from_pretrained(source, local_files_only=local)
-            tokenizer = tf.AutoTokenizer.from_pretrained(source, local_files_only=local) if card.open_vocabulary else None
+            tokenizer = (
+                tf.AutoTokenizer.from_pretrained(source, local_files_only=local)
+                if card.open_vocabulary
+                else None
+            )
         except (OSError, ValueError) as exc:
             if local:
                 raise WeightsError(
                     f"--weights {weights}: not a loadable Hugging Face snapshot of {card.builder} "
                     f"({_first_line(exc)}). A snapshot folder holds config.json and model.safetensors "
-                    "(or pytorch_model.bin)" + (" and the tokenizer files" if card.open_vocabulary else "") + "."
+                    "(or pytorch_model.bin)"
+                    + (" and the tokenizer files" if card.open_vocabulary else "")
+                    + "."
                 ) from None
             raise WeightsError(
                 f"could not load the weights of '{card.name}' ({card.builder}) from the Hugging Face cache or hub "
@@ -239,7 +247,9 @@ class HuggingFaceAdapter:
         order = getattr(model, "wk_label_order", None)
         return logits if order is None else logits.index_select(1, order.to(logits.device))
 
-    def _open_vocabulary_logits(self, model: nn.Module, card: ModelCard, pixel_values: torch.Tensor) -> torch.Tensor:
+    def _open_vocabulary_logits(
+        self, model: nn.Module, card: ModelCard, pixel_values: torch.Tensor
+    ) -> torch.Tensor:
         """XCLIPModel.forward with the text side computed once (``set_classes``) instead of per batch.
 
         pixel_values: float32 (B, T, C, H, W) -> logits_per_video (B, K). Same steps as transformers'
