@@ -119,7 +119,8 @@ def cmd_synth(a) -> int:
     from weirdkinetics.synth.generate import synthesize
 
     out = synthesize(
-        a.variant, a.manifest, a.out, backgrounds=a.backgrounds, segmenter=a.segmenter, seed=a.seed
+        a.variant, a.manifest, a.out, backgrounds=a.backgrounds, segmenter=a.segmenter, seed=a.seed,
+        weights=a.weights, progress=not a.no_progress,
     )
     print(f"manifest: {out}")
     return 0
@@ -201,8 +202,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--manifest", required=True)
     s.add_argument("--out", required=True)
     s.add_argument("--backgrounds", help="library folder: one sub-folder of images or videos per category")
-    s.add_argument("--segmenter", default="mediapipe", help="person segmenter (mediapipe, mediapipe-pose, true-masks, ...)")
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--segmenter", default="mediapipe", help="person segmenter: mediapipe, mediapipe-landscape, mediapipe-pose, true (the manifest's mask_path), deeplabv3_resnet50, deeplabv3_mobilenet_v3_large (these two need --weights)")
+    s.add_argument("--weights", help="checkpoint for the torchvision segmenters")
+    s.add_argument("--seed", type=int, default=0, help="seed of the background choice")
+    s.add_argument("--no-progress", action="store_true", help="no progress bar")
     s.set_defaults(func=cmd_synth)
 
     d = _sub(sub, "demo", "Run the offline shortcut experiment: generate videos, train two models, evaluate, report.",
