@@ -89,12 +89,6 @@ def _preset(card):
     return get_model_weights(card.builder).KINETICS400_V1.transforms()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="transforms.resize_frames resizes uint8 with torchvision.transforms.v2 (integer kernel), the "
-    "presets with transforms.functional (float interpolation, then rounding): one uint8 level apart on "
-    "~12% of pixels. Needs the change described in issue 5's report.",
-)
 @pytest.mark.parametrize("name", TV)
 def test_torchvision_preprocessing_equals_the_weights_transforms(name, real_frames):
     card = get_card(name)
@@ -107,7 +101,7 @@ def test_torchvision_preprocessing_equals_the_weights_transforms(name, real_fram
 
 @pytest.mark.parametrize("name", TV)
 def test_torchvision_presets_resize_as_float_interpolation_rounded_to_uint8(name, real_frames):
-    """Pins the reference behaviour our resize has to reproduce (see the xfail above): the presets' uint8
+    """Pins the reference behaviour our resize has to reproduce (test above): the presets' uint8
     resize (antialias=False) is float bilinear interpolation rounded back to uint8, then a centre crop with
     the offset rounded half to even."""
     import torchvision.transforms.v2.functional as tf
@@ -204,12 +198,6 @@ def test_pil_backends_are_at_most_one_uint8_level_apart(name, real_frames):
         assert (diff > ATOL).float().mean() < 0.25, video  # most values agree exactly
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Hugging Face crops at int((extent - crop) / 2) (floor); transforms.crop_offsets knows 'ceil' and "
-    "'round' (half to even) only, which differ from floor when the margin is an odd number of pixels whose "
-    "half is odd + 0.5. Needs crop_rounding 'floor' in transforms (issue 5's report).",
-)
 def test_hugging_face_centre_crop_truncates_its_offset():
     transformers = pytest.importorskip("transformers")
     card = get_card("videomae_b_k400")

@@ -2,7 +2,7 @@
 
 Built on ``torchvision.transforms.v2.functional`` so resizing is the zoos' own code; crop offsets follow each
 zoo's convention (PyTorchVideo's ``uniform_crop`` rounds up, torchvision's ``center_crop`` rounds half to
-even), because a one-pixel shift breaks parity with the reference transforms.
+even, Hugging Face's processors round down), because a one-pixel shift breaks parity with the reference transforms.
 """
 
 from __future__ import annotations
@@ -43,7 +43,10 @@ def resize_frames(frames: torch.Tensor, card: ModelCard) -> torch.Tensor:
     h, w = resized_hw(x.shape[-2], x.shape[-1], card.resize)
     interp = _INTERP[card.interpolation]
     if card.resize_on_uint8:
-        x = TF.resize(x.contiguous(), [h, w], interpolation=interp, antialias=card.antialias)
+        if card.antialias:  # Hugging Face video processors: torchvision's antialiased uint8 kernel
+            x = TF.resize(x.contiguous(), [h, w], interpolation=interp, antialias=True)
+        else:  # torchvision presets: float interpolation, rounded back to uint8
+            x = TF.resize(x.float(), [h, w], interpolation=interp, antialias=False).round_().clamp_(0, 255)
         return x.float().div_(255.0)
     x = x.float().div_(255.0)
     if (h, w) == tuple(x.shape[-2:]):
@@ -59,7 +62,12 @@ def crop_offsets(height: int, width: int, size: int, crops: int, rounding: str =
     if size > height or size > width:
         raise ValueError(f"crop {size} larger than frame {height}x{width}")
 
+    if rounding not in ("ceil", "round", "floor"):
+        raise ValueError(f"crop rounding must be ceil, round or floor, not {rounding!r}")
+
     def centre(extent: int) -> int:
+        if rounding == "floor":  # Hugging Face image processors
+            return (extent - size) // 2
         half = (extent - size) / 2
         return int(math.ceil(half)) if rounding == "ceil" else int(round(half))
 
