@@ -183,3 +183,21 @@ def test_interrupted_run_resumes_to_the_same_result(tmp_path):
     assert set(a) == set(b)
     for vid in a:
         np.testing.assert_allclose(a[vid].scores, b[vid].scores, rtol=1e-5, atol=1e-7)
+
+
+def test_open_vocabulary_model_scores_the_manifest_labels(tmp_path):
+    """X-CLIP (seeded random build) scores any label set: the manifest's own labels become its classes, and
+    the run's identity includes them."""
+    pytest.importorskip("transformers")
+    write_video(tmp_path / "a.mkv", moving_frames(40, 1, 64, 80), 30, lossless=True)
+    m = write_manifest(tmp_path / "m.csv", [
+        {"path": "a.mkv", "label": "two people arm wrestling", "split": "real", "video_id": "a"},
+        {"path": "a.mkv", "label": "someone cleaning a pool", "split": "weird", "video_id": "b"},
+    ])
+    out = api.evaluate(m, ["xclip_b32"], tmp_path / "o", weights=["random:0"], classes="manifest", progress=False,
+                       export=tmp_path / "e.csv")
+    rows = list(csv.DictReader(open(tmp_path / "e.csv", encoding="utf-8")))
+    assert {r["pred"] for r in rows} <= {"two people arm wrestling", "someone cleaning a pool"}
+    with Store(out.store) as s:
+        (run,) = s.runs()
+        assert run.class_names == ["someone cleaning a pool", "two people arm wrestling"]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from weirdkinetics import __version__
 from weirdkinetics.errors import ManifestError, UserError
-from weirdkinetics.labels import label_space, read_label_map, resolve_classes
+from weirdkinetics.labels import label_space, read_class_file, read_label_map, resolve_classes
 from weirdkinetics.manifest import Manifest, read_manifest
 from weirdkinetics.results import RunResults
 
@@ -110,15 +110,21 @@ def evaluate(
         raise UserError("no --model given; list them with 'weirdkinetics models'")
     cards = [get_card(m) for m in models]  # unknown names fail before any work
     mapping = read_label_map(label_map) if label_map else None
-    spaces = {c.label_space for c in cards}
-    manifest = None
+    # open-vocabulary models score the class subset's own names: with --classes manifest|FILE their labels
+    # need not belong to any label space
+    open_subset = classes != "all"
+    spaces = {c.label_space for c in cards if not (c.open_vocabulary and open_subset)}
+    manifest = read_manifest(manifest_path, None, mapping)
     for space in sorted(spaces):
         manifest = read_manifest(manifest_path, label_space(space), mapping)
-    assert manifest is not None
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     store_path = Path(store_path) if store_path else out_dir / DEFAULT_STORE
     loaded = [load_model(card, w, device) for card, w in zip(cards, _weights_for(models, weights))]
+    for m in loaded:
+        if m.card.open_vocabulary and open_subset:
+            names = sorted(set(manifest.labels)) if classes == "manifest" else read_class_file(classes)
+            m.set_classes(names)
     jobs = build_jobs(loaded, clips, crops)
     class_sets = {
         job.run_id: resolve_classes(classes, tuple(job.class_names), manifest.labels) for job in jobs

@@ -31,7 +31,10 @@ from weirdkinetics.transforms import clips_from_resized, resize_frames
 
 def run_id_for(model: LoadedModel, spec: sampling.ClipSpec) -> str:
     """A run's identity: the card (whole protocol), the weights digest and the sampling spec."""
-    key = dumps({"card": model.card.to_dict(), "weights": model.weights_digest, "spec": spec.key()})
+    ident = {"card": model.card.to_dict(), "weights": model.weights_digest, "spec": spec.key()}
+    if model.card.open_vocabulary:  # scores depend on the prompt set
+        ident["classes"] = list(model.class_names or [])
+    key = dumps(ident)
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
@@ -209,7 +212,7 @@ def build_jobs(models: list[LoadedModel], clips: str, crops: int | None) -> list
     jobs = []
     for m in models:
         spec = sampling.spec_for(m.card, clips, crops)
-        names = list(m.class_names) if hasattr(m, "class_names") else list(label_space(m.card.label_space))
+        names = list(m.class_names) if m.class_names else list(label_space(m.card.label_space))
         jobs.append(Job(m, spec, run_id_for(m, spec), names))
     return jobs
 

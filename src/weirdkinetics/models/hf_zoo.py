@@ -276,8 +276,7 @@ def use_classes(loaded: LoadedModel, class_names: list[str]) -> None:
     Sets the adapter's text prompts and ``loaded.class_names`` (what ``predict.build_jobs`` names the scores
     by). Raises a ``UserError`` for a fixed-classifier model.
     """
-    loaded.adapter.set_classes(loaded.module, loaded.card, list(class_names))
-    loaded.class_names = list(class_names)  # type: ignore[attr-defined]
+    loaded.set_classes(list(class_names))
 
 
 register_adapter("hf", HuggingFaceAdapter())

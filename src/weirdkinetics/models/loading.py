@@ -36,9 +36,16 @@ class LoadedModel:
     weights_digest: str  # sha256 of the checkpoint file, or "random:SEED"
     weights_desc: str  # human description: URL, path, or random seed
 
+    class_names: list[str] | None = None  # set for open-vocabulary models by ``set_classes``
+
     @property
     def is_random(self) -> bool:
         return self.weights_digest.startswith("random")
+
+    def set_classes(self, names: list[str]) -> None:
+        """Open-vocabulary models (``card.open_vocabulary``): score these class names from now on."""
+        self.adapter.set_classes(self.module, self.card, list(names))
+        self.class_names = list(names)
 
     @torch.no_grad()
     def logits(self, clips: torch.Tensor) -> torch.Tensor:
