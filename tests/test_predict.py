@@ -201,3 +201,18 @@ def test_open_vocabulary_model_scores_the_manifest_labels(tmp_path):
     with Store(out.store) as s:
         (run,) = s.runs()
         assert run.class_names == ["someone cleaning a pool", "two people arm wrestling"]
+
+
+def test_synth_rows_that_were_not_made_are_excluded_with_synths_reason(tmp_path):
+    write_video(tmp_path / "a.mkv", moving_frames(60, 2), 30, lossless=True)
+    m = write_manifest(tmp_path / "m.csv", [
+        {"path": "a.mkv", "label": "jogging", "split": "swap", "synth_status": "ok", "excluded_reason": ""},
+        {"path": "never_made.mp4", "label": "jogging", "split": "swap", "synth_status": "excluded",
+         "excluded_reason": "person mask too small in 90% of frames"},
+    ])
+    assert api.validate(m) == []  # the unmade video is not a missing-file problem
+    out = api.evaluate(m, ["tiny_c3d"], tmp_path / "o", weights=["random:0"], progress=False)
+    preds = stored(out.store)
+    assert preds["a.mkv"].status == "ok"
+    assert preds["never_made.mp4"].status == "excluded"
+    assert "person mask too small" in preds["never_made.mp4"].reason

@@ -116,12 +116,23 @@ def cmd_report(a) -> int:
 
 
 def cmd_synth(a) -> int:
-    from weirdkinetics.synth.generate import synthesize
+    import json
 
+    from weirdkinetics.synth.generate import SynthOptions, synthesize
+
+    options = SynthOptions(
+        choice=a.background_rule, category=a.background_category, max_side=a.max_side,
+        confirm_person=not a.no_people_check, exclude_low_quality=not a.keep_low_quality,
+    )
     out = synthesize(
         a.variant, a.manifest, a.out, backgrounds=a.backgrounds, segmenter=a.segmenter, seed=a.seed,
-        weights=a.weights, progress=not a.no_progress,
+        weights=a.weights, options=options, progress=not a.no_progress,
     )
+    info = Path(out).parent / "synth.json"
+    if info.exists():
+        counts = json.loads(info.read_text()).get("counts") or {}
+        if counts and a.no_progress:  # with progress, synthesize prints them itself
+            print("rows: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
     print(f"manifest: {out}")
     return 0
 
@@ -204,6 +215,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--backgrounds", help="library folder: one sub-folder of images or videos per category")
     s.add_argument("--segmenter", default="mediapipe", help="person segmenter: mediapipe, mediapipe-landscape, mediapipe-pose, true (the manifest's mask_path), deeplabv3_resnet50, deeplabv3_mobilenet_v3_large (these two need --weights)")
     s.add_argument("--weights", help="checkpoint for the torchvision segmenters")
+    s.add_argument("--background-rule", choices=["other", "fixed"], default="other",
+                   help="other: any category but the source's background and class; fixed: always --background-category")
+    s.add_argument("--background-category", help="the category used by --background-rule fixed")
+    s.add_argument("--max-side", type=int, help="downscale sources to this longest side first")
+    s.add_argument("--no-people-check", action="store_true", help="do not exclude videos where the pose detector finds nobody")
+    s.add_argument("--keep-low-quality", action="store_true", help="keep videos whose person mask is too small or missing")
     s.add_argument("--seed", type=int, default=0, help="seed of the background choice")
     s.add_argument("--no-progress", action="store_true", help="no progress bar")
     s.set_defaults(func=cmd_synth)

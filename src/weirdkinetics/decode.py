@@ -17,7 +17,7 @@ import numpy as np
 
 from weirdkinetics.sampling import resample_indices
 
-STATUSES = ("ok", "short", "partial", "decode_error", "missing")
+STATUSES = ("ok", "short", "partial", "decode_error", "missing", "excluded")
 
 
 @dataclass

@@ -133,7 +133,8 @@ def read_manifest(
         else:
             seen_ids[video_id] = rownum
         full = Path(path_text) if os.path.isabs(path_text) else base / path_text
-        if check_files and path_text:
+        derived_not_made = cells.get("synth_status", "ok") not in ("", "ok")  # synth rows kept with a reason
+        if check_files and path_text and not derived_not_made:
             if not full.exists():
                 problems.append(f"row {rownum}: missing file {full}")
             elif full.is_dir():

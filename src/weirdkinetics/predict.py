@@ -142,6 +142,13 @@ def _produce(rows: list[ManifestRow], todo: dict[int, list[int]], jobs: list[Job
             if not wanted:
                 continue
             t0 = time.perf_counter()
+            synth_status = row.extra.get("synth_status", "ok")
+            if synth_status not in ("", "ok"):
+                # a derived row that synth did not produce (no person found, no background, ...): its reason
+                # comes from the synth manifest, never a misleading "missing file"
+                why = row.extra.get("excluded_reason") or f"synth status {synth_status}"
+                out.put(_End(i, wanted, "excluded", f"synth {synth_status}: {why}", None, 0.0))
+                continue
             try:
                 info = probe(row.path)
             except VideoOpenError as exc:
