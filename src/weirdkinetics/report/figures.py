@@ -276,3 +276,68 @@ def qualitative_figure(run: RunResults, selected: list[VideoResult], strips: dic
                 color="firebrick" if not v.correct else "darkgreen",
             )
     return fig
+
+
+def variants_figure(vm: dict) -> Figure:
+    """Derived sets (``variant_metrics`` dict): per variant, accuracy over counted rows beside the
+    originals' accuracy on the same sources (95% Wilson); for variants with HAT label rates (swaps), the
+    shares predicted as the person's label and as the background's label, with the background label's
+    share on the originals before the swap."""
+    names = list(vm["variants"])
+    blocks = [vm["variants"][n] for n in names]
+    hat_names = [n for n, b in zip(names, blocks) if b.get("background_label")]
+    with matplotlib.rc_context(_RC):
+        width = max(4.5, 1.3 * len(names) + 2.0) + (max(3.5, 1.3 * len(hat_names) + 2.0) if hat_names else 0)
+        fig = _new_figure(width, 3.6)
+        if hat_names:
+            ax_acc, ax_hat = fig.subplots(1, 2, width_ratios=[max(2, len(names)), max(2, len(hat_names))])
+        else:
+            ax_acc, ax_hat = fig.add_subplot(), None
+        x = np.arange(len(names))
+        series = [
+            ("variant", [b["accuracy"] for b in blocks], "#4c72b0"),
+            ("originals, same sources", [b["paired"]["original"] for b in blocks], "#a0a0a0"),
+        ]
+        _grouped_bars(ax_acc, x, series, "accuracy")
+        ax_acc.set_xticks(x, [_text(n) for n in names])
+        ax_acc.set_ylabel("accuracy (95% Wilson interval)")
+        ax_acc.set_title(f"{_text(vm['run_id'])}: accuracy per variant", fontsize=9)
+        if ax_hat is not None:
+            hats = [vm["variants"][n]["background_label"] for n in hat_names]
+            xh = np.arange(len(hat_names))
+            series = [
+                ("person's label", [h["person"] for h in hats], "#55a868"),
+                ("background's label", [h["background"] for h in hats], "#c44e52"),
+                ("background's label on the originals", [h["original_background"] for h in hats], "#bbbbbb"),
+            ]
+            _grouped_bars(ax_hat, xh, series, "rate")
+            ax_hat.set_xticks(xh, [_text(n) for n in hat_names])
+            ax_hat.set_ylabel("share of rows (95% Wilson interval)")
+            ax_hat.set_title("HAT: whose label is predicted", fontsize=9)
+    return fig
+
+
+def _grouped_bars(ax, x: np.ndarray, series: list[tuple[str, list[dict], str]], value_key: str) -> None:
+    """Side-by-side bars of proportion blocks (``{"n", value_key, "ci95"}``) with Wilson error bars and n
+    written under each bar; an empty block (n == 0) draws no bar and says so."""
+    width = 0.8 / len(series)
+    for k, (label, props, colour) in enumerate(series):
+        values = [p[value_key] if p["n"] else None for p in props]
+        pos = x - 0.4 + width * (k + 0.5)
+        heights = [v if v is not None else 0.0 for v in values]
+        ax.bar(pos, heights, width, color=colour, label=_text(label))
+        ax.errorbar(
+            pos,
+            [v if v is not None else np.nan for v in values],
+            yerr=_err(values, [p["ci95"] for p in props]),
+            fmt="none",
+            ecolor="black",
+            capsize=3,
+        )
+        for xi, v, p in zip(pos, values, props):
+            ax.text(
+                xi, 0.01, f"n={p['n']}" if v is not None else "none", ha="center", va="bottom", fontsize=7
+            )
+    ax.set_ylim(0, 1.05)
+    # Below the axes: inside, it would hide bars near 100%.
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=2, frameon=False)

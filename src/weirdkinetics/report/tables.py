@@ -1,4 +1,5 @@
-"""Report tables built from ``run_metrics`` dicts. Pure: no IO, no metric computed here.
+"""Report tables built from ``run_metrics`` and ``variant_metrics`` dicts. Pure: no IO, no metric computed
+here.
 
 A ``Table`` holds two views of the same numbers: raw values for its CSV file and formatted strings (with
 per-cell CSS flags) for Markdown and HTML.
@@ -378,3 +379,182 @@ def runs_table(metrics: list[dict]) -> Table:
     csv_columns = ["run", "model", "quantity", "n", "value", "ci95_lo", "ci95_hi"]
     note = "Accuracy (correct/n) [95% Wilson interval]; gap in percentage points [95% bootstrap interval]."
     return Table("runs", "Runs side by side", columns, rows, csv_columns, raw, note=note, row_header=True)
+
+
+# ------------------------------------------------------------------------------ derived sets (synth)
+
+
+def _rate_ci(block: dict | None) -> str:
+    """'50.0% (2/4) [15.0 to 85.0%]' for a proportion or rate block, dash when absent or empty."""
+    if not block or block.get("n", 0) == 0:
+        return DASH
+    return f"{_prop(block)} [{pct_ci(block['ci95'])}]"
+
+
+def _rate_raw(block: dict | None, key: str = "count", value: str = "rate") -> list[object]:
+    """n, count, rate, ci95_lo, ci95_hi (None where absent)."""
+    if not block:
+        return [None] * 5
+    return [block["n"], block[key], block[value], *block["ci95"]]
+
+
+def _not_counted_text(b: dict) -> str:
+    parts = [f"synth {s}: {n}" for s, n in b["synth_status"].items() if s != "ok"]
+    parts += [f"evaluation {s}: {n}" for s, n in b["not_predicted"].items()]
+    return "; ".join(parts) or DASH
+
+
+def variants_table(vm: dict) -> Table:
+    """One row per derived variant (``variant_metrics`` dict): counted rows, accuracy (Wilson), the
+    originals' accuracy on the same sources, the paired gap (bootstrap) with McNemar's test, and for swaps
+    HAT's rates of naming the person's vs. the background's label."""
+    columns = [
+        "variant", "counted / rows", "not counted", "accuracy", "95% CI (Wilson)", "paired with an original",
+        "originals, same sources", "variant, same sources", "gap (variant − original)", "95% CI (bootstrap)",
+        "McNemar b / c", "McNemar exact p", "person's label (HAT)", "background's label (HAT)",
+    ]  # fmt: skip
+    csv_columns = [
+        "variant", "rows", "counted", "correct", "accuracy", "ci95_lo", "ci95_hi", "n_pairs", "unpaired",
+        "original_correct", "original_accuracy", "original_ci95_lo", "original_ci95_hi",
+        "paired_variant_correct", "paired_variant_accuracy",
+        "paired_variant_ci95_lo", "paired_variant_ci95_hi",
+        "gap", "gap_ci95_lo", "gap_ci95_hi", "n_boot", "seed", "resampled_by", "n_clusters",
+        "mcnemar_b", "mcnemar_c", "mcnemar_p",
+        "hat_n", "person_count", "person_rate", "person_ci95_lo", "person_ci95_hi",
+        "background_count", "background_rate", "background_ci95_lo", "background_ci95_hi",
+        "other_count", "other_rate",
+        "original_background_n", "original_background_count", "original_background_rate",
+    ]  # fmt: skip
+    rows, raw = [], []
+    for name, b in vm["variants"].items():
+        acc, paired = b["accuracy"], b["paired"]
+        gap, mc = paired["gap"], paired["mcnemar"]
+        hat = b.get("background_label")
+        pairs_text = str(paired["n_pairs"])
+        if paired["unpaired"]:
+            pairs_text += f" ({paired['unpaired']} counted without one)"
+        rows.append(
+            [
+                name,
+                f"{b['counted']} / {b['rows']}",
+                _not_counted_text(b),
+                _prop(acc),
+                pct_ci(acc["ci95"]),
+                pairs_text,
+                _rate_ci(paired["original"]),
+                _rate_ci(paired["variant"]),
+                signed_pct(gap["value"]) if gap else DASH,
+                signed_ci(gap["ci95"]) if gap else DASH,
+                f"{mc['b_original_only']} / {mc['c_variant_only']}" if mc else DASH,
+                p_value(mc["p_value"]) if mc else DASH,
+                _rate_ci(hat["person"]) if hat else DASH,
+                _rate_ci(hat["background"]) if hat else DASH,
+            ]
+        )
+        original, variant = paired["original"], paired["variant"]
+        raw.append(
+            [
+                name, b["rows"], b["counted"], acc["correct"], acc["accuracy"], *acc["ci95"],
+                paired["n_pairs"], paired["unpaired"],
+                original["correct"], original["accuracy"], *original["ci95"],
+                variant["correct"], variant["accuracy"], *variant["ci95"],
+                *([gap["value"], *gap["ci95"], gap["n_boot"], gap["seed"], gap["resampled_by"],
+                   gap["n_clusters"]] if gap else [None] * 7),
+                *([mc["b_original_only"], mc["c_variant_only"], mc["p_value"]] if mc else [None] * 3),
+                hat["n"] if hat else None,
+                *(_rate_raw(hat["person"])[1:] if hat else [None] * 4),
+                *(_rate_raw(hat["background"])[1:] if hat else [None] * 4),
+                *(_rate_raw(hat["other"])[1:3] if hat else [None] * 2),
+                *(_rate_raw(hat["original_background"])[:3] if hat else [None] * 3),
+            ]
+        )  # fmt: skip
+    note = (
+        "Counted: made by synth without problem and predicted. Accuracy over counted rows; 'same sources': "
+        "counted rows whose original video was predicted, with the originals' accuracy on those sources; "
+        "gap = variant minus original on those pairs, in percentage points, bootstrap resampling source "
+        "recordings. b: pairs right on the original only; c: right on the variant only. HAT (swaps): among "
+        "counted swaps whose background's class (bg_label) is a class of the run and not the person's, the "
+        "share predicted as the person's action vs. as the background's class. Variants: swap, the person "
+        "on a new background; person-only, the background replaced by a flat colour; background-only, the "
+        "person removed; static-background (SCUBA), the moving person on one still image; static-person "
+        "(SCUFO), one frame of that video repeated."
+    )
+    return Table(
+        "variants", "Out-of-context variants", columns, rows, csv_columns, raw, note=note, row_header=True
+    )
+
+
+def background_label_text(vm: dict) -> list[str]:
+    """One sentence per variant with HAT label rates: rows used, why others were not, the other-label
+    share and the background label's rate on the originals before the swap."""
+    out = []
+    for name, b in vm["variants"].items():
+        hat = b.get("background_label")
+        if not hat:
+            continue
+        skipped = []
+        for key, why in (
+            ("n_bg_label_missing", "no bg_label"),
+            ("n_bg_label_not_a_class", "a bg_label that is not a class of the run"),
+            ("n_bg_label_is_true_label", "a bg_label equal to the person's label"),
+        ):
+            if hat[key]:
+                skipped.append(f"{hat[key]} with {why}")
+        text = (
+            f"{name}: person's vs. background's label over {hat['n']} counted rows"
+            + (f" (not used: {', '.join(skipped)})" if skipped else "")
+            + f"; another label: {_rate_ci(hat['other'])}"
+        )
+        before = hat["original_background"]
+        if before["n"]:
+            text += f"; the same background's label on the originals, before the swap: {_rate_ci(before)}"
+        out.append(text + ".")
+    return out
+
+
+def scuba_scufo_text(ss: dict) -> str:
+    """The SCUBA/SCUFO line: contrasted accuracy with both accuracies on the same pairs and their gap."""
+    gap = ss["gap_scuba_minus_scufo"]
+    text = (
+        f"SCUBA/SCUFO over {ss['n_pairs']} pairs (same source video and background): contrasted "
+        f"accuracy (static-background right and static-person wrong) {_rate_ci(ss['contrasted'])}; "
+        f"static-background (SCUBA) {_rate_ci(ss['scuba'])}; static-person (SCUFO) "
+        f"{_rate_ci(ss['scufo'])}; gap SCUBA − SCUFO "
+        + (f"{signed_pct(gap['value'])} [{signed_ci(gap['ci95'])}]" if gap else DASH)
+    )
+    if ss["unpaired_scuba"] or ss["unpaired_scufo"]:
+        text += (
+            f"; without a twin (not used): {ss['unpaired_scuba']} static-background, "
+            f"{ss['unpaired_scufo']} static-person"
+        )
+    return text + "."
+
+
+def variant_excluded_table(vm: dict) -> Table:
+    """Derived rows synth did not make (``synth_status`` other than ok), with synth's reason."""
+    columns = ["video_id", "variant", "synth_status", "reason"]
+    raw = []
+    for name, b in vm["variants"].items():
+        raw += [[e["video_id"], name, e["synth_status"], e["reason"]] for e in b["excluded"]]
+    listed = sum(b["excluded_listed"] for b in vm["variants"].values())
+    total = sum(b["excluded_total"] for b in vm["variants"].values())
+    note = "Rows of the derived manifest whose video synth did not make; they are counted above, never used."
+    if listed < total:
+        per = ", ".join(
+            f"{name} {b['excluded_listed']} of {b['excluded_total']}"
+            for name, b in vm["variants"].items()
+            if b["excluded_listed"] < b["excluded_total"]
+        )
+        note += (
+            f" {listed} of {total} listed ({per}); the derived manifest's synth_status and excluded_reason "
+            "columns hold them all."
+        )
+    return Table(
+        "variants_not_made",
+        "Derived rows not made",
+        columns,
+        [[str(c) for c in r] for r in raw],
+        columns,
+        raw,
+        note=note,
+    )
