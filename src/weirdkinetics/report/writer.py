@@ -14,6 +14,7 @@ import numpy as np
 from weirdkinetics import __version__
 from weirdkinetics.errors import UserError
 from weirdkinetics.metrics import run_metrics
+from weirdkinetics.metrics.variants import variant_metrics, variant_of
 from weirdkinetics.report import figures as figs
 from weirdkinetics.report import tables as tabs
 from weirdkinetics.report.document import (
@@ -100,7 +101,9 @@ class _Writer:
         self.add(FigureBlock(title, png, rel_png, rel_svg))
 
 
-def _run_section(w: _Writer, run: RunResults, m: dict, slug: str, strips: dict, seed: int) -> None:
+def _run_section(
+    w: _Writer, run: RunResults, m: dict, vm: dict | None, slug: str, strips: dict, seed: int
+) -> None:
     w.add(Heading(2, f"Run {run.run_id} (model {run.model})", f"run-{slug}"))
     st = m["status"]
     w.add(
@@ -170,6 +173,43 @@ def _run_section(w: _Writer, run: RunResults, m: dict, slug: str, strips: dict, 
     else:
         w.add(Paragraph("Every video was counted."))
 
+    if vm is not None:
+        _variants_section(w, run, vm, slug)
+
+
+INPAINT_NOTE = (
+    "Background-only videos are filled by OpenCV's single-image inpainting (cv2.inpaint, Telea's method "
+    "unless synth was told otherwise), frame by frame over dilated person masks; not HAT's own "
+    "video inpainter. The fill has no temporal model: large holes become smooth smears that can still "
+    "outline where the person was."
+)
+
+
+def _variants_section(w: _Writer, run: RunResults, vm: dict, slug: str) -> None:
+    """Derived-set metrics of a run (``variant_metrics``): table, figure, SCUBA/SCUFO, rows not made."""
+    w.add(Heading(3, "7. Out-of-context variants", f"{slug}-variants"))
+    rows = sum(b["rows"] for b in vm["variants"].values())
+    w.add(
+        Paragraph(
+            f"{rows} derived rows (column 'variant') in {len(vm['variants'])} variant(s); the run's other "
+            f"{vm['n_originals']} rows are the originals they are paired with, by source_video_id (else "
+            "source_id). Accuracies use counted rows only; 'not counted' says why the others were left out, "
+            "and rows synth did not make are listed below."
+        )
+    )
+    w.table(tabs.variants_table(vm), slug)
+    for line in tabs.background_label_text(vm):
+        w.add(Paragraph(line))
+    if vm["scuba_scufo"] is not None:
+        w.add(Paragraph(tabs.scuba_scufo_text(vm["scuba_scufo"])))
+    if "background-only" in vm["variants"]:
+        w.add(Paragraph(INPAINT_NOTE))
+    w.figure(figs.variants_figure(vm), f"{slug}__variants", f"Out-of-context variants, {run.run_id}")
+    if any(b["excluded_total"] for b in vm["variants"].values()):
+        w.table(tabs.variant_excluded_table(vm), slug)
+    else:
+        w.add(Paragraph("Synth made every derived video."))
+
 
 def write_report(
     runs: list[RunResults],
@@ -185,6 +225,10 @@ def write_report(
     ``qualitative_selection(run, seed=seed)`` names; decoding them is the caller's job. ``seed`` and
     ``n_boot`` drive the bootstrap and the sample of correct examples.
 
+    A run holding derived rows (synth's ``variant`` column, evaluated into the same run as their originals)
+    also gets an "Out-of-context variants" section and a ``"variants"`` block in ``metrics.json``
+    (``variant_metrics``); a run without them is reported exactly as before.
+
     Writes ``report.html`` (self-contained), ``report.md``, ``metrics.json``, ``tables/*.csv`` and
     ``figures/*.png|svg``. Returns every written file by its path relative to ``out_dir``, plus the keys
     ``"html"``, ``"markdown"`` and ``"metrics"``.
@@ -198,6 +242,11 @@ def write_report(
         (out_dir / sub).mkdir(parents=True, exist_ok=True)
 
     metrics = [run_metrics(run, seed=seed, n_boot=n_boot) for run in runs]
+    # Only runs holding derived rows (synth's 'variant' column) get the variants section and JSON block.
+    variants = [
+        variant_metrics(run, seed=seed, n_boot=n_boot) if any(variant_of(v) for v in run.videos) else None
+        for run in runs
+    ]
     slugs = _slugs([run.run_id for run in runs])
     w = _Writer(out_dir)
     w.add(
@@ -211,8 +260,8 @@ def write_report(
         w.add(Heading(2, "Runs side by side", "runs"))
         w.table(tabs.runs_table(metrics), "all")
         w.figure(figs.runs_figure(metrics), "all__runs", "Accuracy per split and gaps, all runs")
-    for run, m, slug in zip(runs, metrics, slugs):
-        _run_section(w, run, m, slug, strips, seed)
+    for run, m, vm, slug in zip(runs, metrics, variants, slugs):
+        _run_section(w, run, m, vm, slug, strips, seed)
 
     html_path, md_path, json_path = out_dir / "report.html", out_dir / "report.md", out_dir / "metrics.json"
     html_path.write_text(render_html(title, w.blocks), encoding="utf-8")
@@ -222,7 +271,10 @@ def write_report(
         "generated_by": generated_by(),
         "seed": seed,
         "n_boot": n_boot,
-        "runs": [m | {"provenance": _jsonable(run.provenance)} for run, m in zip(runs, metrics)],
+        "runs": [
+            m | {"provenance": _jsonable(run.provenance)} | ({"variants": vm} if vm is not None else {})
+            for run, m, vm in zip(runs, metrics, variants)
+        ],
     }
     json_path.write_text(
         json.dumps(doc, indent=2, allow_nan=False, ensure_ascii=False) + "\n", encoding="utf-8"
