@@ -117,3 +117,18 @@ def test_bad_arguments_say_what_is_allowed(tmp_path):
         generate_training_set(tmp_path, 2, 0, "shuffled", progress=False)
     with pytest.raises(ValueError, match="at least 1"):
         generate_dataset(tmp_path, 0, 0, progress=False)
+
+
+def test_reuse_keeps_a_complete_identical_dataset_and_regenerates_otherwise(tmp_path):
+    small = CONFIG.with_(num_frames=16)
+    manifest = generate_dataset(tmp_path, 1, seed=2, config=small, progress=False, reuse=True)
+    video = tmp_path / _rows(manifest)[0]["path"]
+    stamp = video.stat().st_mtime_ns
+    assert generate_dataset(tmp_path, 1, seed=2, config=small, progress=False, reuse=True) == manifest
+    assert video.stat().st_mtime_ns == stamp
+    # another seed, or a missing file, is generated again
+    generate_dataset(tmp_path, 1, seed=3, config=small, progress=False, reuse=True)
+    assert video.stat().st_mtime_ns != stamp
+    video.unlink()
+    generate_dataset(tmp_path, 1, seed=3, config=small, progress=False, reuse=True)
+    assert video.is_file()

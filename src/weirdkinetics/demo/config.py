@@ -10,10 +10,11 @@ class DemoConfig:
     """Everything that decides the demo's data and models; the same config gives the same files and weights.
 
     Videos are ``height`` x ``width`` at ``fps``, ``num_frames`` long (48 frames at 15 fps = 3.2 s: five dense
-    demo_c3d clips of 8 frames x stride 2, spaced 8 frames). The test set has ``test_per_class_split`` recordings
+    demo_c3d clips of 8 frames x stride 2, spaced 8 frames), H.264 at quality ``crf``. The test set has ``test_per_class_split`` recordings
     per class, each rendered on its real and on a weird background; each training set has
-    ``train_per_class`` recordings per class. Training runs ``epochs`` passes of ``clips_per_video`` random
-    clips per video.
+    ``train_per_class`` recordings per class (a multiple of 5 balances the control set exactly). Training runs
+    ``epochs`` passes of ``clips_per_video`` random clips per video, ``batch_size`` clips a step, AdamW with
+    a one-cycle schedule peaking at ``lr``.
     """
 
     height: int = 64
@@ -22,10 +23,10 @@ class DemoConfig:
     fps: float = 15.0
     crf: int = 18
     test_per_class_split: int = 20
-    train_per_class: int = 40
+    train_per_class: int = 50
     data_seed: int = 0
     train_seed: int = 0
-    epochs: int = 6
+    epochs: int = 10
     clips_per_video: int = 2
     batch_size: int = 32
     lr: float = 3e-3
@@ -34,7 +35,7 @@ class DemoConfig:
     @classmethod
     def small(cls) -> DemoConfig:
         """A configuration for tests: fewer, shorter videos and a shorter training run."""
-        return cls(num_frames=32, test_per_class_split=4, train_per_class=16, epochs=6)
+        return cls(num_frames=32, test_per_class_split=3, train_per_class=25, epochs=12)
 
     def with_(self, **changes) -> DemoConfig:
         return replace(self, **changes)

@@ -145,11 +145,39 @@ def _write(
     return manifest
 
 
-def _write_provenance(out_dir: Path, kind: str, seed: int, config: DemoConfig, **extra) -> None:
+def _provenance(kind: str, seed: int, config: DemoConfig, **extra) -> dict:
     info = {"generator": "weirdkinetics.demo", "version": __version__, "kind": kind, "seed": seed}
     info.update(extra)
     info["video"] = {k: getattr(config, k) for k in ("height", "width", "num_frames", "fps", "crf")}
+    return info
+
+
+def _existing(out_dir: Path, info: dict) -> Path | None:
+    """The manifest of a complete earlier generation of exactly this dataset under ``out_dir``, or None.
+
+    ``dataset.json`` is written last, so its presence means the generation finished."""
+    manifest, stamp = out_dir / "manifest.csv", out_dir / "dataset.json"
+    try:
+        if json.loads(stamp.read_text(encoding="utf-8")) != info:
+            return None
+        with open(manifest, newline="", encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+    except (OSError, ValueError):
+        return None
+    files = [r["path"] for r in rows] + [r["mask_path"] for r in rows if r["mask_path"]]
+    return manifest if all((out_dir / f).is_file() for f in files) else None
+
+
+def _generate(
+    out_dir: Path, items: list[_Planned], seed: int, config: DemoConfig, write_masks: bool, desc: str,
+    progress: bool, info: dict, reuse: bool,
+) -> Path:
+    if reuse and (manifest := _existing(out_dir, info)):
+        return manifest
+    (out_dir / "dataset.json").unlink(missing_ok=True)
+    manifest = _write(out_dir, items, seed, config, write_masks, desc, progress)
     (out_dir / "dataset.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    return manifest
 
 
 def generate_dataset(
@@ -158,13 +186,16 @@ def generate_dataset(
     seed: int,
     config: DemoConfig | None = None,
     progress: bool = True,
+    reuse: bool = False,
 ) -> Path:
     """Write the real/weird test set under ``out_dir`` and return its ``manifest.csv``.
 
     ``n_per_class_split`` recordings per class, each written twice: ``real/<class>_<i>_real.mp4`` on its
     own background and ``weird/<class>_<i>_weird.mp4`` on another class's background (the same
     ``source_id``), each with its true actor mask ``<video>.mask.npz`` (key ``masks``: bool (T, H, W)).
-    Video size, length, fps and quality come from ``config`` (default ``DemoConfig()``).
+    Video size, length, fps and quality come from ``config`` (default ``DemoConfig()``). ``dataset.json``
+    records how the set was made; with ``reuse=True`` a complete earlier generation of the same set is
+    returned as it is.
     """
     config = config or DemoConfig()
     if n_per_class_split < 1:
@@ -175,10 +206,8 @@ def generate_dataset(
         for i in range(n_per_class_split)
         for split in ("real", "weird")
     ]
-    out_dir = Path(out_dir)
-    manifest = _write(out_dir, items, seed, config, True, "generate test videos", progress)
-    _write_provenance(out_dir, "test", seed, config, n_per_class_split=n_per_class_split)
-    return manifest
+    info = _provenance("test", seed, config, n_per_class_split=n_per_class_split)
+    return _generate(Path(out_dir), items, seed, config, True, "generate test videos", progress, info, reuse)
 
 
 def generate_training_set(
@@ -189,12 +218,13 @@ def generate_training_set(
     config: DemoConfig | None = None,
     write_masks: bool = False,
     progress: bool = True,
+    reuse: bool = False,
 ) -> Path:
     """Write a training set (split ``train``) under ``out_dir`` and return its ``manifest.csv``.
 
     flavour ``shortcut``: each class always on its own background (the background predicts the label);
     ``control``: each class spread evenly over all five backgrounds (the background says nothing). The two
-    flavours render the same actor recordings for the same ``seed``.
+    flavours render the same actor recordings for the same ``seed``. ``reuse`` as in ``generate_dataset``.
     """
     if flavour not in FLAVOURS:
         raise ValueError(f"training-set flavour '{flavour}' is not one of {', '.join(FLAVOURS)}")
@@ -208,7 +238,6 @@ def generate_training_set(
             source = f"{label}_{i:03d}"
             # the background scene depends only on (recording, owner): the same scene when flavours agree
             items.append(_Planned(label, ci, i, _TRAIN_STREAM, owner, _REAL_BG, "train", source, source))
-    out_dir = Path(out_dir)
-    manifest = _write(out_dir, items, seed, config, write_masks, f"generate {flavour} training videos", progress)
-    _write_provenance(out_dir, f"train-{flavour}", seed, config, n_per_class=n_per_class, flavour=flavour)
-    return manifest
+    info = _provenance(f"train-{flavour}", seed, config, n_per_class=n_per_class, masks=write_masks)
+    desc = f"generate {flavour} training videos"
+    return _generate(Path(out_dir), items, seed, config, write_masks, desc, progress, info, reuse)
