@@ -11,9 +11,8 @@ import torch
 
 from weirdkinetics.demo.classes import DEMO_CLASSES
 from weirdkinetics.demo.config import DemoConfig
-from weirdkinetics.demo.data import clip_indices, dense_clip_starts, load_videos, preprocess_video, read_frames
-from weirdkinetics.demo.build import build_demo
-from weirdkinetics.demo.generate import generate_training_set
+from weirdkinetics.demo.data import clip_at, load_videos, preprocess_video, read_frames
+from weirdkinetics.demo.generate import generate_dataset, generate_training_set
 from weirdkinetics.demo.quickcheck import quick_check
 from weirdkinetics.demo.train import epoch_order, train_model
 from weirdkinetics.models.loading import load_model, sha256_file
@@ -30,18 +29,16 @@ def tiny_train_set(tmp_path_factory):
 
 
 def test_whole_video_preprocessing_equals_the_per_clip_protocol(tiny_train_set):
-    frames = read_frames(tiny_train_set.parent / "train" / "jumping_000.mp4")
+    frames = read_frames(tiny_train_set.parent / "train" / "jumping_000.mp4", CARD.fps)
     video = preprocess_video(frames, CARD)
     assert video.dtype == torch.float32 and video.shape == (3, TINY.num_frames, CARD.crop, CARD.crop)
-    indices = clip_indices(1, CARD)
+    indices = clip_at(1, CARD)
     torch.testing.assert_close(video[:, indices], preprocess_clip(frames[indices], CARD)[0], rtol=0, atol=0)
 
 
-def test_clip_indices_follow_the_card():
-    np.testing.assert_array_equal(clip_indices(3, CARD), 3 + CARD.stride * np.arange(CARD.frames))
-    # 48 frames, clips spanning 15 frames every 8: starts 0, 8, 16, 24, 32
-    np.testing.assert_array_equal(dense_clip_starts(48, CARD), [0, 8, 16, 24, 32])
-    np.testing.assert_array_equal(dense_clip_starts(CARD.span, CARD), [0])
+def test_training_clips_follow_the_card():
+    np.testing.assert_array_equal(clip_at(3, CARD), 3 + CARD.stride * np.arange(CARD.frames))
+    assert clip_at(0, CARD)[-1] == CARD.span - 1
 
 
 def test_epoch_order_is_seeded_and_covers_every_video():
@@ -107,11 +104,18 @@ def test_videos_shorter_than_a_clip_are_refused(tmp_path):
 def test_shortcut_model_takes_the_shortcut_and_control_does_not(tmp_path):
     """The demo's known answer on the small configuration: both models learn the real split, the shortcut
     model collapses on weird backgrounds to the class that owns them, the control model holds."""
-    build = build_demo(tmp_path, DemoConfig.small(), progress=False)
-    results = {
-        flavour: quick_check(load_model(CARD, str(path)).module, CARD, build.test_manifest)
-        for flavour, path in build.checkpoints.items()
-    }
+    config = DemoConfig.small()
+    test = generate_dataset(tmp_path / "test", config.test_per_class_split, config.data_seed, config, progress=False)
+    results = {}
+    for flavour in ("shortcut", "control"):
+        train = generate_training_set(
+            tmp_path / flavour, config.train_per_class, config.data_seed, flavour, config, progress=False
+        )
+        checkpoint = train_model(
+            CARD, train, config.train_seed, config.epochs, tmp_path / f"{flavour}.pt", config.clips_per_video,
+            config.batch_size, config.lr, config.weight_decay, progress=False,
+        )
+        results[flavour] = quick_check(load_model(CARD, str(checkpoint)).module, CARD, test)
     shortcut, control = results["shortcut"], results["control"]
     assert shortcut["real"]["accuracy"] >= 0.8 and control["real"]["accuracy"] >= 0.8, results
     assert shortcut["weird"]["accuracy"] <= shortcut["real"]["accuracy"] - 0.5, results

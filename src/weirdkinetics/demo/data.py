@@ -1,7 +1,8 @@
-"""Read the demo's manifests and decoded videos, preprocessed exactly as evaluation preprocesses clips.
+"""Read the demo's manifests and videos, decoded and preprocessed exactly as evaluation does.
 
-Decoding here is a small private PyAV read of whole (short) files; the demo only needs every frame of
-its own 15 fps videos, which are written at the card's fps, so no frame-rate resampling is involved.
+Frames come from the toolkit's decoder (``decode.read_video``, resampled to the card's fps by presentation
+time, as ``predict`` does) and go through the card's spatial protocol (``transforms``), so a training clip is
+the same tensor evaluation would build from the same frames.
 """
 
 from __future__ import annotations
@@ -9,23 +10,25 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-import av
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from weirdkinetics.decode import read_video
 from weirdkinetics.errors import UserError
 from weirdkinetics.models.card import ModelCard
 from weirdkinetics.transforms import preprocess_clip
 
 
-def read_frames(path: str | Path) -> np.ndarray:
-    """Decode every frame of a video file -> uint8 (T, H, W, 3) RGB."""
-    with av.open(str(path)) as container:
-        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
-    if not frames:
-        raise UserError(f"{path}: no video frames decoded; regenerate the demo data")
-    return np.stack(frames)
+def read_frames(path: str | Path, fps: float | None = None) -> np.ndarray:
+    """Decode a whole video (resampled to ``fps`` when given) -> uint8 (T, H, W, 3) RGB.
+
+    Anything but a clean decode is an error here: the demo's own files should always decode.
+    """
+    video = read_video(path, fps=fps)
+    if video.status != "ok" or len(video.frames) == 0:
+        raise UserError(f"{path}: {video.status} ({video.reason or 'no frames'}); regenerate the demo data")
+    return video.frames
 
 
 def read_manifest(manifest: str | Path) -> list[dict[str, str]]:
@@ -61,7 +64,7 @@ def load_videos(
     rows = read_manifest(manifest)
     videos = []
     for row in tqdm(rows, desc=desc, unit="video", disable=not progress):
-        frames = read_frames(row["path"])
+        frames = read_frames(row["path"], card.fps)
         if len(frames) < card.span:
             raise UserError(
                 f"{row['path']}: {len(frames)} frames, fewer than one {card.name} clip ({card.span}); "
@@ -71,11 +74,7 @@ def load_videos(
     return videos, rows
 
 
-def clip_indices(start: int, card: ModelCard) -> np.ndarray:
-    """Frame indices of the clip starting at ``start``: ``frames`` frames every ``stride`` -> int (frames,)."""
-    return start + card.stride * np.arange(card.frames)
-
-
-def dense_clip_starts(num_frames: int, card: ModelCard) -> np.ndarray:
-    """Starts of the card's dense clips: every ``clip_spacing`` frames while a whole clip fits -> int (K,)."""
-    return np.arange(0, num_frames - card.span + 1, card.clip_spacing)
+def clip_at(start: int, card: ModelCard) -> np.ndarray:
+    """Frame indices of the card's clip starting at frame ``start``: ``frames`` frames every ``stride``
+    -> int64 (frames,)."""
+    return start + card.stride * np.arange(card.frames, dtype=np.int64)

@@ -12,7 +12,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from weirdkinetics.demo.data import clip_indices, dense_clip_starts, load_videos
+from weirdkinetics import sampling
+from weirdkinetics.demo.data import load_videos
 from weirdkinetics.labels import label_space
 from weirdkinetics.models.card import ModelCard
 
@@ -21,10 +22,10 @@ from weirdkinetics.models.card import ModelCard
 def predict_videos(model: nn.Module, card: ModelCard, videos: list[torch.Tensor]) -> np.ndarray:
     """Predicted class index per video. videos[i]: float32 (C, T, crop, crop) -> int (N,)."""
     model.eval()
+    spec = sampling.spec_for(card)  # the card's dense clips, as evaluation samples them
     predictions = []
     for video in videos:
-        starts = dense_clip_starts(video.shape[1], card)
-        clips = torch.stack([video[:, clip_indices(s, card)] for s in starts])
+        clips = torch.stack([video[:, idx] for idx in sampling.clip_indices(video.shape[1], spec)])
         predictions.append(int(model(clips).mean(0).argmax()))
     return np.array(predictions)
 

@@ -18,7 +18,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from weirdkinetics import __version__
-from weirdkinetics.demo.data import clip_indices, load_videos
+from weirdkinetics.demo.data import clip_at, load_videos
 from weirdkinetics.labels import label_space
 from weirdkinetics.models.card import ModelCard
 from weirdkinetics.models.loading import load_model, sha256_file
@@ -105,7 +105,7 @@ def train_model(
         order = epoch_order(len(videos), num_frames, card.span, clips_per_video, seed, epoch)
         for step in range(steps_per_epoch):
             batch = order[step * batch_size : (step + 1) * batch_size]
-            clips = torch.stack([videos[v][:, clip_indices(s, card)] for v, s in batch])
+            clips = torch.stack([videos[v][:, clip_at(s, card)] for v, s in batch])
             clips = clips.contiguous(memory_format=torch.channels_last_3d)
             loss = loss_fn(model(clips), labels[batch[:, 0]])
             optimiser.zero_grad(set_to_none=True)
