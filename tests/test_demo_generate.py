@@ -21,7 +21,7 @@ from weirdkinetics.demo.generate import (
     weird_background_class,
 )
 
-CONFIG = DemoConfig(num_frames=20)
+CONFIG = DemoConfig(num_frames=20, train_num_frames=16)
 OWNER = {bg: cls for cls, bg in DEMO_BACKGROUNDS.items()}
 
 
@@ -32,7 +32,9 @@ def _rows(manifest: Path) -> list[dict[str, str]]:
 
 @pytest.fixture(scope="module")
 def test_set(tmp_path_factory) -> Path:
-    return generate_dataset(tmp_path_factory.mktemp("demo") / "test", 2, seed=7, config=CONFIG, progress=False)
+    return generate_dataset(
+        tmp_path_factory.mktemp("demo") / "test", 2, seed=7, config=CONFIG, progress=False
+    )
 
 
 def test_manifest_columns_and_splits(test_set):
@@ -40,7 +42,9 @@ def test_manifest_columns_and_splits(test_set):
         assert tuple(next(csv.reader(fh))) == MANIFEST_COLUMNS
     rows = _rows(test_set)
     assert len(rows) == 2 * 2 * len(DEMO_CLASSES)
-    assert Counter((r["label"], r["split"]) for r in rows) == {(c, s): 2 for c in DEMO_CLASSES for s in ("real", "weird")}
+    assert Counter((r["label"], r["split"]) for r in rows) == {
+        (c, s): 2 for c in DEMO_CLASSES for s in ("real", "weird")
+    }
     assert len({r["video_id"] for r in rows}) == len(rows)
     for r in rows:
         assert OWNER[r["background"]] == r["bg_class"]
@@ -85,7 +89,9 @@ def test_same_seed_same_data_other_seed_other_data(tmp_path, test_set):
     same = [np.load(m.parent / row["mask_path"])["masks"] for m in (test_set, again, other)]
     np.testing.assert_array_equal(same[0], same[1])
     assert not np.array_equal(same[0], same[2])
-    np.testing.assert_array_equal(read_frames(test_set.parent / row["path"]), read_frames(again.parent / row["path"]))
+    np.testing.assert_array_equal(
+        read_frames(test_set.parent / row["path"]), read_frames(again.parent / row["path"])
+    )
 
 
 def test_weird_backgrounds_cycle_through_the_other_classes():
@@ -98,18 +104,21 @@ def test_weird_backgrounds_cycle_through_the_other_classes():
 def test_control_backgrounds_are_balanced_and_shortcut_ones_are_not(tmp_path):
     for label in DEMO_CLASSES:
         assert Counter(control_background_classes(label, 10, seed=1)) == {c: 2 for c in DEMO_CLASSES}
-    small = CONFIG.with_(num_frames=16)
-    shortcut = _rows(generate_training_set(tmp_path / "s", 5, 1, "shortcut", small, write_masks=True, progress=False))
-    control = _rows(generate_training_set(tmp_path / "c", 5, 1, "control", small, write_masks=True, progress=False))
+    shortcut = _rows(
+        generate_training_set(tmp_path / "s", 5, 1, "shortcut", CONFIG, write_masks=True, progress=False)
+    )
+    control = _rows(
+        generate_training_set(tmp_path / "c", 5, 1, "control", CONFIG, write_masks=True, progress=False)
+    )
     assert {r["split"] for r in shortcut + control} == {"train"}
     assert all(r["bg_class"] == r["label"] for r in shortcut)
     assert Counter(r["bg_class"] for r in control if r["label"] == "waving") == {c: 1 for c in DEMO_CLASSES}
     # both flavours render the same recordings: identical actor masks, row by row
     for s, c in zip(shortcut, control):
         assert s["video_id"] == c["video_id"]
-        np.testing.assert_array_equal(
-            np.load(tmp_path / "s" / s["mask_path"])["masks"], np.load(tmp_path / "c" / c["mask_path"])["masks"]
-        )
+        mask = np.load(tmp_path / "s" / s["mask_path"])["masks"]
+        assert mask.shape == (CONFIG.train_num_frames, CONFIG.height, CONFIG.width)
+        np.testing.assert_array_equal(mask, np.load(tmp_path / "c" / c["mask_path"])["masks"])
 
 
 def test_bad_arguments_say_what_is_allowed(tmp_path):

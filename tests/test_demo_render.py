@@ -75,7 +75,9 @@ def test_motions_differ_between_classes():
     # the silhouettes of one recording's parameters under different motions are different videos
     masks = {}
     for action in DEMO_CLASSES:
-        m = dataclasses.replace(sample_motion(action, np.random.default_rng(2), H, W), center_x=W / 2, walk_speed=0.0)
+        m = dataclasses.replace(
+            sample_motion(action, np.random.default_rng(2), H, W), center_x=W / 2, walk_speed=0.0
+        )
         masks[action] = render_actor(m, T, H, W, FPS)[1]
     for i, a in enumerate(DEMO_CLASSES):
         for b in DEMO_CLASSES[i + 1 :]:

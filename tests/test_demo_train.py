@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from weirdkinetics.errors import ManifestError
 from weirdkinetics.demo.classes import DEMO_CLASSES
 from weirdkinetics.demo.config import DemoConfig
 from weirdkinetics.demo.data import clip_at, load_videos, preprocess_video, read_frames
@@ -20,7 +21,7 @@ from weirdkinetics.models.registry import get_card
 from weirdkinetics.transforms import preprocess_clip
 
 CARD = get_card("demo_c3d")
-TINY = DemoConfig(num_frames=16)
+TINY = DemoConfig(train_num_frames=16)
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +32,7 @@ def tiny_train_set(tmp_path_factory):
 def test_whole_video_preprocessing_equals_the_per_clip_protocol(tiny_train_set):
     frames = read_frames(tiny_train_set.parent / "train" / "jumping_000.mp4", CARD.fps)
     video = preprocess_video(frames, CARD)
-    assert video.dtype == torch.float32 and video.shape == (3, TINY.num_frames, CARD.crop, CARD.crop)
+    assert video.dtype == torch.float32 and video.shape == (3, TINY.train_num_frames, CARD.crop, CARD.crop)
     indices = clip_at(1, CARD)
     torch.testing.assert_close(video[:, indices], preprocess_clip(frames[indices], CARD)[0], rtol=0, atol=0)
 
@@ -90,12 +91,14 @@ def test_labels_outside_the_label_space_are_refused(tiny_train_set, tmp_path):
         dst = tmp_path / row.split(",")[0]
         dst.parent.mkdir(exist_ok=True)
         dst.write_bytes(src.read_bytes())
-    with pytest.raises(ValueError, match="dancing"):
+    with pytest.raises(ManifestError, match="row 2: label 'dancing' is not in the model's label space"):
         train_model(CARD, bad, 0, 1, tmp_path / "x.pt", progress=False)
 
 
 def test_videos_shorter_than_a_clip_are_refused(tmp_path):
-    short = generate_training_set(tmp_path, 1, 0, "shortcut", DemoConfig(num_frames=CARD.span - 1), progress=False)
+    short = generate_training_set(
+        tmp_path, 1, 0, "shortcut", DemoConfig(train_num_frames=CARD.span - 1), progress=False
+    )
     with pytest.raises(Exception, match="fewer than one demo_c3d clip"):
         load_videos(short, CARD, progress=False)
 
@@ -105,15 +108,25 @@ def test_shortcut_model_takes_the_shortcut_and_control_does_not(tmp_path):
     """The demo's known answer on the small configuration: both models learn the real split, the shortcut
     model collapses on weird backgrounds to the class that owns them, the control model holds."""
     config = DemoConfig.small()
-    test = generate_dataset(tmp_path / "test", config.test_per_class_split, config.data_seed, config, progress=False)
+    test = generate_dataset(
+        tmp_path / "test", config.test_per_class_split, config.data_seed, config, progress=False
+    )
     results = {}
     for flavour in ("shortcut", "control"):
         train = generate_training_set(
             tmp_path / flavour, config.train_per_class, config.data_seed, flavour, config, progress=False
         )
         checkpoint = train_model(
-            CARD, train, config.train_seed, config.epochs, tmp_path / f"{flavour}.pt", config.clips_per_video,
-            config.batch_size, config.lr, config.weight_decay, progress=False,
+            CARD,
+            train,
+            config.train_seed,
+            config.epochs,
+            tmp_path / f"{flavour}.pt",
+            config.clips_per_video,
+            config.batch_size,
+            config.lr,
+            config.weight_decay,
+            progress=False,
         )
         results[flavour] = quick_check(load_model(CARD, str(checkpoint)).module, CARD, test)
     shortcut, control = results["shortcut"], results["control"]

@@ -7,7 +7,6 @@ the same tensor evaluation would build from the same frames.
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +15,8 @@ from tqdm.auto import tqdm
 
 from weirdkinetics.decode import read_video
 from weirdkinetics.errors import UserError
+from weirdkinetics.labels import label_space
+from weirdkinetics.manifest import ManifestRow, read_manifest
 from weirdkinetics.models.card import ModelCard
 from weirdkinetics.transforms import preprocess_clip
 
@@ -31,18 +32,6 @@ def read_frames(path: str | Path, fps: float | None = None) -> np.ndarray:
     return video.frames
 
 
-def read_manifest(manifest: str | Path) -> list[dict[str, str]]:
-    """Rows of a demo manifest, each with ``path`` made absolute (manifest paths are relative to its folder)."""
-    manifest = Path(manifest)
-    if not manifest.exists():
-        raise UserError(f"{manifest}: no such manifest; generate the demo data first")
-    with open(manifest, newline="", encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
-    for row in rows:
-        row["path"] = str(manifest.parent / row["path"])
-    return rows
-
-
 def preprocess_video(frames: np.ndarray, card: ModelCard) -> torch.Tensor:
     """The card's spatial protocol over a whole video, one centre crop.
 
@@ -55,19 +44,19 @@ def preprocess_video(frames: np.ndarray, card: ModelCard) -> torch.Tensor:
 
 def load_videos(
     manifest: str | Path, card: ModelCard, progress: bool = True, desc: str = "decode"
-) -> tuple[list[torch.Tensor], list[dict[str, str]]]:
-    """Decode and preprocess every video of a manifest.
+) -> tuple[list[torch.Tensor], list[ManifestRow]]:
+    """Read a manifest (validated against the card's label space), then decode and preprocess its videos.
 
-    Returns ``(videos, rows)``: videos[i] float32 (C, T_i, crop, crop) for rows[i]. Videos shorter than one
-    clip (``card.span`` frames) are an error: the demo writes none.
+    Returns ``(videos, rows)``: videos[i] float32 (C, T_i, crop, crop) for rows[i], with T_i frames at the
+    card's fps. Videos shorter than one clip (``card.span`` frames) are an error: the demo writes none.
     """
-    rows = read_manifest(manifest)
+    rows = read_manifest(manifest, label_space=label_space(card.label_space)).rows
     videos = []
     for row in tqdm(rows, desc=desc, unit="video", disable=not progress):
-        frames = read_frames(row["path"], card.fps)
+        frames = read_frames(row.path, card.fps)
         if len(frames) < card.span:
             raise UserError(
-                f"{row['path']}: {len(frames)} frames, fewer than one {card.name} clip ({card.span}); "
+                f"{row.path}: {len(frames)} frames, fewer than one {card.name} clip ({card.span}); "
                 "regenerate the demo data with more frames"
             )
         videos.append(preprocess_video(frames, card))

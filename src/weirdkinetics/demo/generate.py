@@ -15,7 +15,6 @@ recording.
 
 from __future__ import annotations
 
-import csv
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +27,8 @@ from weirdkinetics.demo.classes import DEMO_BACKGROUNDS, DEMO_CLASSES
 from weirdkinetics.demo.config import DemoConfig
 from weirdkinetics.demo.render import render_video, sample_background, sample_motion
 from weirdkinetics.encode import write_video
+from weirdkinetics.errors import UserError
+from weirdkinetics.manifest import read_manifest, write_manifest
 
 MANIFEST_COLUMNS: tuple[str, ...] = (
     "path",
@@ -85,12 +86,15 @@ def control_background_classes(label: str, count: int, seed: int) -> list[str]:
 def render_planned(item: _Planned, seed: int, config: DemoConfig) -> tuple[np.ndarray, np.ndarray]:
     """Render one planned video -> (frames uint8 (T, H, W, 3), mask bool (T, H, W))."""
     key = [seed, item.stream, item.class_index, item.index]
-    duration = config.num_frames / config.fps
-    motion = sample_motion(item.label, np.random.default_rng(key + [_MOTION]), config.height, config.width, duration)
+    num_frames = config.train_num_frames if item.stream == _TRAIN_STREAM else config.num_frames
+    duration = num_frames / config.fps
+    motion = sample_motion(
+        item.label, np.random.default_rng(key + [_MOTION]), config.height, config.width, duration
+    )
     background = sample_background(
         DEMO_BACKGROUNDS[item.bg_class], np.random.default_rng(key + [item.bg_part]), duration
     )
-    return render_video(motion, background, config.num_frames, config.height, config.width, config.fps)
+    return render_video(motion, background, num_frames, config.height, config.width, config.fps)
 
 
 def _test_item(label: str, index: int, split: str, seed: int) -> _Planned:
@@ -113,7 +117,13 @@ def render_test_video(
 
 
 def _write(
-    out_dir: Path, items: list[_Planned], seed: int, config: DemoConfig, write_masks: bool, desc: str, progress: bool
+    out_dir: Path,
+    items: list[_Planned],
+    seed: int,
+    config: DemoConfig,
+    write_masks: bool,
+    desc: str,
+    progress: bool,
 ) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = []
@@ -137,18 +147,14 @@ def _write(
                 "bg_class": item.bg_class,
             }
         )
-    manifest = out_dir / "manifest.csv"
-    with open(manifest, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(MANIFEST_COLUMNS))
-        writer.writeheader()
-        writer.writerows(rows)
-    return manifest
+    return write_manifest(out_dir / "manifest.csv", rows)
 
 
-def _provenance(kind: str, seed: int, config: DemoConfig, **extra) -> dict:
+def _provenance(kind: str, seed: int, config: DemoConfig, num_frames: int, **extra) -> dict:
     info = {"generator": "weirdkinetics.demo", "version": __version__, "kind": kind, "seed": seed}
     info.update(extra)
-    info["video"] = {k: getattr(config, k) for k in ("height", "width", "num_frames", "fps", "crf")}
+    info["video"] = {k: getattr(config, k) for k in ("height", "width", "fps", "crf")}
+    info["video"]["num_frames"] = num_frames
     return info
 
 
@@ -160,17 +166,25 @@ def _existing(out_dir: Path, info: dict) -> Path | None:
     try:
         if json.loads(stamp.read_text(encoding="utf-8")) != info:
             return None
-        with open(manifest, newline="", encoding="utf-8") as fh:
-            rows = list(csv.DictReader(fh))
-    except (OSError, ValueError):
+        rows = read_manifest(manifest).rows
+    except (OSError, ValueError, UserError):
         return None
-    files = [r["path"] for r in rows] + [r["mask_path"] for r in rows if r["mask_path"]]
-    return manifest if all((out_dir / f).is_file() for f in files) else None
+    files = [r.path for r in rows] + [
+        out_dir / r.extra["mask_path"] for r in rows if r.extra.get("mask_path")
+    ]
+    return manifest if all(f.is_file() for f in files) else None
 
 
 def _generate(
-    out_dir: Path, items: list[_Planned], seed: int, config: DemoConfig, write_masks: bool, desc: str,
-    progress: bool, info: dict, reuse: bool,
+    out_dir: Path,
+    items: list[_Planned],
+    seed: int,
+    config: DemoConfig,
+    write_masks: bool,
+    desc: str,
+    progress: bool,
+    info: dict,
+    reuse: bool,
 ) -> Path:
     if reuse and (manifest := _existing(out_dir, info)):
         return manifest
@@ -206,7 +220,7 @@ def generate_dataset(
         for i in range(n_per_class_split)
         for split in ("real", "weird")
     ]
-    info = _provenance("test", seed, config, n_per_class_split=n_per_class_split)
+    info = _provenance("test", seed, config, config.num_frames, n_per_class_split=n_per_class_split)
     return _generate(Path(out_dir), items, seed, config, True, "generate test videos", progress, info, reuse)
 
 
@@ -233,11 +247,17 @@ def generate_training_set(
     config = config or DemoConfig()
     items = []
     for ci, label in enumerate(DEMO_CLASSES):
-        owners = [label] * n_per_class if flavour == "shortcut" else control_background_classes(label, n_per_class, seed)
+        owners = (
+            [label] * n_per_class
+            if flavour == "shortcut"
+            else control_background_classes(label, n_per_class, seed)
+        )
         for i, owner in enumerate(owners):
             source = f"{label}_{i:03d}"
             # the background scene depends only on (recording, owner): the same scene when flavours agree
             items.append(_Planned(label, ci, i, _TRAIN_STREAM, owner, _REAL_BG, "train", source, source))
-    info = _provenance(f"train-{flavour}", seed, config, n_per_class=n_per_class, masks=write_masks)
+    info = _provenance(
+        f"train-{flavour}", seed, config, config.train_num_frames, n_per_class=n_per_class, masks=write_masks
+    )
     desc = f"generate {flavour} training videos"
     return _generate(Path(out_dir), items, seed, config, write_masks, desc, progress, info, reuse)

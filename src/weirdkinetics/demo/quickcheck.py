@@ -30,7 +30,9 @@ def predict_videos(model: nn.Module, card: ModelCard, videos: list[torch.Tensor]
     return np.array(predictions)
 
 
-def quick_check(model: nn.Module, card: ModelCard, manifest: str | Path, progress: bool = False) -> dict[str, dict]:
+def quick_check(
+    model: nn.Module, card: ModelCard, manifest: str | Path, progress: bool = False
+) -> dict[str, dict]:
     """Accuracy and background-owner rate per split.
 
     Returns ``{split: {"n", "accuracy", "bg_class_rate"}}``; ``bg_class_rate`` is the share of videos
@@ -40,11 +42,11 @@ def quick_check(model: nn.Module, card: ModelCard, manifest: str | Path, progres
     classes = label_space(card.label_space)
     predicted = [classes[i] for i in predict_videos(model, card, videos)]
     result: dict[str, dict] = {}
-    for split in sorted({r["split"] for r in rows}):
-        picked = [(p, r) for p, r in zip(predicted, rows) if r["split"] == split]
+    for split in sorted({r.split for r in rows}):
+        picked = [(p, r) for p, r in zip(predicted, rows) if r.split == split]
         result[split] = {
             "n": len(picked),
-            "accuracy": float(np.mean([p == r["label"] for p, r in picked])),
-            "bg_class_rate": float(np.mean([p == r["bg_class"] for p, r in picked])),
+            "accuracy": float(np.mean([p == r.label for p, r in picked])),
+            "bg_class_rate": float(np.mean([p == r.extra.get("bg_class") for p, r in picked])),
         }
     return result

@@ -5,9 +5,10 @@ Pure numpy, no IO. Everything random is drawn up front into frozen parameter dat
 parameters, so the same recording can be rendered on its real and on a weird background.
 
 The experiment needs the background to be the *easy* cue (whole-frame colour and texture, distinct per
-class) and the motion to be learnable but harder (a small actor, the same look in every class, with
-per-video variation of speed, phase, position, size and colour), so that a model trained where each class
-always has its own background takes the shortcut.
+class, over most of the frame) and the motion to be learnable but harder (a thin stick figure covering a
+tenth of the frame or less, the same look in every class, with per-video variation of speed, phase,
+position, size, facing and colour), so that a model trained where each class always has its own
+background takes the shortcut, while a model trained on shuffled backgrounds learns the motion.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ import numpy as np
 
 from weirdkinetics.demo.classes import DEMO_BACKGROUNDS, DEMO_CLASSES
 
-# Base periods in seconds (scaled per video by ``MotionParams.speed``). A demo_c3d clip spans 1 s, so every
-# motion shows most of a cycle in one clip.
+# Base periods in seconds (each video scales its own by 0.8-1.25). A demo_c3d clip spans 1 s, so every clip
+# shows most of a motion cycle.
 _BASE_PERIOD = {"jumping": 0.8, "waving": 0.6, "spinning": 1.0, "walking": 1.0, "squatting": 1.2}
 
 # Skeleton in units of the actor's height (feet at y=0, y up, +x = the way the actor faces).
@@ -79,7 +80,8 @@ def sample_motion(
     # every class draws the same numbers in the same order, so one rng state gives one actor look
     scale = rng.uniform(0.85, 1.1)
     height_px = _ACTOR_HEIGHT * height * scale
-    walk_speed = rng.uniform(0.08, 0.14) if action == "walking" else 0.0 * rng.uniform()
+    walk_speed = rng.uniform(0.08, 0.14)
+    walk_speed = walk_speed if action == "walking" else 0.0
     facing = int(rng.choice([-1, 1]))
     # keep the whole actor inside the frame; a walker starts behind centre so it crosses it
     margin = (0.25 if action == "walking" else 0.45) * height_px  # arms out reach about 0.4 heights
@@ -139,7 +141,9 @@ def _leg_drop(thigh: float, shin: float) -> float:
     return _THIGH * math.cos(thigh) + _SHIN * math.cos(shin)
 
 
-def pose(params: MotionParams, t: float) -> tuple[list[tuple[np.ndarray, np.ndarray, float, str]], np.ndarray]:
+def pose(
+    params: MotionParams, t: float
+) -> tuple[list[tuple[np.ndarray, np.ndarray, float, str]], np.ndarray]:
     """The actor's segments at time ``t`` (seconds), in actor units (feet at y=0, y up, +x forward).
 
     Returns ``(segments, head)``: segments as ``(start, end, width, part)`` with part ``shirt`` or ``pants``,
@@ -163,7 +167,10 @@ def pose(params: MotionParams, t: float) -> tuple[list[tuple[np.ndarray, np.ndar
     elif params.action == "spinning":
         legs = [(-0.15, -0.15), (0.15, 0.15)]
         lift_arm = 0.15 * (a - 1)
-        arm_pose = [(-math.pi / 2 - lift_arm, -math.pi / 2 - lift_arm), (math.pi / 2 + lift_arm, math.pi / 2 + lift_arm)]
+        arm_pose = [
+            (-math.pi / 2 - lift_arm, -math.pi / 2 - lift_arm),
+            (math.pi / 2 + lift_arm, math.pi / 2 + lift_arm),
+        ]
     elif params.action == "walking":
         legs, arm_pose = [], []
         for psi in (phi, phi + math.pi):
@@ -190,7 +197,10 @@ def pose(params: MotionParams, t: float) -> tuple[list[tuple[np.ndarray, np.ndar
     shoulder = neck + (hip - neck) * 0.1
     for upper, fore in arm_pose:
         elbow = _limb(shoulder, upper, _UPPER_ARM)
-        segments += [(shoulder, elbow, _LIMB_W, "shirt"), (elbow, _limb(elbow, fore, _FOREARM), _LIMB_W, "shirt")]
+        segments += [
+            (shoulder, elbow, _LIMB_W, "shirt"),
+            (elbow, _limb(elbow, fore, _FOREARM), _LIMB_W, "shirt"),
+        ]
     return segments, head
 
 
@@ -338,7 +348,7 @@ def _snow(rng: np.random.Generator, h: int, w: int, layout: float) -> tuple[np.n
     hills = (yy >= ridge[None, :]) & (yy < sky)
     canvas[hills] = (150, 160, 180)
     canvas[sky:] = (245, 247, 252)
-    canvas[sky:] -= (_value_noise(rng, h - sky, w, 7)[..., None] * np.array([18.0, 12.0, 4.0]))
+    canvas[sky:] -= _value_noise(rng, h - sky, w, 7)[..., None] * np.array([18.0, 12.0, 4.0])
     flakes = np.stack([rng.uniform(0, w, 40), rng.uniform(0, h, 40), rng.uniform(6, 14, 40)], 1)
     return canvas, [("flakes", flakes)]
 
@@ -348,7 +358,9 @@ BACKGROUND_NAMES: tuple[str, ...] = tuple(DEMO_BACKGROUNDS[c] for c in DEMO_CLAS
 assert set(BACKGROUND_NAMES) == set(_SCENES), "every demo background needs a scene renderer"
 
 
-def render_background(params: BackgroundParams, num_frames: int, height: int, width: int, fps: float) -> np.ndarray:
+def render_background(
+    params: BackgroundParams, num_frames: int, height: int, width: int, fps: float
+) -> np.ndarray:
     """Render a background scene with its camera drift and animation -> uint8 (T, H, W, 3)."""
     rng = np.random.default_rng(params.texture_seed)
     cw = width + 2 * _DRIFT_MARGIN

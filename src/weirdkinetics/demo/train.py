@@ -24,15 +24,9 @@ from weirdkinetics.models.card import ModelCard
 from weirdkinetics.models.loading import load_model, sha256_file
 
 
-def _label_indices(rows: list[dict[str, str]], card: ModelCard) -> torch.Tensor:
-    classes = label_space(card.label_space)
-    missing = sorted({r["label"] for r in rows} - set(classes))
-    if missing:
-        raise ValueError(f"labels {', '.join(missing)} are not in {card.name}'s label space '{card.label_space}'")
-    return torch.tensor([classes.index(r["label"]) for r in rows])
-
-
-def epoch_order(num_videos: int, num_frames: list[int], span: int, clips_per_video: int, seed: int, epoch: int):
+def epoch_order(
+    num_videos: int, num_frames: list[int], span: int, clips_per_video: int, seed: int, epoch: int
+):
     """One epoch's (video index, clip start) pairs in training order: ``clips_per_video`` random starts per
     video, shuffled. Deterministic in (seed, epoch). -> int (num_videos * clips_per_video, 2)."""
     rng = np.random.default_rng([seed, epoch])
@@ -84,7 +78,8 @@ def train_model(
 
     began = time.perf_counter()
     videos, rows = load_videos(train_set, card, progress, desc=f"decode {train_set.parent.name}")
-    labels = _label_indices(rows, card)
+    classes = label_space(card.label_space)
+    labels = torch.tensor([classes.index(row.label) for row in rows])
     num_frames = [v.shape[1] for v in videos]
     decode_seconds = time.perf_counter() - began
 
@@ -132,7 +127,9 @@ def train_model(
         "classes": list(label_space(card.label_space)),
         "torch": torch.__version__,
     }
-    sidecar.write_text(json.dumps({"settings": settings, "result": result}, indent=2) + "\n", encoding="utf-8")
+    sidecar.write_text(
+        json.dumps({"settings": settings, "result": result}, indent=2) + "\n", encoding="utf-8"
+    )
     return out_path
 
 
