@@ -30,7 +30,7 @@ def tiny_train_set(tmp_path_factory):
 
 
 def test_whole_video_preprocessing_equals_the_per_clip_protocol(tiny_train_set):
-    frames = read_frames(tiny_train_set.parent / "train" / "jumping_000.mp4", CARD.fps)
+    frames = read_frames(tiny_train_set.parent / "train" / "train_jumping_000.mp4", CARD.fps)
     video = preprocess_video(frames, CARD)
     assert video.dtype == torch.float32 and video.shape == (3, TINY.train_num_frames, CARD.crop, CARD.crop)
     indices = clip_at(1, CARD)

@@ -238,7 +238,9 @@ def generate_training_set(
 
     flavour ``shortcut``: each class always on its own background (the background predicts the label);
     ``control``: each class spread evenly over all five backgrounds (the background says nothing). The two
-    flavours render the same actor recordings for the same ``seed``. ``reuse`` as in ``generate_dataset``.
+    flavours render the same actor recordings for the same ``seed``. Videos are
+    ``train/train_<class>_<i>.mp4``, ``config.train_num_frames`` long; with ``write_masks`` each gets its
+    ``.mask.npz`` as in the test set. ``reuse`` as in ``generate_dataset``.
     """
     if flavour not in FLAVOURS:
         raise ValueError(f"training-set flavour '{flavour}' is not one of {', '.join(FLAVOURS)}")
@@ -253,8 +255,8 @@ def generate_training_set(
             else control_background_classes(label, n_per_class, seed)
         )
         for i, owner in enumerate(owners):
-            source = f"{label}_{i:03d}"
-            # the background scene depends only on (recording, owner): the same scene when flavours agree
+            source = f"train_{label}_{i:03d}"  # never equal to a test set's ids
+            # scene parameters (texture seed, drift, jitter) depend only on the recording, not the flavour
             items.append(_Planned(label, ci, i, _TRAIN_STREAM, owner, _REAL_BG, "train", source, source))
     info = _provenance(
         f"train-{flavour}", seed, config, config.train_num_frames, n_per_class=n_per_class, masks=write_masks
