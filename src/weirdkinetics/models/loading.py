@@ -6,7 +6,6 @@ and call its forward. Checkpoints load with ``torch.load(weights_only=True)``: n
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from typing import Any, Protocol
 import torch
 from torch import nn
 
+from weirdkinetics.digest import sha256_file  # noqa: F401  (re-exported for adapters)
 from weirdkinetics.errors import WeightsError
 from weirdkinetics.models.card import ModelCard
 
@@ -80,14 +80,6 @@ def _import_builtin_adapters() -> None:
 
 
 _RANDOM = re.compile(r"^random(?::(\d+))?$")
-
-
-def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def hub_checkpoint_path(url: str) -> Path:

@@ -31,6 +31,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from weirdkinetics.digest import sha256_file
 from weirdkinetics._optional import require
 from weirdkinetics.errors import UnknownNameError, UserError
 
@@ -376,13 +377,9 @@ def _temporal_median(masks: np.ndarray, window: int, chunk: int = 16) -> np.ndar
 # -- cache ---------------------------------------------------------------------------------------------
 
 
-def file_digest(path: str | Path, chunk: int = 1 << 20) -> str:
+def file_digest(path: str | Path) -> str:
     """sha256 of the file's bytes (hex): the cache follows the content, not the name."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()
+    return sha256_file(path)
 
 
 class MaskCache:
