@@ -83,7 +83,7 @@ def control_background_classes(label: str, count: int, seed: int) -> list[str]:
     return [DEMO_CLASSES[i] for i in rng.permutation(owners)]
 
 
-def render_planned(item: _Planned, seed: int, config: DemoConfig) -> tuple[np.ndarray, np.ndarray]:
+def _render_planned(item: _Planned, seed: int, config: DemoConfig) -> tuple[np.ndarray, np.ndarray]:
     """Render one planned video -> (frames uint8 (T, H, W, 3), mask bool (T, H, W))."""
     key = [seed, item.stream, item.class_index, item.index]
     num_frames = config.train_num_frames if item.stream == _TRAIN_STREAM else config.num_frames
@@ -113,7 +113,7 @@ def render_test_video(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The frames ``generate_dataset`` encodes for recording ``index`` of ``label`` in ``split``, before
     encoding -> (frames uint8 (T, H, W, 3), mask bool (T, H, W))."""
-    return render_planned(_test_item(label, index, split, seed), seed, config or DemoConfig())
+    return _render_planned(_test_item(label, index, split, seed), seed, config or DemoConfig())
 
 
 def _write(
@@ -128,7 +128,7 @@ def _write(
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = []
     for item in tqdm(items, desc=desc, unit="video", disable=not progress):
-        frames, mask = render_planned(item, seed, config)
+        frames, mask = _render_planned(item, seed, config)
         rel = Path(item.split) / f"{item.video_id}.mp4"
         write_video(out_dir / rel, frames, config.fps, crf=config.crf)
         mask_rel = ""
