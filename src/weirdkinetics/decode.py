@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import av
+import av.video.reformatter
 import numpy as np
 
 from weirdkinetics.sampling import resample_indices
@@ -187,13 +188,15 @@ def iter_source_frames(
     try:
         stream = _video_stream(container)
         stream.thread_type = "AUTO"
+        # one swscale context for the whole video: to_ndarray(format=...) would build one per frame (~15x slower)
+        reformatter = av.video.reformatter.VideoReformatter()
         index = 0
         try:
             for frame in container.decode(stream):
                 if limit is not None and index >= limit:
                     break
                 if wanted is None or index in wanted:
-                    rgb = rotate(frame.to_ndarray(format="rgb24"), rotation)
+                    rgb = rotate(reformatter.reformat(frame, format="rgb24").to_ndarray(), rotation)
                     yield index, (convert(rgb) if convert else rgb)
                 index += 1
                 result.frames_decoded = index
