@@ -2,7 +2,8 @@
 
 generate the real/weird test set -> train a shortcut model and a control model -> evaluate both through the
 registered ``demo_c3d`` card and ``--weights`` checkpoints, exactly as any model -> one report comparing them.
-Every phase is skipped when its output already exists for the same configuration, so a rerun is quick.
+Every phase is skipped when its output already exists for the same configuration (the generators' and
+``train_model``'s ``reuse``), so a rerun is quick.
 """
 
 from __future__ import annotations
@@ -14,24 +15,6 @@ from weirdkinetics.demo.config import DemoConfig
 from weirdkinetics.results import RunResults
 
 CARD = "demo_c3d"
-
-
-def _cached(path: Path, meta: dict) -> bool:
-    """True when ``path`` exists and its ``.json`` sidecar records the same settings."""
-    side = path.with_name(path.name + ".json")
-    if not path.exists() or not side.exists():
-        return False
-    try:
-        return json.loads(side.read_text()).get("demo_settings") == meta
-    except (ValueError, OSError):
-        return False
-
-
-def _mark(path: Path, meta: dict) -> None:
-    side = path.with_name(path.name + ".json")
-    data = json.loads(side.read_text()) if side.exists() else {}
-    data["demo_settings"] = meta
-    side.write_text(json.dumps(data, indent=2) + "\n")
 
 
 def background_capture(run: RunResults, split: str = "weird") -> tuple[int, int]:
@@ -61,12 +44,10 @@ def run_demo(
     out = Path(out)
     config = config or (DemoConfig.small() if small else DemoConfig())
     config = config.with_(data_seed=config.data_seed + seed, train_seed=config.train_seed + seed)
-    meta = config.to_dict()
-    test_manifest = out / "data" / "test" / "manifest.csv"
     print(f"[1/4] test set: {config.test_per_class_split} recordings per class, each on its real and a weird background")
-    if not _cached(test_manifest, meta):
-        generate_dataset(out / "data" / "test", config.test_per_class_split, config.data_seed, config, progress)
-        _mark(test_manifest, meta)
+    test_manifest = generate_dataset(
+        out / "data" / "test", config.test_per_class_split, config.data_seed, config, progress, reuse=True
+    )
     if model:
         card = get_card(model)
         print(f"[2/4] skipping training: evaluating registered model '{model}' ({card.description or card.zoo})")
@@ -76,17 +57,14 @@ def run_demo(
         models, ckpts, labels = [CARD, CARD], [], ["shortcut", "control"]
         print(f"[2/4] training two {CARD} models ({config.epochs} epochs each, seed {config.train_seed})")
         for flavour in ("shortcut", "control"):
-            manifest = out / "data" / f"train_{flavour}" / "manifest.csv"
-            if not _cached(manifest, meta):
-                generate_training_set(manifest.parent, config.train_per_class, config.data_seed, flavour, config, progress=progress)
-                _mark(manifest, meta)
-            ckpt = out / "checkpoints" / f"{flavour}.pt"
-            if not _cached(ckpt, meta):
-                train_model(
-                    card, manifest, config.train_seed, config.epochs, ckpt, config.clips_per_video,
-                    config.batch_size, config.lr, config.weight_decay, progress,
-                )
-                _mark(ckpt, meta)
+            manifest = generate_training_set(
+                out / "data" / f"train_{flavour}", config.train_per_class, config.data_seed, flavour, config,
+                progress=progress, reuse=True,
+            )
+            ckpt = train_model(
+                card, manifest, config.train_seed, config.epochs, out / "checkpoints" / f"{flavour}.pt",
+                config.clips_per_video, config.batch_size, config.lr, config.weight_decay, progress, reuse=True,
+            )
             ckpts.append(str(ckpt))
     print("[3/4] evaluating through the registry, --weights and the store, like any model")
     outcome = api.evaluate(
