@@ -339,12 +339,11 @@ def evaluate_manifest(
             except queue.Empty:
                 pass
     for job in jobs:
-        preds = {p.video_id: p for p in store.predictions(job.run_id, len(job.class_names))}
+        stored = store.statuses(job.run_id)
         counts: dict[str, int] = {}
         by_split: dict[str, dict[str, int]] = {}
         for row in rows:
-            p = preds.get(row.video_id)
-            st = p.status if p else "missing"
+            st = stored.get(row.video_id, "missing")
             counts[st] = counts.get(st, 0) + 1
             by_split.setdefault(row.split, {})
             by_split[row.split][st] = by_split[row.split].get(st, 0) + 1

@@ -192,6 +192,10 @@ class Store:
         )
         return dict(self.db.execute(q, (run_id, *RETRY_STATUSES)).fetchall())
 
+    def statuses(self, run_id: str) -> dict[str, str]:
+        """video_id -> status of every stored row of a run (no score blobs read)."""
+        return dict(self.db.execute("SELECT video_id, status FROM predictions WHERE run_id=?", (run_id,)).fetchall())
+
     def put(self, run_id: str, pred: StoredPrediction) -> None:
         """Write one video's result atomically (replacing an earlier row for the same video)."""
         with self.db:
