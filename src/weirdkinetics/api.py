@@ -113,10 +113,9 @@ def evaluate(
     # open-vocabulary models score the class subset's own names: with --classes manifest|FILE their labels
     # need not belong to any label space
     open_subset = classes != "all"
-    spaces = {c.label_space for c in cards if not (c.open_vocabulary and open_subset)}
-    manifest = read_manifest(manifest_path, None, mapping)
-    for space in sorted(spaces):
-        manifest = read_manifest(manifest_path, label_space(space), mapping)
+    spaces = sorted({c.label_space for c in cards if not (c.open_vocabulary and open_subset)}) or [None]
+    for space in spaces:  # labels must belong to every fixed label space in use
+        manifest = read_manifest(manifest_path, label_space(space) if space else None, mapping)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     store_path = Path(store_path) if store_path else out_dir / DEFAULT_STORE
