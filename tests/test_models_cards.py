@@ -8,27 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from conftest import PTV, TV
 from weirdkinetics.errors import UnknownNameError
 from weirdkinetics.labels import label_space
 from weirdkinetics.models import all_cards, get_card
 from weirdkinetics.models.cards import describe_cards
 from weirdkinetics.models.loading import get_adapter
 
-PTV = [
-    "c2d_r50",
-    "i3d_r50",
-    "slow_r50",
-    "slowfast_r50",
-    "slowfast_r101",
-    "x3d_xs",
-    "x3d_s",
-    "x3d_m",
-    "x3d_l",
-    "csn_r101",
-    "r2plus1d_r50",
-    "mvit_base_16x4",
-]
-TV = ["r3d_18", "mc3_18", "r2plus1d_18", "s3d", "mvit_v1_b", "mvit_v2_s", "swin3d_t", "swin3d_s", "swin3d_b"]
 HF = ["videomae_b_k400", "timesformer_b_k400", "vivit_b_16x2_k400", "xclip_b32"]
 ZOO_CARDS = [c for c in all_cards() if c.zoo != "testing"]
 EXTRAS = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())["project"][

@@ -12,7 +12,7 @@ import sys
 import numpy as np
 import pytest
 import torch
-from conftest import shared_video
+from conftest import PTV, TV, shared_video
 
 from weirdkinetics.decode import read_video
 from weirdkinetics.models import get_card
@@ -24,21 +24,6 @@ VIDEOS = [
     "apply_eye_makeup__mmaction2_test.avi",  # 320x240
     "awk_0.1s_rot90__decord.mov",  # portrait after rotation: 320x568
 ]
-PTV = [
-    "c2d_r50",
-    "i3d_r50",
-    "slow_r50",
-    "slowfast_r50",
-    "slowfast_r101",
-    "x3d_xs",
-    "x3d_s",
-    "x3d_m",
-    "x3d_l",
-    "csn_r101",
-    "r2plus1d_r50",
-    "mvit_base_16x4",
-]
-TV = ["r3d_18", "mc3_18", "r2plus1d_18", "s3d", "mvit_v1_b", "mvit_v2_s", "swin3d_t", "swin3d_s", "swin3d_b"]
 ATOL = 1e-5
 
 
