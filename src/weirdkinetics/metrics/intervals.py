@@ -1,4 +1,5 @@
-"""Uncertainty: Wilson intervals, a seeded (cluster) bootstrap of an accuracy gap, McNemar's exact test.
+"""Uncertainty: Wilson intervals, a seeded (cluster) bootstrap of an accuracy gap and of a mean,
+McNemar's exact test.
 
 Pure numpy/scipy over arrays; no torch, no IO.
 """
@@ -6,10 +7,11 @@ Pure numpy/scipy over arrays; no torch, no IO.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
+
+from weirdkinetics.metrics.estimates import GapEstimate, MeanEstimate, Proportion, ProportionKind
 
 CONFIDENCE = 0.95
 
@@ -33,6 +35,12 @@ def wilson_interval(correct: int, n: int, confidence: float = CONFIDENCE) -> tup
     return (float(ci.low), float(ci.high))
 
 
+def wilson(count: int, n: int, kind: ProportionKind = "accuracy") -> Proportion:
+    """``count`` out of ``n`` as a ``Proportion`` with its Wilson interval (value and bounds None when n == 0)."""
+    lo, hi = wilson_interval(count, n)
+    return Proportion(int(count), int(n), count / n if n else None, (lo, hi), "wilson", kind)
+
+
 def mcnemar_exact(b: int, c: int) -> float:
     """Two-sided exact McNemar p-value from the discordant pair counts.
 
@@ -46,23 +54,6 @@ def mcnemar_exact(b: int, c: int) -> float:
     if b + c == 0:
         return 1.0
     return float(min(1.0, stats.binomtest(b, b + c, 0.5, alternative="two-sided").pvalue))
-
-
-@dataclass(frozen=True)
-class GapEstimate:
-    """``value`` = accuracy(a) - accuracy(b) with a percentile bootstrap interval.
-
-    ``resampled_by`` is ``"source_id"`` (clusters) or ``"video"`` (each split resampled on its own);
-    ``n_degenerate`` counts replicates dropped because one split drew no video (cluster resampling only).
-    """
-
-    value: float
-    ci95: tuple[float, float]
-    n_boot: int
-    seed: int
-    resampled_by: str
-    n_clusters: int
-    n_degenerate: int
 
 
 def bootstrap_gap(
@@ -139,3 +130,55 @@ def bootstrap_gap(
         return GapEstimate(value, (math.nan, math.nan), n_boot, seed, "source_id", k, n_degenerate)
     lo, hi = np.quantile(reps[finite], [tail, 1.0 - tail])
     return GapEstimate(value, (float(lo), float(hi)), n_boot, seed, "source_id", k, n_degenerate)
+
+
+def bootstrap_mean(
+    values: np.ndarray,
+    clusters: np.ndarray | None = None,
+    n_boot: int = 2000,
+    seed: int = 0,
+    confidence: float = CONFIDENCE,
+) -> MeanEstimate:
+    """Seeded percentile bootstrap of ``mean(values)``.
+
+    values: float (N,), finite, N >= 1. clusters: (N,) cluster ids (any hashable, e.g. ``source_id``
+    strings) or ``None``. Without clusters the values are resampled one by one; with clusters whole clusters
+    are drawn with replacement and each replicate is the mean over the videos drawn (a ratio of sums, as the
+    cluster bootstrap of a gap), so correlated versions of one recording widen the interval as they should.
+    The same ``seed`` always gives the same interval; cluster ids are sorted first, so the order of the
+    values does not change the draw.
+    """
+    values = np.asarray(values, dtype=np.float64).ravel()
+    if values.size == 0:
+        raise ValueError("need at least one value to estimate a mean")
+    if not np.all(np.isfinite(values)):
+        raise ValueError("values must be finite: drop or count missing values before the bootstrap")
+    if n_boot < 1:
+        raise ValueError(f"n_boot must be >= 1, got {n_boot}")
+    rng = np.random.default_rng(seed)
+    tail = (1.0 - confidence) / 2.0
+    value = float(values.mean())
+    reps = np.empty(n_boot, dtype=np.float64)
+    if clusters is None:
+        n = values.size
+        block = max(1, _BLOCK_CELLS // n)
+        for start in range(0, n_boot, block):
+            m = min(block, n_boot - start)
+            reps[start : start + m] = values[rng.integers(0, n, size=(m, n))].mean(axis=1)
+        lo, hi = np.quantile(reps, [tail, 1.0 - tail])
+        return MeanEstimate(value, (float(lo), float(hi)), n, n_boot, seed, "value", n)
+
+    ids = np.asarray(clusters, dtype=object).ravel()
+    if ids.size != values.size:
+        raise ValueError("clusters must have one id per value")
+    uniq, inverse = np.unique(ids.astype(str), return_inverse=True)
+    k = uniq.size
+    sums = np.bincount(inverse, weights=values, minlength=k)  # float64 (K,)
+    counts = np.bincount(inverse, minlength=k).astype(np.float64)  # every cluster holds >= 1 value
+    block = max(1, _BLOCK_CELLS // k)
+    for start in range(0, n_boot, block):
+        m = min(block, n_boot - start)
+        draw = rng.integers(0, k, size=(m, k))  # int64 (m, K): cluster drawn at each position
+        reps[start : start + m] = sums[draw].sum(1) / counts[draw].sum(1)
+    lo, hi = np.quantile(reps, [tail, 1.0 - tail])
+    return MeanEstimate(value, (float(lo), float(hi)), values.size, n_boot, seed, "source_id", k)

@@ -1,21 +1,23 @@
-"""All metrics of one run as one JSON-ready dict: what ``metrics.json`` holds and the report renders.
+"""All metrics of one run: ``measure_run`` gives them as a ``RunMetrics`` (frozen types the report reads),
+``run_metrics`` as the JSON-ready dict ``metrics.json`` holds (``measure_run(...).to_dict()``).
 
-Pure: reads a ``RunResults`` in memory, returns plain Python (str, int, float, None, list, dict). Only
-videos whose status is in ``OK_STATUSES`` and that carry a prediction count; every other video is listed
-with its status and reason, and every denominator is given.
+Pure: reads a ``RunResults`` in memory. Only videos whose status is in ``OK_STATUSES`` and that carry a
+prediction count; every other video is listed with its status and reason, and every denominator is given.
 """
 
 from __future__ import annotations
 
-import math
+import dataclasses
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from weirdkinetics.metrics.classification import confusion_counts, most_frequent_wrong, row_normalise
-from weirdkinetics.metrics.groups import SMALL_CELL, grid_counts
-from weirdkinetics.metrics.intervals import bootstrap_gap, mcnemar_exact, wilson_interval
+from weirdkinetics.metrics.estimates import GapEstimate, McNemar, Proportion, finite_or_none
+from weirdkinetics.metrics.groups import SMALL_CELL, Grid, grid_counts
+from weirdkinetics.metrics.intervals import bootstrap_gap, mcnemar_exact, wilson
 from weirdkinetics.results import OK_STATUSES, RunResults, VideoResult
 
 PREFERRED_SPLITS = ("real", "weird")
@@ -25,12 +27,197 @@ NO_BACKGROUND = "(none)"
 """Grid column for videos without a background when others have one."""
 
 
-def _num(x: float | None) -> float | None:
-    """A finite float, or None (JSON has no NaN)."""
-    if x is None:
-        return None
-    x = float(x)
-    return x if math.isfinite(x) else None
+# ------------------------------------------------------------------------------------------------- types
+
+
+@dataclass(frozen=True)
+class SplitAccuracy:
+    """One split: ``accuracy`` over counted videos (restricted to the run's classes); ``top1_all`` and
+    ``top5_all`` over the unrestricted prediction, and ``leak`` (a rate: unrestricted top-1 outside the
+    subset), each None when no video stored the unrestricted prediction."""
+
+    accuracy: Proportion
+    top1_all: Proportion | None
+    top5_all: Proportion | None
+    leak: Proportion | None
+
+    def to_dict(self) -> dict:
+        return self.accuracy.to_dict() | {
+            "top1_all": self.top1_all.to_dict() if self.top1_all else None,
+            "top5_all": self.top5_all.to_dict() if self.top5_all else None,
+            "leak": self.leak.to_dict() if self.leak else None,
+        }
+
+
+@dataclass(frozen=True)
+class SplitGap:
+    """accuracy(``a``) - accuracy(``b``); ``estimate`` is None when a split has no counted video (``note``
+    says which)."""
+
+    a: str
+    b: str
+    estimate: GapEstimate | None
+    note: str = ""
+
+    def to_dict(self) -> dict:
+        if self.estimate is None:
+            return {
+                "a": self.a,
+                "b": self.b,
+                "value": None,
+                "ci95": [None, None],
+                "mcnemar": None,
+                "note": self.note,
+            }
+        return {"a": self.a, "b": self.b} | self.estimate.to_dict()
+
+
+@dataclass(frozen=True)
+class Confusion:
+    """counts: int64 (K, K), rows true class, columns predicted, in ``labels`` order; normalised: float64
+    (K, K) row shares, NaN where the class has no video."""
+
+    labels: tuple[str, ...]
+    counts: np.ndarray
+    normalised: np.ndarray
+
+    def to_dict(self) -> dict:
+        return {
+            "labels": list(self.labels),
+            "counts": self.counts.tolist(),
+            "normalised": [[finite_or_none(x) for x in row] for row in self.normalised],
+        }
+
+
+@dataclass(frozen=True)
+class ClassSplit:
+    """One class in one split: its accuracy and its most frequent wrong prediction (class, count)."""
+
+    accuracy: Proportion
+    top_wrong: tuple[str, int] | None
+
+    def to_dict(self) -> dict:
+        wrong = self.top_wrong
+        return self.accuracy.to_dict() | {
+            "top_wrong": {"class": wrong[0], "count": wrong[1]} if wrong else None
+        }
+
+
+@dataclass(frozen=True)
+class ClassAccuracy:
+    """One class: per split where it has videos, and the gap between the first two splits (None unless the
+    class has videos in both)."""
+
+    splits: dict[str, ClassSplit]
+    gap: float | None
+
+    def to_dict(self) -> dict:
+        return {"splits": {s: b.to_dict() for s, b in self.splits.items()}, "gap": self.gap}
+
+
+@dataclass(frozen=True)
+class ExcludedVideo:
+    video_id: str
+    split: str
+    label: str
+    status: str
+    reason: str
+    path: str
+
+    def to_dict(self) -> dict:
+        return {
+            "video_id": self.video_id,
+            "split": self.split,
+            "label": self.label,
+            "status": self.status,
+            "reason": self.reason,
+            "path": self.path,
+        }
+
+
+@dataclass(frozen=True)
+class SplitDenominator:
+    rows: int
+    counted: int
+    by_status: dict[str, int]
+
+    @property
+    def excluded(self) -> int:
+        return self.rows - self.counted
+
+    def to_dict(self) -> dict:
+        return {
+            "rows": self.rows,
+            "counted": self.counted,
+            "excluded": self.excluded,
+            "by_status": dict(self.by_status),
+        }
+
+
+@dataclass(frozen=True)
+class Denominators:
+    """Every row's status: ``counts`` per status over all rows, ``flagged`` counted statuses other than ok
+    (short, partial), per split, and each video not counted with its reason."""
+
+    rows: int
+    counted: int
+    counts: dict[str, int]
+    flagged: dict[str, int]
+    counted_statuses: tuple[str, ...]
+    by_split: dict[str, SplitDenominator]
+    excluded: tuple[ExcludedVideo, ...]
+
+    def to_dict(self) -> dict:
+        return {
+            "rows": self.rows,
+            "counted": self.counted,
+            "counts": dict(self.counts),
+            "flagged": dict(self.flagged),
+            "counted_statuses": list(self.counted_statuses),
+            "by_split": {s: d.to_dict() for s, d in self.by_split.items()},
+            "excluded": [e.to_dict() for e in self.excluded],
+        }
+
+
+_NO_GRID = {"grid": {}, "grid_totals": None, "grid_order": {"labels": [], "backgrounds": []}}
+
+
+@dataclass(frozen=True)
+class RunMetrics:
+    """Every metric of one run. ``splits`` and ``gaps`` in report order (``gaps`` keyed
+    ``"<reference>-<other>"``); ``grid`` None when no video has a background; ``confusion`` per split over
+    the shared class order ``classes``; ``per_class`` for classes with a counted video."""
+
+    run: str
+    model: str
+    classes: tuple[str, ...]
+    reference_split: str | None
+    splits: dict[str, SplitAccuracy]
+    gaps: dict[str, SplitGap]
+    small_cell: int
+    grid: Grid | None
+    confusion: dict[str, Confusion]
+    per_class: dict[str, ClassAccuracy]
+    status: Denominators
+
+    def to_dict(self) -> dict:
+        """The ``metrics.json`` entry of the run (without provenance), JSON-ready: no NaN, None instead."""
+        return {
+            "run": self.run,
+            "model": self.model,
+            "classes": list(self.classes),
+            "reference_split": self.reference_split,
+            "splits": {s: b.to_dict() for s, b in self.splits.items()},
+            "gaps": {name: g.to_dict() for name, g in self.gaps.items()},
+            "small_cell": self.small_cell,
+            **(self.grid.to_dict() if self.grid is not None else _NO_GRID),
+            "confusion": {s: c.to_dict() for s, c in self.confusion.items()},
+            "per_class": {lab: e.to_dict() for lab, e in self.per_class.items()},
+            "status": self.status.to_dict(),
+        }
+
+
+# ----------------------------------------------------------------------------------------------- compute
 
 
 def _first_seen(values: Iterable[str]) -> list[str]:
@@ -50,7 +237,7 @@ def class_order(run: RunResults) -> list[str]:
     of a counted video, then any other occurring name in manifest order (e.g. a label outside the subset).
     """
     counted = [v for v in run.videos if v.has_prediction]
-    seen = set(v.label for v in counted) | set(v.pred for v in counted)
+    seen = {v.label for v in counted} | {v.pred for v in counted}
     ordered = [c for c in run.classes if c in seen]
     known = set(ordered)
     extras = _first_seen(n for v in counted for n in (v.label, v.pred) if n not in known)
@@ -58,43 +245,30 @@ def class_order(run: RunResults) -> list[str]:
 
 
 def proportion(correct: int, n: int) -> dict:
-    """``{"n", "correct", "accuracy", "ci95": [lo, hi]}`` with a Wilson interval; None values when n == 0."""
-    lo, hi = wilson_interval(correct, n)
-    return {
-        "n": int(n),
-        "correct": int(correct),
-        "accuracy": _num(correct / n) if n else None,
-        "ci95": [_num(lo), _num(hi)],
-    }
+    """``{"n", "correct", "accuracy", "ci95": [lo, hi]}`` with a Wilson interval; None values when n == 0.
+
+    The serialised form of ``intervals.wilson(correct, n)``."""
+    return wilson(correct, n).to_dict()
 
 
-def _split_block(run: RunResults, videos: list[VideoResult]) -> dict:
+def _split_accuracy(run: RunResults, videos: list[VideoResult]) -> SplitAccuracy:
     counted = [v for v in videos if v.has_prediction]
-    block = proportion(sum(v.correct for v in counted), len(counted))
     # Unrestricted top-1 / top-5 and leak: only over videos that stored the unrestricted prediction.
     with_all = [v for v in counted if v.pred_all is not None]
-    block["top1_all"] = (
-        proportion(sum(v.pred_all == v.label for v in with_all), len(with_all)) if with_all else None
-    )
     with_topk = [v for v in counted if v.topk]
-    block["top5_all"] = (
-        proportion(sum(v.label in [c for c, _ in v.topk[:5]] for v in with_topk), len(with_topk))
-        if with_topk
-        else None
-    )
     subset = set(run.classes)
-    if with_all:
-        leaks = sum(v.pred_all not in subset for v in with_all)
-        leak = proportion(leaks, len(with_all))
-        block["leak"] = {
-            "n": leak["n"],
-            "count": leak["correct"],
-            "rate": leak["accuracy"],
-            "ci95": leak["ci95"],
-        }
-    else:
-        block["leak"] = None
-    return block
+    return SplitAccuracy(
+        accuracy=wilson(sum(v.correct for v in counted), len(counted)),
+        top1_all=wilson(sum(v.pred_all == v.label for v in with_all), len(with_all)) if with_all else None,
+        top5_all=(
+            wilson(sum(v.label in [c for c, _ in v.topk[:5]] for v in with_topk), len(with_topk))
+            if with_topk
+            else None
+        ),
+        leak=wilson(sum(v.pred_all not in subset for v in with_all), len(with_all), "rate")
+        if with_all
+        else None,
+    )
 
 
 def _clusters(videos: list[VideoResult]) -> list[str]:
@@ -102,7 +276,7 @@ def _clusters(videos: list[VideoResult]) -> list[str]:
     return [v.source_id if v.source_id else f"\x00video\x00{v.video_id}" for v in videos]
 
 
-def _mcnemar(a: list[VideoResult], b: list[VideoResult]) -> dict | None:
+def _mcnemar(a: list[VideoResult], b: list[VideoResult]) -> McNemar | None:
     """Exact McNemar over sources with exactly one counted video in each split; None without any pair."""
     by_a: dict[str, list[VideoResult]] = {}
     by_b: dict[str, list[VideoResult]] = {}
@@ -116,33 +290,28 @@ def _mcnemar(a: list[VideoResult], b: list[VideoResult]) -> dict | None:
     pairs = [(by_a[s][0], by_b[s][0]) for s in shared if len(by_a[s]) == 1 and len(by_b[s]) == 1]
     if not pairs:
         return None
-    right_wrong = sum(x.correct and not y.correct for x, y in pairs)
-    wrong_right = sum(y.correct and not x.correct for x, y in pairs)
-    return {
-        "n_pairs": len(pairs),
-        "b": int(right_wrong),
-        "c": int(wrong_right),
-        "p_value": mcnemar_exact(right_wrong, wrong_right),
+    right_wrong = int(sum(x.correct and not y.correct for x, y in pairs))
+    wrong_right = int(sum(y.correct and not x.correct for x, y in pairs))
+    return McNemar(
+        n_pairs=len(pairs),
+        b=right_wrong,
+        c=wrong_right,
+        p_value=mcnemar_exact(right_wrong, wrong_right),
         # A source with several versions in one split (e.g. many synthetic backgrounds) has no single pair.
-        "sources_not_paired": len(shared) - len(pairs),
-    }
+        sources_not_paired=len(shared) - len(pairs),
+    )
 
 
-def gap_metrics(
+def split_gap(
     a: list[VideoResult], b: list[VideoResult], name_a: str, name_b: str, seed: int, n_boot: int
-) -> dict:
-    """Gap accuracy(a) - accuracy(b) over counted videos, with bootstrap interval and McNemar when paired."""
+) -> SplitGap:
+    """Gap accuracy(a) - accuracy(b) over counted videos, with bootstrap interval and McNemar when paired.
+
+    Versions linked by ``source_id`` across the two splits make the bootstrap resample whole recordings."""
     a = [v for v in a if v.has_prediction]
     b = [v for v in b if v.has_prediction]
-    out: dict = {"a": name_a, "b": name_b}
     if not a or not b:
-        empty = name_a if not a else name_b
-        return out | {
-            "value": None,
-            "ci95": [None, None],
-            "mcnemar": None,
-            "note": f"no counted video in '{empty}'",
-        }
+        return SplitGap(name_a, name_b, None, f"no counted video in '{name_a if not a else name_b}'")
     paired = bool({v.source_id for v in a if v.source_id} & {v.source_id for v in b if v.source_id})
     est = bootstrap_gap(
         np.array([v.correct for v in a], dtype=bool),
@@ -152,91 +321,126 @@ def gap_metrics(
         n_boot=n_boot,
         seed=seed,
     )
-    return out | {
-        "value": _num(est.value),
-        "ci95": [_num(est.ci95[0]), _num(est.ci95[1])],
-        "n_boot": est.n_boot,
-        "seed": est.seed,
-        "resampled_by": est.resampled_by,
-        "n_clusters": est.n_clusters,
-        "n_degenerate": est.n_degenerate,
-        "mcnemar": _mcnemar(a, b) if paired else None,
-    }
+    mcnemar = _mcnemar(a, b) if paired else None
+    return SplitGap(name_a, name_b, dataclasses.replace(est, mcnemar=mcnemar))
 
 
-def _grid_block(counted: list[VideoResult], labels: list[str]) -> dict:
+def gap_metrics(
+    a: list[VideoResult], b: list[VideoResult], name_a: str, name_b: str, seed: int, n_boot: int
+) -> dict:
+    """``split_gap(...)`` serialised: ``{a, b, value, ci95, n_boot, seed, resampled_by, ..., mcnemar}``."""
+    return split_gap(a, b, name_a, name_b, seed, n_boot).to_dict()
+
+
+def _grid(counted: list[VideoResult], labels: list[str]) -> Grid | None:
     if not any(v.background for v in counted):
-        return {"grid": {}, "grid_totals": None, "grid_order": {"labels": [], "backgrounds": []}}
+        return None
     backgrounds = [v.background or NO_BACKGROUND for v in counted]
-    bg_order = _first_seen(backgrounds)
     row_labels = [c for c in labels if c in {v.label for v in counted}]
-    g = grid_counts(
-        [v.label for v in counted], backgrounds, [v.correct for v in counted], row_labels, bg_order
+    return grid_counts(
+        [v.label for v in counted],
+        backgrounds,
+        [v.correct for v in counted],
+        row_labels,
+        _first_seen(backgrounds),
     )
-    cells = {
-        lab: {
-            bg: {"correct": int(g.correct[i, j]), "total": int(g.total[i, j]), "small": bool(g.small[i, j])}
-            for j, bg in enumerate(bg_order)
-            if g.total[i, j] > 0  # blank where there is no video
-        }
-        for i, lab in enumerate(row_labels)
-    }
-    totals = {
-        "labels": {
-            lab: {"correct": int(g.correct[i].sum()), "total": int(g.total[i].sum())}
-            for i, lab in enumerate(row_labels)
-        },
-        "backgrounds": {
-            bg: {"correct": int(g.correct[:, j].sum()), "total": int(g.total[:, j].sum())}
-            for j, bg in enumerate(bg_order)
-        },
-        "all": {"correct": int(g.correct.sum()), "total": int(g.total.sum())},
-    }
-    return {
-        "grid": cells,
-        "grid_totals": totals,
-        "grid_order": {"labels": row_labels, "backgrounds": bg_order},
-    }
 
 
-def _status_block(run: RunResults, splits: list[str]) -> dict:
-    excluded = [
-        {
-            "video_id": v.video_id,
-            "split": v.split,
-            "label": v.label,
-            "status": v.status,
-            "reason": v.reason or ("no prediction stored" if v.status in OK_STATUSES else ""),
-            "path": v.path,
-        }
+def _denominators(run: RunResults, splits: list[str]) -> Denominators:
+    excluded = tuple(
+        ExcludedVideo(
+            v.video_id,
+            v.split,
+            v.label,
+            v.status,
+            v.reason or ("no prediction stored" if v.status in OK_STATUSES else ""),
+            v.path,
+        )
         for v in run.videos
         if not v.has_prediction
-    ]
+    )
     by_split = {}
     for s in splits:
         vids = [v for v in run.videos if v.split == s]
-        counted = sum(v.has_prediction for v in vids)
-        by_split[s] = {
-            "rows": len(vids),
-            "counted": counted,
-            "excluded": len(vids) - counted,
-            "by_status": dict(Counter(v.status for v in vids)),
-        }
+        by_split[s] = SplitDenominator(
+            len(vids), sum(v.has_prediction for v in vids), dict(Counter(v.status for v in vids))
+        )
     counted = [v for v in run.videos if v.has_prediction]
-    return {
-        "rows": len(run.videos),
-        "counted": len(counted),
-        "counts": dict(Counter(v.status for v in run.videos)),
+    return Denominators(
+        rows=len(run.videos),
+        counted=len(counted),
+        counts=dict(Counter(v.status for v in run.videos)),
         # short / partial videos count, but readers should know how many there are.
-        "flagged": {s: n for s, n in Counter(v.status for v in counted).items() if s != "ok"},
-        "counted_statuses": list(OK_STATUSES),
-        "by_split": by_split,
-        "excluded": excluded,
-    }
+        flagged={s: n for s, n in Counter(v.status for v in counted).items() if s != "ok"},
+        counted_statuses=tuple(OK_STATUSES),
+        by_split=by_split,
+        excluded=excluded,
+    )
+
+
+def _per_class(
+    labels: list[str], splits: list[str], counts: dict[str, np.ndarray], present: set[str]
+) -> dict[str, ClassAccuracy]:
+    top_wrong = {s: most_frequent_wrong(counts[s], labels) for s in splits}
+    out = {}
+    for i, lab in enumerate(labels):
+        if lab not in present:
+            continue
+        per_split = {}
+        for s in splits:
+            row = counts[s][i]
+            n, right = int(row.sum()), int(row[i])
+            if n:
+                per_split[s] = ClassSplit(wilson(right, n), top_wrong[s][i])
+        # Per-class gap between the first two splits (real - weird), when the class has videos in both.
+        accs = [per_split[s].accuracy.value if s in per_split else None for s in splits[:2]]
+        gap = finite_or_none(accs[0] - accs[1]) if len(accs) == 2 and None not in accs else None
+        out[lab] = ClassAccuracy(per_split, gap)
+    return out
+
+
+def measure_run(run: RunResults, seed: int = 0, n_boot: int = 2000) -> RunMetrics:
+    """Every metric of one run as frozen types (``RunMetrics``; ``.to_dict()`` is its ``metrics.json`` entry).
+
+    Accuracies with Wilson intervals; gaps of every split against the reference split (the first of
+    ``split_order``) with a percentile bootstrap that uses ``seed`` and ``n_boot`` (the same inputs always
+    give the same numbers) and McNemar's exact test where versions are linked by ``source_id``; the class x
+    background grid; confusion matrices over the shared class order; per-class accuracies; every status.
+    """
+    splits = split_order(run.videos)
+    labels = class_order(run)
+    by_split = {s: [v for v in run.videos if v.split == s] for s in splits}
+    counted = [v for v in run.videos if v.has_prediction]
+
+    gaps: dict[str, SplitGap] = {}
+    if splits:
+        ref = splits[0]
+        for other in splits[1:]:
+            gaps[f"{ref}-{other}"] = split_gap(by_split[ref], by_split[other], ref, other, seed, n_boot)
+
+    counts = {}
+    for s in splits:
+        vids = [v for v in by_split[s] if v.has_prediction]
+        counts[s] = confusion_counts([v.label for v in vids], [v.pred for v in vids], labels)
+
+    return RunMetrics(
+        run=run.run_id,
+        model=run.model,
+        classes=tuple(labels),
+        reference_split=splits[0] if splits else None,
+        splits={s: _split_accuracy(run, by_split[s]) for s in splits},
+        gaps=gaps,
+        small_cell=SMALL_CELL,
+        grid=_grid(counted, labels),
+        confusion={s: Confusion(tuple(labels), counts[s], row_normalise(counts[s])) for s in splits},
+        per_class=_per_class(labels, splits, counts, {v.label for v in counted}),
+        status=_denominators(run, splits),
+    )
 
 
 def run_metrics(run: RunResults, seed: int = 0, n_boot: int = 2000) -> dict:
-    """Every metric of one run, JSON-serialisable (no NaN: missing numbers are None).
+    """Every metric of one run, JSON-serialisable (no NaN: missing numbers are None): ``measure_run(...)``
+    serialised.
 
     Keys: ``run``, ``model``, ``classes`` (the shared class order), ``splits``
     (``{split: {n, correct, accuracy, ci95, top1_all, top5_all, leak}}``), ``gaps``
@@ -245,61 +449,4 @@ def run_metrics(run: RunResults, seed: int = 0, n_boot: int = 2000) -> dict:
     ``grid_order``, ``confusion`` (``{split: {labels, counts, normalised}}``), ``per_class`` and ``status``.
     The bootstrap uses ``seed`` and ``n_boot``: the same inputs always give the same dict.
     """
-    splits = split_order(run.videos)
-    labels = class_order(run)
-    by_split = {s: [v for v in run.videos if v.split == s] for s in splits}
-    counted = [v for v in run.videos if v.has_prediction]
-
-    gaps: dict[str, dict] = {}
-    if splits:
-        ref = splits[0]
-        for other in splits[1:]:
-            gaps[f"{ref}-{other}"] = gap_metrics(by_split[ref], by_split[other], ref, other, seed, n_boot)
-
-    confusion = {}
-    per_split_counts = {}
-    for s in splits:
-        vids = [v for v in by_split[s] if v.has_prediction]
-        counts = confusion_counts([v.label for v in vids], [v.pred for v in vids], labels)
-        per_split_counts[s] = counts
-        confusion[s] = {
-            "labels": labels,
-            "counts": counts.tolist(),
-            "normalised": [[_num(x) for x in row] for row in row_normalise(counts)],
-        }
-
-    per_class = {}
-    present = {v.label for v in counted}
-    top_wrong = {s: most_frequent_wrong(per_split_counts[s], labels) for s in splits}
-    for i, lab in enumerate(labels):
-        if lab not in present:
-            continue
-        entry: dict = {"splits": {}}
-        for s in splits:
-            row = per_split_counts[s][i]
-            n, right = int(row.sum()), int(row[i])
-            if n == 0:
-                continue
-            wrong = top_wrong[s][i]
-            entry["splits"][s] = proportion(right, n) | {
-                "top_wrong": {"class": wrong[0], "count": wrong[1]} if wrong else None
-            }
-        # Per-class gap between the first two splits (real - weird), when the class has videos in both.
-        accs = [entry["splits"].get(s, {}).get("accuracy") for s in splits[:2]]
-        entry["gap"] = _num(accs[0] - accs[1]) if len(accs) == 2 and None not in accs else None
-        per_class[lab] = entry
-
-    out = {
-        "run": run.run_id,
-        "model": run.model,
-        "classes": labels,
-        "reference_split": splits[0] if splits else None,
-        "splits": {s: _split_block(run, by_split[s]) for s in splits},
-        "gaps": gaps,
-        "small_cell": SMALL_CELL,
-        **_grid_block(counted, labels),
-        "confusion": confusion,
-        "per_class": per_class,
-        "status": _status_block(run, splits),
-    }
-    return out
+    return measure_run(run, seed=seed, n_boot=n_boot).to_dict()

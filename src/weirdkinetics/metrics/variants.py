@@ -9,14 +9,14 @@ status, with its reason, never silently dropped.
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
-from weirdkinetics.metrics.intervals import bootstrap_gap, mcnemar_exact, wilson_interval
-from weirdkinetics.metrics.summary import proportion
+from weirdkinetics.metrics.estimates import GapEstimate, McNemar, Proportion
+from weirdkinetics.metrics.intervals import bootstrap_gap, mcnemar_exact, wilson
 from weirdkinetics.results import RunResults, VideoResult
 
 SCHEMA = "weirdkinetics.variant_metrics/1"
@@ -25,24 +25,179 @@ MAX_LISTED = 50
 """At most this many excluded rows are listed by id (all are counted)."""
 
 
-def _num(x: float | None) -> float | None:
-    if x is None:
+# Keys of the gap blocks of schema variant_metrics/1, a subset of ``GapEstimate.to_dict()``: the paired gap
+# never listed n_degenerate (always 0 there: both splits share every cluster) nor McNemar (a sibling block,
+# named from the original's side); SCUBA/SCUFO listed only the draws and the seed. Listing the full estimate
+# would change the schema; until then these blocks pick from the one serialiser.
+_PAIRED_GAP_KEYS = ("value", "ci95", "n_boot", "seed", "resampled_by", "n_clusters")
+_SCUBA_GAP_KEYS = ("value", "ci95", "n_boot", "seed")
+
+
+def _gap_dict(gap: GapEstimate | None, keys: tuple[str, ...]) -> dict | None:
+    if gap is None:
         return None
-    x = float(x)
-    return x if math.isfinite(x) else None
+    full = gap.to_dict()
+    return {k: full[k] for k in keys}
 
 
 def rate(count: int, n: int) -> dict:
     """``{"n", "count", "rate", "ci95": [lo, hi]}`` with a Wilson interval; ``rate``/``ci95`` None when n == 0.
 
-    For label rates; accuracies use ``summary.proportion`` (``{"n", "correct", "accuracy", "ci95"}``)."""
-    lo, hi = wilson_interval(count, n)
-    return {
-        "n": int(n),
-        "count": int(count),
-        "rate": _num(count / n) if n else None,
-        "ci95": [_num(lo), _num(hi)],
-    }
+    The serialised form of ``intervals.wilson(count, n, "rate")``; accuracies use ``kind="accuracy"``
+    (``{"n", "correct", "accuracy", "ci95"}``)."""
+    return wilson(count, n, "rate").to_dict()
+
+
+@dataclass(frozen=True)
+class NotMade:
+    """A derived row synth did not make (``synth_status`` other than ok), with synth's reason."""
+
+    video_id: str
+    synth_status: str
+    reason: str
+
+    def to_dict(self) -> dict:
+        return {"video_id": self.video_id, "synth_status": self.synth_status, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class PairedComparison:
+    """Counted derived rows whose original was predicted: both accuracies on those ``n_pairs`` sources,
+    ``gap`` = variant minus original (cluster bootstrap over source recordings; None without a pair) and
+    McNemar's test with ``b`` = right on the original only, ``c`` = right on the variant only.
+    ``unpaired``: counted rows without a predicted original."""
+
+    n_pairs: int
+    original: Proportion
+    variant: Proportion
+    gap: GapEstimate | None
+    mcnemar: McNemar | None
+    unpaired: int
+
+    def to_dict(self) -> dict:
+        mc = self.mcnemar
+        return {
+            "n_pairs": self.n_pairs,
+            "original": self.original.to_dict(),
+            "variant": self.variant.to_dict(),
+            "gap": _gap_dict(self.gap, _PAIRED_GAP_KEYS),
+            "mcnemar": (
+                {"b_original_only": mc.b, "c_variant_only": mc.c, "p_value": mc.p_value} if mc else None
+            ),
+            "unpaired": self.unpaired,
+        }
+
+
+@dataclass(frozen=True)
+class LabelRates:
+    """HAT's reading of swaps over ``n`` usable rows: rates (``Proportion`` of kind ``"rate"``) of predicting
+    the person's label, the background's label or another, and the background label's rate on the paired
+    originals; rows not used, counted by why."""
+
+    n: int
+    person: Proportion
+    background: Proportion
+    other: Proportion
+    original_background: Proportion
+    n_bg_label_missing: int
+    n_bg_label_not_a_class: int
+    n_bg_label_is_true_label: int
+
+    def to_dict(self) -> dict:
+        return {
+            "n": self.n,
+            "person": self.person.to_dict(),
+            "background": self.background.to_dict(),
+            "other": self.other.to_dict(),
+            "original_background": self.original_background.to_dict(),
+            "n_bg_label_missing": self.n_bg_label_missing,
+            "n_bg_label_not_a_class": self.n_bg_label_not_a_class,
+            "n_bg_label_is_true_label": self.n_bg_label_is_true_label,
+        }
+
+
+@dataclass(frozen=True)
+class ScubaScufo:
+    """SCUBA/SCUFO twins over ``n_pairs``: both accuracies, the contrasted accuracy and their gap (SCUBA
+    minus SCUFO; None without a pair); twins without a partner are counted, not used."""
+
+    n_pairs: int
+    scuba: Proportion
+    scufo: Proportion
+    contrasted: Proportion
+    gap: GapEstimate | None
+    unpaired_scuba: int
+    unpaired_scufo: int
+
+    def to_dict(self) -> dict:
+        return {
+            "n_pairs": self.n_pairs,
+            "scuba": self.scuba.to_dict(),
+            "scufo": self.scufo.to_dict(),
+            "contrasted": self.contrasted.to_dict(),
+            "gap_scuba_minus_scufo": _gap_dict(self.gap, _SCUBA_GAP_KEYS),
+            "unpaired_scuba": self.unpaired_scuba,
+            "unpaired_scufo": self.unpaired_scufo,
+        }
+
+
+@dataclass(frozen=True)
+class VariantBlock:
+    """One derived variant: row and status counts (``synth_status`` over all rows, ``not_predicted`` by
+    evaluation status among rows synth made), up to ``MAX_LISTED`` rows not made, accuracy over counted rows,
+    the comparison with the originals and, for swaps, HAT's label rates."""
+
+    rows: int
+    counted: int
+    synth_status: dict[str, int]
+    not_predicted: dict[str, int]
+    excluded: tuple[NotMade, ...]
+    excluded_total: int
+    accuracy: Proportion
+    paired: PairedComparison
+    background_label: LabelRates | None
+
+    @property
+    def excluded_listed(self) -> int:
+        return len(self.excluded)
+
+    def to_dict(self) -> dict:
+        out = {
+            "rows": self.rows,
+            "counted": self.counted,
+            "synth_status": dict(self.synth_status),
+            "not_predicted": dict(self.not_predicted),
+            "excluded": [e.to_dict() for e in self.excluded],
+            "excluded_listed": self.excluded_listed,
+            "excluded_total": self.excluded_total,
+            "accuracy": self.accuracy.to_dict(),
+            "paired": self.paired.to_dict(),
+        }
+        if self.background_label is not None:
+            out["background_label"] = self.background_label.to_dict()
+        return out
+
+
+@dataclass(frozen=True)
+class VariantMetrics:
+    """Every derived-set number of a run: per variant in ``VARIANT_ORDER`` (then others by name) and
+    SCUBA/SCUFO when both static variants are present."""
+
+    model: str
+    run_id: str
+    n_originals: int
+    variants: dict[str, VariantBlock]
+    scuba_scufo: ScubaScufo | None
+
+    def to_dict(self) -> dict:
+        return {
+            "schema": SCHEMA,
+            "model": self.model,
+            "run_id": self.run_id,
+            "n_originals": self.n_originals,
+            "variants": {name: b.to_dict() for name, b in self.variants.items()},
+            "scuba_scufo": self.scuba_scufo.to_dict() if self.scuba_scufo else None,
+        }
 
 
 def variant_of(video: VideoResult) -> str:
@@ -86,63 +241,65 @@ def _cluster(o: VideoResult) -> str:
     return o.source_id or f"\x00video\x00{o.video_id}"
 
 
-def _status_block(rows: Sequence[VideoResult]) -> dict:
+def _variant_block(
+    rows: Sequence[VideoResult],
+    source_rows: Sequence[VideoResult],
+    classes: Sequence[str],
+    n_boot: int,
+    seed: int,
+) -> VariantBlock:
     synth = Counter((v.extra.get("synth_status") or "ok") for v in rows)
     not_predicted = Counter(v.status for v in rows if synth_ok(v) and not v.has_prediction)
-    excluded = [
-        {
-            "video_id": v.video_id,
-            "synth_status": v.extra.get("synth_status", ""),
-            "reason": v.extra.get("excluded_reason", "") or v.reason,
-        }
+    not_made = [
+        NotMade(v.video_id, v.extra.get("synth_status", ""), v.extra.get("excluded_reason", "") or v.reason)
         for v in rows
         if not synth_ok(v)
     ]
-    return {
-        "rows": len(rows),
-        "counted": sum(counted(v) for v in rows),
-        "synth_status": dict(sorted(synth.items())),
-        "not_predicted": dict(sorted(not_predicted.items())),
-        "excluded": excluded[:MAX_LISTED],
-        "excluded_listed": min(len(excluded), MAX_LISTED),
-        "excluded_total": len(excluded),
-    }
+    pairs = pair_with_originals(rows, source_rows)
+    usable = [(v, o) for v, o in pairs if counted(v) and o is not None and o.has_prediction]
+    n_counted = sum(counted(v) for v in rows)
+    return VariantBlock(
+        rows=len(rows),
+        counted=n_counted,
+        synth_status=dict(sorted(synth.items())),
+        not_predicted=dict(sorted(not_predicted.items())),
+        excluded=tuple(not_made[:MAX_LISTED]),
+        excluded_total=len(not_made),
+        accuracy=wilson(sum(v.correct for v in rows if counted(v)), n_counted),
+        paired=_paired(usable, n_counted - len(usable), n_boot, seed),
+        background_label=(
+            background_label_rates(pairs, classes)
+            if any((v.extra.get("bg_label") or "").strip() for v in rows)
+            else None
+        ),
+    )
 
 
-def _paired_block(pairs: list[tuple[VideoResult, VideoResult]], n_boot: int, seed: int) -> dict:
+def _paired(
+    pairs: list[tuple[VideoResult, VideoResult]], unpaired: int, n_boot: int, seed: int
+) -> PairedComparison:
     if not pairs:
-        return {
-            "n_pairs": 0,
-            "original": proportion(0, 0),
-            "variant": proportion(0, 0),
-            "gap": None,
-            "mcnemar": None,
-        }
+        return PairedComparison(0, wilson(0, 0), wilson(0, 0), None, None, unpaired)
     var_ok = np.array([v.correct for v, _ in pairs], dtype=bool)
     org_ok = np.array([o.correct for _, o in pairs], dtype=bool)
     clusters = np.array([_cluster(o) for _, o in pairs], dtype=object)
+    # variant accuracy minus original accuracy, same sources
     est = bootstrap_gap(var_ok, org_ok, clusters, clusters, n_boot=n_boot, seed=seed)
     b = int((org_ok & ~var_ok).sum())  # right on the original, wrong on the variant
     c = int((~org_ok & var_ok).sum())
-    return {
-        "n_pairs": len(pairs),
-        "original": proportion(int(org_ok.sum()), len(pairs)),
-        "variant": proportion(int(var_ok.sum()), len(pairs)),
-        "gap": {
-            "value": _num(est.value),  # variant accuracy minus original accuracy, same sources
-            "ci95": [_num(est.ci95[0]), _num(est.ci95[1])],
-            "n_boot": est.n_boot,
-            "seed": est.seed,
-            "resampled_by": est.resampled_by,
-            "n_clusters": est.n_clusters,
-        },
-        "mcnemar": {"b_original_only": b, "c_variant_only": c, "p_value": mcnemar_exact(b, c)},
-    }
+    return PairedComparison(
+        n_pairs=len(pairs),
+        original=wilson(int(org_ok.sum()), len(pairs)),
+        variant=wilson(int(var_ok.sum()), len(pairs)),
+        gap=est,
+        mcnemar=McNemar(len(pairs), b, c, mcnemar_exact(b, c)),
+        unpaired=unpaired,
+    )
 
 
 def background_label_rates(
     pairs: list[tuple[VideoResult, VideoResult | None]], classes: Sequence[str]
-) -> dict:
+) -> LabelRates:
     """HAT's reading of swaps: how often the model names the person's action vs. the background's class.
 
     Over counted rows whose ``bg_label`` is a class of the run and differs from the true label:
@@ -168,21 +325,21 @@ def background_label_rates(
     person = sum(v.pred == v.label for v, _, _ in used)
     background = sum(v.pred == bg for v, _, bg in used)
     with_original = [(o, bg) for _, o, bg in used if o is not None and o.has_prediction]
-    return {
-        "n": n,
-        "person": rate(person, n),
-        "background": rate(background, n),
-        "other": rate(n - person - background, n),
-        "original_background": rate(sum(o.pred == bg for o, bg in with_original), len(with_original)),
-        "n_bg_label_missing": unknown,
-        "n_bg_label_not_a_class": not_class,
-        "n_bg_label_is_true_label": same,
-    }
+    return LabelRates(
+        n=n,
+        person=wilson(person, n, "rate"),
+        background=wilson(background, n, "rate"),
+        other=wilson(n - person - background, n, "rate"),
+        original_background=wilson(sum(o.pred == bg for o, bg in with_original), len(with_original), "rate"),
+        n_bg_label_missing=unknown,
+        n_bg_label_not_a_class=not_class,
+        n_bg_label_is_true_label=same,
+    )
 
 
 def scuba_scufo(
     scuba: Sequence[VideoResult], scufo: Sequence[VideoResult], n_boot: int = 2000, seed: int = 0
-) -> dict:
+) -> ScubaScufo:
     """Contrasted accuracy (SCUBA/SCUFO): a static-background (SCUBA) video counts as right only when its
     static-person (SCUFO) twin (same source video and background) is wrong: the model used the motion, not
     the frozen appearance of person and scene.
@@ -203,28 +360,22 @@ def scuba_scufo(
     gap = None
     if n:
         clusters = np.array([a[k].source_id or k[0] for k in shared], dtype=object)
-        est = bootstrap_gap(right_a, right_b, clusters, clusters, n_boot=n_boot, seed=seed)
-        gap = {
-            "value": _num(est.value),
-            "ci95": [_num(est.ci95[0]), _num(est.ci95[1])],
-            "n_boot": n_boot,
-            "seed": seed,
-        }
-    return {
-        "n_pairs": n,
-        "scuba": proportion(int(right_a.sum()), n),
-        "scufo": proportion(int(right_b.sum()), n),
-        "contrasted": proportion(int((right_a & ~right_b).sum()), n),
-        "gap_scuba_minus_scufo": gap,
-        "unpaired_scuba": len(a) - n,
-        "unpaired_scufo": len(b) - n,
-    }
+        gap = bootstrap_gap(right_a, right_b, clusters, clusters, n_boot=n_boot, seed=seed)
+    return ScubaScufo(
+        n_pairs=n,
+        scuba=wilson(int(right_a.sum()), n),
+        scufo=wilson(int(right_b.sum()), n),
+        contrasted=wilson(int((right_a & ~right_b).sum()), n),
+        gap=gap,
+        unpaired_scuba=len(a) - n,
+        unpaired_scufo=len(b) - n,
+    )
 
 
-def variant_metrics(
+def measure_variants(
     run: RunResults, originals: RunResults | None = None, n_boot: int = 2000, seed: int = 0
-) -> dict:
-    """Every derived-set number of a run as one JSON-ready dict.
+) -> VariantMetrics:
+    """Every derived-set number of a run as frozen types (``.to_dict()`` is its ``metrics.json`` block).
 
     run: results holding derived rows (``variant`` column), and the originals too unless ``originals`` is
     given (a separate run over the source manifest, same model). Per variant: status counts with reasons,
@@ -236,32 +387,25 @@ def variant_metrics(
     source_rows = (
         list(originals.videos) if originals is not None else [v for v in run.videos if not variant_of(v)]
     )
-    classes = list(run.classes)
     names = [n for n in VARIANT_ORDER if any(variant_of(v) == n for v in derived)]
     names += sorted({variant_of(v) for v in derived} - set(names))
-    out: dict = {
-        "schema": SCHEMA,
-        "model": run.model,
-        "run_id": run.run_id,
-        "n_originals": len(source_rows),
-        "variants": {},
+    blocks = {
+        name: _variant_block(
+            [v for v in derived if variant_of(v) == name], source_rows, run.classes, n_boot, seed
+        )
+        for name in names
     }
-    for name in names:
-        rows = [v for v in derived if variant_of(v) == name]
-        pairs = pair_with_originals(rows, source_rows)
-        usable = [(v, o) for v, o in pairs if counted(v) and o is not None and o.has_prediction]
-        n_counted = sum(counted(v) for v in rows)
-        block = _status_block(rows)
-        block["accuracy"] = proportion(sum(v.correct for v in rows if counted(v)), n_counted)
-        block["paired"] = _paired_block(usable, n_boot, seed)
-        block["paired"]["unpaired"] = n_counted - len(usable)
-        if any((v.extra.get("bg_label") or "").strip() for v in rows):
-            block["background_label"] = background_label_rates(pairs, classes)
-        out["variants"][name] = block
     by_name = {n: [v for v in derived if variant_of(v) == n] for n in ("static-background", "static-person")}
-    out["scuba_scufo"] = (
+    twins = (
         scuba_scufo(by_name["static-background"], by_name["static-person"], n_boot, seed)
         if all(by_name.values())
         else None
     )
-    return out
+    return VariantMetrics(run.model, run.run_id, len(source_rows), blocks, twins)
+
+
+def variant_metrics(
+    run: RunResults, originals: RunResults | None = None, n_boot: int = 2000, seed: int = 0
+) -> dict:
+    """``measure_variants(...)`` as one JSON-ready dict (schema ``SCHEMA``)."""
+    return measure_variants(run, originals, n_boot=n_boot, seed=seed).to_dict()
