@@ -4,6 +4,7 @@ reasons, and no change at all for runs without derived rows."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import shutil
 from html.parser import HTMLParser
@@ -11,7 +12,7 @@ from html.parser import HTMLParser
 import pytest
 from scipy import stats
 
-from weirdkinetics.metrics.variants import MAX_LISTED, variant_metrics
+from weirdkinetics.metrics.variants import MAX_LISTED, measure_variants, variant_metrics
 from weirdkinetics.report import figures as figs
 from weirdkinetics.report import tables as tabs
 from weirdkinetics.report import write_report
@@ -278,7 +279,7 @@ def test_variant_csv_matches_metrics_and_brute_force(report):
     ]  # fmt: skip
     assert float(swap["gap"]) == pytest.approx((2 - 5) / 6)
     assert rows["person-only"]["hat_n"] == ""  # no bg_label: no HAT rates
-    table = tabs.variants_table(vm)
+    table = tabs.variants_table(measure_variants(run, seed=SEED, n_boot=N_BOOT))
     assert all(len(r) == len(table.csv_columns) for r in table.csv_rows)
 
 
@@ -325,7 +326,7 @@ def test_truncated_exclusions_say_how_many_are_listed():
         v.video_id = f"gone{i}"
     run = derived_run()
     run.videos += extra
-    table = tabs.variant_excluded_table(variant_metrics(run, n_boot=10))
+    table = tabs.variant_excluded_table(measure_variants(run, n_boot=10))
     assert len(table.rows) == MAX_LISTED
     assert f"{MAX_LISTED} of {MAX_LISTED + 4} listed (swap {MAX_LISTED} of {MAX_LISTED + 4})" in table.note
 
@@ -350,11 +351,11 @@ def test_runs_without_derived_rows_are_unchanged(report, tmp_path):
 
 
 def test_figure_reads_the_metrics_only():
-    """The figure draws from the dict alone: a dict with no run behind it draws."""
-    vm = variant_metrics(derived_run(), n_boot=10)
+    """The figure draws from the metrics alone: metrics with no run behind them draw."""
+    vm = measure_variants(derived_run(), n_boot=10)
     fig = figs.variants_figure(vm)
     assert len(fig.axes) == 2  # accuracy, and HAT rates because swaps carry bg_label
-    only_person = {**vm, "variants": {"person-only": vm["variants"]["person-only"]}}
+    only_person = dataclasses.replace(vm, variants={"person-only": vm.variants["person-only"]})
     assert len(figs.variants_figure(only_person).axes) == 1
 
 

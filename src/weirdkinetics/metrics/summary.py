@@ -59,6 +59,14 @@ class SplitGap:
     estimate: GapEstimate | None
     note: str = ""
 
+    @property
+    def value(self) -> float | None:
+        return self.estimate.value if self.estimate else None
+
+    @property
+    def ci95(self) -> tuple[float | None, float | None]:
+        return self.estimate.ci95 if self.estimate else (None, None)
+
     def to_dict(self) -> dict:
         if self.estimate is None:
             return {

@@ -1,4 +1,4 @@
-"""Figures drawn from ``run_metrics`` dicts (and, for the qualitative panel, given frame strips).
+"""Figures drawn from ``RunMetrics`` / ``VariantMetrics`` (and, for the qualitative panel, given frame strips).
 
 Figures read results; they never compute them. Built on ``matplotlib.figure.Figure`` directly (no pyplot),
 so drawing needs no display, touches no global backend state and always uses Agg for PNG.
@@ -14,6 +14,9 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
+from weirdkinetics.metrics.estimates import Proportion
+from weirdkinetics.metrics.summary import RunMetrics
+from weirdkinetics.metrics.variants import VariantMetrics
 from weirdkinetics.report.tables import SMALL_MARK, scores_text, top3_all, top3_subset
 from weirdkinetics.results import RunResults, VideoResult
 
@@ -51,11 +54,11 @@ def _err(values: list, cis: list) -> np.ndarray:
     return np.array([lo, hi], dtype=float)
 
 
-def accuracy_figure(m: dict) -> Figure:
+def accuracy_figure(m: RunMetrics) -> Figure:
     """Accuracy per split with 95% Wilson intervals and n under each bar."""
-    splits = list(m["splits"])
-    blocks = [m["splits"][s] for s in splits]
-    values = [b["accuracy"] for b in blocks]
+    splits = list(m.splits)
+    blocks = [m.splits[s].accuracy for s in splits]
+    values = [b.value for b in blocks]
     with matplotlib.rc_context(_RC):
         fig = _new_figure(max(3.5, 1.1 * len(splits) + 1.5), 3.2)
         ax = fig.add_subplot()
@@ -63,30 +66,30 @@ def accuracy_figure(m: dict) -> Figure:
         heights = [v if v is not None else 0.0 for v in values]
         ax.bar(x, heights, color="#4c72b0", width=0.6)
         ax.errorbar(
-            x, heights, yerr=_err(values, [b["ci95"] for b in blocks]), fmt="none", ecolor="black", capsize=4
+            x, heights, yerr=_err(values, [b.interval for b in blocks]), fmt="none", ecolor="black", capsize=4
         )
         for xi, v, b in zip(x, values, blocks):
             label = f"{100 * v:.1f}%" if v is not None else "no video"
             ax.text(
-                xi, 0.02, f"{label}\nn={b['n']}", ha="center", va="bottom", color="white" if v else "black"
+                xi, 0.02, f"{label}\nn={b.n}", ha="center", va="bottom", color="white" if v else "black"
             )
         ax.set_xticks(x, [_text(s) for s in splits])
         ax.set_ylim(0, 1.05)
         ax.set_ylabel("accuracy (95% Wilson interval)")
-        gap = m["gaps"].get("real-weird")
-        title = _text(m["run"])
-        if gap and gap["value"] is not None:
-            title += f"\nreal − weird: {100 * gap['value']:+.1f} pts"
-            if gap["ci95"][0] is not None:
-                title += f" [{100 * gap['ci95'][0]:+.1f}, {100 * gap['ci95'][1]:+.1f}]"
+        gap = m.gaps.get("real-weird")
+        title = _text(m.run)
+        if gap and gap.value is not None:
+            title += f"\nreal − weird: {100 * gap.value:+.1f} pts"
+            if gap.ci95[0] is not None:
+                title += f" [{100 * gap.ci95[0]:+.1f}, {100 * gap.ci95[1]:+.1f}]"
         ax.set_title(title)
     return fig
 
 
-def confusion_figure(m: dict) -> Figure:
+def confusion_figure(m: RunMetrics) -> Figure:
     """One row-normalised confusion matrix per split (the study's Figure 2), counts written in."""
-    splits = list(m["confusion"])
-    labels = m["classes"]
+    splits = list(m.confusion)
+    labels = list(m.classes)
     k = len(labels)
     side = max(3.0, 0.45 * k + 2.0)
     annotate = k <= _ANNOTATE_MAX_CLASSES
@@ -97,8 +100,8 @@ def confusion_figure(m: dict) -> Figure:
         axes = fig.subplots(1, max(1, len(splits)), squeeze=False)[0]
         image = None
         for ax, split in zip(axes, splits):
-            counts = np.array(m["confusion"][split]["counts"], dtype=np.int64).reshape(k, k)
-            norm = np.array(m["confusion"][split]["normalised"], dtype=float).reshape(k, k)  # None -> nan
+            counts = np.asarray(m.confusion[split].counts, dtype=np.int64).reshape(k, k)
+            norm = np.asarray(m.confusion[split].normalised, dtype=float).reshape(k, k)  # NaN: no video
             image = ax.imshow(np.ma.masked_invalid(norm), cmap="Blues", vmin=0, vmax=1)
             if annotate:
                 for i in range(k):
@@ -123,30 +126,29 @@ def confusion_figure(m: dict) -> Figure:
         axes[0].set_ylabel("true")
         if image is not None:
             fig.colorbar(image, ax=list(axes), shrink=0.6, label="share of the true class")
-        fig.suptitle(_text(m["run"]))
+        fig.suptitle(_text(m.run))
     return fig
 
 
-def grid_figure(m: dict) -> Figure:
+def grid_figure(m: RunMetrics) -> Figure:
     """Class x background heatmap (the study's Figure 3): accuracy colour, correct/total written in,
-    blank where no video, small cells hatched."""
-    labels, bgs = m["grid_order"]["labels"], m["grid_order"]["backgrounds"]
+    blank where no video, small cells hatched. Needs ``m.grid`` (videos with a background)."""
+    grid = m.grid
+    if grid is None:
+        raise ValueError("no video of this run has a background: there is no grid to draw")
+    labels, bgs = list(grid.labels), list(grid.backgrounds)
     acc = np.full((len(labels), len(bgs)), np.nan)
     with matplotlib.rc_context(_RC):
         fig = _new_figure(max(4.0, 1.1 * len(bgs) + 3.0), max(3.0, 0.42 * len(labels) + 1.6))
         ax = fig.add_subplot()
-        for i, lab in enumerate(labels):
-            for j, bg in enumerate(bgs):
-                cell = m["grid"][lab].get(bg)
-                if cell:
-                    acc[i, j] = cell["correct"] / cell["total"]
+        filled = grid.total > 0  # blank where there is no video
+        acc[filled] = grid.correct[filled] / grid.total[filled]
         image = ax.imshow(np.ma.masked_invalid(acc), cmap="RdYlGn", vmin=0, vmax=1, aspect="auto")
-        for i, lab in enumerate(labels):
-            for j, bg in enumerate(bgs):
-                cell = m["grid"][lab].get(bg)
-                if not cell:
+        for i in range(len(labels)):
+            for j in range(len(bgs)):
+                if not filled[i, j]:
                     continue
-                small = cell["small"]
+                small = bool(grid.small[i, j])
                 if small:
                     # Faded and hatched: the colour of a cell this small is not to be read as an accuracy.
                     ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor="white", alpha=0.6, lw=0))
@@ -156,50 +158,42 @@ def grid_figure(m: dict) -> Figure:
                 ax.text(
                     j,
                     i,
-                    f"{cell['correct']}/{cell['total']}" + (f" {SMALL_MARK}" if small else ""),
+                    f"{grid.correct[i, j]}/{grid.total[i, j]}" + (f" {SMALL_MARK}" if small else ""),
                     ha="center",
                     va="center",
                     fontsize=8,
                     style="italic" if small else "normal",
                 )
-        totals = m["grid_totals"]
+        (lab_right, lab_total), (bg_right, bg_total) = grid.label_totals, grid.background_totals
         ax.set_xticks(
-            range(len(bgs)),
-            [
-                f"{_text(bg)}\n{totals['backgrounds'][bg]['correct']}/{totals['backgrounds'][bg]['total']}"
-                for bg in bgs
-            ],
+            range(len(bgs)), [f"{_text(bg)}\n{bg_right[j]}/{bg_total[j]}" for j, bg in enumerate(bgs)]
         )
         ax.set_yticks(
-            range(len(labels)),
-            [
-                f"{_text(lab)}  {totals['labels'][lab]['correct']}/{totals['labels'][lab]['total']}"
-                for lab in labels
-            ],
+            range(len(labels)), [f"{_text(lab)}  {lab_right[i]}/{lab_total[i]}" for i, lab in enumerate(labels)]
         )
         ax.set_xlabel("background (total correct/videos)")
         ax.set_title(
-            f"{_text(m['run'])}: correct/total; hatched {SMALL_MARK}: < {m['small_cell']} videos, too few to read",
+            f"{_text(m.run)}: correct/total; hatched {SMALL_MARK}: < {m.small_cell} videos, too few to read",
             fontsize=9,
         )
         fig.colorbar(image, ax=ax, shrink=0.8, label="accuracy")
     return fig
 
 
-def runs_figure(metrics: list[dict]) -> Figure:
+def runs_figure(metrics: list[RunMetrics]) -> Figure:
     """Several runs side by side: accuracy per split (Wilson) and each gap (bootstrap), with intervals."""
-    splits = list(dict.fromkeys(s for m in metrics for s in m["splits"]))
-    gaps = list(dict.fromkeys(g for m in metrics for g in m["gaps"]))
-    runs = [_text(m["run"]) for m in metrics]
+    splits = list(dict.fromkeys(s for m in metrics for s in m.splits))
+    gaps = list(dict.fromkeys(g for m in metrics for g in m.gaps))
+    runs = [_text(m.run) for m in metrics]
     with matplotlib.rc_context(_RC):
         fig = _new_figure(max(7.0, 1.2 * len(metrics) * max(1, len(splits)) * 0.6 + 4), 3.6)
         ax_acc, ax_gap = fig.subplots(1, 2, width_ratios=[2, 1])
         width = 0.8 / max(1, len(splits))
         x = np.arange(len(metrics))
         for si, split in enumerate(splits):
-            blocks = [m["splits"].get(split) for m in metrics]
-            values = [b["accuracy"] if b else None for b in blocks]
-            cis = [b["ci95"] if b else [None, None] for b in blocks]
+            blocks = [m.splits[split].accuracy if split in m.splits else None for m in metrics]
+            values = [b.value if b else None for b in blocks]
+            cis = [b.interval if b else (None, None) for b in blocks]
             pos = x - 0.4 + width * (si + 0.5)
             ax_acc.bar(pos, [v if v is not None else 0 for v in values], width, label=_text(split))
             ax_acc.errorbar(
@@ -215,9 +209,9 @@ def runs_figure(metrics: list[dict]) -> Figure:
         ax_acc.set_ylabel("accuracy (95% Wilson)")
         ax_acc.legend(fontsize=7)
         for gi, gap in enumerate(gaps):
-            entries = [m["gaps"].get(gap) for m in metrics]
-            values = [e["value"] if e else None for e in entries]
-            cis = [e["ci95"] if e else [None, None] for e in entries]
+            entries = [m.gaps.get(gap) for m in metrics]
+            values = [e.value if e else None for e in entries]
+            cis = [e.ci95 if e else (None, None) for e in entries]
             y = x + 0.8 * (gi + 0.5) / max(1, len(gaps)) - 0.4
             ax_gap.errorbar(
                 [v if v is not None else np.nan for v in values],
@@ -278,14 +272,14 @@ def qualitative_figure(run: RunResults, selected: list[VideoResult], strips: dic
     return fig
 
 
-def variants_figure(vm: dict) -> Figure:
-    """Derived sets (``variant_metrics`` dict): per variant, accuracy over counted rows beside the
+def variants_figure(vm: VariantMetrics) -> Figure:
+    """Derived sets (``VariantMetrics``): per variant, accuracy over counted rows beside the
     originals' accuracy on the same sources (95% Wilson); for variants with HAT label rates (swaps), the
     shares predicted as the person's label and as the background's label, with the background label's
     share on the originals before the swap."""
-    names = list(vm["variants"])
-    blocks = [vm["variants"][n] for n in names]
-    hat_names = [n for n, b in zip(names, blocks) if b.get("background_label")]
+    names = list(vm.variants)
+    blocks = [vm.variants[n] for n in names]
+    hat_names = [n for n, b in zip(names, blocks) if b.background_label]
     with matplotlib.rc_context(_RC):
         width = max(4.5, 1.3 * len(names) + 2.0) + (max(3.5, 1.3 * len(hat_names) + 2.0) if hat_names else 0)
         fig = _new_figure(width, 3.6)
@@ -295,48 +289,48 @@ def variants_figure(vm: dict) -> Figure:
             ax_acc, ax_hat = fig.add_subplot(), None
         x = np.arange(len(names))
         series = [
-            ("variant", [b["accuracy"] for b in blocks], "#4c72b0"),
-            ("originals, same sources", [b["paired"]["original"] for b in blocks], "#a0a0a0"),
+            ("variant", [b.accuracy for b in blocks], "#4c72b0"),
+            ("originals, same sources", [b.paired.original for b in blocks], "#a0a0a0"),
         ]
-        _grouped_bars(ax_acc, x, series, "accuracy")
+        _grouped_bars(ax_acc, x, series)
         ax_acc.set_xticks(x, [_text(n) for n in names])
         ax_acc.set_ylabel("accuracy (95% Wilson interval)")
-        ax_acc.set_title(f"{_text(vm['run_id'])}: accuracy per variant", fontsize=9)
+        ax_acc.set_title(f"{_text(vm.run_id)}: accuracy per variant", fontsize=9)
         if ax_hat is not None:
-            hats = [vm["variants"][n]["background_label"] for n in hat_names]
+            hats = [vm.variants[n].background_label for n in hat_names]
             xh = np.arange(len(hat_names))
             series = [
-                ("person's label", [h["person"] for h in hats], "#55a868"),
-                ("background's label", [h["background"] for h in hats], "#c44e52"),
-                ("background's label on the originals", [h["original_background"] for h in hats], "#bbbbbb"),
+                ("person's label", [h.person for h in hats], "#55a868"),
+                ("background's label", [h.background for h in hats], "#c44e52"),
+                ("background's label on the originals", [h.original_background for h in hats], "#bbbbbb"),
             ]
-            _grouped_bars(ax_hat, xh, series, "rate")
+            _grouped_bars(ax_hat, xh, series)
             ax_hat.set_xticks(xh, [_text(n) for n in hat_names])
             ax_hat.set_ylabel("share of rows (95% Wilson interval)")
             ax_hat.set_title("HAT: whose label is predicted", fontsize=9)
     return fig
 
 
-def _grouped_bars(ax, x: np.ndarray, series: list[tuple[str, list[dict], str]], value_key: str) -> None:
-    """Side-by-side bars of proportion blocks (``{"n", value_key, "ci95"}``) with Wilson error bars and n
-    written under each bar; an empty block (n == 0) draws no bar and says so."""
+def _grouped_bars(ax, x: np.ndarray, series: list[tuple[str, list[Proportion], str]]) -> None:
+    """Side-by-side bars of proportions (accuracies or rates) with Wilson error bars and n written under
+    each bar; an empty proportion (n == 0) draws no bar and says so."""
     width = 0.8 / len(series)
     for k, (label, props, colour) in enumerate(series):
-        values = [p[value_key] if p["n"] else None for p in props]
+        values = [p.value if p.n else None for p in props]
         pos = x - 0.4 + width * (k + 0.5)
         heights = [v if v is not None else 0.0 for v in values]
         ax.bar(pos, heights, width, color=colour, label=_text(label))
         ax.errorbar(
             pos,
             [v if v is not None else np.nan for v in values],
-            yerr=_err(values, [p["ci95"] for p in props]),
+            yerr=_err(values, [p.interval for p in props]),
             fmt="none",
             ecolor="black",
             capsize=3,
         )
         for xi, v, p in zip(pos, values, props):
             ax.text(
-                xi, 0.01, f"n={p['n']}" if v is not None else "none", ha="center", va="bottom", fontsize=7
+                xi, 0.01, f"n={p.n}" if v is not None else "none", ha="center", va="bottom", fontsize=7
             )
     ax.set_ylim(0, 1.05)
     # Below the axes: inside, it would hide bars near 100%.

@@ -1,5 +1,6 @@
-"""Report tables built from ``run_metrics`` and ``variant_metrics`` dicts. Pure: no IO, no metric computed
-here.
+"""Report tables built from ``RunMetrics`` and ``VariantMetrics`` (``metrics.measure_run``,
+``metrics.variants.measure_variants``): they read the types' fields, never guess dict keys. Pure: no IO, no
+metric computed here.
 
 A ``Table`` holds two views of the same numbers: raw values for its CSV file and formatted strings (with
 per-cell CSS flags) for Markdown and HTML.
@@ -11,6 +12,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from weirdkinetics.metrics.estimates import Proportion, finite_or_none
+from weirdkinetics.metrics.summary import RunMetrics
+from weirdkinetics.metrics.variants import ScubaScufo, VariantBlock, VariantMetrics
 from weirdkinetics.results import RunResults, VideoResult
 
 SMALL_MARK = "†"
@@ -65,22 +69,19 @@ def p_value(p: float | None) -> str:
     return "< 0.001" if p < 0.001 else f"{p:.3f}"
 
 
-def _prop(block: dict | None) -> str:
-    """'84.0% (21/25)' for a proportion block, dash when absent."""
-    if not block or block.get("n", 0) == 0:
+def _prop(p: Proportion | None) -> str:
+    """'84.0% (21/25)' for a proportion (an accuracy or a rate), dash when absent or empty."""
+    if p is None or p.empty:
         return DASH
-    key = "correct" if "correct" in block else "count"
-    value = block.get("accuracy", block.get("rate"))
-    return f"{pct(value)} ({block[key]}/{block['n']})"
+    return f"{pct(p.value)} ({p.count}/{p.n})"
 
 
-def _prop_raw(block: dict | None, key: str = "correct", value: str = "accuracy") -> list[object]:
-    if not block:
-        return [None, None, None]
-    return [block["n"], block[key], block[value]]
+def _prop_raw(p: Proportion | None) -> list[object]:
+    """n, count, value (None where absent)."""
+    return [p.n, p.count, p.value] if p is not None else [None, None, None]
 
 
-def accuracy_table(m: dict) -> Table:
+def accuracy_table(m: RunMetrics) -> Table:
     """The study's Table 1, with n, Wilson interval, unrestricted top-1/top-5 and the leak rate."""
     columns = [
         "split", "n", "correct", "accuracy", "95% CI (Wilson)",
@@ -93,28 +94,29 @@ def accuracy_table(m: dict) -> Table:
         "leak_n", "leak_count", "leak_rate",
     ]  # fmt: skip
     rows, raw = [], []
-    for split, b in m["splits"].items():
+    for split, b in m.splits.items():
+        acc = b.accuracy
         rows.append(
             [
-                split, str(b["n"]), str(b["correct"]), pct(b["accuracy"]), pct_ci(b["ci95"]),
-                _prop(b["top1_all"]), _prop(b["top5_all"]), _prop(b["leak"]),
+                split, str(acc.n), str(acc.count), pct(acc.value), pct_ci(acc.interval),
+                _prop(b.top1_all), _prop(b.top5_all), _prop(b.leak),
             ]
         )  # fmt: skip
         raw.append(
-            [split, b["n"], b["correct"], b["accuracy"], *b["ci95"]]
-            + _prop_raw(b["top1_all"])
-            + _prop_raw(b["top5_all"])
-            + _prop_raw(b["leak"], "count", "rate")
+            [split, acc.n, acc.count, acc.value, *acc.interval]
+            + _prop_raw(b.top1_all)
+            + _prop_raw(b.top5_all)
+            + _prop_raw(b.leak)
         )
     note = (
         "Accuracy is restricted to the run's class subset; top-1/top-5 'all classes' use the unrestricted "
         "prediction; the leak rate is the share of videos whose unrestricted top-1 falls outside the subset. "
-        f"Counted statuses: {', '.join(m['status']['counted_statuses'])}."
+        f"Counted statuses: {', '.join(m.status.counted_statuses)}."
     )
     return Table("accuracy", "Accuracy per split", columns, rows, csv_columns, raw, note=note)
 
 
-def gaps_table(m: dict) -> Table:
+def gaps_table(m: RunMetrics) -> Table:
     columns = [
         "gap",
         "value",
@@ -129,28 +131,30 @@ def gaps_table(m: dict) -> Table:
         "n_clusters", "mcnemar_pairs", "mcnemar_b", "mcnemar_c", "mcnemar_p",
     ]  # fmt: skip
     rows, raw = [], []
-    for name, g in m["gaps"].items():
-        mc = g.get("mcnemar")
-        resampled = g.get("resampled_by", DASH)
-        if g.get("n_boot"):
-            resampled = f"{resampled} ({g['n_clusters']} clusters, {g['n_boot']} draws, seed {g['seed']})"
+    for name, g in m.gaps.items():
+        est = g.estimate
+        mc = est.mcnemar if est else None
+        resampled = (
+            f"{est.resampled_by} ({est.n_clusters} clusters, {est.n_boot} draws, seed {est.seed})"
+            if est
+            else g.note or DASH
+        )
         rows.append(
             [
-                f"{g['a']} − {g['b']}",
-                signed_pct(g["value"]),
-                signed_ci(g["ci95"]),
-                resampled if g["value"] is not None else g.get("note", DASH),
-                str(mc["n_pairs"]) if mc else DASH,
-                f"{mc['b']} / {mc['c']}" if mc else DASH,
-                p_value(mc["p_value"]) if mc else DASH,
+                f"{g.a} − {g.b}",
+                signed_pct(g.value),
+                signed_ci(g.ci95),
+                resampled,
+                str(mc.n_pairs) if mc else DASH,
+                f"{mc.b} / {mc.c}" if mc else DASH,
+                p_value(mc.p_value) if mc else DASH,
             ]
         )
         raw.append(
             [
-                name, g["a"], g["b"], g["value"], *g["ci95"], g.get("n_boot"), g.get("seed"),
-                g.get("resampled_by"), g.get("n_clusters"),
-                mc["n_pairs"] if mc else None, mc["b"] if mc else None, mc["c"] if mc else None,
-                mc["p_value"] if mc else None,
+                name, g.a, g.b, g.value, *g.ci95,
+                *([est.n_boot, est.seed, est.resampled_by, est.n_clusters] if est else [None] * 4),
+                *([mc.n_pairs, mc.b, mc.c, mc.p_value] if mc else [None] * 4),
             ]
         )  # fmt: skip
     note = (
@@ -161,51 +165,54 @@ def gaps_table(m: dict) -> Table:
     return Table("gaps", "Accuracy gaps", columns, rows, csv_columns, raw, note=note)
 
 
-def grid_table(m: dict) -> Table:
+def grid_table(m: RunMetrics) -> Table:
     """The study's Figure 3: correct/total per class and background, blank where no video, with totals."""
-    labels, bgs = m["grid_order"]["labels"], m["grid_order"]["backgrounds"]
-    grid, totals = m["grid"], m["grid_totals"]
+    grid = m.grid
+    labels = list(grid.labels) if grid is not None else []
+    bgs = list(grid.backgrounds) if grid is not None else []
     columns = ["class", *bgs, "total"]
     rows, raw, flags = [], [], []
-    for lab in labels:
+    for i, lab in enumerate(labels):
         row, rrow, frow = [lab], [lab], ["rowhead"]
-        for bg in bgs:
-            cell = grid[lab].get(bg)
-            if cell is None:
+        for j in range(len(bgs)):
+            total = int(grid.total[i, j])
+            if total == 0:
                 row.append("")
                 rrow.append("")
                 frow.append("empty")
                 continue
-            text = f"{cell['correct']}/{cell['total']}"
-            row.append(f"{text} {SMALL_MARK}" if cell["small"] else text)
+            text = f"{int(grid.correct[i, j])}/{total}"
+            small = bool(grid.small[i, j])
+            row.append(f"{text} {SMALL_MARK}" if small else text)
             rrow.append(text)
-            frow.append("small" if cell["small"] else "")
-        t = totals["labels"][lab]
-        row.append(f"{t['correct']}/{t['total']}")
-        rrow.append(f"{t['correct']}/{t['total']}")
+            frow.append("small" if small else "")
+        right, total = grid.label_totals
+        row.append(f"{right[i]}/{total[i]}")
+        rrow.append(f"{right[i]}/{total[i]}")
         frow.append("total")
         rows.append(row)
         raw.append(rrow)
         flags.append(frow)
     if labels:
-        col_tot = [
-            f"{totals['backgrounds'][bg]['correct']}/{totals['backgrounds'][bg]['total']}" for bg in bgs
-        ]
-        everything = f"{totals['all']['correct']}/{totals['all']['total']}"
+        right, total = grid.background_totals
+        col_tot = [f"{right[j]}/{total[j]}" for j in range(len(bgs))]
+        everything = f"{grid.correct.sum()}/{grid.total.sum()}"
         rows.append(["total", *col_tot, everything])
         raw.append(["total", *col_tot, everything])
         flags.append(["rowhead"] + ["total"] * (len(bgs) + 1))
     note = (
-        f"Correct predictions / videos per cell; blank: no video. {SMALL_MARK} fewer than {m['small_cell']} "
+        f"Correct predictions / videos per cell; blank: no video. {SMALL_MARK} fewer than {m.small_cell} "
         "videos: too few to read as an accuracy."
     )
     return Table("grid", "Class × background", columns, rows, columns, raw, flags, note, row_header=True)
 
 
-def confusion_table(m: dict, split: str) -> Table:
+def confusion_table(m: RunMetrics, split: str) -> Table:
     """Row-normalised percentages with counts; rows true class, columns predicted class."""
-    conf = m["confusion"][split]
-    labels, counts, norm = conf["labels"], conf["counts"], conf["normalised"]
+    conf = m.confusion[split]
+    labels = list(conf.labels)
+    counts = conf.counts.tolist()
+    norm = [[finite_or_none(x) for x in row] for row in conf.normalised]
     columns = ["true \\ predicted", *labels, "n"]
     rows, raw, flags = [], [], []
     for i, lab in enumerate(labels):
@@ -229,8 +236,8 @@ def confusion_table(m: dict, split: str) -> Table:
     )
 
 
-def per_class_table(m: dict) -> Table:
-    splits = list(m["splits"])
+def per_class_table(m: RunMetrics) -> Table:
+    splits = list(m.splits)
     first_two = splits[:2]
     gap_title = f"gap ({first_two[0]} − {first_two[1]})" if len(first_two) == 2 else "gap"
     columns = [
@@ -246,53 +253,47 @@ def per_class_table(m: dict) -> Table:
     for s in splits:
         csv_columns += [f"{s}_top_wrong", f"{s}_top_wrong_count"]
     rows, raw = [], []
-    for lab, entry in m["per_class"].items():
-        blocks = [entry["splits"].get(s) for s in splits]
-        wrongs = [b["top_wrong"] if b else None for b in blocks]
+    for lab, entry in m.per_class.items():
+        blocks = [entry.splits.get(s) for s in splits]
+        wrongs = [b.top_wrong if b else None for b in blocks]
         rows.append(
             [lab]
-            + [_prop(b) for b in blocks]
-            + [signed_pct(entry["gap"])]
-            + [f"{w['class']} ({w['count']})" if w else DASH for w in wrongs]
+            + [_prop(b.accuracy if b else None) for b in blocks]
+            + [signed_pct(entry.gap)]
+            + [f"{w[0]} ({w[1]})" if w else DASH for w in wrongs]
         )
         r: list[object] = [lab]
         for b in blocks:
-            r += [b["n"], b["correct"], b["accuracy"], *b["ci95"]] if b else [None] * 5
-        r.append(entry["gap"])
+            r += [*_prop_raw(b.accuracy), *b.accuracy.interval] if b else [None] * 5
+        r.append(entry.gap)
         for w in wrongs:
-            r += [w["class"], w["count"]] if w else [None, None]
+            r += list(w) if w else [None, None]
         raw.append(r)
     return Table("per_class", "Per class", columns, rows, csv_columns, raw, row_header=True)
 
 
-def denominators_table(m: dict) -> Table:
-    st = m["status"]
-    statuses = list(st["counts"])
+def denominators_table(m: RunMetrics) -> Table:
+    st = m.status
+    statuses = list(st.counts)
     columns = ["split", "rows", "counted", "excluded", *statuses]
     rows, raw = [], []
-    for split, d in st["by_split"].items():
-        cells = [split, d["rows"], d["counted"], d["excluded"], *[d["by_status"].get(s, 0) for s in statuses]]
+    for split, d in st.by_split.items():
+        cells = [split, d.rows, d.counted, d.excluded, *[d.by_status.get(s, 0) for s in statuses]]
         rows.append([str(c) for c in cells])
         raw.append(cells)
-    total = [
-        "all",
-        st["rows"],
-        st["counted"],
-        st["rows"] - st["counted"],
-        *[st["counts"][s] for s in statuses],
-    ]
+    total = ["all", st.rows, st.counted, st.rows - st.counted, *[st.counts[s] for s in statuses]]
     rows.append([str(c) for c in total])
     raw.append(total)
     note = (
-        f"Counted: status in {', '.join(st['counted_statuses'])} with a prediction; these are the denominators "
+        f"Counted: status in {', '.join(st.counted_statuses)} with a prediction; these are the denominators "
         "of every accuracy in this report."
     )
     return Table("denominators", "Denominators", columns, rows, columns, raw, note=note, row_header=True)
 
 
-def excluded_table(m: dict) -> Table:
+def excluded_table(m: RunMetrics) -> Table:
     columns = ["video_id", "split", "label", "status", "reason", "path"]
-    raw = [[e[c] for c in columns] for e in m["status"]["excluded"]]
+    raw = [[e.video_id, e.split, e.label, e.status, e.reason, e.path] for e in m.status.excluded]
     return Table("not_ok", "Videos not counted", columns, [[str(c) for c in r] for r in raw], columns, raw)
 
 
@@ -354,27 +355,26 @@ def qualitative_table(run: RunResults, selected: list[VideoResult]) -> Table:
     return Table("qualitative", "Qualitative examples", columns, rows, csv_columns, raw, note=note)
 
 
-def runs_table(metrics: list[dict]) -> Table:
+def runs_table(metrics: list[RunMetrics]) -> Table:
     """Several runs side by side: accuracy per split and the gaps, with intervals."""
-    splits = list(dict.fromkeys(s for m in metrics for s in m["splits"]))
-    gaps = list(dict.fromkeys(g for m in metrics for g in m["gaps"]))
+    splits = list(dict.fromkeys(s for m in metrics for s in m.splits))
+    gaps = list(dict.fromkeys(g for m in metrics for g in m.gaps))
     columns = ["run", "model", *splits, *[f"gap {g}" for g in gaps]]
     rows = []
     raw = []
     for m in metrics:
-        row = [m["run"], m["model"]]
+        row = [m.run, m.model]
         for s in splits:
-            b = m["splits"].get(s)
-            row.append(f"{_prop(b)} [{pct_ci(b['ci95'])}]" if b and b["n"] else DASH)
-            if b:
-                raw.append([m["run"], m["model"], f"accuracy:{s}", b["n"], b["accuracy"], *b["ci95"]])
+            b = m.splits.get(s)
+            acc = b.accuracy if b else None
+            row.append(f"{_prop(acc)} [{pct_ci(acc.interval)}]" if acc and acc.n else DASH)
+            if acc:
+                raw.append([m.run, m.model, f"accuracy:{s}", acc.n, acc.value, *acc.interval])
         for g in gaps:
-            e = m["gaps"].get(g)
-            row.append(
-                f"{signed_pct(e['value'])} [{signed_ci(e['ci95'])}]" if e and e["value"] is not None else DASH
-            )
+            e = m.gaps.get(g)
+            row.append(f"{signed_pct(e.value)} [{signed_ci(e.ci95)}]" if e and e.value is not None else DASH)
             if e:
-                raw.append([m["run"], m["model"], f"gap:{g}", None, e["value"], *e["ci95"]])
+                raw.append([m.run, m.model, f"gap:{g}", None, e.value, *e.ci95])
         rows.append(row)
     csv_columns = ["run", "model", "quantity", "n", "value", "ci95_lo", "ci95_hi"]
     note = "Accuracy (correct/n) [95% Wilson interval]; gap in percentage points [95% bootstrap interval]."
@@ -384,28 +384,26 @@ def runs_table(metrics: list[dict]) -> Table:
 # ------------------------------------------------------------------------------ derived sets (synth)
 
 
-def _rate_ci(block: dict | None) -> str:
-    """'50.0% (2/4) [15.0 to 85.0%]' for a proportion or rate block, dash when absent or empty."""
-    if not block or block.get("n", 0) == 0:
+def _rate_ci(p: Proportion | None) -> str:
+    """'50.0% (2/4) [15.0 to 85.0%]' for an accuracy or a rate, dash when absent or empty."""
+    if p is None or p.empty:
         return DASH
-    return f"{_prop(block)} [{pct_ci(block['ci95'])}]"
+    return f"{_prop(p)} [{pct_ci(p.interval)}]"
 
 
-def _rate_raw(block: dict | None, key: str = "count", value: str = "rate") -> list[object]:
-    """n, count, rate, ci95_lo, ci95_hi (None where absent)."""
-    if not block:
-        return [None] * 5
-    return [block["n"], block[key], block[value], *block["ci95"]]
+def _rate_raw(p: Proportion | None) -> list[object]:
+    """n, count, value, ci95_lo, ci95_hi (None where absent)."""
+    return [p.n, p.count, p.value, *p.interval] if p is not None else [None] * 5
 
 
-def _not_counted_text(b: dict) -> str:
-    parts = [f"synth {s}: {n}" for s, n in b["synth_status"].items() if s != "ok"]
-    parts += [f"evaluation {s}: {n}" for s, n in b["not_predicted"].items()]
+def _not_counted_text(b: VariantBlock) -> str:
+    parts = [f"synth {s}: {n}" for s, n in b.synth_status.items() if s != "ok"]
+    parts += [f"evaluation {s}: {n}" for s, n in b.not_predicted.items()]
     return "; ".join(parts) or DASH
 
 
-def variants_table(vm: dict) -> Table:
-    """One row per derived variant (``variant_metrics`` dict): counted rows, accuracy (Wilson), the
+def variants_table(vm: VariantMetrics) -> Table:
+    """One row per derived variant (``VariantMetrics``): counted rows, accuracy (Wilson), the
     originals' accuracy on the same sources, the paired gap (bootstrap) with McNemar's test, and for swaps
     HAT's rates of naming the person's vs. the background's label."""
     columns = [
@@ -426,46 +424,46 @@ def variants_table(vm: dict) -> Table:
         "original_background_n", "original_background_count", "original_background_rate",
     ]  # fmt: skip
     rows, raw = [], []
-    for name, b in vm["variants"].items():
-        acc, paired = b["accuracy"], b["paired"]
-        gap, mc = paired["gap"], paired["mcnemar"]
-        hat = b.get("background_label")
-        pairs_text = str(paired["n_pairs"])
-        if paired["unpaired"]:
-            pairs_text += f" ({paired['unpaired']} counted without one)"
+    for name, b in vm.variants.items():
+        acc, paired = b.accuracy, b.paired
+        gap, mc = paired.gap, paired.mcnemar
+        hat = b.background_label
+        pairs_text = str(paired.n_pairs)
+        if paired.unpaired:
+            pairs_text += f" ({paired.unpaired} counted without one)"
         rows.append(
             [
                 name,
-                f"{b['counted']} / {b['rows']}",
+                f"{b.counted} / {b.rows}",
                 _not_counted_text(b),
                 _prop(acc),
-                pct_ci(acc["ci95"]),
+                pct_ci(acc.interval),
                 pairs_text,
-                _rate_ci(paired["original"]),
-                _rate_ci(paired["variant"]),
-                signed_pct(gap["value"]) if gap else DASH,
-                signed_ci(gap["ci95"]) if gap else DASH,
-                f"{mc['b_original_only']} / {mc['c_variant_only']}" if mc else DASH,
-                p_value(mc["p_value"]) if mc else DASH,
-                _rate_ci(hat["person"]) if hat else DASH,
-                _rate_ci(hat["background"]) if hat else DASH,
+                _rate_ci(paired.original),
+                _rate_ci(paired.variant),
+                signed_pct(gap.value) if gap else DASH,
+                signed_ci(gap.ci95) if gap else DASH,
+                f"{mc.b} / {mc.c}" if mc else DASH,  # b: right on the original only; c: on the variant only
+                p_value(mc.p_value) if mc else DASH,
+                _rate_ci(hat.person) if hat else DASH,
+                _rate_ci(hat.background) if hat else DASH,
             ]
         )
-        original, variant = paired["original"], paired["variant"]
+        original, variant = paired.original, paired.variant
         raw.append(
             [
-                name, b["rows"], b["counted"], acc["correct"], acc["accuracy"], *acc["ci95"],
-                paired["n_pairs"], paired["unpaired"],
-                original["correct"], original["accuracy"], *original["ci95"],
-                variant["correct"], variant["accuracy"], *variant["ci95"],
-                *([gap["value"], *gap["ci95"], gap["n_boot"], gap["seed"], gap["resampled_by"],
-                   gap["n_clusters"]] if gap else [None] * 7),
-                *([mc["b_original_only"], mc["c_variant_only"], mc["p_value"]] if mc else [None] * 3),
-                hat["n"] if hat else None,
-                *(_rate_raw(hat["person"])[1:] if hat else [None] * 4),
-                *(_rate_raw(hat["background"])[1:] if hat else [None] * 4),
-                *(_rate_raw(hat["other"])[1:3] if hat else [None] * 2),
-                *(_rate_raw(hat["original_background"])[:3] if hat else [None] * 3),
+                name, b.rows, b.counted, acc.count, acc.value, *acc.interval,
+                paired.n_pairs, paired.unpaired,
+                original.count, original.value, *original.interval,
+                variant.count, variant.value, *variant.interval,
+                *([gap.value, *gap.ci95, gap.n_boot, gap.seed, gap.resampled_by, gap.n_clusters]
+                  if gap else [None] * 7),
+                *([mc.b, mc.c, mc.p_value] if mc else [None] * 3),
+                hat.n if hat else None,
+                *(_rate_raw(hat.person)[1:] if hat else [None] * 4),
+                *(_rate_raw(hat.background)[1:] if hat else [None] * 4),
+                *(_rate_raw(hat.other)[1:3] if hat else [None] * 2),
+                *(_rate_raw(hat.original_background)[:3] if hat else [None] * 3),
             ]
         )  # fmt: skip
     note = (
@@ -484,66 +482,66 @@ def variants_table(vm: dict) -> Table:
     )
 
 
-def background_label_text(vm: dict) -> list[str]:
+def background_label_text(vm: VariantMetrics) -> list[str]:
     """One sentence per variant with HAT label rates: rows used, why others were not, the other-label
     share and the background label's rate on the originals before the swap."""
     out = []
-    for name, b in vm["variants"].items():
-        hat = b.get("background_label")
+    for name, b in vm.variants.items():
+        hat = b.background_label
         if not hat:
             continue
         skipped = []
-        for key, why in (
-            ("n_bg_label_missing", "no bg_label"),
-            ("n_bg_label_not_a_class", "a bg_label that is not a class of the run"),
-            ("n_bg_label_is_true_label", "a bg_label equal to the person's label"),
+        for count, why in (
+            (hat.n_bg_label_missing, "no bg_label"),
+            (hat.n_bg_label_not_a_class, "a bg_label that is not a class of the run"),
+            (hat.n_bg_label_is_true_label, "a bg_label equal to the person's label"),
         ):
-            if hat[key]:
-                skipped.append(f"{hat[key]} with {why}")
+            if count:
+                skipped.append(f"{count} with {why}")
         text = (
-            f"{name}: person's vs. background's label over {hat['n']} counted rows"
+            f"{name}: person's vs. background's label over {hat.n} counted rows"
             + (f" (not used: {', '.join(skipped)})" if skipped else "")
-            + f"; another label: {_rate_ci(hat['other'])}"
+            + f"; another label: {_rate_ci(hat.other)}"
         )
-        before = hat["original_background"]
-        if before["n"]:
+        before = hat.original_background
+        if before.n:
             text += f"; the same background's label on the originals, before the swap: {_rate_ci(before)}"
         out.append(text + ".")
     return out
 
 
-def scuba_scufo_text(ss: dict) -> str:
+def scuba_scufo_text(ss: ScubaScufo) -> str:
     """The SCUBA/SCUFO line: contrasted accuracy with both accuracies on the same pairs and their gap."""
-    gap = ss["gap_scuba_minus_scufo"]
+    gap = ss.gap
     text = (
-        f"SCUBA/SCUFO over {ss['n_pairs']} pairs (same source video and background): contrasted "
-        f"accuracy (static-background right and static-person wrong) {_rate_ci(ss['contrasted'])}; "
-        f"static-background (SCUBA) {_rate_ci(ss['scuba'])}; static-person (SCUFO) "
-        f"{_rate_ci(ss['scufo'])}; gap SCUBA − SCUFO "
-        + (f"{signed_pct(gap['value'])} [{signed_ci(gap['ci95'])}]" if gap else DASH)
+        f"SCUBA/SCUFO over {ss.n_pairs} pairs (same source video and background): contrasted "
+        f"accuracy (static-background right and static-person wrong) {_rate_ci(ss.contrasted)}; "
+        f"static-background (SCUBA) {_rate_ci(ss.scuba)}; static-person (SCUFO) "
+        f"{_rate_ci(ss.scufo)}; gap SCUBA − SCUFO "
+        + (f"{signed_pct(gap.value)} [{signed_ci(gap.ci95)}]" if gap else DASH)
     )
-    if ss["unpaired_scuba"] or ss["unpaired_scufo"]:
+    if ss.unpaired_scuba or ss.unpaired_scufo:
         text += (
-            f"; without a twin (not used): {ss['unpaired_scuba']} static-background, "
-            f"{ss['unpaired_scufo']} static-person"
+            f"; without a twin (not used): {ss.unpaired_scuba} static-background, "
+            f"{ss.unpaired_scufo} static-person"
         )
     return text + "."
 
 
-def variant_excluded_table(vm: dict) -> Table:
+def variant_excluded_table(vm: VariantMetrics) -> Table:
     """Derived rows synth did not make (``synth_status`` other than ok), with synth's reason."""
     columns = ["video_id", "variant", "synth_status", "reason"]
     raw = []
-    for name, b in vm["variants"].items():
-        raw += [[e["video_id"], name, e["synth_status"], e["reason"]] for e in b["excluded"]]
-    listed = sum(b["excluded_listed"] for b in vm["variants"].values())
-    total = sum(b["excluded_total"] for b in vm["variants"].values())
+    for name, b in vm.variants.items():
+        raw += [[e.video_id, name, e.synth_status, e.reason] for e in b.excluded]
+    listed = sum(b.excluded_listed for b in vm.variants.values())
+    total = sum(b.excluded_total for b in vm.variants.values())
     note = "Rows of the derived manifest whose video synth did not make; they are counted above, never used."
     if listed < total:
         per = ", ".join(
-            f"{name} {b['excluded_listed']} of {b['excluded_total']}"
-            for name, b in vm["variants"].items()
-            if b["excluded_listed"] < b["excluded_total"]
+            f"{name} {b.excluded_listed} of {b.excluded_total}"
+            for name, b in vm.variants.items()
+            if b.excluded_listed < b.excluded_total
         )
         note += (
             f" {listed} of {total} listed ({per}); the derived manifest's synth_status and excluded_reason "

@@ -13,10 +13,10 @@ import numpy as np
 
 from weirdkinetics import __version__
 from weirdkinetics.errors import UserError
-from weirdkinetics.metrics import run_metrics
-from weirdkinetics.metrics.variants import variant_metrics, variant_of
+from weirdkinetics.metrics.variants import VariantMetrics
 from weirdkinetics.report import figures as figs
 from weirdkinetics.report import tables as tabs
+from weirdkinetics.report.contents import ReportContents, RunReport, prepare_report
 from weirdkinetics.report.document import (
     Block,
     FigureBlock,
@@ -27,7 +27,6 @@ from weirdkinetics.report.document import (
     render_html,
     render_markdown,
 )
-from weirdkinetics.report.qualitative import qualitative_selection
 from weirdkinetics.report.render import table_csv
 from weirdkinetics.results import RunResults
 
@@ -101,17 +100,16 @@ class _Writer:
         self.add(FigureBlock(title, png, rel_png, rel_svg))
 
 
-def _run_section(
-    w: _Writer, run: RunResults, m: dict, vm: dict | None, slug: str, strips: dict, seed: int
-) -> None:
+def _run_section(w: _Writer, section: RunReport, slug: str, strips: dict) -> None:
+    run, m, vm = section.run, section.metrics, section.variants
     w.add(Heading(2, f"Run {run.run_id} (model {run.model})", f"run-{slug}"))
-    st = m["status"]
+    st = m.status
     w.add(
         Paragraph(
-            f"{st['counted']} of {st['rows']} videos counted "
-            f"(statuses {', '.join(st['counted_statuses'])} with a prediction); "
-            f"{st['rows'] - st['counted']} not counted, listed below. "
-            f"Classes: {len(run.classes)} in the subset, {len(m['classes'])} occurring."
+            f"{st.counted} of {st.rows} videos counted "
+            f"(statuses {', '.join(st.counted_statuses)} with a prediction); "
+            f"{st.rows - st.counted} not counted, listed below. "
+            f"Classes: {len(run.classes)} in the subset, {len(m.classes)} occurring."
         )
     )
     if run.provenance:
@@ -119,25 +117,25 @@ def _run_section(
 
     w.add(Heading(3, "1. Accuracy per split", f"{slug}-accuracy"))
     w.table(tabs.accuracy_table(m), slug)
-    if m["gaps"]:
+    if m.gaps:
         w.table(tabs.gaps_table(m), slug)
-    if m["splits"]:
+    if m.splits:
         w.figure(figs.accuracy_figure(m), f"{slug}__accuracy", f"Accuracy per split, {run.run_id}")
 
     w.add(Heading(3, "2. Confusion matrices", f"{slug}-confusion"))
-    if m["classes"]:
+    if m.classes:
         w.figure(
             figs.confusion_figure(m),
             f"{slug}__confusion",
             f"Confusion matrices (row-normalised), {run.run_id}",
         )
-        for split in m["confusion"]:
+        for split in m.confusion:
             w.table(tabs.confusion_table(m, split), slug, collapsed=True)
     else:
         w.add(Paragraph("No counted video: no confusion matrix."))
 
     w.add(Heading(3, "3. Class × background", f"{slug}-grid"))
-    if m["grid"]:
+    if m.grid is not None:
         w.table(tabs.grid_table(m), slug)
         w.figure(figs.grid_figure(m), f"{slug}__grid", f"Class × background, {run.run_id}")
     else:
@@ -151,7 +149,7 @@ def _run_section(
     w.table(tabs.per_class_table(m), slug)
 
     w.add(Heading(3, "5. Qualitative examples", f"{slug}-qualitative"))
-    selected = qualitative_selection(run, seed=seed)
+    selected = list(section.qualitative)
     if selected:
         fig = figs.qualitative_figure(run, selected, strips)
         if fig is not None:
@@ -168,7 +166,7 @@ def _run_section(
 
     w.add(Heading(3, "6. Videos not counted and denominators", f"{slug}-status"))
     w.table(tabs.denominators_table(m), slug)
-    if m["status"]["excluded"]:
+    if m.status.excluded:
         w.table(tabs.excluded_table(m), slug)
     else:
         w.add(Paragraph("Every video was counted."))
@@ -185,14 +183,14 @@ INPAINT_NOTE = (
 )
 
 
-def _variants_section(w: _Writer, run: RunResults, vm: dict, slug: str) -> None:
-    """Derived-set metrics of a run (``variant_metrics``): table, figure, SCUBA/SCUFO, rows not made."""
+def _variants_section(w: _Writer, run: RunResults, vm: VariantMetrics, slug: str) -> None:
+    """Derived-set metrics of a run (``VariantMetrics``): table, figure, SCUBA/SCUFO, rows not made."""
     w.add(Heading(3, "7. Out-of-context variants", f"{slug}-variants"))
-    rows = sum(b["rows"] for b in vm["variants"].values())
+    rows = sum(b.rows for b in vm.variants.values())
     w.add(
         Paragraph(
-            f"{rows} derived rows (column 'variant') in {len(vm['variants'])} variant(s); the run's other "
-            f"{vm['n_originals']} rows are the originals they are paired with, by source_video_id (else "
+            f"{rows} derived rows (column 'variant') in {len(vm.variants)} variant(s); the run's other "
+            f"{vm.n_originals} rows are the originals they are paired with, by source_video_id (else "
             "source_id). Accuracies use counted rows only; 'not counted' says why the others were left out, "
             "and rows synth did not make are listed below."
         )
@@ -200,12 +198,12 @@ def _variants_section(w: _Writer, run: RunResults, vm: dict, slug: str) -> None:
     w.table(tabs.variants_table(vm), slug)
     for line in tabs.background_label_text(vm):
         w.add(Paragraph(line))
-    if vm["scuba_scufo"] is not None:
-        w.add(Paragraph(tabs.scuba_scufo_text(vm["scuba_scufo"])))
-    if "background-only" in vm["variants"]:
+    if vm.scuba_scufo is not None:
+        w.add(Paragraph(tabs.scuba_scufo_text(vm.scuba_scufo)))
+    if "background-only" in vm.variants:
         w.add(Paragraph(INPAINT_NOTE))
     w.figure(figs.variants_figure(vm), f"{slug}__variants", f"Out-of-context variants, {run.run_id}")
-    if any(b["excluded_total"] for b in vm["variants"].values()):
+    if any(b.excluded_total for b in vm.variants.values()):
         w.table(tabs.variant_excluded_table(vm), slug)
     else:
         w.add(Paragraph("Synth made every derived video."))
@@ -218,12 +216,16 @@ def write_report(
     seed: int = 0,
     n_boot: int = 2000,
     title: str = "weirdkinetics report",
+    *,
+    contents: ReportContents | None = None,
 ) -> dict[str, Path]:
     """Write the report of one or several runs into ``out_dir`` (created if needed).
 
     strips: frames for the qualitative panel, ``{(run_id, video_id): uint8 (T, H, W, 3)}``, for the videos
-    ``qualitative_selection(run, seed=seed)`` names; decoding them is the caller's job. ``seed`` and
-    ``n_boot`` drive the bootstrap and the sample of correct examples.
+    each run's section selects (``contents.runs[i].qualitative``); decoding them is the caller's job.
+    ``seed`` and ``n_boot`` drive the bootstrap and the sample of correct examples. contents: what
+    ``prepare_report(runs, seed, n_boot)`` gave, when the caller already holds it (to decode strips for
+    the same selection, or to reuse the same numbers); computed here otherwise.
 
     A run holding derived rows (synth's ``variant`` column, evaluated into the same run as their originals)
     also gets an "Out-of-context variants" section and a ``"variants"`` block in ``metrics.json``
@@ -241,12 +243,12 @@ def write_report(
     for sub in ("tables", "figures"):
         (out_dir / sub).mkdir(parents=True, exist_ok=True)
 
-    metrics = [run_metrics(run, seed=seed, n_boot=n_boot) for run in runs]
-    # Only runs holding derived rows (synth's 'variant' column) get the variants section and JSON block.
-    variants = [
-        variant_metrics(run, seed=seed, n_boot=n_boot) if any(variant_of(v) for v in run.videos) else None
-        for run in runs
-    ]
+    if contents is None:
+        contents = prepare_report(runs, seed=seed, n_boot=n_boot)
+    elif not contents.matches(runs, seed, n_boot):
+        raise ValueError(
+            "contents were prepared for other runs, seed or n_boot: pass prepare_report(runs, seed, n_boot)"
+        )
     slugs = _slugs([run.run_id for run in runs])
     w = _Writer(out_dir)
     w.add(
@@ -258,10 +260,11 @@ def write_report(
     )
     if len(runs) > 1:
         w.add(Heading(2, "Runs side by side", "runs"))
+        metrics = [section.metrics for section in contents.runs]
         w.table(tabs.runs_table(metrics), "all")
         w.figure(figs.runs_figure(metrics), "all__runs", "Accuracy per split and gaps, all runs")
-    for run, m, vm, slug in zip(runs, metrics, variants, slugs):
-        _run_section(w, run, m, vm, slug, strips, seed)
+    for section, slug in zip(contents.runs, slugs):
+        _run_section(w, section, slug, strips)
 
     html_path, md_path, json_path = out_dir / "report.html", out_dir / "report.md", out_dir / "metrics.json"
     html_path.write_text(render_html(title, w.blocks), encoding="utf-8")
@@ -272,8 +275,11 @@ def write_report(
         "seed": seed,
         "n_boot": n_boot,
         "runs": [
-            m | {"provenance": _jsonable(run.provenance)} | ({"variants": vm} if vm is not None else {})
-            for run, m, vm in zip(runs, metrics, variants)
+            section.metrics.to_dict()
+            | {"provenance": _jsonable(section.run.provenance)}
+            # Only runs holding derived rows (synth's 'variant' column) get the variants block.
+            | ({"variants": section.variants.to_dict()} if section.variants is not None else {})
+            for section in contents.runs
         ],
     }
     json_path.write_text(
