@@ -1,5 +1,6 @@
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -45,3 +46,23 @@ def test_models_lists_protocols(capsys):
 def test_python_dash_m_entry_point():
     proc = subprocess.run([sys.executable, "-m", "weirdkinetics", "--version"], capture_output=True, text=True)
     assert proc.returncode == 0 and "weirdkinetics" in proc.stdout
+
+
+def test_synth_prints_what_the_api_returns(tmp_path, monkeypatch, capsys):
+    """The CLI prints the API's answer; it does not read synth.json back (there is none here)."""
+    from weirdkinetics import api
+    from weirdkinetics.synth.generate import SynthResult
+
+    seen = {}
+
+    def fake_synthesize(variant, manifest, out, **kw):
+        seen.update(variant=variant, manifest=manifest, out=out, **kw)
+        return SynthResult(Path(out) / "manifest.csv", {"counts": {"ok": 3, "missing": 1}, "rows": 4})
+
+    monkeypatch.setattr(api, "synthesize", fake_synthesize)
+    out = tmp_path / "out"
+    args = ["synth", "person-only", "--manifest", "m.csv", "--out", str(out), "--segmenter", "true"]
+    assert main([*args, "--no-progress"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["rows: missing 1, ok 3", f"manifest: {out / 'manifest.csv'}"]
+    assert seen["variant"] == "person-only" and seen["segmenter"] == "true" and seen["progress"] is False
+    assert not out.exists()

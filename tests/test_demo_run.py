@@ -3,7 +3,46 @@ store, report): the known answer of the controlled experiment must come out of t
 
 import json
 
-from weirdkinetics.demo.run import run_demo
+import numpy as np
+import pytest
+
+from weirdkinetics.demo.run import report_with_headline, run_demo
+from weirdkinetics.results import RunResults, VideoResult
+
+
+def _paired_run(seed: int, model: str) -> RunResults:
+    """Real and weird versions of 30 recordings (linked by source_id); weird backgrounds owned by a class."""
+    rng = np.random.default_rng(seed)
+    classes = ["jump", "wave", "spin"]
+    videos = []
+    for i in range(30):
+        label = classes[i % 3]
+        owner = classes[(i + 1) % 3]
+        for split, p_right in (("real", 0.9), ("weird", 0.4)):
+            pred = label if rng.random() < p_right else owner
+            videos.append(
+                VideoResult(
+                    f"{split}{i}", f"/nowhere/{split}{i}.mp4", label, split, "ok", source_id=f"rec{i}",
+                    pred=pred, pred_score=0.7, extra={"bg_class": owner} if split == "weird" else {},
+                )
+            )  # fmt: skip
+    return RunResults(f"run-{model}", model, videos, classes)
+
+
+def test_headline_and_report_share_their_numbers(tmp_path, capsys):
+    """headline.json's accuracies and gap, intervals included, are metrics.json's for the same run."""
+    numbers = report_with_headline([_paired_run(0, "shortcut"), _paired_run(1, "control")], tmp_path)
+    saved = json.loads((tmp_path / "headline.json").read_text())
+    metrics = json.loads((tmp_path / "report" / "metrics.json").read_text())
+    assert saved == numbers and len(metrics["runs"]) == 2
+    for entry in metrics["runs"]:
+        row = saved[entry["model"]]
+        assert row["real"] == entry["splits"]["real"] and row["weird"] == entry["splits"]["weird"]
+        assert row["gap"] == entry["gaps"]["real-weird"]
+        assert row["gap"]["n_boot"] == metrics["n_boot"] and row["gap"]["resampled_by"] == "source_id"
+        took, n = row["background_capture"]
+        assert n == 30 and took == entry["splits"]["weird"]["n"] - entry["splits"]["weird"]["correct"]
+    assert "gap" in capsys.readouterr().out
 
 
 def test_demo_measures_the_known_shortcut(tmp_path):

@@ -394,3 +394,36 @@ def test_report_renders_in_headless_chromium(report, tmp_path):
     keep = os.environ.get("WK_KEEP_SCREENSHOT")
     if keep:
         shutil.copy(screenshot, keep)
+
+
+def test_qualitative_videos_are_selected_once_and_passed_down(tmp_path, monkeypatch):
+    """The API decodes strips for, and the report shows, one selection per run, made once."""
+    import dataclasses
+
+    import weirdkinetics.report as report_pkg
+    import weirdkinetics.report.contents as contents_mod
+    from weirdkinetics import api
+
+    calls = []
+
+    def counting(run, *args, **kwargs):
+        calls.append(run.run_id)
+        return qualitative_selection(run, *args, **kwargs)
+
+    monkeypatch.setattr(contents_mod, "qualitative_selection", counting)
+    monkeypatch.setattr(report_pkg, "qualitative_selection", counting)
+    runs = [nasty_run(0, "a"), nasty_run(1, "b")]
+    outcome = api.report_runs(runs, tmp_path / "r", seed=3, n_boot=20)
+    assert calls == ["a", "b"]
+    shown = [r["video_id"] for r in csv.DictReader(outcome.files["tables/a__qualitative.csv"].open(encoding="utf-8"))]
+    assert shown == [v.video_id for v in outcome.contents.runs[0].qualitative]
+
+    # write_report shows the selection it is given, not one of its own
+    contents = outcome.contents
+    pick = dataclasses.replace(contents.runs[1], qualitative=(runs[1].videos[5],))
+    contents = dataclasses.replace(contents, runs=(contents.runs[0], pick))
+    files = write_report(runs, tmp_path / "given", seed=3, n_boot=20, contents=contents)
+    rows = list(csv.DictReader(files["tables/b__qualitative.csv"].open(encoding="utf-8")))
+    assert [r["video_id"] for r in rows] == [runs[1].videos[5].video_id]
+    with pytest.raises(ValueError, match="prepared for other runs"):
+        write_report(runs, tmp_path / "other", seed=4, n_boot=20, contents=contents)

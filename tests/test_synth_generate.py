@@ -384,3 +384,15 @@ def test_person_only_on_real_clips_of_ten_seconds_and_a_truncated_one(tmp_path):
     frames, _ = _decode(out.parent / rows["arm"]["path"])
     dark = (frames.max(axis=-1) < 16).mean()  # black outside the two arm wrestlers
     assert 0.2 < dark < 0.95
+
+
+def test_api_returns_the_record_it_writes(toy, tmp_path):
+    """api.synthesize answers with the record synth.json holds: callers need not read it back."""
+    from weirdkinetics import api
+
+    manifest, _ = toy
+    result = api.synthesize("person-only", manifest, tmp_path / "out", segmenter="true", progress=False)
+    assert result.manifest == tmp_path / "out" / "manifest.csv"
+    assert result.counts == {"ok": 2, "missing": 1, "mask_error": 1} and result.rows == 4
+    saved = json.loads((tmp_path / "out" / "synth.json").read_text())
+    assert json.loads(json.dumps(result.info, default=str)) == saved

@@ -8,12 +8,17 @@ import platform
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from weirdkinetics import __version__
 from weirdkinetics.errors import ManifestError, UserError
 from weirdkinetics.labels import label_space, read_class_file, read_label_map, resolve_classes
 from weirdkinetics.manifest import Manifest, read_manifest
-from weirdkinetics.results import RunResults
+from weirdkinetics.results import RunResults, VideoResult
+
+if TYPE_CHECKING:
+    from weirdkinetics.report.contents import ReportContents
+    from weirdkinetics.synth.generate import SynthResult
 
 DEFAULT_STORE = "predictions.sqlite"
 
@@ -208,18 +213,28 @@ def load_results(
 
 
 def frame_strips(
-    runs: list[RunResults], count: int = 6, height: int = 96, seed: int = 0
+    runs: list[RunResults],
+    count: int = 6,
+    height: int = 96,
+    seed: int = 0,
+    *,
+    selections: list[list[VideoResult]] | None = None,
 ) -> dict[tuple[str, str], object]:
     """Frame strips (uint8 (count, h, w, 3)) for the report's qualitative panel, read through the same
-    decoder as evaluation, for the videos the report selects."""
+    decoder as evaluation. selections: the videos each run's panel shows, one list per run in order (from
+    ``prepare_report``); without them, ``qualitative_selection(run, seed=seed)``."""
     import numpy as np
 
     from weirdkinetics.decode import probe, read_video
     from weirdkinetics.report import qualitative_selection
 
+    if selections is None:
+        selections = [qualitative_selection(run, seed=seed) for run in runs]
+    if len(selections) != len(runs):
+        raise ValueError(f"{len(selections)} selections for {len(runs)} runs: give one per run, in order")
     strips: dict[tuple[str, str], object] = {}
-    for run in runs:
-        for v in qualitative_selection(run, seed=seed):
+    for run, selected in zip(runs, selections):
+        for v in selected:
             if not v.path or not Path(v.path).exists():
                 continue
             try:
@@ -233,15 +248,58 @@ def frame_strips(
     return strips
 
 
+def synthesize(
+    variant: str,
+    manifest_path: str | Path,
+    out_dir: str | Path,
+    backgrounds: str | Path | None = None,
+    segmenter: str = "mediapipe",
+    seed: int = 0,
+    *,
+    weights: str | None = None,
+    options: object | None = None,
+    progress: bool = True,
+) -> SynthResult:
+    """Make ``variant`` of every row of a manifest (see ``synth.generate.run_synth``); return the derived
+    manifest's path with the run's record (``counts`` per synth status, settings, versions), as also
+    written to ``synth.json``."""
+    from weirdkinetics.synth.generate import run_synth
+
+    return run_synth(
+        variant, manifest_path, out_dir, backgrounds=backgrounds, segmenter=segmenter, seed=seed,
+        weights=weights, options=options, progress=progress,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ReportOutcome:
+    """A written report: its files (as ``write_report`` returns them) and the numbers and selections it
+    shows (``ReportContents``), for callers that print or store them beside the report."""
+
+    files: dict[str, Path]
+    contents: ReportContents
+
+
+def report_runs(runs: list[RunResults], out_dir: str | Path, seed: int = 0, n_boot: int = 2000) -> ReportOutcome:
+    """Write the report of ``runs`` into ``out_dir``: metrics and qualitative selection computed once,
+    frame strips decoded for exactly that selection, and both returned with the files."""
+    from weirdkinetics.report import prepare_report, write_report
+
+    if not runs:
+        raise UserError("no runs to report: evaluate a model first, or give a predictions CSV")
+    contents = prepare_report(runs, seed=seed, n_boot=n_boot)
+    strips = frame_strips(runs, seed=seed, selections=[list(r.qualitative) for r in contents.runs])
+    files = write_report(runs, Path(out_dir), strips=strips, seed=seed, n_boot=n_boot, contents=contents)
+    return ReportOutcome(files, contents)
+
+
 def make_report(
     source: str | Path, out_dir: str | Path, run_ids: list[str] | None = None, manifest: Manifest | None = None,
     seed: int = 0,
 ) -> dict:
     """Write the report (HTML, Markdown, CSV tables, PNG/SVG figures, metrics.json) for the runs in a store
-    or a predictions CSV."""
-    from weirdkinetics.report import write_report
-
+    or a predictions CSV; return its files (``report_runs`` also returns its numbers)."""
     runs = load_results(source, run_ids, manifest)
     if not runs:
         raise UserError(f"{source}: no runs to report")
-    return write_report(runs, Path(out_dir), strips=frame_strips(runs, seed=seed), seed=seed)
+    return report_runs(runs, out_dir, seed=seed).files

@@ -116,24 +116,20 @@ def cmd_report(a) -> int:
 
 
 def cmd_synth(a) -> int:
-    import json
-
-    from weirdkinetics.synth.generate import SynthOptions, synthesize
+    from weirdkinetics import api
+    from weirdkinetics.synth.generate import SynthOptions
 
     options = SynthOptions(
         choice=a.background_rule, category=a.background_category, max_side=a.max_side,
         confirm_person=not a.no_people_check, exclude_low_quality=not a.keep_low_quality,
     )
-    out = synthesize(
+    result = api.synthesize(
         a.variant, a.manifest, a.out, backgrounds=a.backgrounds, segmenter=a.segmenter, seed=a.seed,
         weights=a.weights, options=options, progress=not a.no_progress,
     )
-    info = Path(out).parent / "synth.json"
-    if info.exists():
-        counts = json.loads(info.read_text()).get("counts") or {}
-        if counts and a.no_progress:  # with progress, synthesize prints them itself
-            print("rows: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
-    print(f"manifest: {out}")
+    if result.counts and a.no_progress:  # with progress, synthesize prints them itself
+        print("rows: " + ", ".join(f"{k} {v}" for k, v in sorted(result.counts.items())))
+    print(f"manifest: {result.manifest}")
     return 0
 
 

@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from weirdkinetics.demo.config import DemoConfig
 from weirdkinetics.results import RunResults
+
+if TYPE_CHECKING:
+    from weirdkinetics.report.contents import ReportContents
 
 CARD = "demo_c3d"
 
@@ -21,6 +25,55 @@ def background_capture(run: RunResults, split: str = "weird") -> tuple[int, int]
     """(videos of ``split`` predicted as the class that owns their background, videos with a prediction)."""
     rows = [v for v in run.videos if v.split == split and v.has_prediction and v.extra.get("bg_class")]
     return sum(v.pred == v.extra["bg_class"] for v in rows), len(rows)
+
+
+def headline(contents: ReportContents) -> dict:
+    """Per model: the ``real`` and ``weird`` accuracies and the ``gap`` between them, exactly as the report
+    computed them (``metrics.json``'s blocks: same bootstrap, same intervals), and ``background_capture``
+    ``[videos, of]`` (weird videos predicted as the class that owns their background)."""
+    out = {}
+    for section in contents.runs:
+        m, row = section.metrics, {}
+        for split in ("real", "weird"):
+            if split in m.splits:
+                row[split] = m.splits[split].to_dict()
+        if "real-weird" in m.gaps:
+            row["gap"] = m.gaps["real-weird"].to_dict()
+        took, n = background_capture(section.run)
+        if n:
+            row["background_capture"] = [took, n]
+        out[section.run.model] = row
+    return out
+
+
+def _print_headline(numbers: dict) -> None:
+    print("\nheadline (accuracy with 95% Wilson interval, n videos):")
+    for model, row in numbers.items():
+        for split in ("real", "weird"):
+            s = row.get(split)
+            if s and s["accuracy"] is not None:
+                lo, hi = s["ci95"]
+                print(f"  {model:<40} {split:<6} {100 * s['accuracy']:5.1f}%  [{100 * lo:.1f}, {100 * hi:.1f}]  n={s['n']}")
+        gap = row.get("gap")
+        if gap and gap["value"] is not None and None not in gap["ci95"]:
+            lo, hi = gap["ci95"]
+            print(f"  {'':<40} gap    {100 * gap['value']:+5.1f} pts [{100 * lo:+.1f}, {100 * hi:+.1f}]")
+        if "background_capture" in row:
+            took, n = row["background_capture"]
+            print(f"  {'':<40} weird videos predicted as the background's class: {took}/{n}")
+
+
+def report_with_headline(runs: list[RunResults], out: Path) -> dict:
+    """Write the report of ``runs`` into ``out/report`` and ``out/headline.json`` from the same numbers;
+    print and return the headline."""
+    from weirdkinetics import api
+
+    report = api.report_runs(runs, out / "report")
+    numbers = headline(report.contents)
+    _print_headline(numbers)
+    print(f"\nreport: {report.files.get('html')}")
+    (out / "headline.json").write_text(json.dumps(numbers, indent=2) + "\n")
+    return numbers
 
 
 def run_demo(
@@ -72,31 +125,5 @@ def run_demo(
         export=out / "predictions.csv",
     )
     print("[4/4] report")
-    report = api.make_report(outcome.store, out / "report", run_ids=outcome.run_ids, manifest=outcome.manifest)
-    runs = api.load_results(outcome.store, outcome.run_ids, outcome.manifest)
-    from weirdkinetics.metrics import run_metrics
-
-    headline = {}
-    print("\nheadline (accuracy with 95% Wilson interval, n videos):")
-    for run in runs:
-        m = run_metrics(run, n_boot=1000)
-        row = {}
-        for split in ("real", "weird"):
-            s = m["splits"].get(split)
-            if s:
-                row[split] = s
-                lo, hi = s["ci95"]
-                print(f"  {run.model:<40} {split:<6} {100 * s['accuracy']:5.1f}%  [{100 * lo:.1f}, {100 * hi:.1f}]  n={s['n']}")
-        gap = m.get("gaps", {}).get("real-weird")
-        if gap:
-            lo, hi = gap["ci95"]
-            print(f"  {'':<40} gap    {100 * gap['value']:+5.1f} pts [{100 * lo:+.1f}, {100 * hi:+.1f}]")
-            row["gap"] = gap
-        took, n = background_capture(run)
-        if n:
-            print(f"  {'':<40} weird videos predicted as the background's class: {took}/{n}")
-            row["background_capture"] = [took, n]
-        headline[run.model] = row
-    print(f"\nreport: {report.get('html')}")
-    (out / "headline.json").write_text(json.dumps(headline, indent=2) + "\n")
-    return headline
+    # The report's own numbers make the headline: one bootstrap, so headline.json and metrics.json agree.
+    return report_with_headline(api.load_results(outcome.store, outcome.run_ids, outcome.manifest), out)

@@ -494,6 +494,24 @@ def _output_paths(rows: list[ManifestRow], variant: str) -> list[str]:
     return paths
 
 
+@dataclass(frozen=True)
+class SynthResult:
+    """What a synth run wrote: the derived ``manifest`` and ``info``, the record also saved as
+    ``synth.json`` beside it (settings, versions, status counts)."""
+
+    manifest: Path
+    info: dict
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Rows per ``synth_status`` (only statuses that occurred)."""
+        return dict(self.info["counts"])
+
+    @property
+    def rows(self) -> int:
+        return int(self.info["rows"])
+
+
 def synthesize(
     variant: str,
     manifest_path: str | Path,
@@ -507,7 +525,28 @@ def synthesize(
     cache: bool = True,
     progress: bool = True,
 ) -> Path:
-    """Write ``variant`` of every row of ``manifest_path`` under ``out_dir``; return ``out_dir/manifest.csv``.
+    """``run_synth`` returning only the derived manifest's path, ``out_dir/manifest.csv``."""
+    return run_synth(
+        variant, manifest_path, out_dir, backgrounds, segmenter, seed,
+        weights=weights, options=options, cache=cache, progress=progress,
+    ).manifest  # fmt: skip
+
+
+def run_synth(
+    variant: str,
+    manifest_path: str | Path,
+    out_dir: str | Path,
+    backgrounds: str | Path | None = None,
+    segmenter: str = "mediapipe",
+    seed: int = 0,
+    *,
+    weights: str | None = None,
+    options: SynthOptions | None = None,
+    cache: bool = True,
+    progress: bool = True,
+) -> SynthResult:
+    """Write ``variant`` of every row of ``manifest_path`` under ``out_dir``; return the manifest
+    ``out_dir/manifest.csv`` with the record saved as ``out_dir/synth.json``.
 
     variant: one of ``VARIANTS``. backgrounds: a library folder (one sub-folder per category of images or
     videos) for ``swap``, ``static-background`` and ``static-person``; without one, those variants use the
@@ -601,4 +640,4 @@ def synthesize(
             f"synth {variant}: {len(rows_out)} source rows -> {summary}; manifest {out_manifest}",
             file=sys.stderr,
         )
-    return out_manifest
+    return SynthResult(out_manifest, info)
