@@ -415,7 +415,10 @@ def test_qualitative_videos_are_selected_once_and_passed_down(tmp_path, monkeypa
     runs = [nasty_run(0, "a"), nasty_run(1, "b")]
     outcome = api.report_runs(runs, tmp_path / "r", seed=3, n_boot=20)
     assert calls == ["a", "b"]
-    shown = [r["video_id"] for r in csv.DictReader(outcome.files["tables/a__qualitative.csv"].open(encoding="utf-8"))]
+    shown = [
+        r["video_id"]
+        for r in csv.DictReader(outcome.files["tables/a__qualitative.csv"].open(encoding="utf-8"))
+    ]
     assert shown == [v.video_id for v in outcome.contents.runs[0].qualitative]
 
     # write_report shows the selection it is given, not one of its own

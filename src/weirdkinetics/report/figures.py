@@ -70,9 +70,7 @@ def accuracy_figure(m: RunMetrics) -> Figure:
         )
         for xi, v, b in zip(x, values, blocks):
             label = f"{100 * v:.1f}%" if v is not None else "no video"
-            ax.text(
-                xi, 0.02, f"{label}\nn={b.n}", ha="center", va="bottom", color="white" if v else "black"
-            )
+            ax.text(xi, 0.02, f"{label}\nn={b.n}", ha="center", va="bottom", color="white" if v else "black")
         ax.set_xticks(x, [_text(s) for s in splits])
         ax.set_ylim(0, 1.05)
         ax.set_ylabel("accuracy (95% Wilson interval)")
@@ -169,7 +167,8 @@ def grid_figure(m: RunMetrics) -> Figure:
             range(len(bgs)), [f"{_text(bg)}\n{bg_right[j]}/{bg_total[j]}" for j, bg in enumerate(bgs)]
         )
         ax.set_yticks(
-            range(len(labels)), [f"{_text(lab)}  {lab_right[i]}/{lab_total[i]}" for i, lab in enumerate(labels)]
+            range(len(labels)),
+            [f"{_text(lab)}  {lab_right[i]}/{lab_total[i]}" for i, lab in enumerate(labels)],
         )
         ax.set_xlabel("background (total correct/videos)")
         ax.set_title(
@@ -329,9 +328,7 @@ def _grouped_bars(ax, x: np.ndarray, series: list[tuple[str, list[Proportion], s
             capsize=3,
         )
         for xi, v, p in zip(pos, values, props):
-            ax.text(
-                xi, 0.01, f"n={p.n}" if v is not None else "none", ha="center", va="bottom", fontsize=7
-            )
+            ax.text(xi, 0.01, f"n={p.n}" if v is not None else "none", ha="center", va="bottom", fontsize=7)
     ax.set_ylim(0, 1.05)
     # Below the axes: inside, it would hide bars near 100%.
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=2, frameon=False)
