@@ -3,6 +3,14 @@
 The grid below is transcribed from the study (../shared/seed/, Figure 3): rows are its 10 classes, columns
 its 5 backgrounds, cells correct/total, '-' where it has no video. The rendered grid (CSV and Markdown) is
 also compared with golden files; regenerate them only with ``WK_UPDATE_GOLDEN=1 pytest tests/test_report_golden.py``.
+
+``metrics.json`` is golden too: the Figure 3 report's, and that of a small run exercising what Figure 3
+lacks (recordings linked across splits, so a cluster bootstrap and McNemar's test; unrestricted top-1/top-5
+and leaks; a video not counted; derived variants with HAT rates and SCUBA/SCUFO). Compared after
+``_comparable``, which replaces the one field that legitimately varies between machines, ``generated_by``
+(package and library versions), by a placeholder; the fixtures hold no timestamp and no absolute path.
+A key added, removed, renamed or reordered, or a number changed, fails the comparison: if intended, bump
+``SCHEMA_VERSION`` where a key changes meaning or disappears, and regenerate with the flag above.
 """
 
 from __future__ import annotations
@@ -194,6 +202,94 @@ def test_html_gives_back_the_grid(report):
                 assert css == "empty" and text == ""
             else:
                 assert (css == "small") == (GRID[label][bg][1] < 5), (label, bg, css)
+
+
+def _comparable(doc: dict) -> str:
+    """metrics.json text with the versions (which differ between machines) replaced by a placeholder."""
+    doc = dict(doc, generated_by="<versions: not compared>")
+    return json.dumps(doc, indent=2, allow_nan=False, ensure_ascii=False) + "\n"
+
+
+def linked_run() -> RunResults:
+    """12 recordings, each in real and weird, linked by source_id; unrestricted predictions with a leak; one
+    video not counted; swaps with the background's class; static-background/static-person twins."""
+    classes = ["jump", "wave", "spin"]
+    videos = []
+    for i in range(12):
+        label, other = classes[i % 3], classes[(i + 1) % 3]
+        for split, right in (("real", i % 4 != 3), ("weird", i % 3 == 0)):
+            pred = label if right else other
+            pred_all = pred if i % 5 else "dancing"  # outside the class subset: a leak
+            videos.append(
+                VideoResult(
+                    f"{split}{i:02d}", f"{split}/{i:02d}.mp4", label, split, "ok", background=("home", "beach")[i % 2],
+                    source_id=f"rec{i:02d}", pred=pred, pred_score=0.5 + i / 100, pred_all=pred_all,
+                    pred_all_score=0.4, topk=[(pred_all, 0.4), (label, 0.3), (other, 0.2)],
+                )
+            )  # fmt: skip
+    videos.append(
+        VideoResult("broken", "real/broken.mp4", "spin", "real", "decode_error", reason="moov atom")
+    )
+    for i in range(6):
+        label, owner = classes[i % 3], classes[(i + 2) % 3]
+        for variant, pred in (
+            ("swap", owner if i % 2 else label),
+            ("static-background", label if i < 4 else owner),
+            ("static-person", label if i % 2 else owner),
+        ):
+            extra = {
+                "variant": variant,
+                "source_video_id": f"real{i:02d}",
+                "bg_label": owner if variant == "swap" else "",
+            }
+            extra |= {"bg_source": f"lib/{i}.jpg", "synth_status": "ok"}
+            videos.append(
+                VideoResult(f"real{i:02d}__{variant}", f"d/{i}{variant}.mp4", label, variant, "ok",
+                            background="lib", source_id=f"rec{i:02d}", pred=pred, extra=extra)
+            )  # fmt: skip
+    gone = {
+        "variant": "swap",
+        "source_video_id": "real11",
+        "synth_status": "excluded",
+        "excluded_reason": "no person",
+    }
+    videos.append(VideoResult("real11__swap", "", "wave", "swap", "excluded", source_id="rec11", extra=gone))
+    return RunResults("linked", "tiny", videos, classes, provenance={"card": {"name": "tiny"}})
+
+
+def test_metrics_json_matches_golden_files(report, tmp_path):
+    out, _ = report
+    written = {
+        "metrics.json": json.loads((out / "metrics.json").read_text(encoding="utf-8")),
+        "metrics_linked.json": json.loads(
+            write_report([linked_run()], tmp_path, seed=1, n_boot=200)["metrics"].read_text(encoding="utf-8")
+        ),
+    }
+    rendered = {name: _comparable(doc) for name, doc in written.items()}
+    if os.environ.get("WK_UPDATE_GOLDEN") == "1":
+        GOLDEN.mkdir(parents=True, exist_ok=True)
+        for name, text in rendered.items():
+            (GOLDEN / name).write_text(text, encoding="utf-8")
+    for name, text in rendered.items():
+        path = GOLDEN / name
+        assert path.exists(), f"{path} missing: run WK_UPDATE_GOLDEN=1 pytest {Path(__file__).name}"
+        assert text == path.read_text(encoding="utf-8"), f"{name} differs from its golden file"
+    # The golden files hold the study's grid and the linked run's parts (guards against a wrong regeneration).
+    figure3 = json.loads((GOLDEN / "metrics.json").read_text(encoding="utf-8"))["runs"][0]
+    assert figure3["grid_totals"]["all"] == {"correct": 240, "total": 343}
+    linked = json.loads((GOLDEN / "metrics_linked.json").read_text(encoding="utf-8"))["runs"][0]
+    assert (
+        linked["gaps"]["real-weird"]["resampled_by"] == "source_id"
+        and linked["gaps"]["real-weird"]["mcnemar"]
+    )
+    assert (
+        linked["splits"]["real"]["leak"]["count"] > 0
+        and linked["status"]["excluded"][0]["video_id"] == "broken"
+    )
+    assert (
+        linked["variants"]["variants"]["swap"]["background_label"]["n"] > 0
+        and linked["variants"]["scuba_scufo"]
+    )
 
 
 def test_rendered_grid_matches_golden_files(report):
