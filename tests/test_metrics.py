@@ -476,3 +476,101 @@ def test_sources_with_several_versions_are_clustered_but_not_paired():
     gap = run_metrics(RunResults("r", "m", videos, ["a", "b"]), n_boot=100)["gaps"]["real-weird"]
     assert gap["resampled_by"] == "source_id" and gap["n_clusters"] == 3
     assert gap["mcnemar"] == {"n_pairs": 2, "b": 1, "c": 1, "p_value": 1.0, "sources_not_paired": 1}
+
+
+# ------------------------------------------------------------------------------ result types, serialisers
+
+
+def test_proportion_serialises_to_the_two_historic_shapes():
+    from weirdkinetics.metrics import Proportion, wilson
+
+    acc = wilson(3, 4)
+    lo, hi = wilson_interval(3, 4)
+    assert (acc.count, acc.n, acc.value, acc.interval, acc.method) == (3, 4, 0.75, (lo, hi), "wilson")
+    assert acc.to_dict() == {"n": 4, "correct": 3, "accuracy": 0.75, "ci95": [lo, hi]}
+    assert wilson(1, 4, "rate").to_dict() == {
+        "n": 4, "count": 1, "rate": 0.25, "ci95": list(wilson_interval(1, 4)),
+    }  # fmt: skip
+    # no video: no number, and JSON-ready (None, never NaN)
+    empty = wilson(0, 0)
+    assert empty.empty and empty.to_dict() == {"n": 0, "correct": 0, "accuracy": None, "ci95": [None, None]}
+    assert Proportion(0, 0, math.nan, (math.nan, math.nan)).interval == (None, None)
+    with pytest.raises(ValueError, match="kind"):
+        Proportion(1, 2, 0.5, (0.1, 0.9), kind="share")
+
+
+def test_gap_estimate_serialises_with_its_resampling_and_mcnemar():
+    from weirdkinetics.metrics import GapEstimate, McNemar
+
+    est = GapEstimate(0.25, (0.1, 0.4), 500, 7, "source_id", 12, 3, McNemar(10, 4, 1, 0.375, 2))
+    assert est.interval == (0.1, 0.4)
+    assert est.to_dict() == {
+        "value": 0.25, "ci95": [0.1, 0.4], "n_boot": 500, "seed": 7, "resampled_by": "source_id",
+        "n_clusters": 12, "n_degenerate": 3,
+        "mcnemar": {"n_pairs": 10, "b": 4, "c": 1, "p_value": 0.375, "sources_not_paired": 2},
+    }  # fmt: skip
+    # every replicate degenerate: no interval, and strict JSON still
+    drawn = GapEstimate(0.5, (math.nan, math.nan), 10, 0, "source_id", 2, 10)
+    assert drawn.ci95 == (None, None) and drawn.to_dict()["mcnemar"] is None
+    json.dumps(drawn.to_dict(), allow_nan=False)
+
+
+def test_run_metrics_is_the_serialised_measure_run():
+    from weirdkinetics.metrics import measure_run
+
+    run = random_run(5)
+    measured = measure_run(run, seed=2, n_boot=50)
+    assert measured.to_dict() == run_metrics(run, seed=2, n_boot=50)
+    gap = measured.gaps["real-weird"]
+    assert gap.estimate.mcnemar is not None and gap.to_dict()["mcnemar"] == gap.estimate.mcnemar.to_dict()
+    assert measured.splits["real"].accuracy.kind == "accuracy" and measured.splits["real"].leak.kind == "rate"
+
+
+def test_bootstrap_mean_without_clusters_matches_normal_approximation():
+    from weirdkinetics.metrics import bootstrap_mean
+
+    values = np.random.default_rng(6).random(4000)
+    est = bootstrap_mean(values, n_boot=2000, seed=0)
+    se = values.std(ddof=1) / math.sqrt(values.size)
+    assert est.value == pytest.approx(values.mean())
+    assert est.ci95[0] == pytest.approx(est.value - 1.96 * se, abs=0.15 * 1.96 * se)
+    assert est.ci95[1] == pytest.approx(est.value + 1.96 * se, abs=0.15 * 1.96 * se)
+    assert (est.n, est.resampled_by, est.n_clusters) == (4000, "value", 4000)
+    assert bootstrap_mean(values, n_boot=2000, seed=0) == est
+    assert est.to_dict() == {
+        "n": 4000, "value": est.value, "ci95": list(est.ci95), "n_boot": 2000, "seed": 0,
+        "resampled_by": "value", "n_clusters": 4000,
+    }  # fmt: skip
+
+
+def test_bootstrap_mean_keeps_clusters_together():
+    from weirdkinetics.metrics import bootstrap_mean
+
+    rng = np.random.default_rng(7)
+    per_cluster = rng.random(50)
+    # each recording's value repeated in 4 versions: clustered, the interval is the 50-cluster one
+    values = np.repeat(per_cluster, 4)
+    ids = np.repeat([f"s{i}" for i in range(50)], 4).astype(object)
+    clustered = bootstrap_mean(values, ids, n_boot=2000, seed=0)
+    naive = bootstrap_mean(values, n_boot=2000, seed=0)
+    alone = bootstrap_mean(
+        per_cluster, np.array([f"s{i}" for i in range(50)], dtype=object), n_boot=2000, seed=0
+    )
+    assert clustered.ci95 == pytest.approx(alone.ci95)  # same draws over the same 50 clusters
+    assert naive.ci95[1] - naive.ci95[0] < 0.7 * (clustered.ci95[1] - clustered.ci95[0])
+    assert (clustered.n, clustered.n_clusters, clustered.resampled_by) == (200, 50, "source_id")
+    order = rng.permutation(200)
+    assert bootstrap_mean(values[order], ids[order], n_boot=2000, seed=0) == clustered
+    constant = bootstrap_mean(np.full(10, 0.3), n_boot=100, seed=0)
+    assert constant.ci95 == pytest.approx((0.3, 0.3))
+
+
+def test_bootstrap_mean_refuses_what_it_cannot_estimate():
+    from weirdkinetics.metrics import bootstrap_mean
+
+    with pytest.raises(ValueError, match="at least one"):
+        bootstrap_mean(np.array([]))
+    with pytest.raises(ValueError, match="finite"):
+        bootstrap_mean(np.array([0.1, np.nan]))
+    with pytest.raises(ValueError, match="one id per value"):
+        bootstrap_mean(np.array([0.1, 0.2]), np.array(["a"], dtype=object))
