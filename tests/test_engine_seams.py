@@ -144,3 +144,20 @@ def test_scorer_drops_the_clips_of_a_superseded_attempt(rows, jobs):
 def test_scorer_refuses_an_empty_batch(jobs):
     with pytest.raises(ValueError, match="batch_size"):
         Scorer(jobs, batch_size=0)
+
+
+def test_shared_leaves_have_one_home():
+    """Statuses, did-you-mean and versions each live in one leaf module that the stages import."""
+    from weirdkinetics import decode, results, statuses, store
+    from weirdkinetics.errors import did_you_mean
+    from weirdkinetics.provenance import versions
+    from weirdkinetics.synth import generate
+
+    assert results.OK_STATUSES is statuses.COUNTED
+    assert store.RETRY_STATUSES is statuses.RETRIED
+    assert set(decode.STATUSES) == set(statuses.MEANINGS)
+    assert generate.SYNTH_STATUSES is statuses.SYNTH
+    assert did_you_mean("x3d-M", ["x3d_s", "x3d_m", "i3d_r50"]) == " Did you mean: x3d_m, x3d_s?"
+    assert did_you_mean("zzz", ["x3d_m"]) == ""
+    v = versions("report", with_platform=False)
+    assert {"weirdkinetics", "python", "numpy"} <= set(v) and "platform" not in v

@@ -4,35 +4,16 @@ from __future__ import annotations
 
 import csv
 import json
-import platform
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from weirdkinetics import __version__
 from weirdkinetics.errors import ManifestError, UserError
 from weirdkinetics.labels import label_space, read_class_file, read_label_map, resolve_classes
 from weirdkinetics.manifest import Manifest, read_manifest
+from weirdkinetics.provenance import versions
 from weirdkinetics.results import RunResults
 
 DEFAULT_STORE = "predictions.sqlite"
-
-
-def versions() -> dict[str, str]:
-    """Package and library versions for provenance."""
-    out = {"weirdkinetics": __version__, "python": sys.version.split()[0], "platform": platform.platform()}
-    for name in ("torch", "torchvision", "av", "numpy", "pytorchvideo", "transformers", "mediapipe"):
-        mod = sys.modules.get(name)
-        if mod is None:
-            try:
-                from importlib.metadata import version
-
-                out[name] = version(name)
-            except Exception:
-                continue
-        else:
-            out[name] = getattr(mod, "__version__", "")
-    return out
 
 
 def validate(
