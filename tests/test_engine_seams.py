@@ -32,6 +32,10 @@ def jobs():
     return build_jobs([model], "dense", None) + build_jobs([model], "uniform:3", 3)
 
 
+def tasks(jobs):
+    return [job.task for job in jobs]
+
+
 @pytest.fixture
 def rows(tmp_path):
     specs = [(40, "real"), (95, "weird"), (70, "real")]
@@ -71,7 +75,7 @@ def test_statuses_are_pure_decisions():
 
 
 def test_row_events_yield_every_jobs_clips_then_one_end_each(rows, jobs):
-    events = list(row_events(1, rows[1], [0, 1], jobs))
+    events = list(row_events(1, rows[1], [0, 1], tasks(jobs)))
     ends = [e for e in events if isinstance(e, VideoEnd)]
     assert sorted(e.job for e in ends) == [0, 1]
     for j in (0, 1):
@@ -89,7 +93,7 @@ def test_row_events_of_a_broken_decode_tag_the_retry_with_a_new_attempt(jobs):
     if not path.exists():
         pytest.skip("no ../shared/data")
     row = ManifestRow(row=2, path=path, path_text=str(path), label="x", split="real", video_id="c")
-    events = list(row_events(0, row, [0], jobs))
+    events = list(row_events(0, row, [0], tasks(jobs)))
     (end,) = [e for e in events if isinstance(e, VideoEnd)]
     assert end.status == "partial" and end.attempt == 1 and end.num_frames == 84
     final = [e for e in events if isinstance(e, ClipViews) and e.attempt == end.attempt]
@@ -107,7 +111,7 @@ def _run(scorer: Scorer, events) -> dict:
 
 
 def test_scorer_gives_the_same_results_whatever_the_batching(rows, jobs):
-    events = [e for i, r in enumerate(rows) for e in row_events(i, r, [0, 1], jobs)]
+    events = [e for i, r in enumerate(rows) for e in row_events(i, r, [0, 1], tasks(jobs))]
     per_video = _run(Scorer(jobs, batch_size=8), events)
     across = _run(Scorer(jobs, batch_size=5, across_videos=True), events)
     single = _run(Scorer(jobs, batch_size=1), events)
@@ -120,7 +124,7 @@ def test_scorer_gives_the_same_results_whatever_the_batching(rows, jobs):
 
 
 def test_scorer_finishes_a_video_only_when_all_its_clips_are_scored(rows, jobs):
-    events = list(row_events(1, rows[1], [1], jobs))
+    events = list(row_events(1, rows[1], [1], tasks(jobs)))
     scorer = Scorer(jobs, batch_size=100, across_videos=True)
     finished = [v for e in events for v in scorer.feed(e)]
     assert finished == []  # the end arrived but its clips still wait in the batch
@@ -129,7 +133,7 @@ def test_scorer_finishes_a_video_only_when_all_its_clips_are_scored(rows, jobs):
 
 
 def test_scorer_drops_the_clips_of_a_superseded_attempt(rows, jobs):
-    events = list(row_events(0, rows[0], [0], jobs))
+    events = list(row_events(0, rows[0], [0], tasks(jobs)))
     clips = [e for e in events if isinstance(e, ClipViews)]
     end = next(e for e in events if isinstance(e, VideoEnd))
     stale = ClipViews(0, 0, 99, 0, clips[0].views * 0 + 5.0)  # garbage from a first pass that broke off

@@ -72,16 +72,23 @@ def evaluate(
     label_map: str | Path | None = None,
     clips: str = "dense",
     crops: int | None = None,
-    batch_size: int = 8,
+    batch_size: int | None = None,
     device: str = "cpu",
     export: str | Path | None = None,
     report: bool = False,
     progress: bool = True,
     run_labels: list[str] | None = None,
+    precision: str = "fp32",
+    compile: bool = False,
+    decode_workers: int | None = None,
 ) -> EvalOutcome:
     """Evaluate ``models`` on a manifest into ``OUT/predictions.sqlite``; resumable; optionally export a CSV
     and write the report. Refuses a structurally invalid manifest (every problem listed); rows whose file
-    is missing are evaluated as status ``missing``. ``run_labels`` names each model's run in reports."""
+    is missing are evaluated as status ``missing``. ``run_labels`` names each model's run in reports.
+
+    Speed: ``precision`` fp32 (exact), bf16 or fp16 (CUDA) autocast, part of each run's identity;
+    ``batch_size`` and ``decode_workers`` default per device; ``compile`` runs ``torch.compile``."""
+    from weirdkinetics.inference import Runtime, check_runtime
     from weirdkinetics.models import get_card
     from weirdkinetics.models.loading import load_model
     from weirdkinetics.predict import build_jobs, evaluate_manifest
@@ -90,6 +97,8 @@ def evaluate(
     if not models:
         raise UserError("no --model given; list them with 'weirdkinetics models'")
     cards = [get_card(m) for m in models]  # unknown names fail before any work
+    runtime = Runtime(device=device, precision=precision, compile=compile)
+    check_runtime(runtime)  # no GPU, an unknown device or fp16 on CPU fail before any work
     mapping = read_label_map(label_map) if label_map else None
     # open-vocabulary models score the class subset's own names: with --classes manifest|FILE their labels
     # need not belong to any label space
@@ -105,7 +114,7 @@ def evaluate(
         if m.card.open_vocabulary and open_subset:
             names = sorted(set(manifest.labels)) if classes == "manifest" else read_class_file(classes)
             m.set_classes(names)
-    jobs = build_jobs(loaded, clips, crops)
+    jobs = build_jobs(loaded, clips, crops, runtime)
     class_sets = {
         job.run_id: resolve_classes(classes, tuple(job.class_names), manifest.labels) for job in jobs
     }
@@ -114,10 +123,13 @@ def evaluate(
         "classes_spec": classes,
         "label_map": dict(mapping) if mapping else None,
         "device": device,
+        "runtime": runtime.describe(),
     }
     labels = dict(zip([j.run_id for j in jobs], run_labels or []))
     with Store(store_path) as store:
-        summary = evaluate_manifest(manifest, jobs, store, class_sets, provenance, batch_size, progress, labels)
+        summary = evaluate_manifest(
+            manifest, jobs, store, class_sets, provenance, batch_size, progress, labels, runtime, decode_workers
+        )
     outcome = EvalOutcome(out_dir, store_path, [j.run_id for j in jobs], models, summary, manifest)
     if export:
         outcome.export = export_csv(store_path, manifest, jobs[0].run_id if len(jobs) == 1 else None, export)

@@ -29,7 +29,17 @@ from weirdkinetics.manifest import ManifestRow
 if TYPE_CHECKING:  # torch and the models load lazily with the engine
     import torch
 
+    from weirdkinetics.models.card import ModelCard
     from weirdkinetics.models.loading import LoadedModel
+
+
+@dataclass(frozen=True)
+class ClipTask:
+    """What decoding needs to know of a run: the card's input protocol and the sampling spec (plain data,
+    so it can travel to a worker process)."""
+
+    card: ModelCard
+    spec: sampling.ClipSpec
 
 
 @dataclass(frozen=True)
@@ -40,6 +50,10 @@ class Job:
     spec: sampling.ClipSpec
     run_id: str
     class_names: list[str]
+
+    @property
+    def task(self) -> ClipTask:
+        return ClipTask(self.model.card, self.spec)
 
 
 @dataclass(frozen=True)
@@ -69,17 +83,17 @@ class VideoEnd:
 Event = ClipViews | VideoEnd
 
 
-def decode_key(model: LoadedModel) -> tuple:
-    """Jobs with equal keys share one decoding pass (same frame rate, same resized frames)."""
-    c = model.card
+def decode_key(card: ModelCard) -> tuple:
+    """Runs with equal keys share one decoding pass (same frame rate, same resized frames)."""
+    c = card
     return (c.fps, c.resize, c.resize_on_uint8, c.interpolation, c.antialias)
 
 
-def decode_groups(wanted: list[int], jobs: list[Job]) -> list[dict[int, Job]]:
-    """Job indices grouped by decode key, in first-seen order."""
-    groups: dict[tuple, dict[int, Job]] = {}
+def decode_groups(wanted: list[int], tasks: list[ClipTask]) -> list[dict[int, ClipTask]]:
+    """Task indices grouped by decode key, in first-seen order."""
+    groups: dict[tuple, dict[int, ClipTask]] = {}
     for j in wanted:
-        groups.setdefault(decode_key(jobs[j].model), {})[j] = jobs[j]
+        groups.setdefault(decode_key(tasks[j].card), {})[j] = tasks[j]
     return list(groups.values())
 
 
@@ -92,15 +106,20 @@ class VideoPlan:
     clips: dict[int, np.ndarray]  # job index -> int64 (num_clips, T) resampled indices
 
 
-def plan_video(times: np.ndarray, fps: float, jobs: dict[int, Job]) -> VideoPlan:
+def plan_video(times: np.ndarray, fps: float, tasks: dict[int, ClipTask]) -> VideoPlan:
     """Pure: the clips of every job in a decode group, from the source frame times."""
     src_of_out = sampling.resample_indices(times, fps)
     n = len(src_of_out)
-    return VideoPlan(n, src_of_out, {j: sampling.clip_indices(n, job.spec) for j, job in jobs.items()})
+    return VideoPlan(n, src_of_out, {j: sampling.clip_indices(n, task.spec) for j, task in tasks.items()})
 
 
 def assemble(
-    path: str, rotation: int, plan: VideoPlan, jobs: dict[int, Job], result: DecodeResult, limit: int | None
+    path: str,
+    rotation: int,
+    plan: VideoPlan,
+    tasks: dict[int, ClipTask],
+    result: DecodeResult,
+    limit: int | None,
 ) -> Iterator[tuple[int, int, torch.Tensor]]:
     """Decode once; yield ``(job index, clip index, views float32 (crops, C, T, crop, crop))`` as clips complete.
 
@@ -110,7 +129,7 @@ def assemble(
 
     from weirdkinetics.transforms import clips_from_resized, resize_frames
 
-    card = next(iter(jobs.values())).model.card
+    card = next(iter(tasks.values())).card
 
     def convert(rgb: np.ndarray) -> torch.Tensor:
         return resize_frames(torch.from_numpy(rgb)[None], card)[0]  # float32 (C, h, w)
@@ -136,7 +155,7 @@ def assemble(
         while cursor < len(pending) and pending[cursor][0] <= newest:
             _, j, c = pending[cursor]
             clip = torch.stack([kept[int(k)] for k in plan.clips[j][c]])  # (T, C, h, w)
-            yield j, c, clips_from_resized(clip, jobs[j].model.card, jobs[j].spec.crops)
+            yield j, c, clips_from_resized(clip, tasks[j].card, tasks[j].spec.crops)
             cursor += 1
         # every clip whose last frame is <= newest has been emitted: frames no later clip needs can go
         for k in [k for k in kept if last_use[k] <= newest]:
@@ -175,10 +194,10 @@ class _Stopwatch:
         self.seconds += time.perf_counter() - tick
 
 
-def _decode_group(i: int, row: ManifestRow, info: VideoInfo, group: dict[int, Job]) -> Iterator[Event]:
+def _decode_group(i: int, row: ManifestRow, info: VideoInfo, group: dict[int, ClipTask]) -> Iterator[Event]:
     """Events of one (row, decode group): clips of attempt 0, and of attempt 1 when decoding broke off."""
     clock = _Stopwatch()
-    fps = next(iter(group.values())).model.card.fps
+    fps = next(iter(group.values())).card.fps
     plan = plan_video(info.times, fps, group)
     result = DecodeResult()
     attempt = 0
@@ -205,8 +224,8 @@ def _decode_group(i: int, row: ManifestRow, info: VideoInfo, group: dict[int, Jo
             yield VideoEnd(i, j, attempt, status, reason, 0, decode_s)
 
 
-def row_events(i: int, row: ManifestRow, wanted: list[int], jobs: list[Job]) -> Iterator[Event]:
-    """Every event of one manifest row for the jobs ``wanted`` (indices into ``jobs``): a ``VideoEnd`` for each."""
+def row_events(i: int, row: ManifestRow, wanted: list[int], tasks: list[ClipTask]) -> Iterator[Event]:
+    """Every event of one manifest row for the tasks ``wanted`` (indices into ``tasks``): a ``VideoEnd`` for each."""
     t0 = time.perf_counter()
     synth_status = row.extra.get("synth_status", "ok")
     if synth_status not in ("", "ok"):
@@ -228,12 +247,14 @@ def row_events(i: int, row: ManifestRow, wanted: list[int], jobs: list[Job]) -> 
                 i, j, 0, "decode_error", "no video frames in the file", 0, time.perf_counter() - t0
             )
         return
-    for group in decode_groups(wanted, jobs):
+    for group in decode_groups(wanted, tasks):
         yield from _decode_group(i, row, info, group)
 
 
-def manifest_events(rows: list[ManifestRow], todo: dict[int, list[int]], jobs: list[Job]) -> Iterator[Event]:
+def manifest_events(
+    rows: list[ManifestRow], todo: dict[int, list[int]], tasks: list[ClipTask]
+) -> Iterator[Event]:
     """Every event of the rows in ``todo`` (row index -> job indices), row by row."""
     for i, row in enumerate(rows):
         if todo.get(i):
-            yield from row_events(i, row, todo[i], jobs)
+            yield from row_events(i, row, todo[i], tasks)

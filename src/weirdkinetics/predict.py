@@ -19,19 +19,23 @@ from tqdm import tqdm
 
 from weirdkinetics import sampling
 from weirdkinetics.clips import Job, manifest_events
+from weirdkinetics.inference import Runtime, default_batch_size
 from weirdkinetics.labels import label_space
 from weirdkinetics.manifest import Manifest, ManifestRow
 from weirdkinetics.models.loading import LoadedModel
 from weirdkinetics.results import dumps
 from weirdkinetics.scoring import ScoredVideo, Scorer
 from weirdkinetics.store import RunInfo, Store, StoredPrediction
+from weirdkinetics.workers import default_workers, parallel_events
 
 __all__ = ["Job", "build_jobs", "count_statuses", "evaluate_manifest", "plan_work", "run_id_for"]
 
 
-def run_id_for(model: LoadedModel, spec: sampling.ClipSpec) -> str:
-    """A run's identity: the card (whole protocol), the weights digest and the sampling spec."""
+def run_id_for(model: LoadedModel, spec: sampling.ClipSpec, runtime: Runtime | None = None) -> str:
+    """A run's identity: the card (whole protocol), the weights digest, the sampling spec and a non-default
+    precision (a bf16 run never replaces an fp32 one; device and memory layout are provenance only)."""
     ident = {"card": model.card.to_dict(), "weights": model.weights_digest, "spec": spec.key()}
+    ident.update((runtime or Runtime()).identity())
     if model.card.open_vocabulary:  # scores depend on the prompt set
         ident["classes"] = list(model.class_names or [])
     key = dumps(ident)
@@ -49,12 +53,14 @@ class EvalSummary:
     seconds: float = 0.0
 
 
-def build_jobs(models: list[LoadedModel], clips: str, crops: int | None) -> list[Job]:
+def build_jobs(
+    models: list[LoadedModel], clips: str, crops: int | None, runtime: Runtime | None = None
+) -> list[Job]:
     jobs = []
     for m in models:
         spec = sampling.spec_for(m.card, clips, crops)
         names = list(m.class_names) if m.class_names else list(label_space(m.card.label_space))
-        jobs.append(Job(m, spec, run_id_for(m, spec), names))
+        jobs.append(Job(m, spec, run_id_for(m, spec, runtime), names))
     return jobs
 
 
@@ -185,15 +191,23 @@ def evaluate_manifest(
     store: Store,
     classes: dict[str, list[str]],
     provenance: dict,
-    batch_size: int = 8,
+    batch_size: int | None = None,
     progress: bool = True,
     run_labels: dict[str, str] | None = None,
+    runtime: Runtime | None = None,
+    decode_workers: int | None = None,
 ) -> EvalSummary:
     """The local engine: evaluate every row for every job; write each finished (video, run) to ``store`` at once.
 
     classes: run_id -> class subset (recorded with the evaluation; scores are stored over all classes).
     Rows already in the store for a run (same video_id and path, final status) are not recomputed.
+    batch_size: clips per forward pass (None: the device's default, ``inference.default_batch_size``); on a
+    GPU batches fill up across videos. decode_workers: processes that decode (None: ``default_workers``;
+    1 decodes in a thread of this process).
     """
+    runtime = runtime or Runtime()
+    batch_size = batch_size or default_batch_size(runtime.device)
+    decode_workers = decode_workers or default_workers(runtime.device)
     t_start = time.perf_counter()
     rows = manifest.rows
     for job in jobs:
@@ -203,7 +217,7 @@ def evaluate_manifest(
     plan = plan_work(rows, [store.done_ids(job.run_id) for job in jobs])
     summary = EvalSummary(reused=plan.reused)
     remaining = {i: len(js) for i, js in plan.todo.items()}
-    scorer = Scorer(jobs, batch_size)
+    scorer = Scorer(jobs, batch_size, across_videos=runtime.device.startswith("cuda"), runtime=runtime)
     bar = tqdm(total=len(plan.todo), desc="evaluate", unit="video", disable=not progress, dynamic_ncols=True)
 
     def write(finished: list[ScoredVideo]) -> None:
@@ -214,7 +228,11 @@ def evaluate_manifest(
             if remaining[video.row] == 0:
                 bar.update(1)
 
-    events = in_background(manifest_events(rows, plan.todo, jobs), maxsize=max(4, 2 * batch_size))
+    tasks = [job.task for job in jobs]
+    if decode_workers > 1 and len(plan.todo) > 1:
+        events = parallel_events(rows, plan.todo, tasks, decode_workers, maxsize=max(8, 2 * batch_size))
+    else:
+        events = in_background(manifest_events(rows, plan.todo, tasks), maxsize=max(4, 2 * batch_size))
     try:
         for event in events:
             write(scorer.feed(event))

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from weirdkinetics.clips import ClipViews, Event, Job, VideoEnd
+from weirdkinetics.inference import Runner, Runtime
 from weirdkinetics.results import OK_STATUSES
 
 
@@ -57,10 +58,18 @@ class _Video:
 class Scorer:
     """Feed it events in stream order; it returns the videos that are finished after each one."""
 
-    def __init__(self, jobs: list[Job], batch_size: int = 8, across_videos: bool = False):
+    def __init__(
+        self,
+        jobs: list[Job],
+        batch_size: int = 8,
+        across_videos: bool = False,
+        runtime: Runtime | None = None,
+    ):
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         self.jobs, self.batch_size, self.across_videos = jobs, batch_size, across_videos
+        runtime = runtime or Runtime()
+        self.runners = [Runner(job.model, runtime) for job in jobs]
         self._batches: dict[int, list[ClipViews]] = {}
         self._videos: dict[tuple[int, int], _Video] = {}
 
@@ -96,11 +105,9 @@ class Scorer:
         ]
         if not items:
             return
-        model = self.jobs[j].model
         t0 = time.perf_counter()
         views = torch.cat([it.views for it in items])  # (sum of crops, C, T, H, W)
-        device = next(iter(model.module.parameters())).device
-        probs = torch.softmax(model.logits(views.to(device)).float(), dim=-1).cpu().numpy()
+        probs = self.runners[j].probs(views)
         share = (time.perf_counter() - t0) / len(items)
         at = 0
         for it in items:
