@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import csv
 import json
-import platform
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from weirdkinetics import __version__
 from weirdkinetics.errors import ManifestError, UserError
 from weirdkinetics.labels import label_space, read_class_file, read_label_map, resolve_classes
 from weirdkinetics.manifest import Manifest, read_manifest
+from weirdkinetics.provenance import versions
 from weirdkinetics.results import RunResults, VideoResult
 
 if TYPE_CHECKING:
@@ -21,23 +19,6 @@ if TYPE_CHECKING:
     from weirdkinetics.synth.generate import SynthResult
 
 DEFAULT_STORE = "predictions.sqlite"
-
-
-def versions() -> dict[str, str]:
-    """Package and library versions for provenance."""
-    out = {"weirdkinetics": __version__, "python": sys.version.split()[0], "platform": platform.platform()}
-    for name in ("torch", "torchvision", "av", "numpy", "pytorchvideo", "transformers", "mediapipe"):
-        mod = sys.modules.get(name)
-        if mod is None:
-            try:
-                from importlib.metadata import version
-
-                out[name] = version(name)
-            except Exception:
-                continue
-        else:
-            out[name] = getattr(mod, "__version__", "")
-    return out
 
 
 def validate(
@@ -96,16 +77,23 @@ def evaluate(
     label_map: str | Path | None = None,
     clips: str = "dense",
     crops: int | None = None,
-    batch_size: int = 8,
+    batch_size: int | None = None,
     device: str = "cpu",
     export: str | Path | None = None,
     report: bool = False,
     progress: bool = True,
     run_labels: list[str] | None = None,
+    precision: str = "fp32",
+    compile: bool = False,
+    decode_workers: int | None = None,
 ) -> EvalOutcome:
     """Evaluate ``models`` on a manifest into ``OUT/predictions.sqlite``; resumable; optionally export a CSV
     and write the report. Refuses a structurally invalid manifest (every problem listed); rows whose file
-    is missing are evaluated as status ``missing``. ``run_labels`` names each model's run in reports."""
+    is missing are evaluated as status ``missing``. ``run_labels`` names each model's run in reports.
+
+    Speed: ``precision`` fp32 (exact), bf16 or fp16 (CUDA) autocast, part of each run's identity;
+    ``batch_size`` and ``decode_workers`` default per device; ``compile`` runs ``torch.compile``."""
+    from weirdkinetics.inference import Runtime, check_runtime
     from weirdkinetics.models import get_card
     from weirdkinetics.models.loading import load_model
     from weirdkinetics.predict import build_jobs, evaluate_manifest
@@ -114,6 +102,8 @@ def evaluate(
     if not models:
         raise UserError("no --model given; list them with 'weirdkinetics models'")
     cards = [get_card(m) for m in models]  # unknown names fail before any work
+    runtime = Runtime(device=device, precision=precision, compile=compile)
+    check_runtime(runtime)  # no GPU, an unknown device or fp16 on CPU fail before any work
     mapping = read_label_map(label_map) if label_map else None
     # open-vocabulary models score the class subset's own names: with --classes manifest|FILE their labels
     # need not belong to any label space
@@ -129,7 +119,7 @@ def evaluate(
         if m.card.open_vocabulary and open_subset:
             names = sorted(set(manifest.labels)) if classes == "manifest" else read_class_file(classes)
             m.set_classes(names)
-    jobs = build_jobs(loaded, clips, crops)
+    jobs = build_jobs(loaded, clips, crops, runtime)
     class_sets = {
         job.run_id: resolve_classes(classes, tuple(job.class_names), manifest.labels) for job in jobs
     }
@@ -138,10 +128,13 @@ def evaluate(
         "classes_spec": classes,
         "label_map": dict(mapping) if mapping else None,
         "device": device,
+        "runtime": runtime.describe(),
     }
     labels = dict(zip([j.run_id for j in jobs], run_labels or []))
     with Store(store_path) as store:
-        summary = evaluate_manifest(manifest, jobs, store, class_sets, provenance, batch_size, progress, labels)
+        summary = evaluate_manifest(
+            manifest, jobs, store, class_sets, provenance, batch_size, progress, labels, runtime, decode_workers
+        )
     outcome = EvalOutcome(out_dir, store_path, [j.run_id for j in jobs], models, summary, manifest)
     if export:
         outcome.export = export_csv(store_path, manifest, jobs[0].run_id if len(jobs) == 1 else None, export)

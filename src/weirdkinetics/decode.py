@@ -16,9 +16,10 @@ import av
 import av.video.reformatter
 import numpy as np
 
+from weirdkinetics import statuses
 from weirdkinetics.sampling import resample_indices
 
-STATUSES = ("ok", "short", "partial", "decode_error", "missing", "excluded")
+STATUSES = tuple(statuses.MEANINGS)
 
 
 @dataclass

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import csv
-import difflib
 import re
 from collections.abc import Callable
 from functools import cache, lru_cache
 from pathlib import Path
 
-from weirdkinetics.errors import UnknownNameError, UserError
+from weirdkinetics.errors import UnknownNameError, UserError, did_you_mean
 
 _LABEL_SPACES: dict[str, Callable[[], list[str]]] = {}
 
@@ -130,12 +129,8 @@ def label_order(names: list[str] | tuple[str, ...], space: str = "kinetics400") 
 
 
 def suggest(name: str, choices: list[str] | tuple[str, ...], n: int = 3) -> str:
-    """' Did you mean: a, b?' or ''."""
-    close = difflib.get_close_matches(name, list(choices), n=n, cutoff=0.6)
-    if not close:
-        keyed = {normalize_name(c): c for c in choices}
-        close = [keyed[k] for k in difflib.get_close_matches(normalize_name(name), list(keyed), n=n, cutoff=0.6)]
-    return f" Did you mean: {', '.join(close)}?" if close else ""
+    """' Did you mean: a, b?' or '': close class names, compared also as ``normalize_name`` spells them."""
+    return did_you_mean(name, choices, n=n, key=normalize_name)
 
 
 def read_label_map(path: str | Path) -> dict[str, str]:

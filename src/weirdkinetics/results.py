@@ -13,9 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
+from weirdkinetics import statuses
 from weirdkinetics.errors import ManifestError, UserError
 
-OK_STATUSES = ("ok", "short", "partial")
+OK_STATUSES = statuses.COUNTED
 """Statuses whose prediction counts in the accuracies (``short`` and ``partial`` are flagged, not dropped)."""
 
 

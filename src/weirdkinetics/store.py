@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from weirdkinetics import statuses
 from weirdkinetics.errors import UserError
 from weirdkinetics.results import OK_STATUSES, RunResults, VideoResult, dumps
 
@@ -59,8 +60,7 @@ CREATE TABLE IF NOT EXISTS predictions (
 );
 """
 
-RETRY_STATUSES = ("missing",)
-"""Statuses recomputed on the next run (the file may have appeared); all others are final."""
+RETRY_STATUSES = statuses.RETRIED
 
 
 @dataclass

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from weirdkinetics.errors import UnknownNameError
-from weirdkinetics.labels import suggest
+from weirdkinetics.errors import UnknownNameError, did_you_mean
 from weirdkinetics.models.card import ModelCard
 
 _CARDS: dict[str, ModelCard] = {}
@@ -20,7 +19,7 @@ def get_card(name: str) -> ModelCard:
     _load_builtin_cards()
     if name not in _CARDS:
         raise UnknownNameError(
-            f"Unknown model '{name}'.{suggest(name, list(_CARDS))} Known models: {', '.join(sorted(_CARDS))}"
+            f"Unknown model '{name}'.{did_you_mean(name, _CARDS)} Known models: {', '.join(sorted(_CARDS))}"
         )
     return _CARDS[name]
 

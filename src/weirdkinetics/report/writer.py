@@ -4,16 +4,14 @@ lays them out as files."""
 from __future__ import annotations
 
 import json
-import platform
 import re
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import numpy as np
 
-from weirdkinetics import __version__
 from weirdkinetics.errors import UserError
 from weirdkinetics.metrics.variants import VariantMetrics
+from weirdkinetics.provenance import versions
 from weirdkinetics.report import figures as figs
 from weirdkinetics.report import tables as tabs
 from weirdkinetics.report.contents import ReportContents, RunReport, prepare_report
@@ -35,17 +33,8 @@ SCHEMA_VERSION = 1
 
 
 def generated_by() -> dict[str, str]:
-    """Versions of this package and of the libraries that computed and drew the report.
-
-    Read from package metadata, so nothing is imported (torch in particular) just to name a version.
-    """
-    out = {"weirdkinetics": __version__, "python": platform.python_version()}
-    for name in ("numpy", "scipy", "matplotlib"):
-        try:
-            out[name] = version(name)
-        except PackageNotFoundError:
-            out[name] = "not installed"
-    return out
+    """Versions of this package and of the libraries that computed and drew the report."""
+    return versions("report", with_platform=False)
 
 
 def _slugs(run_ids: list[str]) -> list[str]:

@@ -37,12 +37,13 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from weirdkinetics import __version__
+from weirdkinetics import statuses
 from weirdkinetics._optional import require
 from weirdkinetics.decode import DecodedVideo, VideoOpenError, probe, read_video
 from weirdkinetics.encode import write_video
-from weirdkinetics.errors import UnknownNameError, UserError
+from weirdkinetics.errors import UnknownNameError, UserError, did_you_mean
 from weirdkinetics.manifest import Manifest, ManifestRow, read_manifest, safe_name, write_manifest
+from weirdkinetics.provenance import versions
 from weirdkinetics.synth import composite
 from weirdkinetics.synth.backgrounds import (
     RULES,
@@ -72,15 +73,7 @@ VARIANTS: dict[str, str] = {
     "static-person": "one frame of the static-background video repeated over time (SCUFO)",
 }
 NEEDS_BACKGROUND = ("swap", "static-background", "static-person")
-SYNTH_STATUSES = (
-    "ok",
-    "excluded",
-    "missing",
-    "decode_error",
-    "mask_error",
-    "no_background",
-    "background_error",
-)
+SYNTH_STATUSES = statuses.SYNTH
 SCHEMA_VERSION = 1
 
 
@@ -120,10 +113,7 @@ def check_variant(variant: str) -> None:
     """Raise ``UnknownNameError`` (with close names and the list) unless ``variant`` is in ``VARIANTS``."""
     if variant in VARIANTS:
         return
-    import difflib
-
-    close = difflib.get_close_matches(variant, VARIANTS, n=2)
-    hint = f" Did you mean: {', '.join(close)}?" if close else ""
+    hint = did_you_mean(variant, VARIANTS, n=2)
     raise UnknownNameError(f"Unknown variant '{variant}'.{hint} Variants: {', '.join(VARIANTS)}")
 
 
@@ -461,26 +451,6 @@ def _synth_row(
 # -- the run -------------------------------------------------------------------------------------------
 
 
-def _versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {"weirdkinetics": __version__, "python": sys.version.split()[0]}
-    for name in (
-        "numpy",
-        "av",
-        "mediapipe",
-        "opencv-python-headless",
-        "opencv-python",
-        "torch",
-        "torchvision",
-    ):
-        try:
-            out[name] = version(name)
-        except PackageNotFoundError:
-            continue
-    return out
-
-
 def _output_paths(rows: list[ManifestRow], variant: str) -> list[str]:
     """``videos/<safe video id>__<variant>.mp4``, made unique by the row number when ids collide once made safe."""
     seen: set[str] = set()
@@ -631,7 +601,7 @@ def run_synth(
         ),
         "counts": {s: counts.get(s, 0) for s in SYNTH_STATUSES if counts.get(s)},
         "rows": len(rows_out),
-        "versions": _versions(),
+        "versions": versions("synth", with_platform=False),
     }
     (out_dir / "synth.json").write_text(json.dumps(info, indent=2, default=str) + "\n", encoding="utf-8")
     if progress:

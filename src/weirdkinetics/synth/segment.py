@@ -20,7 +20,6 @@ Built in (``SEGMENTERS``):
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import io
 import json
@@ -31,9 +30,9 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from weirdkinetics.digest import sha256_file
 from weirdkinetics._optional import require
-from weirdkinetics.errors import UnknownNameError, UserError
+from weirdkinetics.digest import sha256_file
+from weirdkinetics.errors import UnknownNameError, UserError, did_you_mean
 
 
 @runtime_checkable
@@ -299,8 +298,7 @@ def check_segmenter_name(name: str) -> None:
     """Raise ``UnknownNameError`` with close names and the full list when ``name`` is not a segmenter."""
     if name in SEGMENTERS:
         return
-    close = difflib.get_close_matches(name, SEGMENTERS, n=3)
-    hint = f" Did you mean: {', '.join(close)}?" if close else ""
+    hint = did_you_mean(name, SEGMENTERS)
     listing = "; ".join(f"{k}: {v}" for k, v in SEGMENTERS.items())
     raise UnknownNameError(f"Unknown segmenter '{name}'.{hint} Known segmenters: {listing}")
 

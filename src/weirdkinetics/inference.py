@@ -1,0 +1,146 @@
+"""How a model runs: device, precision, memory format and compilation (not *what* it computes).
+
+A ``Runtime`` is chosen per evaluation; a ``Runner`` is one loaded model prepared for it and turns a batch of
+views into class probabilities. Only precision changes results beyond float rounding, so only precision is
+part of a run's identity (``Runtime.identity``): a bf16 run never overwrites an fp32 one, while the device and
+memory format are recorded as provenance.
+
+What PyTorch offers is used as it is: ``inference_mode``, ``autocast`` (bf16 on CPU, bf16/fp16 on CUDA),
+``channels_last_3d`` for convolutional networks (the fast layout of oneDNN and cuDNN 3D convolutions; logits are
+equal within float rounding), pinned host memory with non-blocking copies on CUDA, and ``torch.compile``
+on request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from weirdkinetics.errors import UserError
+
+if TYPE_CHECKING:
+    import torch
+
+    from weirdkinetics.models.loading import LoadedModel
+
+PRECISIONS = ("fp32", "bf16", "fp16")
+CONV_FAMILIES = ("3D CNN", "two-pathway", "efficient")
+"""Card families whose networks are convolutional: ``channels_last_3d`` pays for them."""
+
+
+DEFAULT_BATCH_SIZE = {"cpu": 1, "cuda": 32}
+"""Clips per forward pass by device type, measured with ``benchmarks/speed.py`` (on CPU a batch of 8 is slower per
+clip than one clip at a time)."""
+
+
+def default_batch_size(device: str) -> int:
+    return DEFAULT_BATCH_SIZE.get(device.split(":")[0], 1)
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """device: ``cpu``, ``cuda`` or ``cuda:N``; precision: ``fp32`` (exact), ``bf16`` or ``fp16`` (CUDA only,
+    autocast); channels_last: ``None`` = on for convolutional families; compile: ``torch.compile`` the model."""
+
+    device: str = "cpu"
+    precision: str = "fp32"
+    channels_last: bool | None = None
+    compile: bool = False
+
+    def identity(self) -> dict:
+        """What enters a run's id: only a non-default precision (fp32 runs keep their ids)."""
+        return {} if self.precision == "fp32" else {"precision": self.precision}
+
+    def describe(self) -> dict:
+        return {
+            "device": self.device,
+            "precision": self.precision,
+            "channels_last": self.channels_last,
+            "compile": self.compile,
+        }
+
+
+def resolve_device(name: str) -> torch.device:
+    """A torch device for ``name``, or a ``UserError`` that says what is wrong and what to use instead."""
+    import torch
+
+    try:
+        device = torch.device(name)
+    except (RuntimeError, TypeError):
+        raise UserError(f"device '{name}' is not a torch device; use cpu, cuda or cuda:N") from None
+    if device.type == "cpu":
+        return device
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise UserError(
+                f"device '{name}': no CUDA GPU is visible to this torch ({torch.__version__}); use cpu, "
+                "or install a CUDA build of torch on a machine with a GPU"
+            )
+        count = torch.cuda.device_count()
+        if device.index is not None and device.index >= count:
+            raise UserError(
+                f"device '{name}': only {count} CUDA device(s) are visible (cuda:0..cuda:{count - 1})"
+            )
+        return device
+    raise UserError(f"device '{name}' is not supported here; use cpu, cuda or cuda:N")
+
+
+def check_runtime(rt: Runtime) -> torch.device:
+    """Validate a runtime before any model is built (one clear error each)."""
+    if rt.precision not in PRECISIONS:
+        raise UserError(f"precision '{rt.precision}' is not one of {', '.join(PRECISIONS)}")
+    device = resolve_device(rt.device)
+    if rt.precision == "fp16" and device.type != "cuda":
+        raise UserError("precision fp16 needs a CUDA device; on CPU use bf16 (or fp32)")
+    return device
+
+
+class Runner:
+    """One loaded model prepared for a runtime: ``probs(views)`` -> float32 (N, K) softmax probabilities."""
+
+    def __init__(self, model: LoadedModel, rt: Runtime):
+        import torch
+
+        self.model, self.rt = model, rt
+        self.device = check_runtime(rt)
+        channels_last = rt.channels_last
+        if channels_last is None:
+            channels_last = model.card.family in CONV_FAMILIES
+        self.channels_last = channels_last
+        module = model.module.to(self.device).eval()
+        if channels_last:
+            module = module.to(memory_format=torch.channels_last_3d)
+        if self.device.type == "cuda" and rt.precision == "fp32":
+            # fp32 means fp32: no TF32 matmuls/convolutions behind the user's back
+            torch.backends.cuda.matmul.allow_tf32 = False
+            torch.backends.cudnn.allow_tf32 = False
+        self._module = torch.compile(module) if rt.compile else module
+
+    def _autocast(self):
+        import contextlib
+
+        import torch
+
+        if self.rt.precision == "fp32":
+            return contextlib.nullcontext()
+        dtype = torch.bfloat16 if self.rt.precision == "bf16" else torch.float16
+        return torch.autocast(device_type=self.device.type, dtype=dtype)
+
+    def logits(self, views: torch.Tensor) -> torch.Tensor:
+        """views: float32 (N, C, T, H, W) on the host -> logits float32 (N, K) on the host."""
+        import torch
+
+        if self.device.type == "cuda":
+            views = views.pin_memory().to(self.device, non_blocking=True)
+        if self.channels_last:
+            views = views.contiguous(memory_format=torch.channels_last_3d)
+        with torch.inference_mode(), self._autocast():
+            out = self.model.adapter.forward(self._module, self.model.card, views)
+        return out.float().cpu()
+
+    def probs(self, views: torch.Tensor) -> np.ndarray:
+        import torch
+
+        return torch.softmax(self.logits(views), dim=-1).numpy()

@@ -1,0 +1,30 @@
+"""Every status a video can end with, in one place (a shared leaf: no imports from the pipeline).
+
+Every manifest row ends with exactly one of these and a reason; the report lists every row that is not
+counted, with its reason, and prints the denominators.
+"""
+
+from __future__ import annotations
+
+MEANINGS: dict[str, str] = {
+    "ok": "decoded and evaluated with the card's protocol",
+    "short": "fewer resampled frames than one clip spans: indices clamped to the last frame",
+    "partial": "decoding broke off (or the container claims more frames than it holds): the frames before "
+    "the break are used, their count recorded",
+    "decode_error": "FFmpeg could not decode it (its message is the reason)",
+    "missing": "no such file (retried on the next run)",
+    "excluded": "a row of a synth manifest whose video was not made (e.g. no person found); the reason is synth's",
+}
+"""Statuses of an evaluated video and what each means (the README's table)."""
+
+COUNTED = ("ok", "short", "partial")
+"""Statuses whose videos count in accuracies; every other status is listed and left out of the denominators."""
+
+RETRIED = ("missing",)
+"""Statuses recomputed on the next run (the file may have appeared); all others are final."""
+
+DECODE = ("ok", "partial", "decode_error")
+"""How one decoding pass can end."""
+
+SYNTH = ("ok", "excluded", "missing", "decode_error", "mask_error", "no_background", "background_error")
+"""Statuses of a row of a derived (synth) manifest."""

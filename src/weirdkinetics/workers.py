@@ -1,0 +1,104 @@
+"""Decoding in worker processes: the same clip stream as ``clips.manifest_events``, from several videos at once.
+
+With a fast model (a GPU, or a tiny model on CPU) one decoding thread is the bottleneck. Each worker process
+takes whole rows from a queue and runs ``clips.row_events`` on them, so a row's events stay in order (its clips
+before its end) while rows interleave; the scorer accepts any interleaving of rows. Clips travel as numpy
+arrays through a bounded queue, so memory stays bounded by the clips in flight. Results equal one worker's.
+
+A worker that dies (e.g. FFmpeg crashing on a hostile file) stops the run with an error naming it; every video
+already scored is in the store, and the next run resumes after it.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import queue
+import traceback
+from collections.abc import Iterator
+
+from weirdkinetics.clips import ClipTask, ClipViews, Event, VideoEnd, row_events
+from weirdkinetics.manifest import ManifestRow
+
+_DONE = "done"
+
+
+def default_workers(device: str) -> int:
+    """One decoding thread on CPU (the model needs the cores); on a GPU, all cores but one decode."""
+    if device.startswith("cuda"):
+        return max(1, min(8, (os.cpu_count() or 2) - 1))
+    return 1
+
+
+def _work(rows: multiprocessing.Queue, events: multiprocessing.Queue, tasks: list[ClipTask]) -> None:
+    import torch
+
+    torch.set_num_threads(1)  # the workers share the cores among themselves
+    try:
+        while (job := rows.get()) is not None:
+            i, row, wanted = job
+            for event in row_events(i, row, wanted, tasks):
+                if isinstance(event, ClipViews):
+                    events.put(("clip", event.row, event.job, event.clip, event.attempt, event.views.numpy()))
+                else:
+                    events.put(("end", event))
+    except BaseException:  # noqa: BLE001 -- reported to the parent, which raises it
+        events.put(("error", traceback.format_exc()))
+        return
+    events.put((_DONE,))
+
+
+def parallel_events(
+    rows: list[ManifestRow],
+    todo: dict[int, list[int]],
+    tasks: list[ClipTask],
+    workers: int,
+    maxsize: int = 16,
+) -> Iterator[Event]:
+    """Events of the rows in ``todo`` (row index -> task indices), decoded by ``workers`` processes."""
+    import torch
+
+    # fork where the platform has it (as torch's DataLoader does: torch resets its thread pool in the child),
+    # which starts a worker in milliseconds; spawn elsewhere, which imports torch again in each worker
+    ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    row_queue: multiprocessing.Queue = ctx.Queue()
+    event_queue: multiprocessing.Queue = ctx.Queue(maxsize=maxsize)
+    for i in sorted(todo):
+        row_queue.put((i, rows[i], todo[i]))
+    for _ in range(workers):
+        row_queue.put(None)
+    procs = [
+        ctx.Process(target=_work, args=(row_queue, event_queue, tasks), daemon=True) for _ in range(workers)
+    ]
+    for p in procs:
+        p.start()
+    done = 0
+    try:
+        while done < workers:
+            try:
+                item = event_queue.get(timeout=1.0)
+            except queue.Empty:
+                dead = [p for p in procs if p.exitcode not in (None, 0)]
+                if dead:
+                    raise RuntimeError(
+                        f"a decoding worker exited with code {dead[0].exitcode}; the videos scored so far are "
+                        "stored: run again to resume, with --decode-workers 1 to find the file that crashes it"
+                    ) from None
+                continue
+            kind = item[0]
+            if kind == "clip":
+                _, row, job, clip, attempt, views = item
+                yield ClipViews(row, job, clip, attempt, torch.from_numpy(views))
+            elif kind == "end":
+                end: VideoEnd = item[1]
+                yield end
+            elif kind == "error":
+                raise RuntimeError(f"a decoding worker failed:\n{item[1]}")
+            else:
+                done += 1
+    finally:
+        for p in procs:
+            if p.is_alive():
+                p.terminate()
+        for p in procs:
+            p.join(timeout=5)
