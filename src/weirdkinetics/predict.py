@@ -24,7 +24,7 @@ from weirdkinetics.decode import DecodeResult, VideoOpenError, iter_source_frame
 from weirdkinetics.labels import label_space
 from weirdkinetics.manifest import Manifest, ManifestRow
 from weirdkinetics.models.loading import LoadedModel
-from weirdkinetics.results import dumps
+from weirdkinetics.results import NONFINITE_SCORES, NOT_VIDEO, dumps
 from weirdkinetics.store import RunInfo, Store, StoredPrediction
 from weirdkinetics.transforms import clips_from_resized, resize_frames
 
@@ -156,6 +156,9 @@ def _produce(rows: list[ManifestRow], todo: dict[int, list[int]], jobs: list[Job
                 continue
             if info.num_frames == 0:
                 out.put(_End(i, wanted, "decode_error", "no video frames in the file", 0, time.perf_counter() - t0))
+                continue
+            if info.still_image:  # an image renamed .mp4 is not a 1-frame "short" video
+                out.put(_End(i, wanted, NOT_VIDEO, info.still_image, 1, time.perf_counter() - t0))
                 continue
             groups: dict[tuple, dict[int, Job]] = {}
             for j in wanted:
@@ -315,6 +318,13 @@ def evaluate_manifest(
                         if per_clip:
                             clip_arr = np.stack([per_clip[c] for c in sorted(per_clip)]).astype(np.float32)
                             scores = clip_arr.mean(axis=0)
+                            bad = int((~np.isfinite(clip_arr)).any(axis=1).sum())
+                            if bad:  # kept for inspection, never counted: the status says why
+                                why = (
+                                    f"the model's scores are NaN or infinite in {bad} of {len(clip_arr)} clip(s) "
+                                    "(broken weights or an unstable model?); not counted"
+                                )
+                                status, reason = NONFINITE_SCORES, why + (f"; {reason}" if reason else "")
                         else:
                             status, reason = "decode_error", (reason + "; " if reason else "") + "no clip could be formed"
                     store.put(
