@@ -28,7 +28,11 @@ LIMIT_S = 60
 def cli(*args: str) -> subprocess.CompletedProcess:
     """The CLI in a fresh process, bounded: a hang is a ``TimeoutExpired`` failure, not a stuck suite."""
     return subprocess.run(
-        [sys.executable, "-m", "weirdkinetics", *args], capture_output=True, text=True, timeout=LIMIT_S
+        [sys.executable, "-m", "weirdkinetics", *args],
+        capture_output=True,
+        text=True,
+        timeout=LIMIT_S,
+        check=False,
     )
 
 
@@ -73,7 +77,17 @@ def test_a_fifo_as_the_manifest_is_one_line_not_a_hang(tmp_path):
     line = one_line_error(cli("validate", str(fifo)))
     assert str(fifo) in line and "not a regular file (a FIFO)" in line
     line = one_line_error(
-        cli("evaluate", "--model", "tiny_c3d", "--weights", "random:0", "--manifest", str(fifo), "--out", str(tmp_path / "o"))
+        cli(
+            "evaluate",
+            "--model",
+            "tiny_c3d",
+            "--weights",
+            "random:0",
+            "--manifest",
+            str(fifo),
+            "--out",
+            str(tmp_path / "o"),
+        )
     )
     assert "not a regular file (a FIFO)" in line
     with pytest.raises(UserError, match="FIFO"):
@@ -96,7 +110,9 @@ def test_dev_zero_is_refused_at_once(tmp_path):
     if not os.path.exists("/dev/zero"):
         pytest.skip("no /dev/zero")
     assert "a character device" in one_line_error(cli("validate", "/dev/zero"))
-    assert "a character device" in one_line_error(cli("report", "--predictions", "/dev/zero", "--out", str(tmp_path)))
+    assert "a character device" in one_line_error(
+        cli("report", "--predictions", "/dev/zero", "--out", str(tmp_path))
+    )
 
 
 def _special_files(tmp_path):
@@ -210,7 +226,7 @@ def test_size_line_and_cell_limits(tmp_path, monkeypatch):
 
 def test_streamed_manifest_keeps_its_digest_and_line_ends(tmp_path):
     """The digest is still the sha256 of the file's bytes; \\r\\n, \\r and a BOM read as before."""
-    data = "\ufeffpath,label,split\r\na.mp4,jogging,real\rb.mp4,\"push\nup\",weird\n".encode()
+    data = '\ufeffpath,label,split\r\na.mp4,jogging,real\rb.mp4,"push\nup",weird\n'.encode()
     m = tmp_path / "m.csv"
     m.write_bytes(data)
     man = read_manifest(m)
@@ -227,7 +243,9 @@ def test_bad_bytes_keep_their_row_number(tmp_path):
 
 def test_kinetics_annotations_with_infinite_times_are_problems_not_a_crash(tmp_path):
     ann = tmp_path / "a.csv"
-    ann.write_text("label,youtube_id,time_start,time_end,split\njogging,abc,inf,10,val\njogging,def,nan,1,val\n")
+    ann.write_text(
+        "label,youtube_id,time_start,time_end,split\njogging,abc,inf,10,val\njogging,def,nan,1,val\n"
+    )
     (tmp_path / "v").mkdir()
     with pytest.raises(ManifestError) as exc:
         from_kinetics(ann, tmp_path / "v")

@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 import pytest
 import torch
-
 from conftest import VIDEOS
+
 from weirdkinetics import api
 from weirdkinetics.cli import main
 from weirdkinetics.encode import write_video
