@@ -68,10 +68,15 @@ def test_statuses_are_pure_decisions():
     assert st == "short" and "20 frame(s) at 30 fps" in why
     st, why = job_status("partial", "broke off", 20, 30, spec)
     assert st == "partial" and why.startswith("broke off; 20 frame(s)")
-    assert scored_status("ok", "", 0) == ("decode_error", "no clip could be formed")
-    assert scored_status("partial", "cut", 0) == ("decode_error", "cut; no clip could be formed")
-    assert scored_status("missing", "no such file", 0) == ("missing", "no such file")
-    assert scored_status("ok", "", 3) == ("ok", "")
+    good = np.full((3, 4), 0.25, np.float32)
+    assert scored_status("ok", "", None) == ("decode_error", "no clip could be formed")
+    assert scored_status("partial", "cut", None) == ("decode_error", "cut; no clip could be formed")
+    assert scored_status("missing", "no such file", None) == ("missing", "no such file")
+    assert scored_status("ok", "", good) == ("ok", "")
+    bad = good.copy()
+    bad[1, 2] = np.nan
+    st, why = scored_status("short", "clamped", bad)
+    assert st == "nonfinite_scores" and "1 of 3 clip(s)" in why and why.endswith("; clamped")
 
 
 def test_row_events_yield_every_jobs_clips_then_one_end_each(rows, jobs):

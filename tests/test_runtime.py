@@ -105,8 +105,8 @@ def test_decode_workers_give_the_results_of_one_worker(manifest, tmp_path):
 @pytest.mark.parametrize(
     ("device", "precision", "message"),
     [
-        ("foo", "fp32", "not a torch device"),
-        ("cuda", "fp32", "no CUDA GPU" if not torch.cuda.is_available() else None),
+        ("foo", "fp32", "not a device this toolkit runs on"),
+        ("cuda", "fp32", "no CUDA GPU is visible" if not torch.cuda.is_available() else None),
         ("cpu", "fp16", "fp16 needs a CUDA device"),
         ("cpu", "int3", "not one of fp32, bf16, fp16"),
     ],

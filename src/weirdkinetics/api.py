@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from weirdkinetics.errors import ManifestError, UserError
+from weirdkinetics.inputs import unreadable
 from weirdkinetics.labels import label_space, read_class_file, read_label_map, resolve_classes
 from weirdkinetics.manifest import Manifest, read_manifest
 from weirdkinetics.provenance import versions
@@ -55,6 +56,15 @@ class EvalOutcome:
     totals: dict = field(default_factory=dict)
 
 
+MAX_BATCH_SIZE = 1024
+"""Largest ``--batch-size`` (clips per forward pass)."""
+
+
+def check_batch_size(batch_size: int) -> None:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or not 1 <= batch_size <= MAX_BATCH_SIZE:
+        raise UserError(f"--batch-size {batch_size!r}: must be a whole number from 1 to {MAX_BATCH_SIZE}")
+
+
 def _weights_for(models: list[str], weights: list[str] | None) -> list[str | None]:
     if not weights:
         return [None] * len(models)
@@ -97,11 +107,16 @@ def evaluate(
     from weirdkinetics.models import get_card
     from weirdkinetics.models.loading import load_model
     from weirdkinetics.predict import build_jobs, evaluate_manifest
+    from weirdkinetics.sampling import spec_for
     from weirdkinetics.store import Store
 
     if not models:
         raise UserError("no --model given; list them with 'weirdkinetics models'")
     cards = [get_card(m) for m in models]  # unknown names fail before any work
+    if batch_size is not None:
+        check_batch_size(batch_size)
+    for card in cards:  # --clips and --crops (views per video) before any work
+        spec_for(card, clips, crops)
     runtime = Runtime(device=device, precision=precision, compile=compile)
     check_runtime(runtime)  # no GPU, an unknown device or fp16 on CPU fail before any work
     mapping = read_label_map(label_map) if label_map else None
@@ -114,6 +129,9 @@ def evaluate(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     store_path = Path(store_path) if store_path else out_dir / DEFAULT_STORE
+    problem = unreadable(store_path)
+    if problem is not None and not problem.missing:  # SQLite would block on a FIFO
+        raise UserError(f"--store {store_path}: {problem.reason}; give a store file (.sqlite)")
     loaded = [load_model(card, w, device) for card, w in zip(cards, _weights_for(models, weights))]
     for m in loaded:
         if m.card.open_vocabulary and open_subset:
@@ -194,6 +212,9 @@ def load_results(
     from weirdkinetics.results import results_from_csv
 
     source = Path(source)
+    problem = unreadable(source)  # before opening: SQLite or the CSV reader would block on a FIFO
+    if problem is not None and not problem.missing:
+        raise UserError(f"{source}: {problem.reason}; give a store (.sqlite) or a predictions CSV file")
     if source.suffix.lower() == ".csv":
         return [results_from_csv(source)]
     from weirdkinetics.store import load_runs
@@ -292,6 +313,8 @@ def make_report(
 ) -> dict:
     """Write the report (HTML, Markdown, CSV tables, PNG/SVG figures, metrics.json) for the runs in a store
     or a predictions CSV; return its files (``report_runs`` also returns its numbers)."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= 2**32 - 1:
+        raise UserError(f"--seed {seed!r}: must be a whole number from 0 to {2**32 - 1}")
     runs = load_results(source, run_ids, manifest)
     if not runs:
         raise UserError(f"{source}: no runs to report")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import errno
+import os
 import sys
 from pathlib import Path
 
@@ -12,6 +14,49 @@ from weirdkinetics.errors import ManifestError, UserError
 
 class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
     pass
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage mistakes end in one line (exit 2) that names the option and where to read more."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {message} (see '{self.prog} --help')\n")
+
+
+MAX_SEED = 2**32 - 1
+MAX_SIDE = (32, 16384)
+
+
+def _int_option(low: int, high: int):
+    """argparse type: a whole number in [low, high], else a one-line usage error."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is out of range: use {low} to {high}")
+        return value
+
+    return parse
+
+
+def _clips_option(text: str) -> str:
+    from weirdkinetics.sampling import parse_clips
+
+    try:
+        parse_clips(text)
+    except UserError as exc:
+        raise argparse.ArgumentTypeError(str(exc).split(": ", 1)[1]) from None
+    return text
+
+
+def _path_option(text: str) -> str:
+    """argparse type for paths: a NUL byte can never be part of a path."""
+    if "\x00" in text:
+        raise argparse.ArgumentTypeError(f"{text.replace(chr(0), '<NUL>')!r} contains a NUL byte; no path can")
+    return text
 
 
 def _sub(subparsers, name: str, help: str, example: str) -> argparse.ArgumentParser:
@@ -142,7 +187,7 @@ def cmd_demo(a) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="weirdkinetics",
         description="Measure how much video action-recognition models look at the background instead of the person.",
         epilog="example:\n  weirdkinetics demo\n  weirdkinetics evaluate --model i3d_r50 --manifest videos.csv --out results --report",
@@ -154,44 +199,46 @@ def build_parser() -> argparse.ArgumentParser:
     e = _sub(sub, "evaluate", "Evaluate models on a manifest of videos (resumable).",
              "weirdkinetics evaluate --model i3d_r50 --manifest videos.csv --out results --classes manifest --report")
     e.add_argument("--model", action="append", required=True, help="model card name (repeat for several)")
-    e.add_argument("--manifest", required=True, help="manifest CSV (path,label,split[,background,video_id,source_id])")
-    e.add_argument("--out", required=True, help="output folder")
-    e.add_argument("--weights", action="append", help="checkpoint PATH, snapshot DIR, or random[:SEED]; one per --model (default: the card's published weights via the torch hub cache)")
-    e.add_argument("--store", help="SQLite store (default OUT/predictions.sqlite)")
-    e.add_argument("--classes", default="all", help="class subset: all, manifest (the manifest's labels), or FILE (one per line)")
-    e.add_argument("--label-map", help="CSV 'from,to' mapping manifest labels to model labels")
-    e.add_argument("--clips", default="dense", help="dense (the card's protocol) or uniform:N")
+    e.add_argument("--manifest", required=True, type=_path_option, help="manifest CSV (path,label,split[,background,video_id,source_id])")
+    e.add_argument("--out", required=True, type=_path_option, help="output folder")
+    e.add_argument("--weights", action="append", type=_path_option, help="checkpoint PATH, snapshot DIR, or random[:SEED]; one per --model (default: the card's published weights via the torch hub cache)")
+    e.add_argument("--store", type=_path_option, help="SQLite store (default OUT/predictions.sqlite)")
+    e.add_argument("--classes", default="all", type=_path_option, help="class subset: all, manifest (the manifest's labels), or FILE (one per line)")
+    e.add_argument("--label-map", type=_path_option, help="CSV 'from,to' mapping manifest labels to model labels")
+    e.add_argument("--clips", default="dense", type=_clips_option,
+                   help="dense (the card's protocol: as many clips as the video holds) or uniform:N, "
+                   "at most 1000 views (clips x crops) per video")
     e.add_argument("--crops", type=int, choices=(1, 3), default=None, help="1 centre crop or 3 along the long side (default: the card's)")
-    e.add_argument("--batch-size", type=int, default=None, help="clips per forward pass (default: 1 on CPU, 32 on CUDA, filled across videos)")
-    e.add_argument("--device", default="cpu", help="torch device, e.g. cpu, cuda or cuda:1")
+    e.add_argument("--batch-size", type=_int_option(1, 1024), default=None, help="clips per forward pass, 1 to 1024 (default: 1 on CPU, 32 on CUDA, filled across videos)")
+    e.add_argument("--device", default="cpu", help="torch device: cpu, cuda, cuda:N or mps")
     e.add_argument("--precision", choices=("fp32", "bf16", "fp16"), default="fp32", help="fp32 is exact; bf16 (CPU/CUDA) and fp16 (CUDA) autocast, several times faster, recorded as a separate run")
     e.add_argument("--compile", action="store_true", help="torch.compile each model (pays off on long runs)")
-    e.add_argument("--decode-workers", type=int, default=None, help="processes that decode videos (default: 1 on CPU, cores-1 on CUDA)")
-    e.add_argument("--export", help="write one CSV row per manifest row to this file")
+    e.add_argument("--decode-workers", type=_int_option(1, 64), default=None, help="processes that decode videos, 1 to 64 (default: 1 on CPU, cores-1 on CUDA)")
+    e.add_argument("--export", type=_path_option, help="write one CSV row per manifest row to this file")
     e.add_argument("--report", action="store_true", help="also write the report into OUT")
     e.add_argument("--no-progress", action="store_true", help="no progress bar")
     e.set_defaults(func=cmd_evaluate)
 
     v = _sub(sub, "validate", "Report every problem of a manifest at once (exit 1 if any).",
              "weirdkinetics validate videos.csv --model i3d_r50")
-    v.add_argument("manifest")
+    v.add_argument("manifest", type=_path_option)
     v.add_argument("--model", help="also check labels against this model's label space")
-    v.add_argument("--label-map", help="CSV 'from,to' mapping manifest labels to model labels")
+    v.add_argument("--label-map", type=_path_option, help="CSV 'from,to' mapping manifest labels to model labels")
     v.set_defaults(func=cmd_validate)
 
     m = _sub(sub, "manifest", "Build manifests.", "weirdkinetics manifest from-folder videos/ -o manifest.csv")
     msub = m.add_subparsers(dest="manifest_command", required=True, metavar="SOURCE")
     f = _sub(msub, "from-folder", "Manifest from ROOT/<split>/<label>/<video>.",
              "weirdkinetics manifest from-folder data/ -o manifest.csv")
-    f.add_argument("root")
-    f.add_argument("-o", "--output", required=True)
+    f.add_argument("root", type=_path_option)
+    f.add_argument("-o", "--output", required=True, type=_path_option)
     f.set_defaults(func=cmd_manifest_from_folder)
     k = _sub(msub, "from-kinetics", "Manifest (split 'kinetics') from the official Kinetics annotation CSV.",
              "weirdkinetics manifest from-kinetics validate.csv --videos kinetics/val --classes classes.txt -o kinetics.csv")
-    k.add_argument("annotations")
-    k.add_argument("--videos", required=True, help="folder of <youtube_id>_<start:06d>_<end:06d>.mp4 files")
-    k.add_argument("--classes", help="keep only these classes (one per line)")
-    k.add_argument("-o", "--output", required=True)
+    k.add_argument("annotations", type=_path_option)
+    k.add_argument("--videos", required=True, type=_path_option, help="folder of <youtube_id>_<start:06d>_<end:06d>.mp4 files")
+    k.add_argument("--classes", type=_path_option, help="keep only these classes (one per line)")
+    k.add_argument("-o", "--output", required=True, type=_path_option)
     k.set_defaults(func=cmd_manifest_from_kinetics)
 
     ms = _sub(sub, "models", "List model cards with their input protocol and reported accuracy.", "weirdkinetics models")
@@ -199,44 +246,102 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = _sub(sub, "report", "Write the report from a store or a predictions CSV.",
              "weirdkinetics report --store results/predictions.sqlite --out results")
-    r.add_argument("--store", help="SQLite store written by evaluate")
-    r.add_argument("--predictions", help="CSV from any tool: video_id,label,pred[,split,background,source_id,score:<class>...]")
+    r.add_argument("--store", type=_path_option, help="SQLite store written by evaluate")
+    r.add_argument("--predictions", type=_path_option, help="CSV from any tool: video_id,label,pred[,split,background,source_id,score:<class>...]")
     r.add_argument("--run", action="append", help="run id (or model name) to include; repeat (default: all)")
-    r.add_argument("--manifest", help="only the rows of this manifest")
-    r.add_argument("--out", required=True)
-    r.add_argument("--seed", type=int, default=0, help="seed of the bootstrap intervals")
+    r.add_argument("--manifest", type=_path_option, help="only the rows of this manifest")
+    r.add_argument("--out", required=True, type=_path_option)
+    r.add_argument("--seed", type=_int_option(0, MAX_SEED), default=0, help="seed of the bootstrap intervals")
     r.set_defaults(func=cmd_report)
 
     s = _sub(sub, "synth", "Make out-of-context videos from a manifest: swap, person-only, background-only, static-background, static-person.",
              "weirdkinetics synth swap --manifest videos.csv --out swapped --backgrounds backgrounds/")
     s.add_argument("variant", choices=["swap", "person-only", "background-only", "static-background", "static-person"])
-    s.add_argument("--manifest", required=True)
-    s.add_argument("--out", required=True)
-    s.add_argument("--backgrounds", help="library folder: one sub-folder of images or videos per category")
+    s.add_argument("--manifest", required=True, type=_path_option)
+    s.add_argument("--out", required=True, type=_path_option)
+    s.add_argument("--backgrounds", type=_path_option, help="library folder: one sub-folder of images or videos per category")
     s.add_argument("--segmenter", default="mediapipe", help="person segmenter: mediapipe, mediapipe-landscape, mediapipe-pose, true (the manifest's mask_path), deeplabv3_resnet50, deeplabv3_mobilenet_v3_large (these two need --weights)")
-    s.add_argument("--weights", help="checkpoint for the torchvision segmenters")
+    s.add_argument("--weights", type=_path_option, help="checkpoint for the torchvision segmenters")
     s.add_argument("--background-rule", choices=["other", "fixed"], default="other",
                    help="other: any category but the source's background and class; fixed: always --background-category")
     s.add_argument("--background-category", help="the category used by --background-rule fixed")
-    s.add_argument("--max-side", type=int, help="downscale sources to this longest side first")
+    s.add_argument("--max-side", type=_int_option(*MAX_SIDE),
+                   help=f"downscale sources to this longest side first ({MAX_SIDE[0]} to {MAX_SIDE[1]})")
     s.add_argument("--no-people-check", action="store_true", help="do not exclude videos where the pose detector finds nobody")
     s.add_argument("--keep-low-quality", action="store_true", help="keep videos whose person mask is too small or missing")
-    s.add_argument("--seed", type=int, default=0, help="seed of the background choice")
+    s.add_argument("--seed", type=_int_option(0, MAX_SEED), default=0, help="seed of the background choice")
     s.add_argument("--no-progress", action="store_true", help="no progress bar")
     s.set_defaults(func=cmd_synth)
 
     d = _sub(sub, "demo", "Run the offline shortcut experiment: generate videos, train two models, evaluate, report.",
              "weirdkinetics demo --out weirdkinetics-demo")
-    d.add_argument("--out", default="weirdkinetics-demo")
+    d.add_argument("--out", default="weirdkinetics-demo", type=_path_option)
     d.add_argument("--model", help="evaluate this registered model on the generated set instead of training")
-    d.add_argument("--weights", help="weights for --model (PATH or random[:SEED])")
+    d.add_argument("--weights", type=_path_option, help="weights for --model (PATH or random[:SEED])")
     d.add_argument("--small", action="store_true", help="a smaller, faster configuration")
-    d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--seed", type=_int_option(0, MAX_SEED), default=0, help="added to the demo's data and training seeds")
     d.set_defaults(func=cmd_demo)
     return p
 
 
+_ERRNO_HINTS = {
+    errno.ENOSPC: "no space left on the device; free some space (or choose another --out) and run the same "
+    "command again: finished videos are kept",
+    errno.EDQUOT: "disk quota exceeded; free some space (or choose another --out) and run the same command again",
+    errno.EROFS: "read-only file system; choose a writable --out (or --store / --export)",
+    errno.EACCES: "permission denied; fix the permissions or choose another path",
+    errno.EPERM: "operation not permitted; fix the permissions or choose another path",
+    errno.ELOOP: "a symlink loop (too many levels of symbolic links); fix the link or give the real path",
+    errno.ENAMETOOLONG: "name too long (at most 255 bytes per name and 4096 per path); use a shorter path",
+    errno.EISDIR: "is a folder; give a file name",
+    errno.ENOTDIR: "a part of the path is a file, not a folder; fix the path",
+    errno.EEXIST: "already exists and is not a folder; choose another path",
+}
+"""OSErrors that are the user's or the machine's to fix, not bugs: ``main`` prints them as one line."""
+
+# SQLite reports the same causes in its own words (the store's file name is not in them)
+_SQLITE_HINTS = {
+    "database or disk is full": "the disk holding the store is full; free some space and run the same command again",
+    "attempt to write a readonly database": "the store is read-only; choose a writable --out or --store",
+    "unable to open database file": "the store cannot be opened; check that its folder exists and is writable",
+    "disk i/o error": "the disk failed while reading or writing the store; check the disk, then run again",
+    "database is locked": "another process is writing the store; wait for it or use another --store",
+    "file is not a database": "the store is not a SQLite file; give the store that 'evaluate' wrote",
+    "database disk image is malformed": "the store is damaged; evaluate into a new --store",
+}
+
+
+def _shown(name) -> str:
+    text = str(name)
+    return text if len(text) <= 120 else f"{text[:60]}...{text[-40:]} ({len(text)} characters)"
+
+
+def _os_error_line(exc: OSError) -> str | None:
+    code = exc.errno
+    if code == errno.EEXIST and exc.filename:  # mkdir on a symlink loop says "exists": name the loop
+        try:
+            os.stat(exc.filename)
+        except OSError as inner:
+            code = inner.errno if inner.errno == errno.ELOOP else code
+    hint = _ERRNO_HINTS.get(code)
+    if hint is None:
+        return None
+    names = [_shown(n) for n in (exc.filename, exc.filename2) if n not in (None, "")]
+    where = " -> ".join(names) + ": " if names else ""
+    return f"error: {where}{hint}"
+
+
+def _sqlite_error_line(exc: Exception) -> str | None:
+    text = str(exc).strip().lower()
+    for key, hint in _SQLITE_HINTS.items():
+        if key in text:
+            return f"error: SQLite: {exc}: {hint}"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
+    import sqlite3
+
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
@@ -245,6 +350,18 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # known causes are one line; any other keeps its traceback (a bug)
+        line = _os_error_line(exc)
+        if line is None:
+            raise
+        print(line, file=sys.stderr)
+        return 1
+    except sqlite3.DatabaseError as exc:
+        line = _sqlite_error_line(exc)
+        if line is None:
+            raise
+        print(line, file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("\ninterrupted: finished videos are saved; run the same command again to resume", file=sys.stderr)

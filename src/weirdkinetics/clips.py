@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from weirdkinetics import sampling
+from weirdkinetics import sampling, statuses
 from weirdkinetics.decode import DecodeResult, VideoInfo, VideoOpenError, iter_source_frames, probe
 from weirdkinetics.manifest import ManifestRow
 
@@ -246,6 +246,10 @@ def row_events(i: int, row: ManifestRow, wanted: list[int], tasks: list[ClipTask
             yield VideoEnd(
                 i, j, 0, "decode_error", "no video frames in the file", 0, time.perf_counter() - t0
             )
+        return
+    if info.still_image:  # an image renamed .mp4 is not a 1-frame "short" video
+        for j in wanted:
+            yield VideoEnd(i, j, 0, statuses.NOT_VIDEO, info.still_image, 1, time.perf_counter() - t0)
         return
     for group in decode_groups(wanted, tasks):
         yield from _decode_group(i, row, info, group)

@@ -7,7 +7,6 @@ only when wanted, one at a time.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
@@ -17,6 +16,7 @@ import av.video.reformatter
 import numpy as np
 
 from weirdkinetics import statuses
+from weirdkinetics.inputs import unreadable
 from weirdkinetics.sampling import resample_indices
 
 STATUSES = tuple(statuses.MEANINGS)
@@ -40,6 +40,14 @@ class VideoInfo:
     @property
     def num_frames(self) -> int:
         return len(self.times)
+
+    @property
+    def still_image(self) -> str:
+        """Why the file is a still image rather than a video ("" when it is not): one frame and no
+        duration, as FFmpeg's image demuxers report a PNG or JPEG whatever its name."""
+        if self.num_frames == 1 and not self.duration:
+            return f"a still image ({self.codec}: 1 frame, no duration), not a video"
+        return ""
 
     @property
     def truncation(self) -> str:
@@ -66,8 +74,12 @@ def _first_line(exc: BaseException) -> str:
 
 def _open(path: str | Path) -> av.container.InputContainer:
     path = str(path)
-    if not os.path.exists(path):
+    # checked before opening: FFmpeg would block forever on a FIFO and read a device without end
+    problem = unreadable(path)
+    if problem is not None and problem.missing:
         raise VideoOpenError("missing", f"no such file: {path}")
+    if problem is not None:
+        raise VideoOpenError("decode_error", f"{problem.reason}: {path}")
     try:
         container = av.open(path, mode="r")
     except Exception as exc:

@@ -38,12 +38,16 @@ class UserError(Exception):
 
 
 class ManifestError(UserError):
-    """The manifest is invalid. ``problems`` lists every problem found, each with its row number."""
+    """The manifest is invalid. ``problems`` lists every problem found, each with its row number (one
+    problem reads as one line)."""
 
     def __init__(self, problems: list[str], path: str = ""):
         self.problems = list(problems)
         head = f"{path}: " if path else ""
-        super().__init__(head + f"{len(problems)} problem(s):\n  " + "\n  ".join(problems))
+        if len(problems) == 1:  # one line, as every other user error
+            super().__init__(head + problems[0])
+        else:
+            super().__init__(head + f"{len(problems)} problem(s):\n  " + "\n  ".join(problems))
 
 
 class UnknownNameError(UserError, KeyError):

@@ -62,38 +62,41 @@ class Runtime:
         }
 
 
+DEVICE_TYPES = ("cpu", "cuda", "mps")
+
+
 def resolve_device(name: str) -> torch.device:
-    """A torch device for ``name``, or a ``UserError`` that says what is wrong and what to use instead."""
+    """A torch device for ``name`` that exists here, or a one-line ``UserError`` saying what to use instead:
+    ``cpu``, ``cuda``, ``cuda:N`` with a visible GPU N, or ``mps`` where Metal is available."""
     import torch
 
     try:
         device = torch.device(name)
-    except (RuntimeError, TypeError):
-        raise UserError(f"device '{name}' is not a torch device; use cpu, cuda or cuda:N") from None
-    if device.type == "cpu":
-        return device
+    except (RuntimeError, TypeError, ValueError):
+        device = None
+    if device is None or device.type not in DEVICE_TYPES:
+        raise UserError(f"--device {name!r}: not a device this toolkit runs on; use cpu, cuda, cuda:N or mps")
     if device.type == "cuda":
-        if not torch.cuda.is_available():
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            built = f"built with CUDA {torch.version.cuda}" if torch.version.cuda else "built without CUDA"
             raise UserError(
-                f"device '{name}': no CUDA GPU is visible to this torch ({torch.__version__}); use cpu, "
-                "or install a CUDA build of torch on a machine with a GPU"
+                f"--device {name}: no CUDA GPU is visible here (torch {torch.__version__}, {built}); use --device cpu"
             )
-        count = torch.cuda.device_count()
         if device.index is not None and device.index >= count:
-            raise UserError(
-                f"device '{name}': only {count} CUDA device(s) are visible (cuda:0..cuda:{count - 1})"
-            )
-        return device
-    raise UserError(f"device '{name}' is not supported here; use cpu, cuda or cuda:N")
+            raise UserError(f"--device {name}: only {count} CUDA GPU(s) here (cuda:0..cuda:{count - 1})")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise UserError(f"--device {name}: Apple's Metal (MPS) is not available here; use --device cpu")
+    return device
 
 
 def check_runtime(rt: Runtime) -> torch.device:
     """Validate a runtime before any model is built (one clear error each)."""
     if rt.precision not in PRECISIONS:
-        raise UserError(f"precision '{rt.precision}' is not one of {', '.join(PRECISIONS)}")
+        raise UserError(f"--precision {rt.precision!r}: not one of {', '.join(PRECISIONS)}")
     device = resolve_device(rt.device)
     if rt.precision == "fp16" and device.type != "cuda":
-        raise UserError("precision fp16 needs a CUDA device; on CPU use bf16 (or fp32)")
+        raise UserError("--precision fp16 needs a CUDA device; on CPU use bf16 (or fp32)")
     return device
 
 

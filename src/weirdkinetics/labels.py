@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Callable
 from functools import cache, lru_cache
 from pathlib import Path
 
 from weirdkinetics.errors import UnknownNameError, UserError, did_you_mean
+from weirdkinetics.inputs import TextInput, unreadable
 
 _LABEL_SPACES: dict[str, Callable[[], list[str]]] = {}
 
@@ -136,10 +136,8 @@ def suggest(name: str, choices: list[str] | tuple[str, ...], n: int = 3) -> str:
 def read_label_map(path: str | Path) -> dict[str, str]:
     """Read a label map CSV with header ``from,to``: manifest label -> model label."""
     path = Path(path)
-    try:
-        rows = list(csv.DictReader(path.read_text(encoding="utf-8-sig").splitlines()))
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such label-map file") from None
+    with TextInput(path, "label map") as source:
+        rows = list(source.dict_rows())
     if rows and not {"from", "to"} <= set(rows[0]):
         raise UserError(f"{path}: a label map needs the header 'from,to' (got {', '.join(rows[0])})")
     mapping: dict[str, str] = {}
@@ -159,11 +157,12 @@ def read_label_map(path: str | Path) -> dict[str, str]:
 def read_class_file(path: str | Path) -> list[str]:
     """One class name per line; blank lines and ``#`` comments ignored."""
     path = Path(path)
-    try:
-        lines = path.read_text(encoding="utf-8-sig").splitlines()
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such classes file (use --classes all, manifest, or a file)") from None
-    return [ln.strip() for ln in lines if ln.strip() and not ln.strip().startswith("#")]
+    problem = unreadable(path)
+    if problem is not None and problem.missing:
+        raise UserError(f"{path}: no such classes file (use --classes all, manifest, or a file)")
+    with TextInput(path, "classes file") as source:
+        lines = [ln.strip() for ln in source.lines()]
+    return [ln for ln in lines if ln and not ln.startswith("#")]
 
 
 def resolve_classes(

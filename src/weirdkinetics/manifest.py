@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from weirdkinetics.errors import ManifestError, UserError
+from weirdkinetics.inputs import TextEncodingError, TextInput, unreadable
 from weirdkinetics.labels import resolve_label, suggest
 
 REQUIRED = ("path", "label", "split")
@@ -56,21 +56,23 @@ class Manifest:
         return [r.label for r in self.rows]
 
 
-def _read_text(path: Path) -> tuple[str, bytes]:
+def _manifest_input(path: Path) -> TextInput:
     try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such manifest file") from None
-    except IsADirectoryError:
-        raise UserError(f"{path}: is a folder; build a manifest with 'weirdkinetics manifest from-folder'") from None
+        is_dir = path.is_dir()
+    except OSError:  # a name too long: TextInput says so
+        is_dir = False
+    if is_dir:
+        raise UserError(f"{path}: is a folder; build a manifest with 'weirdkinetics manifest from-folder'")
+    return TextInput(path, "manifest")
+
+
+def _absolute(full: Path) -> Path:
+    """``full`` resolved; a path that cannot be resolved (a symlink loop) stays as given, made absolute,
+    so that its row gets a status instead of crashing the read."""
     try:
-        return data.decode("utf-8-sig"), data
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise ManifestError(
-            [f"row {line}: bytes that are not UTF-8 ({exc.reason} at byte {exc.start}); save the CSV as UTF-8"],
-            str(path),
-        ) from None
+        return full.resolve()
+    except (OSError, RuntimeError):  # Python < 3.13 raises RuntimeError on a symlink loop
+        return Path(os.path.abspath(full))
 
 
 def read_manifest(
@@ -86,9 +88,22 @@ def read_manifest(
     unreadable video files as problems (``validate`` does; ``evaluate`` records them as status ``missing``).
     """
     path = Path(path)
-    text, data = _read_text(path)
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    columns = [c.strip() for c in (reader.fieldnames or [])]
+    try:
+        with _manifest_input(path) as source:
+            return _parse_manifest(source, path, label_space, label_map, check_files)
+    except TextEncodingError as exc:
+        raise ManifestError([f"row {exc.line}: {exc.detail}; save the CSV as UTF-8"], str(path)) from None
+
+
+def _parse_manifest(
+    source: TextInput,
+    path: Path,
+    label_space: tuple[str, ...] | list[str] | None,
+    label_map: dict[str, str] | None,
+    check_files: bool,
+) -> Manifest:
+    reader = source.dict_rows()
+    columns = [c.strip() for c in reader.fieldnames]
     problems: list[str] = []
     if not columns:
         raise ManifestError(["row 1: empty file; the header must name at least path,label,split"], str(path))
@@ -135,16 +150,15 @@ def read_manifest(
         full = Path(path_text) if os.path.isabs(path_text) else base / path_text
         derived_not_made = cells.get("synth_status", "ok") not in ("", "ok")  # synth rows kept with a reason
         if check_files and path_text and not derived_not_made:
-            if not full.exists():
+            problem = unreadable(full)
+            if problem is not None and problem.missing:
                 problems.append(f"row {rownum}: missing file {full}")
-            elif full.is_dir():
-                problems.append(f"row {rownum}: {full} is a folder, not a video file")
-            elif not os.access(full, os.R_OK):
-                problems.append(f"row {rownum}: unreadable file {full} (permissions)")
+            elif problem is not None:  # a FIFO, folder, device or socket, a symlink loop, a long name, ...
+                problems.append(f"row {rownum}: {full}: {problem.reason}")
         rows.append(
             ManifestRow(
                 row=rownum,
-                path=full.resolve() if path_text else full,
+                path=_absolute(full) if path_text else full,
                 path_text=path_text,
                 label=label,
                 split=cells.get("split", ""),
@@ -158,7 +172,9 @@ def read_manifest(
         problems.append("no rows after the header")
     if problems:
         raise ManifestError(problems, str(path))
-    return Manifest(path=path, rows=rows, columns=columns, digest=hashlib.sha256(data).hexdigest())
+    for _ in source.lines():  # the digest covers the whole file (nothing is left after the csv reader)
+        pass
+    return Manifest(path=path, rows=rows, columns=columns, digest=source.digest)
 
 
 def write_manifest(path: str | Path, rows: list[dict[str, str]]) -> Path:
@@ -225,10 +241,13 @@ def from_kinetics(
     as ``missing`` instead of dropping them. ``classes`` keeps only those labels.
     """
     annotations, videos = Path(annotations), Path(videos)
-    text, _ = _read_text(annotations)
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+    with TextInput(annotations, "Kinetics annotations") as source:
+        return _kinetics_rows(source.dict_rows(), annotations, videos, classes, relative_to)
+
+
+def _kinetics_rows(reader, annotations: Path, videos: Path, classes, relative_to) -> list[dict[str, str]]:
     need = {"label", "youtube_id", "time_start", "time_end"}
-    if not need <= set(reader.fieldnames or []):
+    if not need <= set(reader.fieldnames):
         raise UserError(f"{annotations}: expected columns {', '.join(sorted(need))} (the official Kinetics CSV)")
     on_disk: dict[str, Path] = {}
     if videos.is_dir():
@@ -241,15 +260,18 @@ def from_kinetics(
     base = Path(relative_to) if relative_to else videos
     rows, problems = [], []
     for rownum, r in enumerate(reader, start=2):
-        label = r["label"].strip().strip('"')
+        label = (r.get("label") or "").strip().strip('"')
         if wanted is not None and label.lower() not in wanted:
             continue
         try:
-            start, end = int(float(r["time_start"])), int(float(r["time_end"]))
-        except ValueError:
-            problems.append(f"row {rownum}: time_start/time_end are not numbers")
+            start, end = int(float(r.get("time_start") or "")), int(float(r.get("time_end") or ""))
+        except (TypeError, ValueError, OverflowError):  # empty cells, text, nan, inf
+            problems.append(f"row {rownum}: time_start/time_end are not finite numbers")
             continue
-        stem = _KINETICS_NAME.format(youtube_id=r["youtube_id"].strip(), start=start, end=end)
+        if start < 0 or end < start:
+            problems.append(f"row {rownum}: time_start {start} and time_end {end} are not an interval of seconds")
+            continue
+        stem = _KINETICS_NAME.format(youtube_id=(r.get("youtube_id") or "").strip(), start=start, end=end)
         path = on_disk.get(stem, videos / f"{stem}.mp4")
         rows.append(
             {

@@ -6,7 +6,6 @@ CSV written by any other tool (``results_from_csv``).
 
 from __future__ import annotations
 
-import csv
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,9 +14,15 @@ import numpy as np
 
 from weirdkinetics import statuses
 from weirdkinetics.errors import ManifestError, UserError
+from weirdkinetics.inputs import TextInput
 
 OK_STATUSES = statuses.COUNTED
 """Statuses whose prediction counts in the accuracies (``short`` and ``partial`` are flagged, not dropped)."""
+
+NONFINITE_SCORES = statuses.NONFINITE_SCORES
+NOT_VIDEO = statuses.NOT_VIDEO
+STATUSES = statuses.MEANINGS
+"""Every status a row can end with, and its meaning (the README's table). Only ``OK_STATUSES`` count."""
 
 
 @dataclass
@@ -89,70 +94,53 @@ def results_from_csv(path: str | Path, run_id: str | None = None) -> RunResults:
 
     Columns: ``video_id, label, pred`` (required); ``split, background, source_id, status, reason, path``
     (optional); scores as ``score:<class>`` columns (optional). Rows with an empty ``pred`` and no status
-    get status ``missing``. Every problem is reported at once, with its row number.
+    get status ``missing``. A counted row (status ``ok``, ``short``, ``partial``) with a score cell that is
+    empty, NaN or infinite gets status ``nonfinite_scores`` and is not counted. Every problem is reported at
+    once, with its row number; a file with no row after its header is refused.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such predictions file") from None
-    except UnicodeDecodeError as exc:
-        raise UserError(f"{path}: not UTF-8 text ({exc}); save the CSV as UTF-8") from None
-    reader = csv.DictReader(text.splitlines())
-    header = reader.fieldnames or []
-    missing = [c for c in ("video_id", "label", "pred") if c not in header]
-    if missing:
-        raise ManifestError([f"header: missing column(s) {', '.join(missing)}"], str(path))
-    score_cols = [c for c in header if c.startswith("score:")]
-    classes = [c[len("score:") :] for c in score_cols]
-    problems: list[str] = []
-    videos: list[VideoResult] = []
-    rows_scores: list[list[float]] = []
-    known = {"video_id", "label", "pred", "split", "background", "source_id", "status", "reason", "path"}
-    seen: set[str] = set()
-    for rownum, row in enumerate(reader, start=2):
-        vid = (row.get("video_id") or "").strip()
-        label = (row.get("label") or "").strip()
-        pred = (row.get("pred") or "").strip() or None
-        if not vid:
-            problems.append(f"row {rownum}: empty video_id")
-        elif vid in seen:
-            problems.append(f"row {rownum}: duplicate video_id '{vid}'")
-        seen.add(vid)
-        if not label:
-            problems.append(f"row {rownum}: empty label")
-        status = (row.get("status") or "").strip() or ("ok" if pred else "missing")
-        vals: list[float] = []
-        for c in score_cols:
-            cell = (row.get(c) or "").strip()
-            try:
-                vals.append(float(cell) if cell else float("nan"))
-            except ValueError:
-                problems.append(f"row {rownum}: column '{c}' is not a number: {cell!r}")
-                vals.append(float("nan"))
-        rows_scores.append(vals)
-        videos.append(
-            VideoResult(
-                video_id=vid,
-                path=(row.get("path") or "").strip(),
-                label=label,
-                split=(row.get("split") or "").strip() or "all",
-                status=status,
-                reason=(row.get("reason") or "").strip(),
-                background=(row.get("background") or "").strip(),
-                source_id=(row.get("source_id") or "").strip(),
-                pred=pred,
-                extra={k: v for k, v in row.items() if k not in known and not k.startswith("score:")},
-            )
-        )
+    with TextInput(path, "predictions CSV") as source:
+        reader = source.dict_rows()
+        header = [c.strip() for c in reader.fieldnames]
+        missing = [c for c in ("video_id", "label", "pred") if c not in header]
+        if missing:
+            raise ManifestError([f"header: missing column(s) {', '.join(missing)}"], str(path))
+        score_cols = [c for c in header if c.startswith("score:")]
+        classes = [c[len("score:") :] for c in score_cols]
+        problems: list[str] = []
+        videos: list[VideoResult] = []
+        rows_scores: list[list[float]] = []
+        seen: set[str] = set()
+        for rownum, raw in enumerate(reader, start=2):
+            if None in raw:  # more cells than the header names: the columns may be shifted
+                problems.append(f"row {rownum}: {len(raw[None])} cell(s) more than the header's {len(header)} columns")
+            row = {(k or "").strip(): (v or "") for k, v in raw.items() if k is not None}
+            if not any(v.strip() for v in row.values()):
+                continue  # blank line
+            video, vals = _csv_row(row, rownum, score_cols, problems)
+            if video.video_id and video.video_id in seen:
+                problems.append(f"row {rownum}: duplicate video_id '{video.video_id}'")
+            seen.add(video.video_id)
+            videos.append(video)
+            rows_scores.append(vals)
+    if not videos and not problems:
+        raise UserError(f"predictions CSV {path}: no rows after the header; nothing to report")
     if problems:
         raise ManifestError(problems, str(path))
     scores = None
     if classes:
-        scores = np.asarray(rows_scores, dtype=np.float32).reshape(len(videos), len(classes))
+        # float32 as stored everywhere: a score too large for float32 becomes inf and is caught below
+        with np.errstate(over="ignore"):
+            scores = np.asarray(rows_scores, dtype=np.float64).astype(np.float32).reshape(len(videos), len(classes))
         for v, s in zip(videos, scores):
+            bad = [classes[k] for k in np.flatnonzero(~np.isfinite(s))]
+            if bad and v.status in OK_STATUSES:
+                # a prediction whose scores are NaN or infinite cannot be trusted: never counted
+                shown = ", ".join(f"score:{c}" for c in bad[:3]) + (f" (+{len(bad) - 3} more)" if len(bad) > 3 else "")
+                v.reason = "; ".join(x for x in (v.reason, f"scores not finite (empty, NaN or inf) in {shown}") if x)
+                v.status = NONFINITE_SCORES
             # the CSV's scores may cover only a class subset: unrestricted top-1/top-5 stay unknown
-            if np.all(np.isfinite(s)) and v.pred in classes:
+            if not bad and v.pred in classes:
                 v.pred_score = float(s[classes.index(v.pred)])
     else:
         classes = sorted({v.label for v in videos} | {v.pred for v in videos if v.pred})
@@ -165,6 +153,44 @@ def results_from_csv(path: str | Path, run_id: str | None = None) -> RunResults:
         scores=scores,
         provenance={"source": "predictions-csv", "path": str(path)},
     )
+
+
+_KNOWN_COLUMNS = {"video_id", "label", "pred", "split", "background", "source_id", "status", "reason", "path"}
+
+
+def _csv_row(
+    row: dict[str, str], rownum: int, score_cols: list[str], problems: list[str]
+) -> tuple[VideoResult, list[float]]:
+    """One predictions-CSV row as a ``VideoResult`` and its score cells (NaN where empty)."""
+    vid = row.get("video_id", "").strip()
+    label = row.get("label", "").strip()
+    pred = row.get("pred", "").strip() or None
+    if not vid:
+        problems.append(f"row {rownum}: empty video_id")
+    if not label:
+        problems.append(f"row {rownum}: empty label")
+    status = row.get("status", "").strip() or ("ok" if pred else "missing")
+    vals: list[float] = []
+    for c in score_cols:
+        cell = row.get(c, "").strip()
+        try:
+            vals.append(float(cell) if cell else float("nan"))
+        except ValueError:
+            problems.append(f"row {rownum}: column '{c}' is not a number: {cell[:40]!r}")
+            vals.append(float("nan"))
+    video = VideoResult(
+        video_id=vid,
+        path=row.get("path", "").strip(),
+        label=label,
+        split=row.get("split", "").strip() or "all",
+        status=status,
+        reason=row.get("reason", "").strip(),
+        background=row.get("background", "").strip(),
+        source_id=row.get("source_id", "").strip(),
+        pred=pred,
+        extra={k: v for k, v in row.items() if k not in _KNOWN_COLUMNS and not k.startswith("score:")},
+    )
+    return video, vals
 
 
 def dumps(obj) -> str:

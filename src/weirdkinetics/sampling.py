@@ -47,17 +47,37 @@ class ClipSpec:
         return asdict(self)
 
 
+MAX_VIEWS_PER_VIDEO = 1000
+"""Most views (clips x crops) ``--clips uniform:N`` may ask of one video. Dense sampling (the card's
+protocol) has as many clips as the video's length holds: one per ``spacing`` frames."""
+
+
+def parse_clips(clips: str) -> int | None:
+    """``--clips``: ``dense`` -> None, ``uniform:N`` -> N (1 <= N <= ``MAX_VIEWS_PER_VIDEO``)."""
+    if clips == "dense":
+        return None
+    m = re.fullmatch(r"uniform:(\d{1,9})", clips)
+    if not m or not 1 <= int(m.group(1)) <= MAX_VIEWS_PER_VIDEO:
+        raise UserError(
+            f"--clips {clips!r}: use 'dense' (the card's protocol) or 'uniform:N' with N from 1 to "
+            f"{MAX_VIEWS_PER_VIDEO} (views per video: clips x crops)"
+        )
+    return int(m.group(1))
+
+
 def spec_for(card, clips: str = "dense", crops: int | None = None) -> ClipSpec:
-    """The card's protocol, with ``--clips dense|uniform:N`` and ``--crops 1|3`` applied."""
+    """The card's protocol, with ``--clips dense|uniform:N`` and ``--crops 1|3`` applied.
+
+    Uniform sampling may ask at most ``MAX_VIEWS_PER_VIDEO`` views (clips x crops) of a video."""
     crops = card.default_crops if crops is None else crops
     if crops not in (1, 3):
         raise UserError(f"--crops {crops}: must be 1 or 3")
-    num_clips = None
-    if clips != "dense":
-        m = re.fullmatch(r"uniform:(\d+)", clips)
-        if not m or int(m.group(1)) < 1:
-            raise UserError(f"--clips {clips!r}: use 'dense' (the card's protocol) or 'uniform:N' with N >= 1")
-        num_clips = int(m.group(1))
+    num_clips = parse_clips(clips)
+    if num_clips is not None and num_clips * crops > MAX_VIEWS_PER_VIDEO:
+        raise UserError(
+            f"--clips {clips} with {crops} crops is {num_clips * crops} views per video, more than the limit of "
+            f"{MAX_VIEWS_PER_VIDEO}; use at most uniform:{MAX_VIEWS_PER_VIDEO // crops}"
+        )
     return ClipSpec(card.fps, card.frames, card.stride, card.clip_spacing, num_clips, crops)
 
 

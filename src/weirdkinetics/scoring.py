@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from weirdkinetics import statuses
 from weirdkinetics.clips import ClipViews, Event, Job, VideoEnd
 from weirdkinetics.inference import Runner, Runtime
-from weirdkinetics.results import OK_STATUSES
+from weirdkinetics.statuses import COUNTED as OK_STATUSES
 
 
 @dataclass(frozen=True)
@@ -39,10 +40,21 @@ class ScoredVideo:
         return None if self.clip_scores is None else self.clip_scores.mean(axis=0)
 
 
-def scored_status(status: str, reason: str, num_clips: int) -> tuple[str, str]:
-    """Pure: the final status of a video whose decoding ended with ``status`` and gave ``num_clips`` clips."""
-    if status in OK_STATUSES and num_clips == 0:
+def scored_status(status: str, reason: str, clip_scores: np.ndarray | None) -> tuple[str, str]:
+    """Pure: the final status of a video whose decoding ended with ``status`` and whose clips scored
+    ``clip_scores`` float32 (num_clips, K) (None: no clip). Non-finite scores are kept for inspection but
+    never counted: the status says why."""
+    if status not in OK_STATUSES:
+        return status, reason
+    if clip_scores is None or len(clip_scores) == 0:
         return "decode_error", (reason + "; " if reason else "") + "no clip could be formed"
+    bad = int((~np.isfinite(clip_scores)).any(axis=1).sum())
+    if bad:
+        why = (
+            f"the model's scores are NaN or infinite in {bad} of {len(clip_scores)} clip(s) "
+            "(broken weights or an unstable model?); not counted"
+        )
+        return statuses.NONFINITE_SCORES, why + (f"; {reason}" if reason else "")
     return status, reason
 
 
@@ -127,7 +139,7 @@ class Scorer:
             clip_arr = None
             if end.status in OK_STATUSES and video.clips and end.attempt == video.attempt:
                 clip_arr = np.stack([video.clips[c] for c in sorted(video.clips)]).astype(np.float32)
-            status, reason = scored_status(end.status, end.reason, 0 if clip_arr is None else len(clip_arr))
+            status, reason = scored_status(end.status, end.reason, clip_arr)
             out.append(
                 ScoredVideo(
                     end.row, end.job, status, reason, end.num_frames, clip_arr, end.decode_s, video.infer_s

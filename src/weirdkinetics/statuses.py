@@ -10,12 +10,18 @@ MEANINGS: dict[str, str] = {
     "ok": "decoded and evaluated with the card's protocol",
     "short": "fewer resampled frames than one clip spans: indices clamped to the last frame",
     "partial": "decoding broke off (or the container claims more frames than it holds): the frames before "
-    "the break are used, their count recorded",
-    "decode_error": "FFmpeg could not decode it (its message is the reason)",
+    "the break are used",
+    "decode_error": "FFmpeg could not decode it (its message is the reason), or the path is not a regular file "
+    "(FIFO, folder, device, socket, symlink loop)",
     "missing": "no such file (retried on the next run)",
-    "excluded": "a row of a synth manifest whose video was not made (e.g. no person found); the reason is synth's",
+    "excluded": "a row of a synth manifest whose video was not made; the reason is synth's",
+    "not_video": "a still image (one frame, no duration), not a video",
+    "nonfinite_scores": "the model's scores are NaN or infinite (broken weights?): no prediction",
 }
 """Statuses of an evaluated video and what each means (the README's table)."""
+
+NOT_VIDEO = "not_video"
+NONFINITE_SCORES = "nonfinite_scores"
 
 COUNTED = ("ok", "short", "partial")
 """Statuses whose videos count in accuracies; every other status is listed and left out of the denominators."""

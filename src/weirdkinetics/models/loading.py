@@ -7,6 +7,7 @@ and call its forward. Checkpoints load with ``torch.load(weights_only=True)``: n
 from __future__ import annotations
 
 import os
+import pickle
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,8 @@ from torch import nn
 
 from weirdkinetics.digest import sha256_file  # noqa: F401  (re-exported for adapters)
 from weirdkinetics.errors import WeightsError
+from weirdkinetics.inference import resolve_device
+from weirdkinetics.inputs import unreadable
 from weirdkinetics.models.card import ModelCard
 
 
@@ -128,17 +131,41 @@ def unwrap_state_dict(obj: Any, source: str) -> dict[str, torch.Tensor]:
     return obj
 
 
+def _describe_load_failure(path: Path, exc: BaseException) -> str:
+    """What a failed ``torch.load(weights_only=True)`` means, in words: a refused pickle, a truncated or
+    corrupt file, or a file that is not a PyTorch checkpoint at all."""
+    first = (str(exc).strip().splitlines() or [""])[0][:200]
+    detail = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+    if isinstance(exc, pickle.UnpicklingError) and "weights only load failed" in str(exc).lower():
+        return (
+            f"{path}: cannot be loaded safely: it holds Python objects other than tensors, and loading them "
+            "could run code from its pickle. Only tensor checkpoints are accepted; re-save the state dict "
+            "(torch.save(model.state_dict(), ...))"
+        )
+    text = str(exc).lower()
+    with open(path, "rb") as fh:  # a regular file (checked before loading)
+        head = fh.read(4)
+    zipped = head == b"PK\x03\x04"  # torch.save's format since 1.6: a zip archive that did not load
+    if zipped or not head or isinstance(exc, EOFError) or any(
+        s in text for s in ("failed reading zip archive", "central directory", "unexpected eof", "corrupt", "truncated")
+    ):
+        return (
+            f"{path}: truncated or corrupt checkpoint ({detail}); download or save it again "
+            f"({path.stat().st_size:,} bytes on disk)"
+        )
+    return f"{path}: not a PyTorch checkpoint ({detail}); pass a file written by torch.save"
+
+
 def load_checkpoint_file(path: str | Path) -> dict[str, torch.Tensor]:
     path = Path(path)
-    if not path.exists():
-        raise WeightsError(f"--weights {path}: no such file")
+    problem = unreadable(path)  # before opening: torch.load would block forever on a FIFO
+    if problem is not None:
+        shown = str(path).replace("\x00", "\\0")
+        raise WeightsError(f"--weights {shown}: {problem.reason}")
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise WeightsError(
-            f"{path}: cannot be loaded safely ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}). "
-            "Only tensor checkpoints are accepted (no code runs from a pickle)."
-        ) from None
+    except Exception as exc:  # torch.load fails in many types; each is a problem with the file
+        raise WeightsError(_describe_load_failure(path, exc)) from None
     return unwrap_state_dict(obj, str(path))
 
 
@@ -168,6 +195,21 @@ def load_state_into(module: nn.Module, state: dict[str, torch.Tensor], source: s
     module.load_state_dict(state, strict=True)
 
 
+MAX_SEED = 2**32 - 1
+"""Largest seed of ``--weights random:SEED`` (and of the CLI's ``--seed`` options)."""
+
+def _is_dir(path: str) -> bool:
+    try:
+        return Path(path).is_dir()
+    except (OSError, ValueError):  # a name too long or a NUL byte: load_checkpoint_file says which
+        return False
+
+
+def check_device(device: str) -> None:
+    """Raise a one-line ``UserError`` unless ``device`` names a torch device that exists here."""
+    resolve_device(device)
+
+
 def load_model(card: ModelCard, weights: str | None = None, device: str = "cpu") -> LoadedModel:
     """Build ``card``'s network with its weights.
 
@@ -175,15 +217,18 @@ def load_model(card: ModelCard, weights: str | None = None, device: str = "cpu")
     seeded random weights (default seed 0); anything else -> a local checkpoint path (or, for zoos that
     load folders such as Hugging Face, a snapshot directory).
     """
+    check_device(device)
     adapter = get_adapter(card.zoo)
     m = _RANDOM.match(weights or "")
     if m:
         seed = int(m.group(1) or 0)
+        if seed > MAX_SEED:
+            raise WeightsError(f"--weights {weights}: the seed must be at most {MAX_SEED}")
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             module = adapter.build(card)
         digest, desc = f"random:{seed}", f"seeded random weights (seed {seed})"
-    elif hasattr(adapter, "load") and (weights is None or Path(weights).is_dir()):
+    elif hasattr(adapter, "load") and (weights is None or _is_dir(weights)):
         # zoos with their own loading (e.g. Hugging Face snapshots) handle hub and folders themselves
         module, digest, desc = adapter.load(card, weights)
     else:

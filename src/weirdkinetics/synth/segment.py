@@ -33,6 +33,7 @@ import numpy as np
 from weirdkinetics._optional import require
 from weirdkinetics.digest import sha256_file
 from weirdkinetics.errors import UnknownNameError, UserError, did_you_mean
+from weirdkinetics.inputs import unreadable
 
 
 @runtime_checkable
@@ -173,6 +174,9 @@ class TrueMasks:
 
     def masks(self, frames: np.ndarray) -> np.ndarray:
         frames = _check_frames(frames)
+        problem = unreadable(self.path)  # before opening: np.load would block forever on a FIFO
+        if problem is not None and not problem.missing:
+            raise UserError(f"mask file {self.path}: {problem.reason}; fix mask_path or regenerate the demo")
         try:
             with np.load(self.path) as data:
                 if "masks" not in data:
@@ -409,7 +413,7 @@ class MaskCache:
     def masks(self, video: str | Path, frames: np.ndarray, segmenter: Segmenter) -> tuple[np.ndarray, bool]:
         """Masks of ``frames`` (decoded from ``video``): float32 (T, H, W), and whether they came from disk."""
         path = self.entry(video, segmenter, frames.shape[:3])
-        if path.exists():
+        if path.is_file():  # anything else there (a FIFO would block np.load) is replaced below
             try:
                 with np.load(path) as data:
                     stored = data["masks"]
