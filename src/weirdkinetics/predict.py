@@ -25,7 +25,7 @@ from weirdkinetics.labels import label_space
 from weirdkinetics.manifest import Manifest, ManifestRow
 from weirdkinetics.models.loading import LoadedModel
 from weirdkinetics.results import dumps
-from weirdkinetics.store import RunInfo, Store, StoredPrediction
+from weirdkinetics.store import RunInfo, Store, StoredPrediction, file_identity
 from weirdkinetics.transforms import clips_from_resized, resize_frames
 
 
@@ -237,12 +237,15 @@ def evaluate_manifest(
     """Evaluate every row for every job; write each finished (video, run) to ``store`` at once.
 
     classes: run_id -> class subset (recorded with the evaluation; scores are stored over all classes).
-    Rows already in the store for a run (same video_id and path, final status) are not recomputed.
+    Rows already in the store for a run (same path and video_id, final status, and a file that kept its size
+    and modification time) are not recomputed; a changed file is evaluated again and its row replaced.
     """
     t_start = time.perf_counter()
     summary = EvalSummary()
     rows = manifest.rows
     todo: dict[int, list[int]] = {}
+    # each file's identity, taken before it is decoded: a row is reused only while its file keeps it
+    identities = [file_identity(row.path) for row in rows]
     for j, job in enumerate(jobs):
         store.ensure_run(
             RunInfo(
@@ -257,9 +260,11 @@ def evaluate_manifest(
                 "run_label": (run_labels or {}).get(job.run_id, ""),
             },
         )
-        done = store.done_ids(job.run_id)
+        done = store.reusable(job.run_id)
         for i, row in enumerate(rows):
-            if done.get(row.video_id) == str(row.path):
+            prev = done.get((str(row.path), row.video_id))
+            not_made = row.extra.get("synth_status", "ok") not in ("", "ok")
+            if prev is not None and prev[1] == identities[i] and (prev[0] == "excluded") == not_made:
                 summary.reused += 1
             else:
                 todo.setdefault(i, []).append(j)
@@ -317,12 +322,14 @@ def evaluate_manifest(
                             scores = clip_arr.mean(axis=0)
                         else:
                             status, reason = "decode_error", (reason + "; " if reason else "") + "no clip could be formed"
+                    ident = identities[item.row_index]
                     store.put(
                         jobs[j].run_id,
                         StoredPrediction(
                             row.video_id, str(row.path), row.to_dict(), status, reason, item.num_frames,
                             None if clip_arr is None else len(clip_arr), scores, clip_arr, item.decode_s,
                             infer_s.pop((item.row_index, j), 0.0),
+                            *(ident if ident is not None else (None, None)),
                         ),
                     )
                     summary.computed += 1
@@ -343,7 +350,7 @@ def evaluate_manifest(
         counts: dict[str, int] = {}
         by_split: dict[str, dict[str, int]] = {}
         for row in rows:
-            st = stored.get(row.video_id, "missing")
+            st = stored.get((str(row.path), row.video_id), "missing")
             counts[st] = counts.get(st, 0) + 1
             by_split.setdefault(row.split, {})
             by_split[row.split][st] = by_split[row.split].get(st, 0) + 1
