@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from weirdkinetics.errors import ManifestError, UserError
+from weirdkinetics.outputs import unneutralise_cell
 
 OK_STATUSES = ("ok", "short", "partial")
 """Statuses whose prediction counts in the accuracies (``short`` and ``partial`` are flagged, not dropped)."""
@@ -98,6 +99,8 @@ def results_from_csv(path: str | Path, run_id: str | None = None) -> RunResults:
     except UnicodeDecodeError as exc:
         raise UserError(f"{path}: not UTF-8 text ({exc}); save the CSV as UTF-8") from None
     reader = csv.DictReader(text.splitlines())
+    # our own exports neutralise formula-like cells with an apostrophe: read them back as they were
+    reader.fieldnames = [unneutralise_cell(c) for c in reader.fieldnames or []]
     header = reader.fieldnames or []
     missing = [c for c in ("video_id", "label", "pred") if c not in header]
     if missing:
@@ -110,6 +113,7 @@ def results_from_csv(path: str | Path, run_id: str | None = None) -> RunResults:
     known = {"video_id", "label", "pred", "split", "background", "source_id", "status", "reason", "path"}
     seen: set[str] = set()
     for rownum, row in enumerate(reader, start=2):
+        row = {k: unneutralise_cell(v) if isinstance(v, str) else v for k, v in row.items()}
         vid = (row.get("video_id") or "").strip()
         label = (row.get("label") or "").strip()
         pred = (row.get("pred") or "").strip() or None

@@ -29,6 +29,7 @@ from weirdkinetics.demo.render import render_video, sample_background, sample_mo
 from weirdkinetics.encode import write_video
 from weirdkinetics.errors import UserError
 from weirdkinetics.manifest import read_manifest, write_manifest
+from weirdkinetics.outputs import atomic_write_text
 
 MANIFEST_COLUMNS: tuple[str, ...] = (
     "path",
@@ -190,7 +191,7 @@ def _generate(
         return manifest
     (out_dir / "dataset.json").unlink(missing_ok=True)
     manifest = _write(out_dir, items, seed, config, write_masks, desc, progress)
-    (out_dir / "dataset.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    atomic_write_text(out_dir / "dataset.json", json.dumps(info, indent=2) + "\n")
     return manifest
 
 

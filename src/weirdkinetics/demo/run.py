@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 from weirdkinetics.demo.config import DemoConfig
+from weirdkinetics.outputs import atomic_write_text
 from weirdkinetics.results import RunResults
 
 CARD = "demo_c3d"
@@ -98,5 +99,5 @@ def run_demo(
             row["background_capture"] = [took, n]
         headline[run.model] = row
     print(f"\nreport: {report.get('html')}")
-    (out / "headline.json").write_text(json.dumps(headline, indent=2) + "\n")
+    atomic_write_text(out / "headline.json", json.dumps(headline, indent=2) + "\n")
     return headline
