@@ -123,11 +123,11 @@ def evaluate(
     # no output may land on an input or on another output (the store, --export, the report's files)
     inputs = _input_files(manifest, label_map=label_map, classes=classes, weights=weights)
     outputs = {"the store (--store)": store_path}
-    if export is not None:
-        outputs["--export"] = export
     if report:
         outputs.update(report_outputs(out_dir))
         _check_report_folders(out_dir, {**inputs, "the store (--store)": store_path})
+    if export is not None:
+        outputs["--export"] = export
     check_outputs(outputs, inputs)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
