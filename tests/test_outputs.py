@@ -7,6 +7,7 @@ import os
 import re
 import resource
 import signal
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -349,3 +350,25 @@ def test_synth_output_names_stay_in_their_folder():
         folder, name = p.split("/")
         assert folder == "videos" and len(name) <= 255 and not name.startswith(".")
         assert re.fullmatch(r"[A-Za-z0-9._-]+", name)
+
+
+def test_a_full_disk_during_evaluate_is_one_line_and_the_run_resumes(tmp_path):
+    rows = []
+    for i in range(4):
+        video(tmp_path / f"v{i}.mkv", i)
+        rows.append({"path": f"v{i}.mkv", "label": "jogging", "split": "real"})
+    m = write_manifest(tmp_path / "m.csv", rows)
+    args = ["-m", "weirdkinetics", *EVALUATE, "--manifest", str(m), "--out", str(tmp_path / "o")]
+    proc = run_limited(
+        args, 100_000, tmp_path
+    )  # the store's write-ahead log outgrows this after a video or so
+    assert proc.returncode == 1, proc.stderr
+    err = proc.stderr.strip().splitlines()
+    assert len(err) == 1 and "Traceback" not in proc.stderr and "run the same command again" in err[0], err
+    with sqlite3.connect(f"file:{tmp_path / 'o' / 'predictions.sqlite'}?mode=ro", uri=True) as db:
+        kept = db.execute("SELECT COUNT(*) FROM predictions").fetchone()[0]
+    assert kept < 4
+    resumed = run_limited(args, 1 << 30, tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"{4 - kept} prediction(s) computed, {kept} reused" in resumed.stdout
+    assert "4 video(s): ok 4" in resumed.stdout

@@ -147,6 +147,13 @@ def _db_error(path: Path, exc: sqlite3.Error) -> UserError:
     """One line naming the real cause of an SQLite failure on ``path``."""
     msg = str(exc)
     low = msg.lower()
+    if "full" in low or "too large" in low:  # "database or disk is full", or a file-size limit
+        return UserError(f"{path}: disk full ({msg}); free some space and run the same command again to resume")
+    if "disk i/o" in low:
+        return UserError(
+            f"{path}: the store could not be written or read ({msg}): the disk may be full or failing; free some "
+            "space or check the disk, then run the same command again to resume"
+        )
     if "malformed" in low or "corrupt" in low or ("not a database" in low and _is_sqlite(path)):
         return UserError(
             f"{path}: store is corrupted ({msg}); restore it from a backup, or move it aside and run "
@@ -163,8 +170,6 @@ def _db_error(path: Path, exc: sqlite3.Error) -> UserError:
             f"{path}: cannot open the store for writing ({msg}): check the permissions of the file and its "
             "folder, or choose another --out or --store"
         )
-    if "disk" in low and "full" in low:
-        return UserError(f"{path}: disk full ({msg}); free some space and run the same command again")
     return UserError(f"{path}: cannot use the store ({msg})")
 
 
@@ -324,11 +329,13 @@ class Store:
             if version == 1:
                 _migrate_v1(self.db)
             self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.executescript(_SCHEMA)
-            if version is None:
-                with self.db:
-                    self.db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            if version is None:  # a new store: all tables and the version in one transaction, or nothing
+                self.db.executescript(
+                    f"BEGIN IMMEDIATE; {_SCHEMA} INSERT INTO meta VALUES ('schema_version', '{SCHEMA_VERSION}'); COMMIT;"
+                )
         except sqlite3.Error as exc:
+            if self.db.in_transaction:
+                self.db.rollback()
             self.db.close()
             raise _db_error(self.path, exc) from None
         except BaseException:
@@ -339,6 +346,15 @@ class Store:
     def close(self) -> None:
         self.db.close()
 
+    def _write(self, sql: str, params: tuple) -> None:
+        """One statement in its own transaction; a full disk or a lost folder becomes one line (the rows
+        written before stay, so the same command resumes)."""
+        try:
+            with self.db:
+                self.db.execute(sql, params)
+        except sqlite3.Error as exc:
+            raise _db_error(self.path, exc) from None
+
     def __enter__(self) -> "Store":
         return self
 
@@ -347,21 +363,20 @@ class Store:
 
     # --- runs -----------------------------------------------------------------------------------------
     def ensure_run(self, info: RunInfo) -> None:
-        with self.db:
-            self.db.execute(
-                "INSERT OR IGNORE INTO runs VALUES (?,?,?,?,?,?,?,?,?)",
-                (
-                    info.run_id,
-                    info.model,
-                    dumps(info.card),
-                    info.weights_digest,
-                    info.weights_desc,
-                    info.spec_key,
-                    dumps(info.spec),
-                    json.dumps(info.class_names),
-                    time.time(),
-                ),
-            )
+        self._write(
+            "INSERT OR IGNORE INTO runs VALUES (?,?,?,?,?,?,?,?,?)",
+            (
+                info.run_id,
+                info.model,
+                dumps(info.card),
+                info.weights_digest,
+                info.weights_desc,
+                info.spec_key,
+                dumps(info.spec),
+                json.dumps(info.class_names),
+                time.time(),
+            ),
+        )
 
     def runs(self) -> list[RunInfo]:
         out = []
@@ -377,11 +392,10 @@ class Store:
     def record_evaluation(
         self, run_id: str, manifest_path: str, manifest_digest: str, classes: list[str], video_ids: list[str], provenance: dict
     ) -> None:
-        with self.db:
-            self.db.execute(
-                "INSERT OR REPLACE INTO evaluations VALUES (?,?,?,?,?,?,?)",
-                (run_id, manifest_path, manifest_digest, json.dumps(classes), json.dumps(video_ids), dumps(provenance), time.time()),
-            )
+        self._write(
+            "INSERT OR REPLACE INTO evaluations VALUES (?,?,?,?,?,?,?)",
+            (run_id, manifest_path, manifest_digest, json.dumps(classes), json.dumps(video_ids), dumps(provenance), time.time()),
+        )
 
     def evaluations(self, run_id: str) -> list[dict]:
         rows = self.db.execute(
@@ -420,27 +434,26 @@ class Store:
 
     def put(self, run_id: str, pred: StoredPrediction) -> None:
         """Write one video's result atomically (replacing an earlier row for the same file and id)."""
-        with self.db:
-            self.db.execute(
-                "INSERT OR REPLACE INTO predictions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    run_id,
-                    pred.video_id,
-                    pred.path,
-                    dumps(pred.row),
-                    pred.status,
-                    pred.reason,
-                    pred.num_frames,
-                    pred.num_clips,
-                    _blob(pred.scores),
-                    _blob(pred.clip_scores),
-                    pred.decode_s,
-                    pred.infer_s,
-                    time.time(),
-                    pred.file_size,
-                    pred.file_mtime_ns,
-                ),
-            )
+        self._write(
+            "INSERT OR REPLACE INTO predictions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                run_id,
+                pred.video_id,
+                pred.path,
+                dumps(pred.row),
+                pred.status,
+                pred.reason,
+                pred.num_frames,
+                pred.num_clips,
+                _blob(pred.scores),
+                _blob(pred.clip_scores),
+                pred.decode_s,
+                pred.infer_s,
+                time.time(),
+                pred.file_size,
+                pred.file_mtime_ns,
+            ),
+        )
 
     def predictions(self, run_id: str, num_classes: int) -> list[StoredPrediction]:
         """Every stored row of a run, in the order they were written."""
