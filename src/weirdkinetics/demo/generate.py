@@ -29,7 +29,7 @@ from weirdkinetics.demo.render import render_video, sample_background, sample_mo
 from weirdkinetics.encode import write_video
 from weirdkinetics.errors import UserError
 from weirdkinetics.manifest import read_manifest, write_manifest
-from weirdkinetics.outputs import atomic_write_text
+from weirdkinetics.outputs import atomic_path, atomic_write_text
 
 MANIFEST_COLUMNS: tuple[str, ...] = (
     "path",
@@ -135,7 +135,8 @@ def _write(
         mask_rel = ""
         if write_masks:
             mask_rel = (Path(item.split) / f"{item.video_id}.mask.npz").as_posix()
-            np.savez_compressed(out_dir / mask_rel, masks=mask)
+            with atomic_path(out_dir / mask_rel) as tmp:  # tmp ends in .npz, so numpy adds no suffix
+                np.savez_compressed(tmp, masks=mask)
         rows.append(
             {
                 "path": rel.as_posix(),
