@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 from weirdkinetics.demo.config import DemoConfig
-from weirdkinetics.outputs import atomic_write_text
+from weirdkinetics.outputs import atomic_write_text, check_output_dir
 from weirdkinetics.results import RunResults
 
 CARD = "demo_c3d"
@@ -42,7 +42,7 @@ def run_demo(
     from weirdkinetics.demo.train import train_model
     from weirdkinetics.models import get_card
 
-    out = Path(out)
+    out = check_output_dir(out, "--out")
     config = config or (DemoConfig.small() if small else DemoConfig())
     config = config.with_(data_seed=config.data_seed + seed, train_seed=config.train_seed + seed)
     print(f"[1/4] test set: {config.test_per_class_split} recordings per class, each on its real and a weird background")
