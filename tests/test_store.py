@@ -286,3 +286,23 @@ def test_a_store_on_read_only_media_is_readable_for_report_and_export(one_store)
         os.chmod(media, stat.S_IRWXU)
         shutil.rmtree(media, ignore_errors=True)
         shutil.rmtree(writable, ignore_errors=True)
+
+
+def test_report_with_a_manifest_read_as_it_is_spells_labels_as_evaluate_did(tmp_path):
+    noise_video(tmp_path / "a.mkv", 5)
+    noise_video(tmp_path / "b.mkv", 6)
+    m = write_manifest(
+        tmp_path / "m.csv",
+        [
+            {"path": "a.mkv", "label": "Push Up", "split": "real"},
+            {"path": "b.mkv", "label": "jog", "split": "real"},
+        ],
+    )
+    label_map = tmp_path / "map.csv"
+    label_map.write_text("from,to\njog,jogging\n")
+    out = evaluate(m, tmp_path / "o", label_map=label_map)
+    (run,) = api.load_results(out.store, manifest=read_manifest(m))  # as `report --manifest` reads it
+    assert [v.label for v in run.videos] == ["push up", "jogging"]
+    assert (
+        main(["report", "--store", str(out.store), "--manifest", str(m), "--out", str(tmp_path / "r")]) == 0
+    )

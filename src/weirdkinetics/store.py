@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from weirdkinetics.errors import UserError
+from weirdkinetics.labels import resolve_label
 from weirdkinetics.results import OK_STATUSES, RunResults, VideoResult, dumps
 
 SCHEMA_VERSION = 2
@@ -514,16 +515,24 @@ def to_video_result(p: StoredPrediction, class_names: list[str], classes: list[s
     return v
 
 
-def _manifest_rows(preds: list[StoredPrediction], manifest) -> list[StoredPrediction]:
+def _manifest_rows(
+    preds: list[StoredPrediction], manifest, class_names: list[str], label_map: dict | None
+) -> list[StoredPrediction]:
     """The stored rows of ``manifest``'s files, in manifest order, each carrying that manifest's own row
     (label, split, background, extra columns): a row shared with another manifest naming the same file
-    and id shows this manifest's metadata."""
+    and id shows this manifest's metadata. Labels are mapped (the evaluation's ``--label-map``) and
+    spelled as in the run's classes, as ``evaluate`` does, so a manifest read as it is gives the same labels."""
     by_key = {(p.path, p.video_id): p for p in preds}
     out = []
     for row in manifest.rows:
         p = by_key.get((str(row.path), row.video_id))
         if p is not None:
-            out.append(replace(p, row=row.to_dict()))
+            meta = row.to_dict()
+            label = meta["label"]
+            if label not in class_names:
+                mapped = (label_map or {}).get(label, label)
+                meta["label"] = resolve_label(mapped, class_names) or mapped
+            out.append(replace(p, row=meta))
     return out
 
 
@@ -572,7 +581,8 @@ def _load_runs(store: Store, store_path: Path, run_ids: list[str] | None, manife
         classes = latest["classes"] or info.class_names
         preds = store.predictions(info.run_id, len(info.class_names))
         if manifest is not None:
-            preds = _manifest_rows(preds, manifest)
+            label_map = (latest.get("provenance") or {}).get("label_map")
+            preds = _manifest_rows(preds, manifest, info.class_names, label_map)
             if not preds:
                 continue
         else:
