@@ -48,15 +48,24 @@ def rows(tmp_path):
     return read_manifest(m).rows
 
 
-def test_plan_work_reuses_only_rows_whose_id_and_path_match(rows):
-    done = [{rows[0].video_id: str(rows[0].path), rows[1].video_id: "/elsewhere/v1.mkv"}, {}]
-    plan = plan_work(rows, done)
+def test_plan_work_reuses_only_unchanged_files_with_the_same_path_and_id(rows):
+    ids = [(100, 1), (200, 2), (300, 3)]
+    done = [
+        {
+            (str(rows[0].path), rows[0].video_id): ("ok", (100, 1)),
+            ("/elsewhere/v1.mkv", rows[1].video_id): ("ok", (200, 2)),  # same id, another file
+            (str(rows[2].path), rows[2].video_id): ("decode_error", (300, 2)),  # the file changed since
+        },
+        {},
+    ]
+    plan = plan_work(rows, done, ids)
     assert plan.reused == 1
     assert plan.todo == {0: [1], 1: [0, 1], 2: [0, 1]}
 
 
 def test_count_statuses_counts_unstored_rows_as_missing(rows):
-    counts, by_split = count_statuses(rows, {rows[0].video_id: "ok", rows[1].video_id: "partial"})
+    stored = {(str(rows[0].path), rows[0].video_id): "ok", (str(rows[1].path), rows[1].video_id): "partial"}
+    counts, by_split = count_statuses(rows, stored)
     assert counts == {"ok": 1, "partial": 1, "missing": 1}
     assert by_split == {"real": {"ok": 1, "missing": 1}, "weird": {"partial": 1}}
 

@@ -19,6 +19,7 @@ from weirdkinetics.metrics import run_metrics
 from weirdkinetics.report import SCHEMA_VERSION, qualitative_selection, write_report
 from weirdkinetics.report.render import md_escape, table_markdown
 from weirdkinetics.report.tables import Table
+from weirdkinetics.report.writer import _slugs
 from weirdkinetics.results import RunResults, VideoResult, results_from_csv
 
 SCRIPT = "<script>alert(1)</script>"
@@ -27,6 +28,8 @@ PIPE = "a | b"
 CLASSES = ["brushing teeth", SCRIPT, "push up", PIPE, "jogging"]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 N_BOOT = 200
+RUN_IDS = (f"run/{SCRIPT}", "run:2")
+S1, S2 = _slugs(list(RUN_IDS))  # file-name stems of the two runs: slug + short hash of the id
 
 
 def nasty_run(seed: int, run_id: str) -> RunResults:
@@ -71,7 +74,7 @@ def smooth_strip(t: int = 4, h: int = 24, w: int = 32) -> np.ndarray:
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
     out = tmp_path_factory.mktemp("report")
-    runs = [nasty_run(0, f"run/{SCRIPT}"), nasty_run(1, "run:2")]
+    runs = [nasty_run(0, RUN_IDS[0]), nasty_run(1, RUN_IDS[1])]
     strips = {(r.run_id, v.video_id): smooth_strip() for r in runs[:1] for v in qualitative_selection(r)}
     files = write_report(runs, out, strips=strips, seed=3, n_boot=N_BOOT)
     return out, runs, files
@@ -105,7 +108,7 @@ def test_writes_every_file(report):
         assert files[key].is_file()
     tables = sorted(p.name for p in (out / "tables").glob("*.csv"))
     figures = sorted(p.name for p in (out / "figures").iterdir())
-    for slug in ("run_script_alert_1_script", "run_2"):
+    for slug in (S1, S2):
         for name in ("accuracy", "gaps", "confusion_real", "confusion_weird", "grid", "per_class", "qualitative",
                      "denominators", "not_ok"):  # fmt: skip
             assert f"{slug}__{name}.csv" in tables
@@ -113,8 +116,8 @@ def test_writes_every_file(report):
             assert {f"{slug}__{name}.png", f"{slug}__{name}.svg"} <= set(figures)
     # Several runs: a side-by-side table and figure; strips only for the first run: one qualitative figure.
     assert "all__runs.csv" in tables and {"all__runs.png", "all__runs.svg"} <= set(figures)
-    assert "run_script_alert_1_script__qualitative.png" in figures
-    assert "run_2__qualitative.png" not in figures
+    assert f"{S1}__qualitative.png" in figures
+    assert f"{S2}__qualitative.png" not in figures
     assert all(p.is_file() for p in files.values())
     assert {f"tables/{t}" for t in tables} | {f"figures/{f}" for f in figures} <= set(files)
     for png in (out / "figures").glob("*.png"):
@@ -146,7 +149,7 @@ def test_metrics_json_schema_and_values(report):
 def test_accuracy_csv_matches_metrics(report):
     out, runs, _ = report
     m = run_metrics(runs[1], seed=3, n_boot=N_BOOT)
-    rows = list(csv.DictReader((out / "tables" / "run_2__accuracy.csv").open(encoding="utf-8")))
+    rows = list(csv.DictReader((out / "tables" / f"{S2}__accuracy.csv").open(encoding="utf-8")))
     assert [r["split"] for r in rows] == ["real", "weird"]
     for r in rows:
         b = m["splits"][r["split"]]
@@ -227,12 +230,12 @@ def test_md_escape_units():
 
 def test_excluded_videos_and_denominators_are_listed(report):
     out, runs, _ = report
-    rows = list(csv.DictReader((out / "tables" / "run_2__not_ok.csv").open(encoding="utf-8")))
+    rows = list(csv.DictReader((out / "tables" / f"{S2}__not_ok.csv").open(encoding="utf-8")))
     assert rows == [
         {"video_id": "bad", "split": "weird", "label": "jogging", "status": "decode_error", "reason": SCRIPT,
          "path": f"/data/{SCRIPT}.mp4"}
     ]  # fmt: skip
-    den = {r["split"]: r for r in csv.DictReader((out / "tables" / "run_2__denominators.csv").open())}
+    den = {r["split"]: r for r in csv.DictReader((out / "tables" / f"{S2}__denominators.csv").open())}
     assert (
         den["weird"]["rows"] == "31" and den["weird"]["counted"] == "30" and den["weird"]["excluded"] == "1"
     )
@@ -250,7 +253,7 @@ def test_runs_side_by_side_csv(report):
 def test_svg_is_reproducible(report, tmp_path):
     out, runs, _ = report
     write_report(runs[1:], tmp_path, seed=3, n_boot=N_BOOT)
-    for name in ("run_2__grid.svg", "run_2__accuracy.svg"):
+    for name in (f"{S2}__grid.svg", f"{S2}__accuracy.svg"):
         assert (tmp_path / "figures" / name).read_bytes() == (out / "figures" / name).read_bytes()
 
 

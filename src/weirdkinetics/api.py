@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +11,7 @@ from weirdkinetics.errors import ManifestError, UserError
 from weirdkinetics.inputs import unreadable
 from weirdkinetics.labels import label_space, read_class_file, read_label_map, resolve_classes
 from weirdkinetics.manifest import Manifest, read_manifest
+from weirdkinetics.outputs import check_output_dir, check_output_file, check_outputs, write_csv
 from weirdkinetics.provenance import versions
 from weirdkinetics.results import RunResults, VideoResult
 
@@ -112,6 +112,9 @@ def evaluate(
 
     if not models:
         raise UserError("no --model given; list them with 'weirdkinetics models'")
+    out_dir = check_output_dir(out_dir, "--out")
+    if export is not None:
+        export = check_output_file(export, "--export")
     cards = [get_card(m) for m in models]  # unknown names fail before any work
     if batch_size is not None:
         check_batch_size(batch_size)
@@ -126,12 +129,23 @@ def evaluate(
     spaces = sorted({c.label_space for c in cards if not (c.open_vocabulary and open_subset)}) or [None]
     for space in spaces:  # labels must belong to every fixed label space in use
         manifest = read_manifest(manifest_path, label_space(space) if space else None, mapping)
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     store_path = Path(store_path) if store_path else out_dir / DEFAULT_STORE
     problem = unreadable(store_path)
     if problem is not None and not problem.missing:  # SQLite would block on a FIFO
         raise UserError(f"--store {store_path}: {problem.reason}; give a store file (.sqlite)")
+    # no output may land on an input or on another output (the store, --export, the report's files)
+    inputs = _input_files(manifest, label_map=label_map, classes=classes, weights=weights)
+    outputs = {"the store (--store)": store_path}
+    if report:
+        outputs.update(report_outputs(out_dir))
+        _check_report_folders(out_dir, {**inputs, "the store (--store)": store_path})
+    if export is not None:
+        outputs["--export"] = export
+    check_outputs(outputs, inputs)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"--out {out_dir}: cannot create the folder ({exc.strerror or exc})") from None
     loaded = [load_model(card, w, device) for card, w in zip(cards, _weights_for(models, weights))]
     for m in loaded:
         if m.card.open_vocabulary and open_subset:
@@ -167,24 +181,72 @@ EXPORT_COLUMNS = [
 ]
 
 
+def _input_files(
+    manifest: Manifest, label_map=None, classes: str | None = None, weights: list[str] | None = None
+) -> dict[str, Path]:
+    """The files a command reads, by the name an error message gives them: the manifest, its videos and
+    masks, the label map, a class file and checkpoint files."""
+    inputs: dict[str, Path] = {"the manifest (--manifest)": manifest.path}
+    if label_map:
+        inputs["--label-map"] = Path(label_map)
+    if classes and classes not in ("all", "manifest"):
+        inputs["--classes"] = Path(classes)
+    for w in weights or []:
+        if w and Path(w).is_file():
+            inputs[f"--weights {w}"] = Path(w)
+    for row in manifest.rows:
+        inputs[f"the video of manifest row {row.row}"] = row.path
+    return inputs
+
+
+REPORT_FILES = ("report.html", "report.md", "metrics.json")
+REPORT_FOLDERS = ("tables", "figures")
+
+
+def report_outputs(out_dir: str | Path) -> dict[str, Path]:
+    """The report's fixed output files in ``out_dir`` (tables and figures go to its sub-folders)."""
+    return {f"the report's {name}": Path(out_dir) / name for name in REPORT_FILES}
+
+
+def _check_report_folders(out_dir: Path, inputs: dict[str, str | Path]) -> None:
+    """Refuse an input inside the folders whose files the report rewrites."""
+    folders = {str((Path(out_dir) / sub).resolve()): sub for sub in REPORT_FOLDERS}
+    for name, path in inputs.items():
+        try:
+            parent = str(Path(path).resolve().parent)
+        except (OSError, RuntimeError, ValueError):
+            continue
+        if parent in folders:
+            raise UserError(
+                f"{name} {path} is inside the report's {folders[parent]}/ folder, whose files the report "
+                "rewrites; move it or choose another --out"
+            )
+
+
+EXPORT_COLUMNS = [
+    "video_id", "path", "label", "split", "background", "status", "reason",
+    "pred", "pred_score", "pred_all", "pred_all_score", "top5",
+]
+
+
 def export_csv(store_path: str | Path, manifest: Manifest, run_id: str | None, out: str | Path) -> Path:
     """One row per manifest row (per run when ``run_id`` is None and the store holds several):
     ``video_id, path, label, split, background, status, reason, pred, pred_score, pred_all,
-    pred_all_score, top5`` (JSON ``[class, score]`` pairs) plus the manifest's extra columns."""
+    pred_all_score, top5`` (JSON ``[class, score]`` pairs) plus the manifest's extra columns.
+
+    Written atomically; cells a spreadsheet would run as formulas are neutralised (``outputs.neutralise_cell``).
+    Refuses an ``out`` that is the store, the manifest or one of its videos."""
     from weirdkinetics.store import load_runs
 
-    ids = [r.video_id for r in manifest.rows]
-    runs = load_runs(store_path, [run_id] if run_id else None)
-    runs = [r for r in runs if any(v.video_id in set(ids) for v in r.videos)]
+    out = check_output_file(out, "--export")
+    check_outputs({"--export": out}, {**_input_files(manifest), "the store": Path(store_path)})
+    runs = load_runs(store_path, [run_id] if run_id else None, manifest=manifest)
     extras: list[str] = []
     for r in manifest.rows:
         extras += [k for k in r.extra if k not in extras]
     columns = (["run", "model"] if len(runs) > 1 else []) + EXPORT_COLUMNS + [e for e in extras if e not in EXPORT_COLUMNS]
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with open(out, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=columns)
-        writer.writeheader()
+
+    def records():
         for run in runs:
             by_id = {v.video_id: v for v in run.videos}
             for row in manifest.rows:
@@ -201,14 +263,16 @@ def export_csv(store_path: str | Path, manifest: Manifest, run_id: str | None, o
                         top5=json.dumps([[c, round(s, 6)] for c, s in v.topk]),
                     )
                 rec.update({k: val for k, val in row.extra.items() if k in columns})
-                writer.writerow({c: rec.get(c, "") for c in columns})
-    return out
+                yield [rec.get(c, "") for c in columns]
+
+    return write_csv(out, columns, records())
 
 
 def load_results(
     source: str | Path, run_ids: list[str] | None = None, manifest: Manifest | None = None
 ) -> list[RunResults]:
-    """Runs from a store (``.sqlite``) or a predictions CSV from any tool."""
+    """Runs from a store (``.sqlite``, opened read-only) or a predictions CSV from any tool; with
+    ``manifest``, only the rows of that manifest's files."""
     from weirdkinetics.results import results_from_csv
 
     source = Path(source)
@@ -216,14 +280,14 @@ def load_results(
     if problem is not None and not problem.missing:
         raise UserError(f"{source}: {problem.reason}; give a store (.sqlite) or a predictions CSV file")
     if source.suffix.lower() == ".csv":
-        return [results_from_csv(source)]
+        runs = [results_from_csv(source)]
+        if manifest is not None:
+            keep = {r.video_id for r in manifest.rows}
+            runs = [r.subset([v.video_id in keep for v in r.videos]) for r in runs]
+        return runs
     from weirdkinetics.store import load_runs
 
-    runs = load_runs(source, run_ids)
-    if manifest is not None:
-        keep = {r.video_id for r in manifest.rows}
-        runs = [r.subset([v.video_id in keep for v in r.videos]) for r in runs]
-    return runs
+    return load_runs(source, run_ids, manifest=manifest)
 
 
 def frame_strips(
@@ -315,6 +379,12 @@ def make_report(
     or a predictions CSV; return its files (``report_runs`` also returns its numbers)."""
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= 2**32 - 1:
         raise UserError(f"--seed {seed!r}: must be a whole number from 0 to {2**32 - 1}")
+    out_dir = check_output_dir(out_dir, "--out")
+    inputs: dict[str, str | Path] = {"the results (--store/--predictions)": Path(source)}
+    if manifest is not None:
+        inputs["the manifest (--manifest)"] = manifest.path
+    check_outputs(report_outputs(out_dir), inputs)
+    _check_report_folders(out_dir, inputs)
     runs = load_results(source, run_ids, manifest)
     if not runs:
         raise UserError(f"{source}: no runs to report")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from weirdkinetics import __version__
 from weirdkinetics.errors import ManifestError, UserError
+from weirdkinetics.outputs import check_output_file
 
 
 class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
@@ -111,7 +112,7 @@ def cmd_validate(a) -> int:
 def cmd_manifest_from_folder(a) -> int:
     from weirdkinetics.manifest import from_folder, write_manifest
 
-    out = Path(a.output)
+    out = check_output_file(a.output, "-o")
     rows = from_folder(a.root, relative_to=out.resolve().parent)
     write_manifest(out, rows)
     print(f"{out}: {len(rows)} row(s)")
@@ -122,10 +123,11 @@ def cmd_manifest_from_kinetics(a) -> int:
     from weirdkinetics.labels import read_class_file
     from weirdkinetics.manifest import from_kinetics, write_manifest
 
-    out = Path(a.output)
+    out = check_output_file(a.output, "-o")
     classes = read_class_file(a.classes) if a.classes else None
     rows = from_kinetics(a.annotations, a.videos, classes, relative_to=out.resolve().parent)
-    write_manifest(out, rows)
+    inputs = {"the annotations": Path(a.annotations)} | ({"--classes": Path(a.classes)} if a.classes else {})
+    write_manifest(out, rows, inputs=inputs)
     base = out.resolve().parent
     missing = sum(1 for r in rows if not (base / r["path"]).exists())
     print(f"{out}: {len(rows)} row(s), {missing} with no file (evaluated as status 'missing')")

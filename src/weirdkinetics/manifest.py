@@ -3,16 +3,21 @@ problem at once, each with its CSV row number (the header is row 1)."""
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from weirdkinetics.errors import ManifestError, UserError
 from weirdkinetics.inputs import TextEncodingError, TextInput, unreadable
 from weirdkinetics.labels import resolve_label, suggest
+from weirdkinetics.outputs import (
+    check_output_file,
+    check_outputs,
+    safe_filename,
+    unneutralise_cell,
+    write_csv,
+)
 
 REQUIRED = ("path", "label", "split")
 STANDARD = ("path", "label", "split", "background", "video_id", "source_id")
@@ -103,7 +108,7 @@ def _parse_manifest(
     check_files: bool,
 ) -> Manifest:
     reader = source.dict_rows()
-    columns = [c.strip() for c in reader.fieldnames]
+    columns = [_cell(c) for c in (reader.fieldnames or [])]
     problems: list[str] = []
     if not columns:
         raise ManifestError(["row 1: empty file; the header must name at least path,label,split"], str(path))
@@ -122,7 +127,7 @@ def _parse_manifest(
     for rownum, raw in enumerate(reader, start=2):
         if None in raw:  # more cells than header columns
             problems.append(f"row {rownum}: {len(raw[None])} cell(s) more than the header's {len(columns)} columns")
-        cells = {(k or "").strip(): (v or "").strip() for k, v in raw.items() if k is not None}
+        cells = {_cell(k): _cell(v) for k, v in raw.items() if k is not None}
         if not any(cells.values()):
             continue  # blank line
         for col in REQUIRED:
@@ -177,22 +182,32 @@ def _parse_manifest(
     return Manifest(path=path, rows=rows, columns=columns, digest=source.digest)
 
 
-def write_manifest(path: str | Path, rows: list[dict[str, str]]) -> Path:
-    """Write rows (dicts) as a manifest: standard columns first, then extras in first-seen order."""
-    path = Path(path)
+def _cell(value: str | None) -> str:
+    """A cell as read: stripped, and without the apostrophe ``write_manifest`` puts before text a spreadsheet
+    would run as a formula (``outputs.unneutralise_cell``), so the manifests we write read back the same."""
+    return unneutralise_cell((value or "").strip()).strip()
+
+
+def write_manifest(path: str | Path, rows: list[dict[str, str]], inputs: dict[str, Path] | None = None) -> Path:
+    """Write rows (dicts) as a manifest: standard columns first, then extras in first-seen order.
+
+    Written atomically, cells neutralised against formula injection (``outputs.neutralise_cell``; read back
+    unchanged by ``read_manifest``). Refuses a ``path`` that is a folder, one of ``inputs`` (name -> path)
+    or one of the rows' videos.
+    """
+    path = check_output_file(path, "-o")
+    base = path.resolve().parent
+    videos = {
+        f"the video of row {i}": (Path(r["path"]) if os.path.isabs(r["path"]) else base / r["path"])
+        for i, r in enumerate(rows, start=2)
+        if r.get("path")
+    }
+    check_outputs({"the manifest": path}, {**(inputs or {}), **videos})
     extras: list[str] = []
     for r in rows:
         extras += [k for k in r if k not in STANDARD and k not in extras]
     columns = list(STANDARD) + extras
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.partial")
-    with open(tmp, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")
-        writer.writeheader()
-        for r in rows:
-            writer.writerow({c: r.get(c, "") for c in columns})
-    tmp.replace(path)
-    return path
+    return write_csv(path, columns, ([r.get(c, "") for c in columns] for r in rows))
 
 
 def from_folder(root: str | Path, relative_to: str | Path | None = None) -> list[dict[str, str]]:
@@ -291,9 +306,7 @@ def digest_text(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
 def safe_name(text: str) -> str:
-    """A file-name-safe version of an id."""
-    return _SAFE.sub("_", text).strip("_") or "video"
+    """A file-name-safe version of an id (``outputs.safe_filename``: a slug, plus a short hash when the id
+    had to change, at most 100 characters)."""
+    return safe_filename(text, max_len=100)

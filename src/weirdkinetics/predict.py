@@ -25,7 +25,7 @@ from weirdkinetics.manifest import Manifest, ManifestRow
 from weirdkinetics.models.loading import LoadedModel
 from weirdkinetics.results import dumps
 from weirdkinetics.scoring import ScoredVideo, Scorer
-from weirdkinetics.store import RunInfo, Store, StoredPrediction
+from weirdkinetics.store import RunInfo, Store, StoredPrediction, file_identity
 from weirdkinetics.workers import default_workers, parallel_events
 
 __all__ = ["Job", "build_jobs", "count_statuses", "evaluate_manifest", "plan_work", "run_id_for"]
@@ -72,14 +72,26 @@ class WorkPlan:
     reused: int
 
 
-def plan_work(rows: list[ManifestRow], done: list[dict[str, str]]) -> WorkPlan:
-    """Pure: ``done[j]`` maps the video ids a job already has a final row for to their paths; a row is
-    reused only when its id and path both match."""
+Identity = tuple[int, int] | None
+"""A file's (size, modification time ns), or None when it cannot be read (``store.file_identity``)."""
+
+
+def plan_work(
+    rows: list[ManifestRow], done: list[dict[tuple[str, str], tuple[str, Identity]]], identities: list[Identity]
+) -> WorkPlan:
+    """Pure: which (row, job) pairs still need computing.
+
+    ``done[j]`` maps (path, video_id) of job j's final rows to (status, the file's identity when it was
+    evaluated); ``identities[i]`` is row i's file identity now. A row is reused only when its path and id
+    match, its file kept its identity, and it is still (or still not) a synth row that was not made.
+    """
     todo: dict[int, list[int]] = {}
     reused = 0
     for j, finished in enumerate(done):
         for i, row in enumerate(rows):
-            if finished.get(row.video_id) == str(row.path):
+            prev = finished.get((str(row.path), row.video_id))
+            not_made = row.extra.get("synth_status", "ok") not in ("", "ok")
+            if prev is not None and prev[1] == identities[i] and (prev[0] == "excluded") == not_made:
                 reused += 1
             else:
                 todo.setdefault(i, []).append(j)
@@ -87,14 +99,14 @@ def plan_work(rows: list[ManifestRow], done: list[dict[str, str]]) -> WorkPlan:
 
 
 def count_statuses(
-    rows: list[ManifestRow], stored: dict[str, str]
+    rows: list[ManifestRow], stored: dict[tuple[str, str], str]
 ) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
-    """Pure: status -> count over the manifest's rows, and split -> status -> count (a row with no stored
-    result counts as ``missing``)."""
+    """Pure: status -> count over the manifest's rows, and split -> status -> count. ``stored`` maps
+    (path, video_id) to a stored status; a row with none counts as ``missing``."""
     counts: dict[str, int] = {}
     by_split: dict[str, dict[str, int]] = {}
     for row in rows:
-        st = stored.get(row.video_id, "missing")
+        st = stored.get((str(row.path), row.video_id), "missing")
         counts[st] = counts.get(st, 0) + 1
         split = by_split.setdefault(row.split, {})
         split[st] = split.get(st, 0) + 1
@@ -131,7 +143,7 @@ def _register(
     )
 
 
-def _stored(row: ManifestRow, job: Job, video: ScoredVideo) -> StoredPrediction:
+def _stored(row: ManifestRow, video: ScoredVideo, identity: Identity) -> StoredPrediction:
     clip_arr = video.clip_scores
     return StoredPrediction(
         row.video_id,
@@ -145,6 +157,7 @@ def _stored(row: ManifestRow, job: Job, video: ScoredVideo) -> StoredPrediction:
         clip_arr,
         video.decode_s,
         video.infer_s,
+        *(identity if identity is not None else (None, None)),
     )
 
 
@@ -200,7 +213,8 @@ def evaluate_manifest(
     """The local engine: evaluate every row for every job; write each finished (video, run) to ``store`` at once.
 
     classes: run_id -> class subset (recorded with the evaluation; scores are stored over all classes).
-    Rows already in the store for a run (same video_id and path, final status) are not recomputed.
+    Rows already in the store for a run (same path and video_id, final status, and a file that kept its size
+    and modification time) are not recomputed; a changed file is evaluated again and its row replaced.
     batch_size: clips per forward pass (None: the device's default, ``inference.default_batch_size``); on a
     GPU batches fill up across videos. decode_workers: processes that decode (None: ``default_workers``;
     1 decodes in a thread of this process).
@@ -214,7 +228,9 @@ def evaluate_manifest(
         _register(
             store, manifest, job, classes[job.run_id], provenance, (run_labels or {}).get(job.run_id, "")
         )
-    plan = plan_work(rows, [store.done_ids(job.run_id) for job in jobs])
+    # each file's identity, taken before it is decoded: a row is reused only while its file keeps it
+    identities = [file_identity(row.path) for row in rows]
+    plan = plan_work(rows, [store.reusable(job.run_id) for job in jobs], identities)
     summary = EvalSummary(reused=plan.reused)
     remaining = {i: len(js) for i, js in plan.todo.items()}
     scorer = Scorer(jobs, batch_size, across_videos=runtime.device.startswith("cuda"), runtime=runtime)
@@ -222,7 +238,7 @@ def evaluate_manifest(
 
     def write(finished: list[ScoredVideo]) -> None:
         for video in finished:
-            store.put(jobs[video.job].run_id, _stored(rows[video.row], jobs[video.job], video))
+            store.put(jobs[video.job].run_id, _stored(rows[video.row], video, identities[video.row]))
             summary.computed += 1
             remaining[video.row] -= 1
             if remaining[video.row] == 0:

@@ -15,6 +15,7 @@ import numpy as np
 from weirdkinetics import statuses
 from weirdkinetics.errors import ManifestError, UserError
 from weirdkinetics.inputs import TextInput
+from weirdkinetics.outputs import unneutralise_cell
 
 OK_STATUSES = statuses.COUNTED
 """Statuses whose prediction counts in the accuracies (``short`` and ``partial`` are flagged, not dropped)."""
@@ -101,7 +102,8 @@ def results_from_csv(path: str | Path, run_id: str | None = None) -> RunResults:
     path = Path(path)
     with TextInput(path, "predictions CSV") as source:
         reader = source.dict_rows()
-        header = [c.strip() for c in reader.fieldnames]
+        # our own exports neutralise formula-like cells with an apostrophe: read them back as they were
+        header = [unneutralise_cell(c.strip()) for c in reader.fieldnames]
         missing = [c for c in ("video_id", "label", "pred") if c not in header]
         if missing:
             raise ManifestError([f"header: missing column(s) {', '.join(missing)}"], str(path))
@@ -114,7 +116,9 @@ def results_from_csv(path: str | Path, run_id: str | None = None) -> RunResults:
         for rownum, raw in enumerate(reader, start=2):
             if None in raw:  # more cells than the header names: the columns may be shifted
                 problems.append(f"row {rownum}: {len(raw[None])} cell(s) more than the header's {len(header)} columns")
-            row = {(k or "").strip(): (v or "") for k, v in raw.items() if k is not None}
+            row = {
+                unneutralise_cell((k or "").strip()): unneutralise_cell(v or "") for k, v in raw.items() if k is not None
+            }
             if not any(v.strip() for v in row.values()):
                 continue  # blank line
             video, vals = _csv_row(row, rownum, score_cols, problems)

@@ -1,25 +1,65 @@
-"""SQLite store of predictions: one row per (video, run), where a run is a model card + weights digest +
-sampling spec. Each video's row is written in one transaction, so killing the process loses at most the
-video in flight and never leaves a half-written row. Several models and manifests can share one store.
+"""SQLite store of predictions: one row per (video file, video id, run), where a run is a model card + weights
+digest + sampling spec. Each video's row is written in one transaction, so killing the process loses at most
+the video in flight and never leaves a half-written row. Several models and manifests can share one store.
+
+A prediction is keyed by its run, the video's resolved absolute path and its ``video_id``: two manifests in
+different folders that both name ``clip.mp4`` never share or replace each other's rows. A row is reused only
+while its file keeps the size and modification time (ns) it had when it was evaluated; a changed file is
+evaluated again and its row replaced.
+
+Reading (``report``, ``export``) opens the store read-only and writes nothing, not even to a file that turns
+out not to be a store; a store on read-only media is read as it is.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
-from dataclasses import dataclass
+import urllib.parse
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from weirdkinetics import statuses
 from weirdkinetics.errors import UserError
+from weirdkinetics.labels import resolve_label
 from weirdkinetics.results import OK_STATUSES, RunResults, VideoResult, dumps
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""2: predictions keyed by (run_id, path, video_id) with the file's size and mtime; 1: keyed by (run_id,
+video_id). A schema-1 store is upgraded in place, in one transaction, the first time ``evaluate`` opens it;
+``report`` and ``export`` read either without changing it."""
 
-_SCHEMA = """
+READABLE_SCHEMAS = (1, 2)
+
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+_PREDICTIONS = """
+CREATE TABLE IF NOT EXISTS {name} (
+    run_id TEXT NOT NULL,
+    video_id TEXT NOT NULL,
+    path TEXT NOT NULL,
+    row_json TEXT NOT NULL,
+    status TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    num_frames INTEGER,
+    num_clips INTEGER,
+    scores BLOB,
+    clip_scores BLOB,
+    decode_s REAL,
+    infer_s REAL,
+    created REAL NOT NULL,
+    file_size INTEGER,
+    file_mtime_ns INTEGER,
+    PRIMARY KEY (run_id, path, video_id)
+);
+"""
+
+_SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY,
@@ -42,25 +82,27 @@ CREATE TABLE IF NOT EXISTS evaluations (
     updated REAL NOT NULL,
     PRIMARY KEY (run_id, manifest_digest)
 );
-CREATE TABLE IF NOT EXISTS predictions (
-    run_id TEXT NOT NULL,
-    video_id TEXT NOT NULL,
-    path TEXT NOT NULL,
-    row_json TEXT NOT NULL,
-    status TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    num_frames INTEGER,
-    num_clips INTEGER,
-    scores BLOB,
-    clip_scores BLOB,
-    decode_s REAL,
-    infer_s REAL,
-    created REAL NOT NULL,
-    PRIMARY KEY (run_id, video_id)
-);
 """
+    + _PREDICTIONS.format(name="predictions")
+)
+
+_V1_COLUMNS = (
+    "run_id, video_id, path, row_json, status, reason, num_frames, num_clips, scores, clip_scores, decode_s, "
+    "infer_s, created"
+)
 
 RETRY_STATUSES = statuses.RETRIED
+"""Statuses recomputed on the next run (the file may have appeared); all others are final while the file
+keeps its size and modification time."""
+
+
+def file_identity(path: str | Path) -> tuple[int, int] | None:
+    """(size in bytes, modification time in ns) of a file, or None when it cannot be read."""
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return st.st_size, st.st_mtime_ns
 
 
 @dataclass
@@ -78,7 +120,7 @@ class RunInfo:
 @dataclass
 class StoredPrediction:
     video_id: str
-    path: str
+    path: str  # the video's resolved absolute path: with video_id and the run, the row's key
     row: dict
     status: str
     reason: str
@@ -88,6 +130,8 @@ class StoredPrediction:
     clip_scores: np.ndarray | None  # float32 (num_clips, K)
     decode_s: float | None
     infer_s: float | None
+    file_size: int | None = None  # the file's identity when it was evaluated (None: no file)
+    file_mtime_ns: int | None = None
 
 
 def _blob(a: np.ndarray | None) -> bytes | None:
@@ -101,27 +145,217 @@ def _unblob(b: bytes | None, width: int) -> np.ndarray | None:
     return a.reshape(-1, width) if width and a.size != width else a
 
 
-class Store:
-    """Thin adapter over one SQLite file."""
+def _db_error(path: Path, exc: sqlite3.Error) -> UserError:
+    """One line naming the real cause of an SQLite failure on ``path``."""
+    msg = str(exc)
+    low = msg.lower()
+    if "full" in low or "too large" in low:  # "database or disk is full", or a file-size limit
+        return UserError(f"{path}: disk full ({msg}); free some space and run the same command again to resume")
+    if "disk i/o" in low:
+        return UserError(
+            f"{path}: the store could not be written or read ({msg}): the disk may be full or failing; free some "
+            "space or check the disk, then run the same command again to resume"
+        )
+    if "malformed" in low or "corrupt" in low or ("not a database" in low and _is_sqlite(path)):
+        return UserError(
+            f"{path}: store is corrupted ({msg}); restore it from a backup, or move it aside and run "
+            "'weirdkinetics evaluate' again (its predictions are recomputed)"
+        )
+    if "not a database" in low:
+        return UserError(f"{path}: not a weirdkinetics store (not an SQLite file); choose another --out or --store")
+    if "locked" in low or "busy" in low:
+        return UserError(
+            f"{path}: store is locked by another process ({msg}); wait for the other 'evaluate' to finish"
+        )
+    if "readonly" in low or "read-only" in low or "unable to open" in low or "permission" in low:
+        return UserError(
+            f"{path}: cannot open the store for writing ({msg}): check the permissions of the file and its "
+            "folder, or choose another --out or --store"
+        )
+    return UserError(f"{path}: cannot use the store ({msg})")
 
-    def __init__(self, path: str | Path):
+
+def _is_sqlite(path: Path) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(16) == _SQLITE_MAGIC
+    except OSError:
+        return False
+
+
+def _check_file(path: Path, must_exist: bool) -> bool:
+    """Refuse a path that cannot be a store before SQLite touches it; return whether the file exists."""
+    try:
+        if path.is_dir():
+            raise UserError(f"{path}: is a folder, not a store file; give the file, e.g. {path / 'predictions.sqlite'}")
+        exists = path.exists()
+    except (OSError, ValueError) as exc:
+        raise UserError(f"{path}: cannot use this store path ({exc})") from None
+    if not exists:
+        if must_exist:
+            raise UserError(f"{path}: no such store; run 'weirdkinetics evaluate' first")
+        return False
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(16)
+    except PermissionError:
+        raise UserError(f"{path}: cannot read the store (permission denied); check the file's permissions") from None
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read the store ({exc.strerror or exc})") from None
+    if head and head != _SQLITE_MAGIC:
+        raise UserError(f"{path}: not a weirdkinetics store (not an SQLite file); choose another --out or --store")
+    if not head and must_exist:
+        raise UserError(f"{path}: empty file, not a weirdkinetics store; run 'weirdkinetics evaluate' first")
+    return True
+
+
+def _schema_of(db: sqlite3.Connection, path: Path) -> int | None:
+    """Our schema version, None for an SQLite file without tables; refuses any other database. Reads only."""
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if not tables:
+        return None
+    row = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() if "meta" in tables else None
+    if row is None or not {"runs", "predictions"} <= tables:
+        raise UserError(
+            f"{path}: not a weirdkinetics store (an SQLite database without its tables; it was not changed); "
+            "choose another --out or --store"
+        )
+    try:
+        version = int(row[0])
+    except ValueError:
+        raise UserError(f"{path}: not a weirdkinetics store (schema version {row[0]!r})") from None
+    if version > SCHEMA_VERSION or version not in READABLE_SCHEMAS:
+        raise UserError(
+            f"{path}: store schema {version} was written by a newer weirdkinetics (this one reads "
+            f"{', '.join(map(str, READABLE_SCHEMAS))}); upgrade weirdkinetics"
+        )
+    return version
+
+
+def _uri(path: Path, **params: str) -> str:
+    query = "&".join(f"{k}={v}" for k, v in params.items())
+    return f"file:{urllib.parse.quote(str(path.resolve()))}?{query}"
+
+
+def _open_read_only(path: Path) -> tuple[sqlite3.Connection, int]:
+    """A connection that cannot write, and the store's schema version.
+
+    ``mode=ro`` first; on read-only media SQLite cannot create the WAL index (``-shm``) a WAL database needs,
+    so the store is then opened ``immutable=1`` (safe only when no ``-wal`` file holds unsaved pages).
+    """
+    _check_file(path, must_exist=True)
+    db = None
+    try:
+        db = sqlite3.connect(_uri(path, mode="ro"), uri=True, timeout=30)
+        version = _schema_of(db, path)
+    except sqlite3.OperationalError as exc:
+        if db is not None:
+            db.close()
+        low = str(exc).lower()
+        if not ("readonly" in low or "read-only" in low or "unable to open" in low):
+            raise _db_error(path, exc) from None
+        wal = path.with_name(path.name + "-wal")
+        if wal.exists() and wal.stat().st_size > 0:
+            raise UserError(
+                f"{path}: cannot read the store here ({exc}), and {wal.name} beside it holds changes not yet "
+                "in the store: copy both files to a writable folder and read the copy"
+            ) from None
+        try:
+            db = sqlite3.connect(_uri(path, mode="ro", immutable="1"), uri=True)
+            version = _schema_of(db, path)
+        except sqlite3.Error as exc2:
+            db.close()
+            raise _db_error(path, exc2) from None
+    except sqlite3.Error as exc:
+        if db is not None:
+            db.close()
+        raise _db_error(path, exc) from None
+    except UserError:
+        if db is not None:
+            db.close()
+        raise
+    if version is None:
+        db.close()
+        raise UserError(f"{path}: empty database, not a weirdkinetics store; run 'weirdkinetics evaluate' first")
+    return db, version
+
+
+def _migrate_v1(db: sqlite3.Connection) -> None:
+    """Schema 1 -> 2 in one transaction: re-key predictions by (run, path, video_id) and record the identity of
+    files that have not changed since their row was written (so they are reused; the others are recomputed)."""
+    db.isolation_level = None  # explicit transaction around DDL
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        db.execute(_PREDICTIONS.format(name="predictions_v2"))
+        db.execute(
+            f"INSERT INTO predictions_v2 ({_V1_COLUMNS}) SELECT {_V1_COLUMNS} FROM predictions ORDER BY rowid"
+        )
+        db.execute("DROP TABLE predictions")
+        db.execute("ALTER TABLE predictions_v2 RENAME TO predictions")
+        updates = []
+        for rowid, path, created in db.execute("SELECT rowid, path, created FROM predictions").fetchall():
+            ident = file_identity(path)
+            if ident is not None and ident[1] <= int(created * 1e9):
+                updates.append((ident[0], ident[1], rowid))
+        db.executemany("UPDATE predictions SET file_size=?, file_mtime_ns=? WHERE rowid=?", updates)
+        db.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION),))
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    finally:
+        db.isolation_level = ""
+
+
+class Store:
+    """Thin adapter over one SQLite file. ``read_only=True`` (report, export) never writes to the file."""
+
+    def __init__(self, path: str | Path, read_only: bool = False):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.read_only = read_only
+        if read_only:
+            self.db, self.schema = _open_read_only(self.path)
+            return
+        existed = _check_file(self.path, must_exist=False)
+        if not existed:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise UserError(f"{self.path.parent}: cannot create the store's folder ({exc.strerror or exc})") from None
         try:
             self.db = sqlite3.connect(str(self.path), timeout=30)
+        except sqlite3.Error as exc:
+            raise _db_error(self.path, exc) from None
+        try:
+            version = _schema_of(self.db, self.path)  # reads only: a foreign database is refused untouched
+            if version == 1:
+                _migrate_v1(self.db)
             self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.executescript(_SCHEMA)
-        except sqlite3.DatabaseError as exc:
-            raise UserError(f"{self.path}: not a weirdkinetics store ({exc}); choose another --out or --store") from None
-        row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-        if row is None:
-            with self.db:
-                self.db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-        elif int(row[0]) != SCHEMA_VERSION:
-            raise UserError(f"{self.path}: store schema {row[0]}, this version reads {SCHEMA_VERSION}")
+            if version is None:  # a new store: all tables and the version in one transaction, or nothing
+                self.db.executescript(
+                    f"BEGIN IMMEDIATE; {_SCHEMA} INSERT INTO meta VALUES ('schema_version', '{SCHEMA_VERSION}'); COMMIT;"
+                )
+        except sqlite3.Error as exc:
+            if self.db.in_transaction:
+                self.db.rollback()
+            self.db.close()
+            raise _db_error(self.path, exc) from None
+        except BaseException:
+            self.db.close()
+            raise
+        self.schema = SCHEMA_VERSION
 
     def close(self) -> None:
         self.db.close()
+
+    def _write(self, sql: str, params: tuple) -> None:
+        """One statement in its own transaction; a full disk or a lost folder becomes one line (the rows
+        written before stay, so the same command resumes)."""
+        try:
+            with self.db:
+                self.db.execute(sql, params)
+        except sqlite3.Error as exc:
+            raise _db_error(self.path, exc) from None
 
     def __enter__(self) -> "Store":
         return self
@@ -131,21 +365,20 @@ class Store:
 
     # --- runs -----------------------------------------------------------------------------------------
     def ensure_run(self, info: RunInfo) -> None:
-        with self.db:
-            self.db.execute(
-                "INSERT OR IGNORE INTO runs VALUES (?,?,?,?,?,?,?,?,?)",
-                (
-                    info.run_id,
-                    info.model,
-                    dumps(info.card),
-                    info.weights_digest,
-                    info.weights_desc,
-                    info.spec_key,
-                    dumps(info.spec),
-                    json.dumps(info.class_names),
-                    time.time(),
-                ),
-            )
+        self._write(
+            "INSERT OR IGNORE INTO runs VALUES (?,?,?,?,?,?,?,?,?)",
+            (
+                info.run_id,
+                info.model,
+                dumps(info.card),
+                info.weights_digest,
+                info.weights_desc,
+                info.spec_key,
+                dumps(info.spec),
+                json.dumps(info.class_names),
+                time.time(),
+            ),
+        )
 
     def runs(self) -> list[RunInfo]:
         out = []
@@ -161,11 +394,10 @@ class Store:
     def record_evaluation(
         self, run_id: str, manifest_path: str, manifest_digest: str, classes: list[str], video_ids: list[str], provenance: dict
     ) -> None:
-        with self.db:
-            self.db.execute(
-                "INSERT OR REPLACE INTO evaluations VALUES (?,?,?,?,?,?,?)",
-                (run_id, manifest_path, manifest_digest, json.dumps(classes), json.dumps(video_ids), dumps(provenance), time.time()),
-            )
+        self._write(
+            "INSERT OR REPLACE INTO evaluations VALUES (?,?,?,?,?,?,?)",
+            (run_id, manifest_path, manifest_digest, json.dumps(classes), json.dumps(video_ids), dumps(provenance), time.time()),
+        )
 
     def evaluations(self, run_id: str) -> list[dict]:
         rows = self.db.execute(
@@ -185,50 +417,59 @@ class Store:
         ]
 
     # --- predictions ----------------------------------------------------------------------------------
-    def done_ids(self, run_id: str) -> dict[str, str]:
-        """video_id -> path of rows that need no recomputation."""
-        q = "SELECT video_id, path FROM predictions WHERE run_id=? AND status NOT IN (%s)" % ",".join(
-            "?" * len(RETRY_STATUSES)
+    def reusable(self, run_id: str) -> dict[tuple[str, str], tuple[str, tuple[int, int] | None]]:
+        """(path, video_id) -> (status, file identity when evaluated) of rows that need no recomputation
+        while their file keeps that identity (``file_identity``)."""
+        q = (
+            "SELECT path, video_id, status, file_size, file_mtime_ns FROM predictions "
+            "WHERE run_id=? AND status NOT IN (%s)" % ",".join("?" * len(RETRY_STATUSES))
         )
-        return dict(self.db.execute(q, (run_id, *RETRY_STATUSES)).fetchall())
+        return {
+            (r[0], r[1]): (r[2], None if r[3] is None else (r[3], r[4]))
+            for r in self.db.execute(q, (run_id, *RETRY_STATUSES))
+        }
 
-    def statuses(self, run_id: str) -> dict[str, str]:
-        """video_id -> status of every stored row of a run (no score blobs read)."""
-        return dict(self.db.execute("SELECT video_id, status FROM predictions WHERE run_id=?", (run_id,)).fetchall())
+    def statuses(self, run_id: str) -> dict[tuple[str, str], str]:
+        """(path, video_id) -> status of every stored row of a run (no score blobs read)."""
+        rows = self.db.execute("SELECT path, video_id, status FROM predictions WHERE run_id=?", (run_id,))
+        return {(r[0], r[1]): r[2] for r in rows}
 
     def put(self, run_id: str, pred: StoredPrediction) -> None:
-        """Write one video's result atomically (replacing an earlier row for the same video)."""
-        with self.db:
-            self.db.execute(
-                "INSERT OR REPLACE INTO predictions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    run_id,
-                    pred.video_id,
-                    pred.path,
-                    dumps(pred.row),
-                    pred.status,
-                    pred.reason,
-                    pred.num_frames,
-                    pred.num_clips,
-                    _blob(pred.scores),
-                    _blob(pred.clip_scores),
-                    pred.decode_s,
-                    pred.infer_s,
-                    time.time(),
-                ),
-            )
+        """Write one video's result atomically (replacing an earlier row for the same file and id)."""
+        self._write(
+            "INSERT OR REPLACE INTO predictions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                run_id,
+                pred.video_id,
+                pred.path,
+                dumps(pred.row),
+                pred.status,
+                pred.reason,
+                pred.num_frames,
+                pred.num_clips,
+                _blob(pred.scores),
+                _blob(pred.clip_scores),
+                pred.decode_s,
+                pred.infer_s,
+                time.time(),
+                pred.file_size,
+                pred.file_mtime_ns,
+            ),
+        )
 
     def predictions(self, run_id: str, num_classes: int) -> list[StoredPrediction]:
+        """Every stored row of a run, in the order they were written."""
+        identity = "file_size, file_mtime_ns" if self.schema >= 2 else "NULL, NULL"
         out = []
         for r in self.db.execute(
-            "SELECT video_id, path, row_json, status, reason, num_frames, num_clips, scores, clip_scores, decode_s, infer_s "
-            "FROM predictions WHERE run_id=? ORDER BY rowid",
+            "SELECT video_id, path, row_json, status, reason, num_frames, num_clips, scores, clip_scores, decode_s, "
+            f"infer_s, {identity} FROM predictions WHERE run_id=? ORDER BY rowid",
             (run_id,),
         ):
             out.append(
                 StoredPrediction(
                     r[0], r[1], json.loads(r[2]), r[3], r[4], r[5], r[6],
-                    _unblob(r[7], 0), _unblob(r[8], num_classes), r[9], r[10],
+                    _unblob(r[7], 0), _unblob(r[8], num_classes), r[9], r[10], r[11], r[12],
                 )
             )
         return out
@@ -275,65 +516,110 @@ def to_video_result(p: StoredPrediction, class_names: list[str], classes: list[s
     return v
 
 
-def load_runs(
-    store_path: str | Path, run_ids: list[str] | None = None, video_ids: dict[str, list[str]] | None = None
-) -> list[RunResults]:
-    """Results of the runs in a store (all, or those whose id or model name is in ``run_ids``).
+def _manifest_rows(
+    preds: list[StoredPrediction], manifest, class_names: list[str], label_map: dict | None
+) -> list[StoredPrediction]:
+    """The stored rows of ``manifest``'s files, in manifest order, each carrying that manifest's own row
+    (label, split, background, extra columns): a row shared with another manifest naming the same file
+    and id shows this manifest's metadata. Labels are mapped (the evaluation's ``--label-map``) and
+    spelled as in the run's classes, as ``evaluate`` does, so a manifest read as it is gives the same labels."""
+    by_key = {(p.path, p.video_id): p for p in preds}
+    out = []
+    for row in manifest.rows:
+        p = by_key.get((str(row.path), row.video_id))
+        if p is not None:
+            meta = row.to_dict()
+            label = meta["label"]
+            if label not in class_names:
+                mapped = (label_map or {}).get(label, label)
+                meta["label"] = resolve_label(mapped, class_names) or mapped
+            out.append(replace(p, row=meta))
+    return out
 
-    The class subset and provenance are those of each run's latest evaluation; ``video_ids`` (run_id ->
-    ids) limits a run to one manifest's rows, in manifest order.
+
+def _unique_ids(preds: list[StoredPrediction]) -> list[StoredPrediction]:
+    """Rows of several manifests in one run: an id given to different files is shown with its path."""
+    paths: dict[str, set[str]] = {}
+    for p in preds:
+        paths.setdefault(p.video_id, set()).add(p.path)
+    return [replace(p, video_id=f"{p.video_id} ({p.path})") if len(paths[p.video_id]) > 1 else p for p in preds]
+
+
+def load_runs(store_path: str | Path, run_ids: list[str] | None = None, manifest=None) -> list[RunResults]:
+    """Results of the runs in a store (all, or those whose id or model name is in ``run_ids``), read without
+    writing to the store.
+
+    With ``manifest`` (a ``manifest.Manifest``), each run holds the rows of that manifest's files (matched by
+    resolved path and video_id), in manifest order, and runs with none are left out; its class subset and
+    provenance are those of its evaluation of that manifest (else its latest). Without, every row of each run;
+    an id that names different files (two manifests' ``clip.mp4``) is shown as ``id (path)``.
     """
     store_path = Path(store_path)
-    if not store_path.exists():
-        raise UserError(f"{store_path}: no such store; run 'weirdkinetics evaluate' first")
+    try:
+        with Store(store_path, read_only=True) as store:
+            return _load_runs(store, store_path, run_ids, manifest)
+    except sqlite3.Error as exc:  # a page that cannot be read (corruption mid-file)
+        raise _db_error(store_path, exc) from None
+
+
+def _load_runs(store: Store, store_path: Path, run_ids: list[str] | None, manifest) -> list[RunResults]:
     out = []
-    with Store(store_path) as store:
-        runs = store.runs()
-        if run_ids:
-            known = {r.run_id for r in runs} | {r.model for r in runs}
-            unknown = [x for x in run_ids if x not in known and not any(r.run_id.startswith(x) for r in runs)]
-            if unknown:
-                raise UserError(
-                    f"--run {', '.join(unknown)}: not in {store_path}; runs there: "
-                    + ", ".join(f"{r.run_id} ({r.model})" for r in runs)
-                )
-            runs = [r for r in runs if r.run_id in run_ids or r.model in run_ids or any(r.run_id.startswith(x) for x in run_ids)]
-        for info in runs:
-            evals = store.evaluations(info.run_id)
-            latest = evals[-1] if evals else {"classes": info.class_names, "provenance": {}, "video_ids": None}
-            classes = latest["classes"] or info.class_names
-            preds = store.predictions(info.run_id, len(info.class_names))
-            wanted = (video_ids or {}).get(info.run_id)
-            if wanted is not None:
-                by_id = {p.video_id: p for p in preds}
-                preds = [by_id[v] for v in wanted if v in by_id]
-            videos = [to_video_result(p, info.class_names, classes) for p in preds]
-            scores = np.full((len(preds), len(classes)), np.nan, dtype=np.float32)
-            for i, p in enumerate(preds):
-                if p.scores is not None and p.status in OK_STATUSES:
-                    scores[i] = restrict(p.scores, info.class_names, classes)
-            weights = "random" if info.weights_digest.startswith("random") else info.weights_digest[:12]
-            provenance = dict(latest.get("provenance") or {})
-            provenance.update(
-                {
-                    "run_id": info.run_id,
-                    "model_card": info.card,
-                    "weights_digest": info.weights_digest,
-                    "weights": info.weights_desc,
-                    "sampling": info.spec,
-                    "sampling_key": info.spec_key,
-                    "store": str(store_path),
-                }
+    runs = store.runs()
+    if run_ids:
+        known = {r.run_id for r in runs} | {r.model for r in runs}
+        unknown = [x for x in run_ids if x not in known and not any(r.run_id.startswith(x) for r in runs)]
+        if unknown:
+            raise UserError(
+                f"--run {', '.join(unknown)}: not in {store_path}; runs there: "
+                + ", ".join(f"{r.run_id} ({r.model})" for r in runs)
             )
-            label = provenance.get("run_label") or ""
-            out.append(
-                RunResults(
-                    run_id=info.run_id,
-                    model=f"{info.model} {label} [{weights}]" if label else f"{info.model} [{weights}]",
-                    videos=videos,
-                    classes=classes,
-                    scores=scores,
-                    provenance=provenance,
-                )
+        runs = [r for r in runs if r.run_id in run_ids or r.model in run_ids or any(r.run_id.startswith(x) for x in run_ids)]
+    for info in runs:
+        evals = store.evaluations(info.run_id)
+        latest = evals[-1] if evals else {"classes": info.class_names, "provenance": {}, "video_ids": None}
+        if manifest is not None:
+            latest = next((e for e in reversed(evals) if e["manifest_digest"] == manifest.digest), latest)
+        classes = latest["classes"] or info.class_names
+        preds = store.predictions(info.run_id, len(info.class_names))
+        if manifest is not None:
+            label_map = (latest.get("provenance") or {}).get("label_map")
+            preds = _manifest_rows(preds, manifest, info.class_names, label_map)
+            if not preds:
+                continue
+        else:
+            preds = _unique_ids(preds)
+        videos = [to_video_result(p, info.class_names, classes) for p in preds]
+        scores = np.full((len(preds), len(classes)), np.nan, dtype=np.float32)
+        for i, p in enumerate(preds):
+            if p.scores is not None and p.status in OK_STATUSES:
+                scores[i] = restrict(p.scores, info.class_names, classes)
+        weights = "random" if info.weights_digest.startswith("random") else info.weights_digest[:12]
+        provenance = dict(latest.get("provenance") or {})
+        provenance.update(
+            {
+                "run_id": info.run_id,
+                "model_card": info.card,
+                "weights_digest": info.weights_digest,
+                "weights": info.weights_desc,
+                "sampling": info.spec,
+                "sampling_key": info.spec_key,
+                "store": str(store_path),
+            }
+        )
+        label = provenance.get("run_label") or ""
+        out.append(
+            RunResults(
+                run_id=info.run_id,
+                model=f"{info.model} {label} [{weights}]" if label else f"{info.model} [{weights}]",
+                videos=videos,
+                classes=classes,
+                scores=scores,
+                provenance=provenance,
             )
+        )
+    if manifest is not None and runs and not out:
+        raise UserError(
+            f"{store_path}: no predictions for the files of {manifest.path} (rows are matched by each video's "
+            "absolute path and video_id); run 'weirdkinetics evaluate' on it first"
+        )
     return out

@@ -29,6 +29,7 @@ from weirdkinetics.demo.render import render_video, sample_background, sample_mo
 from weirdkinetics.encode import write_video
 from weirdkinetics.errors import UserError
 from weirdkinetics.manifest import read_manifest, write_manifest
+from weirdkinetics.outputs import atomic_path, atomic_write_text
 
 MANIFEST_COLUMNS: tuple[str, ...] = (
     "path",
@@ -134,7 +135,8 @@ def _write(
         mask_rel = ""
         if write_masks:
             mask_rel = (Path(item.split) / f"{item.video_id}.mask.npz").as_posix()
-            np.savez_compressed(out_dir / mask_rel, masks=mask)
+            with atomic_path(out_dir / mask_rel) as tmp:  # tmp ends in .npz, so numpy adds no suffix
+                np.savez_compressed(tmp, masks=mask)
         rows.append(
             {
                 "path": rel.as_posix(),
@@ -190,7 +192,7 @@ def _generate(
         return manifest
     (out_dir / "dataset.json").unlink(missing_ok=True)
     manifest = _write(out_dir, items, seed, config, write_masks, desc, progress)
-    (out_dir / "dataset.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    atomic_write_text(out_dir / "dataset.json", json.dumps(info, indent=2) + "\n")
     return manifest
 
 

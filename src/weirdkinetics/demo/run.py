@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from weirdkinetics.demo.config import DemoConfig
+from weirdkinetics.outputs import atomic_write_text, check_output_dir
 from weirdkinetics.results import RunResults
 
 if TYPE_CHECKING:
@@ -72,7 +73,7 @@ def report_with_headline(runs: list[RunResults], out: Path) -> dict:
     numbers = headline(report.contents)
     _print_headline(numbers)
     print(f"\nreport: {report.files.get('html')}")
-    (out / "headline.json").write_text(json.dumps(numbers, indent=2) + "\n")
+    atomic_write_text(out / "headline.json", json.dumps(numbers, indent=2) + "\n")
     return numbers
 
 
@@ -94,7 +95,7 @@ def run_demo(
     from weirdkinetics.demo.train import train_model
     from weirdkinetics.models import get_card
 
-    out = Path(out)
+    out = check_output_dir(out, "--out")
     config = config or (DemoConfig.small() if small else DemoConfig())
     config = config.with_(data_seed=config.data_seed + seed, train_seed=config.train_seed + seed)
     print(f"[1/4] test set: {config.test_per_class_split} recordings per class, each on its real and a weird background")

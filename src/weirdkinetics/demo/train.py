@@ -22,6 +22,7 @@ from weirdkinetics.demo.data import clip_at, load_videos
 from weirdkinetics.labels import label_space
 from weirdkinetics.models.card import ModelCard
 from weirdkinetics.models.loading import load_model, sha256_file
+from weirdkinetics.outputs import atomic_path, atomic_write_text
 
 
 def epoch_order(
@@ -116,7 +117,8 @@ def train_model(
     model.to(memory_format=torch.contiguous_format).eval()
     out_path.parent.mkdir(parents=True, exist_ok=True)
     sidecar.unlink(missing_ok=True)  # written last: a sidecar means the checkpoint beside it is complete
-    torch.save(model.state_dict(), out_path)
+    with atomic_path(out_path) as tmp:
+        torch.save(model.state_dict(), tmp)
     result = {
         "steps": total,
         "num_videos": len(videos),
@@ -127,9 +129,7 @@ def train_model(
         "classes": list(label_space(card.label_space)),
         "torch": torch.__version__,
     }
-    sidecar.write_text(
-        json.dumps({"settings": settings, "result": result}, indent=2) + "\n", encoding="utf-8"
-    )
+    atomic_write_text(sidecar, json.dumps({"settings": settings, "result": result}, indent=2) + "\n")
     return out_path
 
 

@@ -17,6 +17,7 @@ from matplotlib.patches import Rectangle
 from weirdkinetics.metrics.estimates import Proportion
 from weirdkinetics.metrics.summary import RunMetrics
 from weirdkinetics.metrics.variants import VariantMetrics
+from weirdkinetics.outputs import atomic_path, atomic_write_bytes
 from weirdkinetics.report.tables import SMALL_MARK, scores_text, top3_all, top3_subset
 from weirdkinetics.results import RunResults, VideoResult
 
@@ -31,14 +32,15 @@ def _text(s: object) -> str:
 
 
 def save_figure(fig: Figure, out_dir: Path, name: str) -> tuple[bytes, Path, Path]:
-    """Write ``name.png`` and ``name.svg`` into ``out_dir``; return the PNG bytes and both paths."""
+    """Write ``name.png`` and ``name.svg`` into ``out_dir`` (atomically); return the PNG bytes and both paths."""
     png_path, svg_path = out_dir / f"{name}.png", out_dir / f"{name}.svg"
     with matplotlib.rc_context(_RC):
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
         png = buf.getvalue()
-        png_path.write_bytes(png)
-        fig.savefig(svg_path, format="svg", metadata={"Date": None})
+        atomic_write_bytes(png_path, png)
+        with atomic_path(svg_path) as tmp:
+            fig.savefig(tmp, format="svg", metadata={"Date": None})
     return png, png_path, svg_path
 
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import re
 from html import escape
 
+from weirdkinetics.outputs import csv_text
 from weirdkinetics.report.tables import Table
 
 # Markdown punctuation that would start emphasis, code, links or a new cell; backslash-escaped.
@@ -35,13 +34,9 @@ def _csv_cell(value: object) -> object:
 
 
 def table_csv(table: Table) -> str:
-    """The raw values: one header row, then ``csv_rows``; None and NaN as empty cells."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(table.csv_columns)
-    for row in table.csv_rows:
-        writer.writerow([_csv_cell(c) for c in row])
-    return out.getvalue()
+    """The raw values: one header row, then ``csv_rows``; None and NaN as empty cells; text a spreadsheet
+    would run as a formula neutralised (``outputs.neutralise_cell``; numbers stay numbers)."""
+    return csv_text(table.csv_columns, ([_csv_cell(c) for c in row] for row in table.csv_rows))
 
 
 def table_markdown(table: Table) -> str:

@@ -4,13 +4,13 @@ lays them out as files."""
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import numpy as np
 
 from weirdkinetics.errors import UserError
 from weirdkinetics.metrics.variants import VariantMetrics
+from weirdkinetics.outputs import atomic_write_text, safe_filename
 from weirdkinetics.provenance import versions
 from weirdkinetics.report import figures as figs
 from weirdkinetics.report import tables as tabs
@@ -38,10 +38,10 @@ def generated_by() -> dict[str, str]:
 
 
 def _slugs(run_ids: list[str]) -> list[str]:
-    """File-name-safe, unique names for runs (run ids may hold any character)."""
+    """File-name-safe, unique names for runs (run ids may hold any character: a predictions CSV's stem)."""
     out: list[str] = []
     for rid in run_ids:
-        base = re.sub(r"[^A-Za-z0-9_-]+", "_", rid).strip("_")[:60] or "run"
+        base = safe_filename(rid, max_len=60)
         slug, k = base, 2
         while slug in out:
             slug, k = f"{base}-{k}", k + 1
@@ -71,18 +71,30 @@ class _Writer:
         self.out_dir = out_dir
         self.blocks: list[Block] = []
         self.files: dict[str, Path] = {}
+        self._stems: set[str] = set()
 
     def add(self, block: Block) -> None:
         self.blocks.append(block)
 
+    def _stem(self, folder: str, name: str) -> str:
+        """A safe file stem, unique in its folder: table names hold split names, which may be any text
+        (``a/b``, ``..``, 300 characters)."""
+        base = safe_filename(name, max_len=120)
+        stem, k = base, 2
+        while (folder, stem) in self._stems:
+            stem, k = f"{base}-{k}", k + 1
+        self._stems.add((folder, stem))
+        return stem
+
     def table(self, table: tabs.Table, slug: str, collapsed: bool = False) -> None:
-        rel = f"tables/{slug}__{table.name}.csv"
+        rel = f"tables/{self._stem('tables', f'{slug}__{table.name}')}.csv"
         path = self.out_dir / rel
-        path.write_text(table_csv(table), encoding="utf-8")
+        atomic_write_text(path, table_csv(table))
         self.files[rel] = path
         self.add(TableBlock(table, f"{slug}-{table.name}", rel, collapsed))
 
     def figure(self, fig, name: str, title: str) -> None:
+        name = self._stem("figures", name)
         png, png_path, svg_path = figs.save_figure(fig, self.out_dir / "figures", name)
         rel_png, rel_svg = f"figures/{name}.png", f"figures/{name}.svg"
         self.files[rel_png], self.files[rel_svg] = png_path, svg_path
@@ -256,8 +268,8 @@ def write_report(
         _run_section(w, section, slug, strips)
 
     html_path, md_path, json_path = out_dir / "report.html", out_dir / "report.md", out_dir / "metrics.json"
-    html_path.write_text(render_html(title, w.blocks), encoding="utf-8")
-    md_path.write_text(render_markdown(title, w.blocks), encoding="utf-8")
+    atomic_write_text(html_path, render_html(title, w.blocks))
+    atomic_write_text(md_path, render_markdown(title, w.blocks))
     doc = {
         "schema_version": SCHEMA_VERSION,
         "generated_by": generated_by(),
@@ -271,9 +283,7 @@ def write_report(
             for section in contents.runs
         ],
     }
-    json_path.write_text(
-        json.dumps(doc, indent=2, allow_nan=False, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
+    atomic_write_text(json_path, json.dumps(doc, indent=2, allow_nan=False, ensure_ascii=False) + "\n")
     files = dict(w.files)
     files.update({"report.html": html_path, "report.md": md_path, "metrics.json": json_path})
     files.update({"html": html_path, "markdown": md_path, "metrics": json_path})

@@ -43,6 +43,7 @@ from weirdkinetics.decode import DecodedVideo, VideoOpenError, probe, read_video
 from weirdkinetics.encode import write_video
 from weirdkinetics.errors import UnknownNameError, UserError, did_you_mean
 from weirdkinetics.manifest import Manifest, ManifestRow, read_manifest, safe_name, write_manifest
+from weirdkinetics.outputs import atomic_write_text, check_output_dir, check_outputs
 from weirdkinetics.provenance import versions
 from weirdkinetics.synth import composite
 from weirdkinetics.synth.backgrounds import (
@@ -482,6 +483,33 @@ class SynthResult:
         return int(self.info["rows"])
 
 
+def _check_synth_outputs(
+    manifest: Manifest, out_dir: Path, paths: list[str], backgrounds: str | Path | None, weights: str | None
+) -> None:
+    """Refuse outputs (the new manifest, synth.json, the videos) that would land on an input (the source
+    manifest, its videos and masks, the weights), and a background library that holds the outputs."""
+    inputs: dict[str, Path] = {"the source manifest (--manifest)": manifest.path}
+    if weights and Path(weights).is_file():
+        inputs["--weights"] = Path(weights)
+    for row in manifest.rows:
+        inputs[f"the video of manifest row {row.row}"] = row.path
+        mask = row.extra.get("mask_path", "")
+        if mask:
+            inputs[f"the mask of manifest row {row.row}"] = (
+                Path(mask) if Path(mask).is_absolute() else manifest.path.parent / mask
+            )
+    outputs = {"the new manifest": out_dir / "manifest.csv", "synth.json": out_dir / "synth.json"}
+    outputs.update({f"the output video {rel}": out_dir / rel for rel in paths})
+    check_outputs(outputs, inputs, hint="choose another --out")
+    if backgrounds is not None:
+        library, videos = Path(backgrounds).resolve(), (out_dir / "videos").resolve()
+        if videos == library or library in videos.parents or videos in library.parents:
+            raise UserError(
+                f"--backgrounds {backgrounds} and the output videos {out_dir / 'videos'} overlap: the outputs "
+                "would become backgrounds; choose another --out"
+            )
+
+
 def synthesize(
     variant: str,
     manifest_path: str | Path,
@@ -542,12 +570,10 @@ def run_synth(
     if options.smooth_window < 1 or options.smooth_window % 2 == 0:
         raise UserError(f"smoothing window {options.smooth_window} must be an odd number of frames (1 = off)")
     manifest = read_manifest(manifest_path)
-    out_dir = Path(out_dir)
+    out_dir = check_output_dir(out_dir, "--out")
     out_manifest = out_dir / "manifest.csv"
-    if out_manifest.resolve() == manifest.path.resolve():
-        raise UserError(
-            f"--out {out_dir} would overwrite the source manifest {manifest.path}; choose another folder"
-        )
+    paths = _output_paths(manifest.rows, variant)
+    _check_synth_outputs(manifest, out_dir, paths, backgrounds if variant in NEEDS_BACKGROUND else None, weights)
     if segmenter == "true" and "mask_path" not in manifest.columns:
         raise UserError(
             f"{manifest.path}: --segmenter true needs a mask_path column (the demo writes one); "
@@ -574,7 +600,6 @@ def run_synth(
 
     out_dir.mkdir(parents=True, exist_ok=True)
     rows_out = []
-    paths = _output_paths(manifest.rows, variant)
     for row, rel in zip(
         tqdm(manifest.rows, desc=f"synth {variant}", unit="video", disable=not progress), paths
     ):
@@ -603,7 +628,7 @@ def run_synth(
         "rows": len(rows_out),
         "versions": versions("synth", with_platform=False),
     }
-    (out_dir / "synth.json").write_text(json.dumps(info, indent=2, default=str) + "\n", encoding="utf-8")
+    atomic_write_text(out_dir / "synth.json", json.dumps(info, indent=2, default=str) + "\n")
     if progress:
         summary = ", ".join(f"{n} {s}" for s, n in info["counts"].items())
         print(

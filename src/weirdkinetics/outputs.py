@@ -1,0 +1,254 @@
+"""Writing outputs safely (a shared leaf: imports nothing of the package but its errors).
+
+- Every output file is written to a temporary name in its own folder and renamed over the target
+  (``atomic_write_text``, ``atomic_write_bytes``, ``atomic_path`` for libraries that write to a path), so a
+  full disk or a crash leaves the previous file whole and no temporary file behind.
+- Every CSV cell we write goes through ``neutralise_cell``: text a spreadsheet would run as a formula gets a
+  leading apostrophe; ``unneutralise_cell`` undoes it when we read our own CSVs back.
+- File names built from user values (split names, run ids, video ids) go through ``safe_filename``.
+- ``check_outputs`` refuses an output path that is an input or another output of the same command.
+"""
+
+from __future__ import annotations
+
+import csv
+import errno
+import hashlib
+import io
+import os
+import re
+import secrets
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from weirdkinetics.errors import UserError
+
+# --- atomic files -------------------------------------------------------------------------------------------
+
+
+class OutputError(UserError):
+    """An output could not be written (disk full, read-only folder, permissions); the message names it."""
+
+
+def _write_error(path: Path, exc: OSError) -> OutputError:
+    why = exc.strerror or str(exc)
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        hint = "free some disk space or choose another output folder; the previous file is unchanged"
+    elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        hint = "the folder is not writable: choose another output folder"
+    else:
+        hint = "choose another output folder; the previous file is unchanged"
+    return OutputError(f"cannot write {path}: {why}; {hint}")
+
+
+def _temp_name(path: Path) -> Path:
+    # unique per writer (two processes writing the same report never share a temporary file); the real
+    # suffix stays last so libraries that pick a format from it still do
+    return path.with_name(f".{path.name}.{secrets.token_hex(4)}.partial{path.suffix}")
+
+
+@contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; when the block ends without an error, rename it over ``path``.
+
+    For libraries that write to a path themselves (``fig.savefig(tmp)``, ``torch.save(obj, tmp)``). On any
+    error the temporary file is removed and ``path`` is left as it was; an ``OSError`` (disk full, read-only
+    folder) becomes an ``OutputError`` with one line saying what to do.
+    """
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _write_error(path, exc) from None
+    tmp = _temp_name(path)
+    try:
+        yield tmp
+        _fsync(tmp)
+        os.replace(tmp, path)
+    except BaseException as exc:
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
+        if isinstance(exc, OSError):
+            raise _write_error(path, exc) from None
+        raise
+
+
+def _fsync(path: Path) -> None:
+    """Flush a finished temporary file to disk before it replaces the old one (a crash right after the rename
+    must not leave an empty file under the old name)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def atomic_open(
+    path: str | Path, mode: str = "w", encoding: str | None = "utf-8", newline: str | None = None
+):
+    """``open`` for writing, atomically: the file appears under ``path`` only once the block ends cleanly."""
+    binary = "b" in mode
+    with atomic_path(path) as tmp:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # 0o666: the umask applies as usual
+        with open(fd, "wb" if binary else "w", encoding=None if binary else encoding, newline=newline) as fh:
+            yield fh
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically (temporary name in the same folder, then ``os.replace``)."""
+    with atomic_open(path, "wb") as fh:
+        fh.write(data)
+    return Path(path)
+
+
+def atomic_write_text(path: str | Path, text: str, encoding: str = "utf-8") -> Path:
+    """Write ``text`` to ``path`` atomically (temporary name in the same folder, then ``os.replace``)."""
+    with atomic_open(path, "w", encoding=encoding, newline="") as fh:
+        fh.write(text)
+    return Path(path)
+
+
+# --- CSV cells ----------------------------------------------------------------------------------------------
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+"""First characters that make a spreadsheet treat a cell as a formula (OWASP's list)."""
+
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def _formula(text: str) -> bool:
+    return text.startswith(FORMULA_START) and _NUMBER.fullmatch(text) is None
+
+
+def _quoted(text: str) -> bool:
+    """Text of the form an apostrophe + (a formula, or another such quoted text): what reading strips."""
+    while text.startswith("'"):
+        text = text[1:]
+        if _formula(text):
+            return True
+    return False
+
+
+def neutralise_cell(value: object) -> str:
+    """A CSV cell a spreadsheet shows as text: text starting with ``= + - @``, tab or carriage return gets a
+    leading apostrophe, unless it is a plain decimal number (``-0.5``, ``+3``, ``1e-05`` stay numbers).
+
+    Text that already starts with an apostrophe before such a character gets one more, so
+    ``unneutralise_cell(neutralise_cell(x)) == x`` for every string.
+    """
+    text = "" if value is None else str(value)
+    return "'" + text if _formula(text) or _quoted(text) else text
+
+
+def unneutralise_cell(text: str) -> str:
+    """Inverse of ``neutralise_cell`` (for reading our own CSVs): one leading apostrophe before a formula
+    character (or before another such apostrophe) is dropped; any other text is returned as it is."""
+    return text[1:] if _quoted(text) else text
+
+
+def csv_text(columns: list[str], rows: Iterable[Iterable[object]]) -> str:
+    """CSV (``\\n`` line ends) of a header and rows, every cell through ``neutralise_cell``."""
+    out = io.StringIO()
+    _write_rows(out, columns, rows)
+    return out.getvalue()
+
+
+def _write_rows(fh, columns: list[str], rows: Iterable[Iterable[object]]) -> None:
+    writer = csv.writer(fh, lineterminator="\n")
+    writer.writerow([neutralise_cell(c) for c in columns])
+    for row in rows:
+        writer.writerow([neutralise_cell(c) for c in row])
+
+
+def write_csv(path: str | Path, columns: list[str], rows: Iterable[Iterable[object]]) -> Path:
+    """Write a CSV atomically, every cell neutralised (``neutralise_cell``); rows are streamed."""
+    with atomic_open(path, "w", newline="") as fh:
+        _write_rows(fh, columns, rows)
+    return Path(path)
+
+
+# --- file names from user values ----------------------------------------------------------------------------
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_filename(text: str, max_len: int = 64) -> str:
+    """A file-name stem made from a user value (split, run id, video id): letters, digits, ``.``, ``_``, ``-``.
+
+    Text that is already such a name (short, not starting with ``.`` or ``-``) is kept as it is; any other
+    text becomes its slug plus ``-`` and 8 hex digits of its sha256, so ``a/b``, ``a_b`` and ``a?b`` stay
+    distinct and ``..``, NUL or 300 characters never reach the file system. At most ``max_len`` characters.
+    """
+    if _UNSAFE.search(text) is None and 0 < len(text) <= max_len and not text.startswith((".", "-")):
+        return text
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    slug = _UNSAFE.sub("_", text).strip("._-")[: max(0, max_len - 9)].rstrip("._-")
+    return f"{slug}-{digest}" if slug else f"x-{digest}"
+
+
+# --- outputs never land on inputs ---------------------------------------------------------------------------
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except (OSError, ValueError):
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _resolved(path: Path) -> str:
+    try:
+        return str(path.resolve())
+    except (OSError, RuntimeError, ValueError):  # a symlink loop, a NUL byte: compare as written
+        return os.path.abspath(path)
+
+
+def check_outputs(
+    outputs: dict[str, str | Path], inputs: dict[str, str | Path] | None = None, hint: str = "give it another path"
+) -> None:
+    """Refuse an output path that is one of ``inputs`` or another of ``outputs`` (one line saying which).
+
+    Keys name the paths for the message (``"--export"``, ``"the store (--store)"``). Paths are compared
+    resolved (symlinks followed) and, where both exist, by file identity (hard links).
+    """
+    seen: dict[str, str] = {}
+    ids: dict[tuple[int, int], str] = {}
+    for name, path in (inputs or {}).items():
+        p = Path(path)
+        seen.setdefault(_resolved(p), name)
+        if (ident := _identity(p)) is not None:
+            ids.setdefault(ident, name)
+    for name, path in outputs.items():
+        p = Path(path)
+        key, ident = _resolved(p), _identity(p)
+        other = seen.get(key) or (ids.get(ident) if ident is not None else None)
+        if other is not None:
+            raise UserError(f"{name} {path} would overwrite {other}: {hint}")
+        seen[key] = name
+        if ident is not None:
+            ids[ident] = name
+
+
+def check_output_file(path: str | Path, flag: str) -> Path:
+    """An output file path given by the user: not empty, not an existing folder."""
+    if str(path).strip() == "":
+        raise UserError(f"{flag} is empty: give a file name")
+    p = Path(path)
+    if p.is_dir():
+        raise UserError(f"{flag} {p} is a folder: give a file name, e.g. {p / 'predictions.csv'}")
+    return p
+
+
+def check_output_dir(path: str | Path, flag: str = "--out") -> Path:
+    """An output folder given by the user: not empty, not an existing file."""
+    if str(path).strip() == "":
+        raise UserError(f"{flag} is empty: give a folder name")
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise UserError(f"{flag} {p} is an existing file, not a folder: choose a folder name")
+    return p
