@@ -181,6 +181,14 @@ EXPORT_COLUMNS = [
 ]
 
 
+def _is_file(path: str) -> bool:
+    """Like ``Path.is_file`` but False for names the OS refuses (too long, NUL): loading says why, by flag."""
+    try:
+        return Path(path).is_file()
+    except (OSError, ValueError):
+        return False
+
+
 def _input_files(
     manifest: Manifest, label_map=None, classes: str | None = None, weights: list[str] | None = None
 ) -> dict[str, Path]:
@@ -192,7 +200,7 @@ def _input_files(
     if classes and classes not in ("all", "manifest"):
         inputs["--classes"] = Path(classes)
     for w in weights or []:
-        if w and Path(w).is_file():
+        if w and _is_file(w):
             inputs[f"--weights {w}"] = Path(w)
     for row in manifest.rows:
         inputs[f"the video of manifest row {row.row}"] = row.path

@@ -483,13 +483,21 @@ class SynthResult:
         return int(self.info["rows"])
 
 
+def _is_file(path: str) -> bool:
+    """Like ``Path.is_file`` but False for names the OS refuses (too long, NUL): loading says why."""
+    try:
+        return Path(path).is_file()
+    except (OSError, ValueError):
+        return False
+
+
 def _check_synth_outputs(
     manifest: Manifest, out_dir: Path, paths: list[str], backgrounds: str | Path | None, weights: str | None
 ) -> None:
     """Refuse outputs (the new manifest, synth.json, the videos) that would land on an input (the source
     manifest, its videos and masks, the weights), and a background library that holds the outputs."""
     inputs: dict[str, Path] = {"the source manifest (--manifest)": manifest.path}
-    if weights and Path(weights).is_file():
+    if weights and _is_file(weights):
         inputs["--weights"] = Path(weights)
     for row in manifest.rows:
         inputs[f"the video of manifest row {row.row}"] = row.path
