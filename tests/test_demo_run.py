@@ -3,9 +3,13 @@ store, report): the known answer of the controlled experiment must come out of t
 
 import json
 
+import pytest
+
 from weirdkinetics.demo.run import run_demo
 
 
+# about 8 minutes on a 2-core machine: run it with `pytest -m slow`
+@pytest.mark.slow
 def test_demo_measures_the_known_shortcut(tmp_path):
     headline = run_demo(tmp_path / "demo", small=True, progress=False)
     shortcut = next(v for k, v in headline.items() if " shortcut " in k)
