@@ -89,7 +89,7 @@ def evaluate(
     store_path: str | Path | None = None,
     classes: str = "all",
     label_map: str | Path | None = None,
-    clips: str = "dense",
+    clips: str | None = None,
     crops: int | None = None,
     batch_size: int = 8,
     device: str = "cpu",

@@ -96,6 +96,11 @@ def cmd_models(a) -> int:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip())
+    notes = [(c.name, c.note) for c in all_cards() if c.note]
+    if notes:
+        print("\nnotes:")
+        for name, note in notes:
+            print(f"  {name}: {note}")
     return 0
 
 
@@ -163,7 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--store", help="SQLite store (default OUT/predictions.sqlite)")
     e.add_argument("--classes", default="all", help="class subset: all, manifest (the manifest's labels), or FILE (one per line)")
     e.add_argument("--label-map", help="CSV 'from,to' mapping manifest labels to model labels")
-    e.add_argument("--clips", default="dense", help="dense (the card's protocol) or uniform:N")
+    e.add_argument("--clips", default=None, help="dense (clips every card's spacing), uniform:N, or segments:N[xV] (TSN: N equal segments, one frame each); default: the card's (see `weirdkinetics models`)")
     e.add_argument("--crops", type=int, choices=(1, 3), default=None, help="1 centre crop or 3 along the long side (default: the card's)")
     e.add_argument("--batch-size", type=int, default=8, help="clips per forward pass")
     e.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")

@@ -215,7 +215,7 @@ class EvalSummary:
     seconds: float = 0.0
 
 
-def build_jobs(models: list[LoadedModel], clips: str, crops: int | None) -> list[Job]:
+def build_jobs(models: list[LoadedModel], clips: str | None, crops: int | None) -> list[Job]:
     jobs = []
     for m in models:
         spec = sampling.spec_for(m.card, clips, crops)
