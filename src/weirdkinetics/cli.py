@@ -128,6 +128,7 @@ def cmd_synth(a) -> int:
     options = SynthOptions(
         choice=a.background_rule, category=a.background_category, max_side=a.max_side,
         confirm_person=not a.no_people_check, exclude_low_quality=not a.keep_low_quality,
+        min_people_frames=a.min_people_frames,
     )
     out = synthesize(
         a.variant, a.manifest, a.out, backgrounds=a.backgrounds, segmenter=a.segmenter, seed=a.seed,
@@ -224,7 +225,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="other: any category but the source's background and class; fixed: always --background-category")
     s.add_argument("--background-category", help="the category used by --background-rule fixed")
     s.add_argument("--max-side", type=int, help="downscale sources to this longest side first")
-    s.add_argument("--no-people-check", action="store_true", help="do not exclude videos where the pose detector finds nobody")
+    s.add_argument("--no-people-check", action="store_true", help="do not exclude videos where the pose detector finds too few people")
+    s.add_argument("--min-people-frames", type=float, default=0.5, help="exclude a video when the pose detector finds a person in fewer than this fraction of its 8 checked frames (default 0.5)")
     s.add_argument("--keep-low-quality", action="store_true", help="keep videos whose person mask is too small or missing")
     s.add_argument("--seed", type=int, default=0, help="seed of the background choice")
     s.add_argument("--no-progress", action="store_true", help="no progress bar")
