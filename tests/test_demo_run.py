@@ -45,6 +45,8 @@ def test_headline_and_report_share_their_numbers(tmp_path, capsys):
     assert "gap" in capsys.readouterr().out
 
 
+# about 8 minutes on a 2-core machine: run it with `pytest -m slow`
+@pytest.mark.slow
 def test_demo_measures_the_known_shortcut(tmp_path):
     headline = run_demo(tmp_path / "demo", small=True, progress=False)
     shortcut = next(v for k, v in headline.items() if " shortcut " in k)

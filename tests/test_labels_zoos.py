@@ -9,7 +9,14 @@ from __future__ import annotations
 import pytest
 
 from weirdkinetics.errors import UserError
-from weirdkinetics.labels import label_order, label_space, map_zoo_labels, normalize_name, resolve_label
+from weirdkinetics.labels import (
+    is_generic_labels,
+    label_order,
+    label_space,
+    map_zoo_labels,
+    normalize_name,
+    resolve_label,
+)
 
 K400 = label_space("kinetics400")
 
@@ -112,3 +119,33 @@ def test_unknown_and_duplicate_names_are_all_reported():
 def test_an_incomplete_list_names_what_is_missing():
     with pytest.raises(UserError, match="399 class names .* missing: zumba"):
         label_order(list(K400[:-1]))
+
+
+def test_generic_label_names_take_the_label_spaces_order():
+    # google/vivit-b-16x2-kinetics400's config.json names its outputs LABEL_0..LABEL_399; transformers' ViViT
+    # example prints LABEL_116 for its "eating spaghetti" video: class 116 of torchvision's alphabetical list
+    from torchvision.models.video import R3D_18_Weights
+
+    assert R3D_18_Weights.KINETICS400_V1.meta["categories"][116] == "eating spaghetti" == K400[116]
+    assert is_generic_labels([f"LABEL_{i}" for i in range(400)])
+    assert label_order([f"LABEL_{i}" for i in range(400)]) is None  # output i is class i
+
+
+@pytest.mark.parametrize(
+    "names",
+    [
+        [f"LABEL_{i}" for i in range(1, 401)],  # not from 0
+        [f"LABEL_{i}" for i in reversed(range(400))],  # not in index order
+        [f"label_{i}" for i in range(400)],
+        ["LABEL_0"] + list(K400[1:]),  # one generic name among real ones
+    ],
+)
+def test_only_placeholders_in_index_order_are_generic(names):
+    assert not is_generic_labels(names)
+    with pytest.raises(UserError):
+        label_order(names)
+
+
+def test_generic_names_of_another_size_say_what_to_do():
+    with pytest.raises(UserError, match=r"LABEL_0..LABEL_599 give 600 outputs, but label space 'kinetics400' has 400"):
+        label_order([f"LABEL_{i}" for i in range(600)])

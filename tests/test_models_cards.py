@@ -98,6 +98,17 @@ def test_pytorchvideo_protocols_as_the_zoo_documents_them():
         "mvit_base_16x4": (16, 4, 224),
     }
     assert get_card("i3d_r50").clip_spacing == 16  # the study's protocol
+    # every 3-crop recipe scales the short side to the crop; MViT's single-crop test scales it to 256 first
+    assert {n: get_card(n).resize for n in PTV if get_card(n).resize != get_card(n).crop} == {"mvit_base_16x4": 256}
+
+
+def test_mvit_card_follows_the_recipe_of_its_reported_accuracy_as_torchvisions_port_does():
+    from torchvision.models.video import MViT_V1_B_Weights
+
+    ptv, tv = get_card("mvit_base_16x4"), get_card("mvit_v1_b")
+    preset = MViT_V1_B_Weights.KINETICS400_V1.transforms()
+    assert (ptv.resize, ptv.crop) == (tv.resize, tv.crop) == (preset.resize_size[0], preset.crop_size[0]) == (256, 224)
+    assert ptv.reported_top1 == 78.85 and "1 crop x 5 clips" in ptv.reported_protocol
 
 
 # --- torchvision ----------------------------------------------------------------------------------------
@@ -156,3 +167,27 @@ def test_xclip_card_is_the_published_base_patch32_configuration():
     for side in ("text_config", "vision_config"):
         for key, value in get_card("xclip_b32").arch["config"][side].items():
             assert getattr(getattr(ours, side), key) == getattr(getattr(default, side), key) == value, key
+
+
+def test_hugging_face_cards_report_the_released_checkpoints_numbers_and_protocols():
+    timesformer, vivit, xclip = (get_card(n) for n in ("timesformer_b_k400", "vivit_b_16x2_k400", "xclip_b32"))
+    # TimeSformer's released 8x224 base model (80.7 / 94.7 is TimeSformer-L)
+    assert (timesformer.reported_top1, timesformer.reported_top5) == (77.9, 93.2)
+    assert "1 temporal clip" in timesformer.reported_protocol and timesformer.default_clips == "dense"
+    # ViViT-B/16x2 as Scenic trained and tested it: short side 256, crop 224, values in [-1, 1], 4 x 3 views
+    assert (vivit.reported_top1, vivit.resize, vivit.crop) == (79.9, 256, 224)
+    assert vivit.mean == vivit.std == (0.5, 0.5, 0.5)  # (x - 0.5) / 0.5 maps [0, 1] onto [-1, 1]
+    assert "4 clips x 3 crops" in vivit.reported_protocol
+    assert "[-1, 1]" in vivit.note and "[-3, 1]" in vivit.note
+    # X-CLIP samples TSN-style: 8 segments over the whole video
+    assert xclip.default_clips == "segments:8" and xclip.protocol.startswith("8 segments @30fps")
+    assert [get_card(n).default_clips for n in HF if n != "xclip_b32"] == ["dense"] * 3
+
+
+def test_models_command_prints_each_cards_note(capsys):
+    from weirdkinetics.cli import main
+
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert "vivit_b_16x2_k400: preprocessing follows the training recipe" in out
+    assert "8 segments @30fps" in out

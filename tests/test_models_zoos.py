@@ -146,8 +146,9 @@ def hf_processor(card: ModelCard):
         "resample": 2,
     }
     if card.arch["model_type"] == "vivit":
+        # the card follows ViViT's training recipe, values in [-1, 1]: x / 127.5 - 1, no further normalisation
         return transformers.VivitVideoProcessor(
-            **common, image_mean=[0.5] * 3, image_std=[0.5] * 3, rescale_factor=1 / 127.5
+            **common, image_mean=[0.0] * 3, image_std=[1.0] * 3, rescale_factor=1 / 127.5
         )
     return transformers.VideoMAEVideoProcessor(**common, image_mean=list(card.mean), image_std=list(card.std))
 
@@ -217,8 +218,38 @@ def test_hf_snapshot_of_another_architecture_is_refused_by_name(tmp_path):
 def test_hf_snapshot_with_other_classes_is_refused(tmp_path):
     pytest.importorskip("transformers")
     card = shrunk(get_card("timesformer_b_k400"))
-    _snapshot(card, tmp_path, id2label={i: f"LABEL_{i}" for i in range(400)})
-    with pytest.raises(WeightsError, match="id2label.*'LABEL_0'"):
+    _snapshot(card, tmp_path, id2label={i: f"class {i}" for i in range(400)})
+    with pytest.raises(WeightsError, match="id2label.*'class 0'"):
+        load_model(card, str(tmp_path))
+
+
+def _generic_vivit_snapshot(folder, num_labels: int) -> tuple[ModelCard, torch.nn.Module]:
+    """A tiny seeded random ViViT saved as google/vivit-b-16x2-kinetics400 publishes its config: outputs named
+    LABEL_0..LABEL_{n-1} (transformers' default id2label), weights by save_pretrained."""
+    transformers = pytest.importorskip("transformers")
+    card = shrunk(get_card("vivit_b_16x2_k400"))
+    config = transformers.VivitConfig(**card.arch["config"], num_labels=num_labels)
+    assert config.id2label[num_labels - 1] == f"LABEL_{num_labels - 1}"  # what the published config.json holds
+    torch.manual_seed(7)
+    model = transformers.VivitForVideoClassification(config).eval()
+    model.save_pretrained(folder)
+    return card, model
+
+
+def test_hf_snapshot_with_generic_labels_loads_in_the_label_spaces_order(tmp_path):
+    card, original = _generic_vivit_snapshot(tmp_path, 400)
+    loaded = load_model(card, str(tmp_path))  # the real path: from_pretrained, architecture and label checks
+    clip = real_clip(card)
+    with torch.no_grad():
+        expected = original(pixel_values=clip.permute(0, 2, 1, 3, 4)).logits
+    # LABEL_i is Kinetics-400 class i: the outputs keep their order
+    torch.testing.assert_close(loaded.logits(clip), expected, atol=1e-6, rtol=1e-5)
+    assert loaded.class_names is None  # scores are named by the card's label space, in its order
+
+
+def test_hf_snapshot_with_generic_labels_of_another_count_is_refused(tmp_path):
+    card, _ = _generic_vivit_snapshot(tmp_path, 600)
+    with pytest.raises(WeightsError, match=r"LABEL_0..LABEL_599 give 600 outputs, but label space 'kinetics400' has 400"):
         load_model(card, str(tmp_path))
 
 

@@ -201,6 +201,11 @@ def test_open_vocabulary_model_scores_the_manifest_labels(tmp_path):
     with Store(out.store) as s:
         (run,) = s.runs()
         assert run.class_names == ["someone cleaning a pool", "two people arm wrestling"]
+        # X-CLIP's own sampling by default: 8 segments over the whole 40-frame video, one view (8 frames every
+        # 32nd would need 225 frames: the video would be 'short')
+        assert run.spec_key == "8segments@30fps/views1/crops1"
+    preds = stored(out.store)
+    assert {(p.status, p.num_clips) for p in preds.values()} == {("ok", 1)}
 
 
 def test_synth_rows_that_were_not_made_are_excluded_with_synths_reason(tmp_path):

@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 from weirdkinetics.errors import UserError
 from weirdkinetics.models import get_card
 from weirdkinetics.sampling import (
-    ClipSpec, clip_indices, clip_starts, is_short, resample_indices, resampled_count, spec_for,
+    ClipSpec, clip_indices, clip_starts, is_short, resample_indices, resampled_count, segment_indices, spec_for,
 )
 
 STUDY = ClipSpec(fps=30, frames=8, stride=8, spacing=16)
@@ -41,6 +41,63 @@ def test_uniform_clips_span_the_video():
 def test_clip_option_errors_say_what_to_do():
     with pytest.raises(UserError, match="uniform:N"):
         spec_for(get_card("i3d_r50"), "uniform:x")
+    with pytest.raises(UserError, match="takes 8 frames, one per segment: use 'segments:8'"):
+        spec_for(get_card("xclip_b32"), "segments:16")
+    with pytest.raises(UserError, match="segments:8xV"):
+        spec_for(get_card("i3d_r50"), "segments:8x0")
+
+
+def _mmaction_test_offsets(num_frames: int, num_clips: int) -> list[int]:
+    """mmaction2's SampleFrames(clip_len=1, frame_interval=1, num_clips, test_mode=True)._get_test_clips."""
+    avg_interval = (num_frames - 1 + 1) / float(num_clips)
+    if num_frames > 0:
+        base_offsets = np.arange(num_clips) * avg_interval
+        return (base_offsets + avg_interval / 2.0).astype(np.int32).tolist()
+    return [0] * num_clips
+
+
+def test_segments_take_the_centre_frame_of_each_of_n_equal_segments():
+    # 300 frames in 8 segments of 37.5: centres 18.75, 56.25, ... rounded down
+    assert segment_indices(300, 8).tolist() == [[18, 56, 93, 131, 168, 206, 243, 281]]
+    assert segment_indices(300, 8).tolist() == [_mmaction_test_offsets(300, 8)]
+    # four views spread evenly inside each segment (1/8, 3/8, 5/8, 7/8 of the way through)
+    assert segment_indices(16, 2, views=4).tolist() == [[1, 9], [3, 11], [5, 13], [7, 15]]
+    assert segment_indices(5, 8).tolist() == [[0, 0, 1, 2, 2, 3, 4, 4]]  # fewer frames than segments repeat
+    assert segment_indices(0, 8).shape == (0, 8)
+
+
+def test_xclip_card_defaults_to_segments_and_options_override_it():
+    card = get_card("xclip_b32")
+    spec = spec_for(card)
+    assert spec.segments and spec.frames == 8 and spec.num_clips == 1 and spec.key() == "8segments@30fps/views1/crops1"
+    assert clip_indices(300, spec).tolist() == segment_indices(300, 8).tolist()
+    assert clip_indices(300, spec_for(card, "segments:8x4")).shape == (4, 8)
+    assert not spec_for(card, "dense").segments and spec_for(card, "uniform:2").num_clips == 2
+    # the card's default leaves every other card's protocol (and run identity) as it was
+    assert spec_for(get_card("i3d_r50")).key() == spec_for(get_card("i3d_r50"), "dense").key() == "8x8@30fps/dense16/crops1"
+    # short means fewer frames than segments, whatever the stride
+    assert not is_short(8, spec) and is_short(7, spec)
+
+
+@settings(max_examples=200, deadline=None)
+@given(n=st.integers(0, 3000), segments=st.integers(1, 32), views=st.integers(1, 6))
+def test_segment_indices_properties(n, segments, views):
+    idx = segment_indices(n, segments, views)
+    if n == 0:
+        assert idx.shape == (0, segments)
+        return
+    assert idx.shape == (views, segments) and idx.dtype == np.int64
+    assert idx.min() >= 0 and idx.max() <= n - 1
+    assert np.all(np.diff(idx, axis=1) >= 0) and np.all(np.diff(idx, axis=0) >= 0)
+    length = n / segments
+    lower = np.floor(np.arange(segments) * length)
+    # every frame lies in its own segment [i * L, (i + 1) * L)
+    assert np.all(idx >= lower) and np.all(idx < np.arange(1, segments + 1) * length)
+    if n >= segments:  # one distinct frame per segment
+        assert np.all(np.diff(idx, axis=1) >= 1)
+    if views == 1:
+        assert idx[0].tolist() == _mmaction_test_offsets(n, segments)
+    assert np.array_equal(idx, segment_indices(n, segments, views))  # deterministic
 
 
 @settings(max_examples=200, deadline=None)

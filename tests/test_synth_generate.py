@@ -257,6 +257,42 @@ def test_low_quality_masks_are_excluded_with_a_reason(toy, tmp_path):
     assert rows["jump_0"]["synth_status"] == "ok"
 
 
+class _BoxSegmenter:
+    """A segmenter that finds a person-sized box in every frame (the toy's person, at its first place)."""
+
+    name, settings = "box", {}
+
+    def masks(self, frames: np.ndarray) -> np.ndarray:
+        y0, y1, x0, x1 = BOX
+        masks = np.zeros(frames.shape[:3], np.float32)
+        masks[:, y0:y1, x0:x1] = 1.0
+        return masks
+
+
+def test_a_person_the_pose_detector_finds_in_too_few_frames_is_excluded(toy, tmp_path, monkeypatch):
+    """A good mask is not enough: when the pose detector sees a person in 1 of 8 frames (a small, distant
+    person), a swap would leave a ghost; half of the checked frames is the default bar."""
+    import weirdkinetics.synth.generate as G
+
+    manifest, specs = toy
+    found = {"jump_0": 1, "wave_0": 4}  # of 8 checked frames; told apart by the toy's background colour
+    by_back = {specs[v][3]: n for v, n in found.items()}  # other sources (the partly corrupt one): 8 of 8
+    monkeypatch.setattr(G, "build_segmenter", lambda name, weights=None: _BoxSegmenter())
+    monkeypatch.setattr(G, "detect_people", lambda frames: (by_back.get(tuple(int(c) for c in frames[0, 0, 0]), 8), 8))
+    rows = {r["source_video_id"]: r for r in _read_rows(_run("person-only", manifest, tmp_path / "o", segmenter="mediapipe"))}
+    assert float(rows["jump_0"]["mask_frames"]) == 1.0  # the mask rule alone would keep it
+    assert rows["jump_0"]["synth_status"] == "excluded" and rows["jump_0"]["people_detected"] == "1/8"
+    assert "found a person in 1 of 8 checked frames, fewer than 50%" in rows["jump_0"]["excluded_reason"]
+    assert not (tmp_path / "o" / rows["jump_0"]["path"]).exists()
+    assert rows["wave_0"]["synth_status"] == "ok" and rows["wave_0"]["people_detected"] == "4/8"
+    # the bar is an option: an eighth asks for one detection
+    lenient = SynthOptions(min_people_frames=0.125)
+    out = _run("person-only", manifest, tmp_path / "l", segmenter="mediapipe", options=lenient)
+    assert {r["source_video_id"]: r["synth_status"] for r in _read_rows(out)}["jump_0"] == "ok"
+    with pytest.raises(UserError, match="min_people_frames 1.5: must be a fraction"):
+        _run("person-only", manifest, tmp_path / "e", segmenter="mediapipe", options=SynthOptions(min_people_frames=1.5))
+
+
 def test_user_errors_say_what_to_do(toy, tmp_path):
     manifest, _ = toy
     with pytest.raises(UnknownNameError, match="Did you mean: person-only"):
@@ -378,7 +414,10 @@ def test_person_only_on_real_clips_of_ten_seconds_and_a_truncated_one(tmp_path):
         f"{truncated},juggling soccer ball,real,park,jug\n",
         encoding="utf-8",
     )
-    out = synthesize("person-only", manifest, tmp_path / "out", progress=False)
+    # the pose detector sees the close-up arm wrestlers in only 2 of 8 frames: below the default bar of half
+    out = synthesize(
+        "person-only", manifest, tmp_path / "out", progress=False, options=SynthOptions(min_people_frames=0.25)
+    )
     rows = _check_real_outputs(out, {"arm": arm, "jug": truncated})
     assert rows["jug"]["source_status"] == "partial" and int(rows["arm"]["num_frames"]) == 280
     frames, _ = _decode(out.parent / rows["arm"]["path"])

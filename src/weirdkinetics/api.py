@@ -85,7 +85,7 @@ def evaluate(
     store_path: str | Path | None = None,
     classes: str = "all",
     label_map: str | Path | None = None,
-    clips: str = "dense",
+    clips: str | None = None,
     crops: int | None = None,
     batch_size: int | None = None,
     device: str = "cpu",

@@ -43,6 +43,17 @@ def _int_option(low: int, high: int):
     return parse
 
 
+def _fraction_option(text: str) -> float:
+    """argparse type: a number from 0 to 1, else a one-line usage error."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 <= value <= 1.0:  # NaN fails this too
+        raise argparse.ArgumentTypeError(f"{text} is out of range: use 0 to 1")
+    return value
+
+
 def _clips_option(text: str) -> str:
     from weirdkinetics.sampling import parse_clips
 
@@ -144,6 +155,11 @@ def cmd_models(a) -> int:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip())
+    notes = [(c.name, c.note) for c in all_cards() if c.note]
+    if notes:
+        print("\nnotes:")
+        for name, note in notes:
+            print(f"  {name}: {note}")
     return 0
 
 
@@ -170,6 +186,7 @@ def cmd_synth(a) -> int:
     options = SynthOptions(
         choice=a.background_rule, category=a.background_category, max_side=a.max_side,
         confirm_person=not a.no_people_check, exclude_low_quality=not a.keep_low_quality,
+        min_people_frames=a.min_people_frames,
     )
     result = api.synthesize(
         a.variant, a.manifest, a.out, backgrounds=a.backgrounds, segmenter=a.segmenter, seed=a.seed,
@@ -207,9 +224,10 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--store", type=_path_option, help="SQLite store (default OUT/predictions.sqlite)")
     e.add_argument("--classes", default="all", type=_path_option, help="class subset: all, manifest (the manifest's labels), or FILE (one per line)")
     e.add_argument("--label-map", type=_path_option, help="CSV 'from,to' mapping manifest labels to model labels")
-    e.add_argument("--clips", default="dense", type=_clips_option,
-                   help="dense (the card's protocol: as many clips as the video holds) or uniform:N, "
-                   "at most 1000 views (clips x crops) per video")
+    e.add_argument("--clips", default=None, type=_clips_option,
+                   help="dense (clips every card's spacing, as many as the video holds), uniform:N, or segments:N[xV] "
+                   "(TSN: N equal segments, one frame each); at most 1000 views (clips x crops) per video for "
+                   "uniform and segments; default: the card's (see `weirdkinetics models`)")
     e.add_argument("--crops", type=int, choices=(1, 3), default=None, help="1 centre crop or 3 along the long side (default: the card's)")
     e.add_argument("--batch-size", type=_int_option(1, 1024), default=None, help="clips per forward pass, 1 to 1024 (default: 1 on CPU, 32 on CUDA, filled across videos)")
     e.add_argument("--device", default="cpu", help="torch device: cpu, cuda, cuda:N or mps")
@@ -269,7 +287,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--background-category", help="the category used by --background-rule fixed")
     s.add_argument("--max-side", type=_int_option(*MAX_SIDE),
                    help=f"downscale sources to this longest side first ({MAX_SIDE[0]} to {MAX_SIDE[1]})")
-    s.add_argument("--no-people-check", action="store_true", help="do not exclude videos where the pose detector finds nobody")
+    s.add_argument("--no-people-check", action="store_true", help="do not exclude videos where the pose detector finds too few people")
+    s.add_argument("--min-people-frames", type=_fraction_option, default=0.5, help="exclude a video when the pose detector finds a person in fewer than this fraction of its 8 checked frames (0 to 1; default 0.5)")
     s.add_argument("--keep-low-quality", action="store_true", help="keep videos whose person mask is too small or missing")
     s.add_argument("--seed", type=_int_option(0, MAX_SEED), default=0, help="seed of the background choice")
     s.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -23,6 +23,11 @@ def write_video(
     round trip, for tests). Other codecs get yuv420p, so H and W are padded to even sizes by edge
     replication. The file is written to a temporary name and renamed, so a crash never leaves a
     half-written video under ``path``.
+
+    The same frames give the same bytes, on any machine and however busy it is: x264 runs on one thread (its
+    output depends on its thread count, which follows the machine's cores) and without macroblock-tree rate
+    control (``mbtree=0``: with it, the frames near the end of a video came out differently from run to
+    run, about one encode in ten; the demo's tests compare regenerated datasets byte for byte).
     """
     path = Path(path)
     frames = np.asarray(frames)
@@ -35,6 +40,8 @@ def write_video(
         h, w = frames.shape[1:3]
         if h % 2 or w % 2:
             frames = np.pad(frames, ((0, 0), (0, h % 2), (0, w % 2), (0, 0)), mode="edge")
+    if "264" in codec:
+        options["x264-params"] = "mbtree=0"  # reproducible bytes: see the docstring
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.stem}.partial{path.suffix}")
     rate = Fraction(fps).limit_denominator(1001)
@@ -43,6 +50,7 @@ def write_video(
         stream.width, stream.height = frames.shape[2], frames.shape[1]
         stream.pix_fmt = pix_fmt
         stream.options = options
+        stream.codec_context.thread_count = 1  # reproducible bytes: see the docstring
         for image in frames:
             frame = av.VideoFrame.from_ndarray(image, format="rgb24")
             for packet in stream.encode(frame):

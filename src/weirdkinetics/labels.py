@@ -110,13 +110,39 @@ def map_zoo_labels(names: list[str] | tuple[str, ...], space: str = "kinetics400
     return [r for r in mapped if r is not None]
 
 
+_GENERIC_LABEL = re.compile(r"LABEL_(\d+)")
+
+
+def is_generic_labels(names: list[str] | tuple[str, ...]) -> bool:
+    """True when ``names`` are transformers' placeholder names ``LABEL_0, LABEL_1, ...`` in index order
+    (what a config gets when its author never set ``id2label``)."""
+    return bool(names) and all(
+        (m := _GENERIC_LABEL.fullmatch(n)) is not None and int(m.group(1)) == i for i, n in enumerate(names)
+    )
+
+
 def label_order(names: list[str] | tuple[str, ...], space: str = "kinetics400") -> list[int] | None:
     """Where each class of ``space`` sits in a zoo's output, or ``None`` when the orders already agree.
 
     ``logits[:, order]`` puts the zoo's outputs into the label space's order. Raises like ``map_zoo_labels``,
     and also when the zoo's list does not cover every class of the space.
+
+    Generic names (``is_generic_labels``: ``LABEL_0 .. LABEL_{n-1}``, e.g. the published config of
+    ``google/vivit-b-16x2-kinetics400``) carry no names to match, so one rule decides: output ``i`` is class
+    ``i`` of ``space`` in the space's own order (Kinetics-400: torchvision's alphabetical list, the order the
+    Kinetics release and its checkpoints use; transformers' ViViT example prints ``LABEL_116`` for "eating
+    spaghetti", class 116 of that list). The rule applies only when there are exactly as many outputs as
+    the space has classes; any other count raises.
     """
     classes = label_space(space)
+    if is_generic_labels(names):
+        if len(names) != len(classes):
+            raise UserError(
+                f"generic class names LABEL_0..LABEL_{len(names) - 1} give {len(names)} outputs, but label space "
+                f"'{space}' has {len(classes)} classes: use a model card whose label space has {len(names)} "
+                "classes, or a snapshot whose config.json names its classes (id2label)"
+            )
+        return None
     mapped = map_zoo_labels(names, space)
     if len(mapped) != len(classes):
         missing = sorted(set(classes) - set(mapped))

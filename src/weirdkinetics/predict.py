@@ -54,7 +54,7 @@ class EvalSummary:
 
 
 def build_jobs(
-    models: list[LoadedModel], clips: str, crops: int | None, runtime: Runtime | None = None
+    models: list[LoadedModel], clips: str | None, crops: int | None, runtime: Runtime | None = None
 ) -> list[Job]:
     jobs = []
     for m in models:

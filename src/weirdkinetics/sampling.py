@@ -4,6 +4,10 @@ Two steps, both deterministic functions of their inputs with no hidden state:
 1. ``resample_indices(times, fps)``: source frame for each frame of the video resampled to the model's fps,
    by presentation time (safe for variable frame rate).
 2. ``clip_indices(num_frames, spec)``: frame indices (num_clips, frames) of every clip, over resampled frames.
+
+Clips are either runs of ``frames`` frames every ``stride``-th frame (dense or uniform starts), or, for models
+evaluated TSN-style (X-CLIP), ``segment_indices``: the whole video split into ``frames`` equal segments, one
+frame from each.
 """
 
 from __future__ import annotations
@@ -23,8 +27,9 @@ class ClipSpec:
 
     Dense (``num_clips is None``): clips of ``frames`` frames every ``stride``-th frame, starting at
     0, ``spacing``, 2*``spacing``, ... for as long as a whole clip fits (the study's protocol). Uniform
-    (``num_clips = N``): N clips with evenly spaced starts over the video. ``crops``: 1 (centre) or 3
-    (along the long side).
+    (``num_clips = N``): N clips with evenly spaced starts over the video. Segments (``segments=True``):
+    the video in ``frames`` equal segments, one frame from each (``segment_indices``), ``num_clips`` views
+    (default 1); ``stride`` and ``spacing`` play no part. ``crops``: 1 (centre) or 3 (along the long side).
     """
 
     fps: float
@@ -33,13 +38,17 @@ class ClipSpec:
     spacing: int
     num_clips: int | None = None
     crops: int = 1
+    segments: bool = False
 
     @property
     def span(self) -> int:
-        return (self.frames - 1) * self.stride + 1
+        """Frames a video needs for whole clips: one clip's span, or one frame per segment."""
+        return self.frames if self.segments else (self.frames - 1) * self.stride + 1
 
     def key(self) -> str:
         """Stable text naming the protocol (part of a run's identity in the store)."""
+        if self.segments:
+            return f"{self.frames}segments@{self.fps:g}fps/views{self.num_clips or 1}/crops{self.crops}"
         clips = f"uniform{self.num_clips}" if self.num_clips else f"dense{self.spacing}"
         return f"{self.frames}x{self.stride}@{self.fps:g}fps/{clips}/crops{self.crops}"
 
@@ -48,36 +57,59 @@ class ClipSpec:
 
 
 MAX_VIEWS_PER_VIDEO = 1000
-"""Most views (clips x crops) ``--clips uniform:N`` may ask of one video. Dense sampling (the card's
-protocol) has as many clips as the video's length holds: one per ``spacing`` frames."""
+"""Most views (clips x crops) ``--clips uniform:N`` or ``segments:NxV`` may ask of one video. Dense sampling
+(the card's protocol) has as many clips as the video's length holds: one per ``spacing`` frames."""
+
+_CLIPS = re.compile(r"dense|uniform:(\d{1,9})|segments:(\d{1,9})(?:x(\d{1,9}))?")
 
 
-def parse_clips(clips: str) -> int | None:
-    """``--clips``: ``dense`` -> None, ``uniform:N`` -> N (1 <= N <= ``MAX_VIEWS_PER_VIDEO``)."""
-    if clips == "dense":
-        return None
-    m = re.fullmatch(r"uniform:(\d{1,9})", clips)
-    if not m or not 1 <= int(m.group(1)) <= MAX_VIEWS_PER_VIDEO:
+def parse_clips(clips: str) -> tuple[str, int | None, int]:
+    """``--clips`` as (kind, N, views): ``dense`` -> ("dense", None, 1), ``uniform:N`` -> ("uniform", N, 1),
+    ``segments:N[xV]`` -> ("segments", N, V); N and V from 1 to ``MAX_VIEWS_PER_VIDEO``."""
+    m = _CLIPS.fullmatch(clips)
+    if m is None:
         raise UserError(
-            f"--clips {clips!r}: use 'dense' (the card's protocol) or 'uniform:N' with N from 1 to "
-            f"{MAX_VIEWS_PER_VIDEO} (views per video: clips x crops)"
+            f"--clips {clips!r}: use 'dense' (the card's clips), 'uniform:N' (N evenly spaced clips) or "
+            f"'segments:N[xV]' (N equal segments, one frame each, V views); at most {MAX_VIEWS_PER_VIDEO} "
+            "views per video"
         )
-    return int(m.group(1))
+    if clips == "dense":
+        return "dense", None, 1
+    kind = "uniform" if m.group(1) else "segments"
+    n = int(m.group(1) or m.group(2))
+    views = int(m.group(3) or 1)
+    for what, value in (("N", n), ("V", views)):
+        if not 1 <= value <= MAX_VIEWS_PER_VIDEO:
+            raise UserError(f"--clips {clips!r}: {what} must be from 1 to {MAX_VIEWS_PER_VIDEO}")
+    return kind, n, views
 
 
-def spec_for(card, clips: str = "dense", crops: int | None = None) -> ClipSpec:
-    """The card's protocol, with ``--clips dense|uniform:N`` and ``--crops 1|3`` applied.
+def spec_for(card, clips: str | None = None, crops: int | None = None) -> ClipSpec:
+    """The card's protocol, with ``--clips dense|uniform:N|segments:N[xV]`` and ``--crops 1|3`` applied.
 
-    Uniform sampling may ask at most ``MAX_VIEWS_PER_VIDEO`` views (clips x crops) of a video."""
+    ``clips=None`` takes the card's ``default_clips``. ``segments:N`` needs N = the card's frames per clip
+    (one frame per segment); ``segments:NxV`` takes V views (``segment_indices``). Uniform and segment
+    sampling may ask at most ``MAX_VIEWS_PER_VIDEO`` views (clips x crops) of a video.
+    """
     crops = card.default_crops if crops is None else crops
+    clips = card.default_clips if clips is None else clips
     if crops not in (1, 3):
         raise UserError(f"--crops {crops}: must be 1 or 3")
-    num_clips = parse_clips(clips)
-    if num_clips is not None and num_clips * crops > MAX_VIEWS_PER_VIDEO:
+    kind, n, views = parse_clips(clips)
+    count = views if kind == "segments" else n
+    if count is not None and count * crops > MAX_VIEWS_PER_VIDEO:
         raise UserError(
-            f"--clips {clips} with {crops} crops is {num_clips * crops} views per video, more than the limit of "
-            f"{MAX_VIEWS_PER_VIDEO}; use at most uniform:{MAX_VIEWS_PER_VIDEO // crops}"
+            f"--clips {clips} with {crops} crops is {count * crops} views per video, more than the limit of "
+            f"{MAX_VIEWS_PER_VIDEO}; use at most {MAX_VIEWS_PER_VIDEO // crops} clips or views"
         )
+    if kind == "segments":
+        if n != card.frames:
+            raise UserError(
+                f"--clips {clips!r}: model '{card.name}' takes {card.frames} frames, one per segment: "
+                f"use 'segments:{card.frames}' (or 'segments:{card.frames}xV' for V views)"
+            )
+        return ClipSpec(card.fps, card.frames, card.stride, card.clip_spacing, views, crops, segments=True)
+    num_clips = n if kind == "uniform" else None
     return ClipSpec(card.fps, card.frames, card.stride, card.clip_spacing, num_clips, crops)
 
 
@@ -130,11 +162,34 @@ def clip_starts(num_frames: int, spec: ClipSpec) -> np.ndarray:
     return np.round(np.linspace(0, last_start, spec.num_clips)).astype(np.int64)
 
 
+def segment_indices(num_frames: int, segments: int, views: int = 1) -> np.ndarray:
+    """TSN-style sampling: the video split into ``segments`` equal segments, one frame from each.
+
+    Returns int64 (views, segments). Segment ``i`` covers frames ``[i * L, (i + 1) * L)`` with
+    ``L = num_frames / segments``; view ``v`` takes the frame at ``(v + 0.5) / views`` of the way through
+    each segment, rounded down. One view is the segment's centre frame, exactly mmaction2's
+    ``SampleFrames(clip_len=1, frame_interval=1, num_clips=segments, test_mode=True)``
+    (``int(i * L + L / 2)``), the test sampling X-CLIP was evaluated with. X-CLIP's multi-view test draws
+    each view's frames at random within the segments; ``views > 1`` spreads them evenly instead, so the
+    result stays a function of its inputs. A video with fewer frames than segments repeats frames (rows stay
+    non-decreasing); an empty video gives no rows: shape (0, segments).
+    """
+    if num_frames <= 0:
+        return np.zeros((0, segments), dtype=np.int64)
+    length = num_frames / segments
+    where = (np.arange(views, dtype=np.float64)[:, None] + 0.5) / views * length
+    idx = (np.arange(segments, dtype=np.float64)[None, :] * length + where).astype(np.int64)
+    return np.minimum(idx, num_frames - 1)
+
+
 def clip_indices(num_frames: int, spec: ClipSpec) -> np.ndarray:
     """Frame indices of every clip: int64 (num_clips, spec.frames), each row non-decreasing.
 
-    Indices past the last frame (a video shorter than one clip) are clamped to the last frame.
+    Indices past the last frame (a video shorter than one clip) are clamped to the last frame. Segment
+    specs give ``segment_indices`` (one row per view).
     """
+    if spec.segments:
+        return segment_indices(num_frames, spec.frames, spec.num_clips or 1)
     starts = clip_starts(num_frames, spec)
     idx = starts[:, None] + np.arange(spec.frames, dtype=np.int64)[None, :] * spec.stride
     return np.minimum(idx, max(num_frames - 1, 0))

@@ -50,6 +50,12 @@ class ModelCard:
     arch: dict = field(default_factory=dict)  # builder kwargs / architecture config (random builds need no download)
     slowfast_alpha: int | None = None  # two-pathway models: slow pathway takes every alpha-th frame
     default_crops: int = 1
+    # temporal views when ``--clips`` is not given: "dense" (clips every ``clip_spacing``), "uniform:N" or
+    # "segments:N" (TSN-style: N equal segments, one frame each; ``sampling.segment_indices``)
+    default_clips: str = "dense"
+    # where the card departs from the zoo's published preprocessing, or anything else a user must know
+    # before trusting a number from it; ``weirdkinetics models`` prints it
+    note: str = ""
     # Vision-language models score text prompts instead of a fixed head: ``label_space`` is then only the default
     # vocabulary, any class names can be set (the zoo adapter's ``set_classes``), and ``prompt_template`` turns
     # a class name into text (``"{}"`` = the bare name).
@@ -63,12 +69,15 @@ class ModelCard:
 
     @property
     def protocol(self) -> str:
-        """Short human summary, e.g. ``8x8 @30fps, clips every 16, short side 256, crop 256``."""
+        """Short human summary, e.g. ``8x8 @30fps, clips every 16, short side 256, crop 256``, or for a card
+        whose default is segment sampling ``8 segments @30fps, short side 224, crop 224``."""
         size = f"short side {self.resize}" if isinstance(self.resize, int) else f"resize {self.resize[0]}x{self.resize[1]}"
-        return (
-            f"{self.frames}x{self.stride} @{self.fps:g}fps, clips every {self.clip_spacing}, "
-            f"{size}, crop {self.crop}"
-        )
+        if self.default_clips.startswith("segments:"):
+            views = self.default_clips.split(":", 1)[1].split("x")
+            temporal = f"{views[0]} segments" + (f" x {views[1]} views" if len(views) > 1 else "")
+            return f"{temporal} @{self.fps:g}fps, {size}, crop {self.crop}"
+        clips = f"clips every {self.clip_spacing}" if self.default_clips == "dense" else self.default_clips
+        return f"{self.frames}x{self.stride} @{self.fps:g}fps, {clips}, {size}, crop {self.crop}"
 
     def to_dict(self) -> dict:
         d = asdict(self)

@@ -10,7 +10,8 @@ Every source row gets one output row, whatever happens to it (``synth_status``):
 synth_status       meaning                                                          video written
 =================  ==============================================================  ==============
 ok                 derived video written and the person mask passed the quality rule  yes
-excluded           the person mask is too small / missing in most frames             no
+excluded           the person mask is too small / missing in most frames, or the pose   no
+                   detector finds a person in too few of the checked frames
 missing            the source video file does not exist                               no
 decode_error       FFmpeg could not decode any frame of the source                   no
 mask_error         the masks could not be made (e.g. a bad ``mask_path`` file)       no
@@ -89,7 +90,11 @@ class SynthOptions:
     person-only's flat background. choice: ``other`` (any background category other than the source's
     background and class) or ``fixed`` (always ``category``). exclude_low_quality: apply ``quality``
     (excluded rows keep their row). confirm_person: also exclude a video when MediaPipe's pose detector
-    finds nobody in any of 8 evenly spaced frames (``segment.detect_people``; skipped for true masks).
+    (``segment.detect_people``, 8 evenly spaced frames; skipped for true masks) finds a person in fewer than
+    ``min_people_frames`` of the frames it checked: a mask found where the detector sees nobody, or sees
+    someone in only a frame or two, is most likely not the person (a small, distant one, or a salient
+    object), and swapping the background around it leaves a ghost. Default 0.5 (at least 4 of 8 frames);
+    any fraction above 0 and up to 1/8 asks for one detection; 0 asks for none.
     max_side: decode sources downscaled to this longest side (None keeps
     the source size). crf: H.264 quality of the outputs.
     """
@@ -106,6 +111,7 @@ class SynthOptions:
     quality: QualityRule = field(default_factory=QualityRule)
     exclude_low_quality: bool = True
     confirm_person: bool = True
+    min_people_frames: float = 0.5
     max_side: int | None = None
     crf: int = 18
 
@@ -417,12 +423,13 @@ def _synth_row(
         if options.exclude_low_quality and options.confirm_person and masks_from.name != "true":
             found, looked = detect_people(frames)
             out["people_detected"] = f"{found}/{looked}"
-            if found == 0:
+            if looked == 0 or found < options.min_people_frames * looked:
                 raise _RowFailure(
                     "excluded",
-                    f"MediaPipe's pose detector finds no person in any of {looked} evenly spaced frames, so the "
-                    f"mask ({quality.mean_coverage:.0%} mean coverage) is likely not a person; "
-                    "SynthOptions(confirm_person=False) keeps such videos",
+                    f"MediaPipe's pose detector found a person in {found} of {looked} checked frames, fewer than "
+                    f"{options.min_people_frames:.0%}, so the mask ({quality.mean_coverage:.0%} mean coverage) is "
+                    "likely not the person (a small, distant one or another object): the result would be a "
+                    "ghost; SynthOptions(min_people_frames=...) lowers the bar, confirm_person=False drops it",
                 )
         background = None
         if variant in NEEDS_BACKGROUND:
@@ -575,6 +582,10 @@ def run_synth(
     options = options or SynthOptions()
     if options.choice not in RULES:
         raise UserError(f"background rule '{options.choice}' is not one of: {', '.join(RULES)}")
+    if not 0.0 <= options.min_people_frames <= 1.0:
+        raise UserError(
+            f"min_people_frames {options.min_people_frames}: must be a fraction of the checked frames in [0, 1]"
+        )
     if options.smooth_window < 1 or options.smooth_window % 2 == 0:
         raise UserError(f"smoothing window {options.smooth_window} must be an odd number of frames (1 = off)")
     manifest = read_manifest(manifest_path)

@@ -139,8 +139,8 @@ def detect_people(frames: np.ndarray, samples: int = 8) -> tuple[int, int]:
     frames: uint8 (T, H, W, 3) RGB. Returns ``(found, looked)``. A cross-check on segmentation masks:
     selfie segmentation marks large salient objects as "person" (a rotating Earth gets 30 % coverage in
     every frame), while the pose detector finds nobody there. It misses people too (partly visible,
-    close-up bodies: 2 of 8 frames of the arm-wrestling clip), so a video fails the check only when no
-    sampled frame has anyone. About 0.1-0.2 s per frame on one CPU core.
+    close-up bodies: 2 of 8 frames of the arm-wrestling clip); ``SynthOptions.min_people_frames`` sets the
+    fraction a video needs (default half). About 0.1-0.2 s per frame on one CPU core.
     """
     frames = _check_frames(frames)
     if len(frames) == 0:
