@@ -60,7 +60,7 @@ def evaluate_args(manifest, out, *extra):
         (["--batch-size", "many"], "argument --batch-size: 'many' is not a whole number"),
         (
             ["--clips", "uniform:100000"],
-            "argument --clips: use 'dense' (the card's protocol) or 'uniform:N' with N from 1 to 1000",
+            "argument --clips: use 'dense' (the card's protocol), 'uniform:N' with N from 1 to 1000",
         ),
         (["--clips", "uniform:0"], "with N from 1 to 1000"),
         (

@@ -67,21 +67,19 @@ def parse_clips(clips: str) -> tuple[str, int | None, int]:
     """``--clips`` as (kind, N, views): ``dense`` -> ("dense", None, 1), ``uniform:N`` -> ("uniform", N, 1),
     ``segments:N[xV]`` -> ("segments", N, V); N and V from 1 to ``MAX_VIEWS_PER_VIDEO``."""
     m = _CLIPS.fullmatch(clips)
-    if m is None:
+    if m is None or (m.group(1) and not 1 <= int(m.group(1)) <= MAX_VIEWS_PER_VIDEO):
         raise UserError(
-            f"--clips {clips!r}: use 'dense' (the card's clips), 'uniform:N' (N evenly spaced clips) or "
-            f"'segments:N[xV]' (N equal segments, one frame each, V views); at most {MAX_VIEWS_PER_VIDEO} "
-            "views per video"
+            f"--clips {clips!r}: use 'dense' (the card's protocol), 'uniform:N' with N from 1 to "
+            f"{MAX_VIEWS_PER_VIDEO}, or 'segments:N[xV]' (N equal segments, one frame each; V views)"
         )
     if clips == "dense":
         return "dense", None, 1
-    kind = "uniform" if m.group(1) else "segments"
-    n = int(m.group(1) or m.group(2))
-    views = int(m.group(3) or 1)
-    for what, value in (("N", n), ("V", views)):
-        if not 1 <= value <= MAX_VIEWS_PER_VIDEO:
-            raise UserError(f"--clips {clips!r}: {what} must be from 1 to {MAX_VIEWS_PER_VIDEO}")
-    return kind, n, views
+    if m.group(1):
+        return "uniform", int(m.group(1)), 1
+    n, views = int(m.group(2)), int(m.group(3) or 1)
+    if not 1 <= views <= MAX_VIEWS_PER_VIDEO:
+        raise UserError(f"--clips {clips!r}: V must be from 1 to {MAX_VIEWS_PER_VIDEO}: use 'segments:{n}xV'")
+    return "segments", n, views
 
 
 def spec_for(card, clips: str | None = None, crops: int | None = None) -> ClipSpec:
@@ -100,7 +98,12 @@ def spec_for(card, clips: str | None = None, crops: int | None = None) -> ClipSp
     if count is not None and count * crops > MAX_VIEWS_PER_VIDEO:
         raise UserError(
             f"--clips {clips} with {crops} crops is {count * crops} views per video, more than the limit of "
-            f"{MAX_VIEWS_PER_VIDEO}; use at most {MAX_VIEWS_PER_VIDEO // crops} clips or views"
+            f"{MAX_VIEWS_PER_VIDEO}; use at most "
+            + (
+                f"segments:{n}x{MAX_VIEWS_PER_VIDEO // crops}"
+                if kind == "segments"
+                else f"uniform:{MAX_VIEWS_PER_VIDEO // crops}"
+            )
         )
     if kind == "segments":
         if n != card.frames:
