@@ -169,7 +169,7 @@ def test_hf_classifier_equals_the_transformers_pipeline_on_a_real_clip(name):
     # transformers' own model class, its own init, then our weights; fed by its own processor
     torch.manual_seed(12345)
     zoo = transformers.AutoModelForVideoClassification.from_config(hf_config(card)).eval()
-    zoo.load_state_dict(ours.module.state_dict())
+    zoo.load_state_dict(ours.module.net.state_dict())
     pixel_values = hf_processor(card)(frames, return_tensors="pt")["pixel_values"]  # (1, T, C, H, W)
     with torch.no_grad():
         reference = zoo(pixel_values=pixel_values).logits
@@ -178,7 +178,7 @@ def test_hf_classifier_equals_the_transformers_pipeline_on_a_real_clip(name):
 
 def _snapshot(card: ModelCard, folder, seed: int = 1, **config_changes) -> torch.nn.Module:
     """Save a random model of ``card`` as a Hugging Face snapshot folder (config.json + weights)."""
-    module = load_model(card, f"random:{seed}").module
+    module = load_model(card, f"random:{seed}").module.net  # the transformers network inside our wrapper
     for key, value in config_changes.items():
         setattr(module.config, key, value)
     module.save_pretrained(folder)
@@ -287,10 +287,10 @@ def test_xclip_scores_any_class_set_as_transformers_does(xclip):
     assert model.class_names == classes
     logits = model.logits(clip)
     assert logits.shape == (1, 3) and torch.isfinite(logits).all()
-    ids, mask = model.module.wk_text_inputs
+    ids, mask = model.module.text_inputs
     pixel_values = hf_processor(card)(frames, return_tensors="pt")["pixel_values"]
     with torch.no_grad():
-        reference = model.module(
+        reference = model.module.net(
             input_ids=ids, attention_mask=mask, pixel_values=pixel_values
         ).logits_per_video
     torch.testing.assert_close(logits, reference, atol=1e-4, rtol=1e-4)
@@ -303,10 +303,10 @@ def test_xclip_defaults_to_its_label_space_and_prompts_by_template(xclip):
     card, _, _, clip = xclip
     fresh = load_model(card, "random:0")
     assert fresh.logits(clip).shape == (1, 400)
-    assert fresh.module.wk_class_names[0] == "abseiling"
+    assert fresh.module.class_names[0] == "abseiling"
     prompted = load_model(dataclasses.replace(card, prompt_template="a video of a person {}"), "random:0")
     prompted.adapter.set_classes(prompted.module, prompted.card, ["abseiling"])
-    assert not torch.equal(prompted.module.wk_text_inputs[0], fresh.module.wk_text_inputs[0][:1])
+    assert not torch.equal(prompted.module.text_inputs[0], fresh.module.text_inputs[0][:1])
 
 
 def test_fixed_classifiers_refuse_class_names():
@@ -341,9 +341,9 @@ def _zoo_reference_logits(card: ModelCard, loaded, frames: np.ndarray, clip: tor
         return _torchvision_reference(card, loaded.module.state_dict())(clip)
     pixel_values = hf_processor(card)(frames, return_tensors="pt")["pixel_values"]
     if card.open_vocabulary:
-        ids, mask = loaded.module.wk_text_inputs
-        return loaded.module(input_ids=ids, attention_mask=mask, pixel_values=pixel_values).logits_per_video
-    return loaded.module(pixel_values=pixel_values).logits
+        ids, mask = loaded.module.text_inputs
+        return loaded.module.net(input_ids=ids, attention_mask=mask, pixel_values=pixel_values).logits_per_video
+    return loaded.module.net(pixel_values=pixel_values).logits
 
 
 @pytest.mark.slow

@@ -37,6 +37,10 @@ def _kinetics400() -> list[str]:
 
 register_label_space("kinetics400", _kinetics400)
 
+DEMO_CLASSES: tuple[str, ...] = ("jumping", "waving", "spinning", "walking", "squatting")
+"""The ``demo`` label space: motions of the demo's rendered actor (the motion alone defines the class)."""
+register_label_space("demo", lambda: list(DEMO_CLASSES))
+
 
 # Spellings that normalisation cannot reconcile: normalised alias -> canonical name. Kinetics-600/700 and
 # several class lists corrected the Kinetics-400 spelling "dying hair".
@@ -146,8 +150,12 @@ def label_order(names: list[str] | tuple[str, ...], space: str = "kinetics400") 
     mapped = map_zoo_labels(names, space)
     if len(mapped) != len(classes):
         missing = sorted(set(classes) - set(mapped))
-        listed = f"; missing: {', '.join(missing[:10])}{' ...' if len(missing) > 10 else ''}" if missing else ""
-        raise UserError(f"{len(mapped)} class names for label space '{space}' of {len(classes)} classes{listed}")
+        listed = (
+            f"; missing: {', '.join(missing[:10])}{' ...' if len(missing) > 10 else ''}" if missing else ""
+        )
+        raise UserError(
+            f"{len(mapped)} class names for label space '{space}' of {len(classes)} classes{listed}"
+        )
     if mapped == list(classes):
         return None
     position = {name: i for i, name in enumerate(mapped)}
@@ -191,9 +199,7 @@ def read_class_file(path: str | Path) -> list[str]:
     return [ln for ln in lines if ln and not ln.startswith("#")]
 
 
-def resolve_classes(
-    spec: str, space: tuple[str, ...], manifest_labels: list[str] | None = None
-) -> list[str]:
+def resolve_classes(spec: str, space: tuple[str, ...], manifest_labels: list[str] | None = None) -> list[str]:
     """Class subset from ``--classes all|manifest|FILE``, as names of ``space`` in label-space order.
 
     Raises a ``UserError`` naming every class that is not in the label space.

@@ -1,7 +1,9 @@
-"""Class and background names of the demo's generated dataset (plain data; imported by the label registry)."""
+"""Class and background names of the demo's generated dataset (plain data). The classes are the ``demo`` label
+space, which lives with the other label spaces in ``labels``."""
 
-DEMO_CLASSES: tuple[str, ...] = ("jumping", "waving", "spinning", "walking", "squatting")
-"""Motions of the rendered actor; the motion alone defines the class."""
+from weirdkinetics.labels import DEMO_CLASSES
+
+__all__ = ["DEMO_BACKGROUNDS", "DEMO_CLASSES"]
 
 DEMO_BACKGROUNDS: dict[str, str] = {
     "jumping": "beach",

@@ -9,9 +9,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ModelCard:
-    """Everything needed to build a model and feed it exactly as its authors did.
+    """Everything needed to build a model and feed it exactly as its authors did. Keyword arguments only, so
+    a reader sees which number is the frame rate.
 
     Temporal protocol (at ``fps`` after resampling): a clip is ``frames`` frames taken every ``stride``-th
     frame; dense clips start every ``clip_spacing`` frames. Spatial protocol: resize (short side to
@@ -46,8 +47,9 @@ class ModelCard:
     # centre-crop offset of (extent - crop) / 2: "ceil" (PyTorchVideo uniform_crop), "round" (torchvision
     # center_crop: half to even) or "floor" (Hugging Face image processors: int())
     crop_rounding: str = "ceil"
-    resize_before_crop: bool = True
-    arch: dict = field(default_factory=dict)  # builder kwargs / architecture config (random builds need no download)
+    arch: dict = field(
+        default_factory=dict
+    )  # builder kwargs / architecture config (random builds need no download)
     slowfast_alpha: int | None = None  # two-pathway models: slow pathway takes every alpha-th frame
     default_crops: int = 1
     # temporal views when ``--clips`` is not given: "dense" (clips every ``clip_spacing``), "uniform:N" or
@@ -71,7 +73,11 @@ class ModelCard:
     def protocol(self) -> str:
         """Short human summary, e.g. ``8x8 @30fps, clips every 16, short side 256, crop 256``, or for a card
         whose default is segment sampling ``8 segments @30fps, short side 224, crop 224``."""
-        size = f"short side {self.resize}" if isinstance(self.resize, int) else f"resize {self.resize[0]}x{self.resize[1]}"
+        size = (
+            f"short side {self.resize}"
+            if isinstance(self.resize, int)
+            else f"resize {self.resize[0]}x{self.resize[1]}"
+        )
         if self.default_clips.startswith("segments:"):
             views = self.default_clips.split(":", 1)[1].split("x")
             temporal = f"{views[0]} segments" + (f" x {views[1]} views" if len(views) > 1 else "")

@@ -1,4 +1,5 @@
-"""Built-in model cards (plain data). Adding a model is adding a card here (and, for a new zoo, an adapter).
+"""Built-in model cards: plain data, keyword arguments only. Adding a model is adding a card to ``CARDS`` (and,
+for a new zoo, an adapter in ``registry.ADAPTERS``).
 
 Every number comes from the zoo's own documentation; where a zoo leaves something open, the card's
 ``description`` says which value was chosen and why. Temporal protocol: ``frames`` x ``stride`` at ``fps``;
@@ -7,12 +8,15 @@ clip's duration (``frames * stride // 2``): neighbouring clips overlap by half, 
 zoos' "N clips evenly spaced" test protocols (use ``--clips uniform:N`` to reproduce those exactly). A card
 whose model was evaluated TSN-style (frames spread over the whole video) says so in ``default_clips``
 (``segments:N``); ``note`` says where a card departs from its zoo's published preprocessing.
+
+Each zoo has a family default (``_PTV``, ``_TV``, ``_HF``: what every card of that zoo shares); every card states
+its own input protocol (fps, frames, stride, spacing, resize, crop) by name, so no number can slip into another's
+place.
 """
 
 from __future__ import annotations
 
 from weirdkinetics.models.card import ModelCard
-from weirdkinetics.models.registry import register
 
 KINETICS_MEAN = (0.45, 0.45, 0.45)
 KINETICS_STD = (0.225, 0.225, 0.225)
@@ -23,201 +27,23 @@ TV_ROOT = "https://download.pytorch.org/models"
 HF_ROOT = "https://huggingface.co"
 
 
+TV_MEAN = (0.43216, 0.394666, 0.37645)
+TV_STD = (0.22803, 0.22145, 0.216989)
+
 # --- PyTorchVideo ------------------------------------------------------------------------------------
 # Numbers from PyTorchVideo's model zoo table (docs/source/model_zoo.md, Kinetics-400: top-1/top-5 over
 # 3 crops x 10 clips, MViT 1 crop x 5 clips). Spatial protocol of the PySlowFast test recipe these models were
 # trained with: short side scaled to the test crop size, then crops of that size (the torch.hub tutorials use
 # the same ShortSideScale(side) + CenterCrop(side)), frames at 30 fps, mean/std 0.45/0.225. MViT is the
 # exception: its recipe scales the short side to 256 and takes one 224 centre crop (``resize`` argument).
-def _ptv(
-    name: str,
-    frames: int,
-    stride: int,
-    size: int,
-    top1: float,
-    top5: float,
-    checkpoint: str,
-    family: str,
-    description: str,
-    clip_spacing: int | None = None,
-    views: str = "3 crops x 10 clips",
-    resize: int | None = None,
-    **extra,
-) -> ModelCard:
-    return register(
-        ModelCard(
-            name=name,
-            zoo="pytorchvideo",
-            builder=name,
-            label_space="kinetics400",
-            fps=30,
-            frames=frames,
-            stride=stride,
-            clip_spacing=clip_spacing if clip_spacing is not None else frames * stride // 2,
-            resize=resize if resize is not None else size,
-            crop=size,
-            mean=KINETICS_MEAN,
-            std=KINETICS_STD,
-            weights_url=f"{PTV_ROOT}/{checkpoint}",
-            reported_top1=top1,
-            reported_top5=top5,
-            reported_protocol=f"Kinetics-400 val, {views} (PyTorchVideo model zoo)",
-            licence="Apache-2.0 (PyTorchVideo code and model zoo)",
-            extra="pytorchvideo",
-            family=family,
-            description=description,
-            **extra,
-        )
-    )
-
-
-_ptv(
-    "c2d_r50",
-    8,
-    8,
-    256,
-    71.46,
-    89.68,
-    "C2D_8x8_R50.pyth",
-    "2D CNN",
-    "C2D ResNet-50 8x8: 2D convolutions per frame, temporal pooling only.",
+_PTV = dict(
+    zoo="pytorchvideo",
+    label_space="kinetics400",
+    mean=KINETICS_MEAN,
+    std=KINETICS_STD,
+    licence="Apache-2.0 (PyTorchVideo code and model zoo)",
+    extra="pytorchvideo",
 )
-_ptv(
-    "i3d_r50",
-    8,
-    8,
-    256,
-    73.27,
-    90.70,
-    "I3D_8x8_R50.pyth",
-    "3D CNN",
-    "I3D with a ResNet-50 backbone, 8x8, PyTorchVideo model zoo; the study's model and protocol "
-    "(30 fps, 8 frames every 8th, clips every 16 frames, mean of softmax).",
-    clip_spacing=16,
-)
-_ptv(
-    "slow_r50",
-    8,
-    8,
-    256,
-    74.58,
-    91.63,
-    "SLOW_8x8_R50.pyth",
-    "3D CNN",
-    "Slow pathway only (SlowFast paper's Slow-only) ResNet-50, 8x8.",
-)
-_ptv(
-    "slowfast_r50",
-    32,
-    2,
-    256,
-    76.94,
-    92.69,
-    "SLOWFAST_8x8_R50.pyth",
-    "two-pathway",
-    "SlowFast ResNet-50 8x8 (alpha 4): the fast pathway takes 32 frames every 2nd frame, the slow pathway every "
-    "4th of those (8 frames every 8th), packed as PyTorchVideo's PackPathway does. The builder's docstring says "
-    "76.4 top-1; the zoo table (used here) says 76.94.",
-    slowfast_alpha=4,
-)
-_ptv(
-    "slowfast_r101",
-    32,
-    2,
-    256,
-    77.90,
-    93.27,
-    "SLOWFAST_8x8_R101.pyth",
-    "two-pathway",
-    "SlowFast ResNet-101 8x8 (alpha 4): fast pathway 32 frames every 2nd frame, slow pathway 8 of them.",
-    slowfast_alpha=4,
-)
-_ptv(
-    "x3d_xs",
-    4,
-    12,
-    182,
-    69.12,
-    88.63,
-    "X3D_XS.pyth",
-    "efficient",
-    "X3D-XS, 4x12; test short side and crop 182 (torch.hub X3D tutorial; trained at 160).",
-)
-_ptv(
-    "x3d_s",
-    13,
-    6,
-    182,
-    73.33,
-    91.27,
-    "X3D_S.pyth",
-    "efficient",
-    "X3D-S, 13x6; test short side and crop 182 (torch.hub X3D tutorial; trained at 160).",
-)
-_ptv(
-    "x3d_m",
-    16,
-    5,
-    256,
-    75.94,
-    92.72,
-    "X3D_M.pyth",
-    "efficient",
-    "X3D-M, 16x5; test short side and crop 256 (torch.hub X3D tutorial; trained at 224).",
-)
-_ptv(
-    "x3d_l",
-    16,
-    5,
-    356,
-    77.44,
-    93.31,
-    "X3D_L.pyth",
-    "efficient",
-    "X3D-L, 16x5; test short side and crop 356 from PySlowFast's X3D_L config (TEST_CROP_SIZE; trained at "
-    "312). The torch.hub tutorial lists no X3D-L transform, so 356 is the recipe's value, not a hub one.",
-)
-_ptv(
-    "csn_r101",
-    32,
-    2,
-    256,
-    77.00,
-    92.90,
-    "CSN_32x2_R101.pyth",
-    "3D CNN",
-    "Channel-separated network (ir-CSN) ResNet-101, 32x2. Short side and crop 256 are PyTorchVideo's "
-    "Kinetics recipe default; the zoo table does not state the test size for this model.",
-)
-_ptv(
-    "r2plus1d_r50",
-    16,
-    4,
-    256,
-    76.01,
-    92.23,
-    "R2PLUS1D_16x4_R50.pyth",
-    "3D CNN",
-    "R(2+1)D ResNet-50, 16x4 (factorised spatial and temporal convolutions). Short side and crop 256 are "
-    "PyTorchVideo's Kinetics recipe default; the zoo table does not state the test size for this model.",
-)
-_ptv(
-    "mvit_base_16x4",
-    16,
-    4,
-    224,
-    78.85,
-    93.85,
-    "MVIT_B_16x4.pyth",
-    "transformer",
-    "Multiscale Vision Transformer B, 16x4; takes exactly 16 x 224 x 224 (fixed position embeddings). "
-    "Short side 256, then one 224 centre crop: PySlowFast's MVIT_B_16x4_CONV test recipe, which produced the "
-    "78.85 (with one spatial crop its Kinetics test loader scales the short side to TRAIN_JITTER_SCALES[0] = "
-    "256, then crops TEST_CROP_SIZE = 224), and what torchvision's port of the same weights, mvit_v1_b, does.",
-    views="1 crop x 5 clips",
-    resize=256,
-)
-
 
 # --- torchvision -------------------------------------------------------------------------------------
 # Spatial protocol: the weights' transforms() (VideoClassification): the uint8 video is resized (bilinear,
@@ -225,220 +51,15 @@ _ptv(
 # and normalised. Temporal protocol: the weights' meta['_docs'] (frame_rate, clip_len, clips_per_video);
 # torchvision's reference takes consecutive frames (stride 1) at that frame rate. Dense clips here do not
 # overlap (clip_spacing = clip_len); the reference's clips_per_video evenly spaced clips are --clips uniform:N.
-def _tv(
-    name: str,
-    builder: str,
-    checkpoint: str,
-    sha256_prefix: str,
-    fps: float,
-    frames: int,
-    resize: int | tuple[int, int],
-    crop: int,
-    mean: tuple[float, float, float],
-    std: tuple[float, float, float],
-    top1: float,
-    top5: float,
-    protocol: str,
-    family: str,
-    description: str,
-    licence: str = "BSD-3-Clause (torchvision)",
-) -> ModelCard:
-    return register(
-        ModelCard(
-            name=name,
-            zoo="torchvision",
-            builder=builder,
-            label_space="kinetics400",
-            fps=fps,
-            frames=frames,
-            stride=1,
-            clip_spacing=frames,
-            resize=resize,
-            crop=crop,
-            mean=mean,
-            std=std,
-            weights_url=f"{TV_ROOT}/{checkpoint}",
-            weights_sha256=sha256_prefix,
-            reported_top1=top1,
-            reported_top5=top5,
-            reported_protocol=f"Kinetics-400 val, {protocol} (torchvision weights meta)",
-            licence=licence,
-            extra="",
-            family=family,
-            description=description,
-            interpolation="bilinear",
-            antialias=False,
-            resize_on_uint8=True,
-            crop_rounding="round",
-        )
-    )
-
-
-_TV_MEAN = (0.43216, 0.394666, 0.37645)
-_TV_STD = (0.22803, 0.22145, 0.216989)
-_R18 = "video-level, 5 clips of 16 consecutive frames at 15 fps, centre crop"
-_tv(
-    "r3d_18",
-    "r3d_18",
-    "r3d_18-b3b3357e.pth",
-    "b3b3357e",
-    15,
-    16,
-    (128, 171),
-    112,
-    _TV_MEAN,
-    _TV_STD,
-    63.2,
-    83.479,
-    _R18,
-    "3D CNN",
-    "ResNet-3D 18 (33.4 M parameters); resized to 128x171 whatever the aspect.",
+_TV = dict(
+    zoo="torchvision",
+    label_space="kinetics400",
+    licence="BSD-3-Clause (torchvision)",
+    interpolation="bilinear",
+    antialias=False,
+    resize_on_uint8=True,
+    crop_rounding="round",
 )
-_tv(
-    "mc3_18",
-    "mc3_18",
-    "mc3_18-a90a0ba3.pth",
-    "a90a0ba3",
-    15,
-    16,
-    (128, 171),
-    112,
-    _TV_MEAN,
-    _TV_STD,
-    63.96,
-    84.13,
-    _R18,
-    "3D CNN",
-    "Mixed-convolution ResNet 18 (11.7 M parameters); resized to 128x171.",
-)
-_tv(
-    "r2plus1d_18",
-    "r2plus1d_18",
-    "r2plus1d_18-91a641e6.pth",
-    "91a641e6",
-    15,
-    16,
-    (128, 171),
-    112,
-    _TV_MEAN,
-    _TV_STD,
-    67.463,
-    86.175,
-    _R18,
-    "3D CNN",
-    "R(2+1)D 18 (31.5 M parameters); resized to 128x171.",
-)
-_tv(
-    "s3d",
-    "s3d",
-    "s3d-d76dad2f.pth",
-    "d76dad2f",
-    15,
-    128,
-    (256, 256),
-    224,
-    _TV_MEAN,
-    _TV_STD,
-    68.368,
-    88.05,
-    "clip-level, 1 clip of 128 consecutive frames at 15 fps, centre crop",
-    "3D CNN",
-    "S3D (8.3 M parameters); resized to 256x256 whatever the aspect. The reported accuracy uses 128-frame "
-    "clips (8.5 s at 15 fps): shorter videos are 'short'. The network accepts 14 frames or more.",
-)
-_tv(
-    "mvit_v1_b",
-    "mvit_v1_b",
-    "mvit_v1_b-dbeb1030.pth",
-    "dbeb1030",
-    7.5,
-    16,
-    256,
-    224,
-    KINETICS_MEAN,
-    KINETICS_STD,
-    78.477,
-    93.582,
-    "video-level, 5 clips of 16 consecutive frames at 7.5 fps, centre crop",
-    "transformer",
-    "MViT v1 B (36.6 M parameters), ported from PyTorchVideo's MVIT_B_16x4; takes exactly 16 frames.",
-    licence="BSD-3-Clause (torchvision); weights ported from PyTorchVideo (Apache-2.0)",
-)
-_tv(
-    "mvit_v2_s",
-    "mvit_v2_s",
-    "mvit_v2_s-ae3be167.pth",
-    "ae3be167",
-    7.5,
-    16,
-    256,
-    224,
-    KINETICS_MEAN,
-    KINETICS_STD,
-    80.757,
-    94.665,
-    "video-level, 5 clips of 16 consecutive frames at 7.5 fps, centre crop",
-    "transformer",
-    "MViT v2 S (34.5 M parameters), ported from PySlowFast's MVITv2_S_16x4; takes exactly 16 frames.",
-    licence="BSD-3-Clause (torchvision); weights ported from PySlowFast (Apache-2.0)",
-)
-_SWIN = "video-level, 12 clips of 32 consecutive frames at 15 fps, centre crop"
-_SWIN_LICENCE = "BSD-3-Clause (torchvision); weights ported from Video-Swin-Transformer (Apache-2.0)"
-_tv(
-    "swin3d_t",
-    "swin3d_t",
-    "swin3d_t-7615ae03.pth",
-    "7615ae03",
-    15,
-    32,
-    256,
-    224,
-    IMAGENET_MEAN,
-    IMAGENET_STD,
-    77.715,
-    93.519,
-    _SWIN,
-    "transformer",
-    "Video Swin Transformer T (28.2 M parameters).",
-    licence=_SWIN_LICENCE,
-)
-_tv(
-    "swin3d_s",
-    "swin3d_s",
-    "swin3d_s-da41c237.pth",
-    "da41c237",
-    15,
-    32,
-    256,
-    224,
-    IMAGENET_MEAN,
-    IMAGENET_STD,
-    79.521,
-    94.158,
-    _SWIN,
-    "transformer",
-    "Video Swin Transformer S (49.8 M parameters).",
-    licence=_SWIN_LICENCE,
-)
-_tv(
-    "swin3d_b",
-    "swin3d_b",
-    "swin3d_b_1k-24f7c7c6.pth",
-    "24f7c7c6",
-    15,
-    32,
-    256,
-    224,
-    IMAGENET_MEAN,
-    IMAGENET_STD,
-    79.427,
-    94.386,
-    _SWIN,
-    "transformer",
-    "Video Swin Transformer B (88.0 M parameters), ImageNet-1K initialised (KINETICS400_V1 weights).",
-    licence=_SWIN_LICENCE,
-)
-
 
 # --- Hugging Face transformers -------------------------------------------------------------------------
 # Weights load from the Hugging Face cache (from_pretrained(builder)) or a local snapshot (--weights DIR).
@@ -447,234 +68,697 @@ _tv(
 # (torchvision) backend: the uint8 frames are resized with antialiasing (shortest edge), centre-cropped with the
 # offset truncated (int()), rescaled and normalised. transformers' PIL backend (and ViViT's
 # VivitImageProcessor, which is PIL-only) resizes in PIL instead: up to one uint8 level apart.
-def _hf(
-    name: str,
-    repo: str,
-    model_type: str,
-    config: dict,
-    fps: float,
-    frames: int,
-    stride: int,
-    mean: tuple[float, float, float],
-    std: tuple[float, float, float],
-    top1: float,
-    top5: float | None,
-    protocol: str,
-    licence: str,
-    family: str,
-    description: str,
-    size: int = 224,
-    resize: int | None = None,
-    **extra,
-) -> ModelCard:
-    return register(
-        ModelCard(
-            name=name,
-            zoo="hf",
-            builder=repo,
-            label_space="kinetics400",
-            fps=fps,
-            frames=frames,
-            stride=stride,
-            clip_spacing=frames * stride // 2,
-            resize=resize if resize is not None else size,
-            crop=size,
-            mean=mean,
-            std=std,
-            weights_url=f"{HF_ROOT}/{repo}",
-            reported_top1=top1,
-            reported_top5=top5,
-            reported_protocol=protocol,
-            licence=licence,
-            extra="hf",
-            family=family,
-            description=description,
-            interpolation="bilinear",
-            antialias=True,
-            resize_on_uint8=True,
-            crop_rounding="floor",
-            arch={"model_type": model_type, "config": config},
-            **extra,
-        )
-    )
-
-
-_hf(
-    "videomae_b_k400",
-    "MCG-NJU/videomae-base-finetuned-kinetics",
-    "videomae",
-    {
-        "image_size": 224,
-        "patch_size": 16,
-        "num_channels": 3,
-        "num_frames": 16,
-        "tubelet_size": 2,
-        "hidden_size": 768,
-        "num_hidden_layers": 12,
-        "num_attention_heads": 12,
-        "intermediate_size": 3072,
-        "hidden_act": "gelu",
-        "hidden_dropout_prob": 0.0,
-        "attention_probs_dropout_prob": 0.0,
-        "initializer_range": 0.02,
-        "layer_norm_eps": 1e-12,
-        "qkv_bias": True,
-        "use_mean_pooling": True,
-    },
-    30,
-    16,
-    4,
-    IMAGENET_MEAN,
-    IMAGENET_STD,
-    81.5,
-    95.1,
-    "Kinetics-400 val, 5 clips x 3 crops (VideoMAE paper, ViT-B 16x4, 1600-epoch pre-training)",
-    "CC-BY-NC-4.0 (weights, per the model card)",
-    "transformer",
-    "VideoMAE ViT-B/16, 16 frames every 4th (tubelets of 2), fine-tuned on Kinetics-400. Mean/std are the "
-    "ImageNet values of the VideoMAE recipe and of VideoMAEImageProcessor's defaults; the published "
-    "preprocessor_config.json could not be read offline when this card was written.",
+_HF = dict(
+    zoo="hf",
+    label_space="kinetics400",
+    extra="hf",
+    interpolation="bilinear",
+    antialias=True,
+    resize_on_uint8=True,
+    crop_rounding="floor",
 )
-_hf(
-    "timesformer_b_k400",
-    "facebook/timesformer-base-finetuned-k400",
-    "timesformer",
-    {
+_VIDEOMAE_CONFIG = {
+    "image_size": 224,
+    "patch_size": 16,
+    "num_channels": 3,
+    "num_frames": 16,
+    "tubelet_size": 2,
+    "hidden_size": 768,
+    "num_hidden_layers": 12,
+    "num_attention_heads": 12,
+    "intermediate_size": 3072,
+    "hidden_act": "gelu",
+    "hidden_dropout_prob": 0.0,
+    "attention_probs_dropout_prob": 0.0,
+    "initializer_range": 0.02,
+    "layer_norm_eps": 1e-12,
+    "qkv_bias": True,
+    "use_mean_pooling": True,
+}
+_TIMESFORMER_CONFIG = {
+    "image_size": 224,
+    "patch_size": 16,
+    "num_channels": 3,
+    "num_frames": 8,
+    "hidden_size": 768,
+    "num_hidden_layers": 12,
+    "num_attention_heads": 12,
+    "intermediate_size": 3072,
+    "hidden_act": "gelu",
+    "hidden_dropout_prob": 0.0,
+    "attention_probs_dropout_prob": 0.0,
+    "initializer_range": 0.02,
+    "layer_norm_eps": 1e-6,
+    "qkv_bias": True,
+    "attention_type": "divided_space_time",
+    "drop_path_rate": 0,
+}
+_VIVIT_CONFIG = {
+    "image_size": 224,
+    "num_frames": 32,
+    "tubelet_size": [2, 16, 16],
+    "num_channels": 3,
+    "hidden_size": 768,
+    "num_hidden_layers": 12,
+    "num_attention_heads": 12,
+    "intermediate_size": 3072,
+    "hidden_act": "gelu_fast",
+    "hidden_dropout_prob": 0.0,
+    "attention_probs_dropout_prob": 0.0,
+    "initializer_range": 0.02,
+    "layer_norm_eps": 1e-6,
+    "qkv_bias": True,
+}
+_XCLIP_CONFIG = {
+    "projection_dim": 512,
+    "prompt_layers": 2,
+    "prompt_alpha": 0.1,
+    "prompt_hidden_act": "quick_gelu",
+    "prompt_num_attention_heads": 8,
+    "prompt_attention_dropout": 0.0,
+    "prompt_projection_dropout": 0.0,
+    "logit_scale_init_value": 2.6592,
+    "text_config": {
+        "vocab_size": 49408,
+        "hidden_size": 512,
+        "intermediate_size": 2048,
+        "num_hidden_layers": 12,
+        "num_attention_heads": 8,
+        "max_position_embeddings": 77,
+        "hidden_act": "quick_gelu",
+        "layer_norm_eps": 1e-5,
+    },
+    "vision_config": {
         "image_size": 224,
-        "patch_size": 16,
-        "num_channels": 3,
+        "patch_size": 32,
         "num_frames": 8,
         "hidden_size": 768,
+        "intermediate_size": 3072,
         "num_hidden_layers": 12,
         "num_attention_heads": 12,
-        "intermediate_size": 3072,
-        "hidden_act": "gelu",
-        "hidden_dropout_prob": 0.0,
-        "attention_probs_dropout_prob": 0.0,
-        "initializer_range": 0.02,
-        "layer_norm_eps": 1e-6,
-        "qkv_bias": True,
-        "attention_type": "divided_space_time",
-        "drop_path_rate": 0,
+        "mit_hidden_size": 512,
+        "mit_intermediate_size": 2048,
+        "mit_num_hidden_layers": 1,
+        "mit_num_attention_heads": 8,
+        "hidden_act": "quick_gelu",
+        "layer_norm_eps": 1e-5,
     },
-    30,
-    8,
-    32,
-    KINETICS_MEAN,
-    KINETICS_STD,
-    77.9,
-    93.2,
-    "Kinetics-400 val, 1 temporal clip from the middle of the video x 3 crops (TimeSformer README, "
-    "TimeSformer 8x224, the released checkpoint; 80.7/94.7 is TimeSformer-L)",
-    "CC-BY-NC-4.0 (weights, per the model card)",
-    "transformer",
-    "TimeSformer base, divided space-time attention, 8 frames every 32nd at 30 fps (the paper's 8x32): one "
-    "clip of fixed stride, not segment sampling; the paper tests a single clip from the middle of the video "
-    "(--clips uniform:1 --crops 3). Mean/std 0.45/0.225 from the current preprocessor_config.json (an "
-    "earlier revision said 0.5/0.5).",
+}
+
+
+def _card(defaults: dict, /, **fields) -> ModelCard:
+    """A card from its zoo's family defaults and its own fields (keywords only; a field of its own wins)."""
+    return ModelCard(**{**defaults, **fields})
+
+
+CARDS: tuple[ModelCard, ...] = (
+    # --- PyTorchVideo
+    _card(
+        _PTV,
+        name="c2d_r50",
+        builder="c2d_r50",
+        fps=30,
+        frames=8,
+        stride=8,
+        clip_spacing=32,
+        resize=256,
+        crop=256,
+        weights_url=f"{PTV_ROOT}/C2D_8x8_R50.pyth",
+        reported_top1=71.46,
+        reported_top5=89.68,
+        reported_protocol="Kinetics-400 val, 3 crops x 10 clips (PyTorchVideo model zoo)",
+        family="2D CNN",
+        description="C2D ResNet-50 8x8: 2D convolutions per frame, temporal pooling only.",
+    ),
+    _card(
+        _PTV,
+        name="i3d_r50",
+        builder="i3d_r50",
+        fps=30,
+        frames=8,
+        stride=8,
+        clip_spacing=16,
+        resize=256,
+        crop=256,
+        weights_url=f"{PTV_ROOT}/I3D_8x8_R50.pyth",
+        reported_top1=73.27,
+        reported_top5=90.7,
+        reported_protocol="Kinetics-400 val, 3 crops x 10 clips (PyTorchVideo model zoo)",
+        family="3D CNN",
+        description=(
+            "I3D with a ResNet-50 backbone, 8x8, PyTorchVideo model zoo; the study's model and protocol "
+            "(30 fps, 8 frames every 8th, clips every 16 frames, mean of softmax)."
+        ),
+    ),
+    _card(
+        _PTV,
+        name="slow_r50",
+        builder="slow_r50",
+        fps=30,
+        frames=8,
+        stride=8,
+        clip_spacing=32,
+        resize=256,
+        crop=256,
+        weights_url=f"{PTV_ROOT}/SLOW_8x8_R50.pyth",
+        reported_top1=74.58,
+        reported_top5=91.63,
+        reported_protocol="Kinetics-400 val, 3 crops x 10 clips (PyTorchVideo model zoo)",
+        family="3D CNN",
+        description="Slow pathway only (SlowFast paper's Slow-only) ResNet-50, 8x8.",
+    ),
+    _card(
+        _PTV,
+        name="slowfast_r50",
+        builder="slowfast_r50",
+        fps=30,
+        frames=32,
+        stride=2,
+        clip_spacing=32,
+        resize=256,
+        crop=256,
+        slowfast_alpha=4,
+        weights_url=f"{PTV_ROOT}/SLOWFAST_8x8_R50.pyth",
+        reported_top1=76.94,
+        reported_top5=92.69,
+        reported_protocol="Kinetics-400 val, 3 crops x 10 clips (PyTorchVideo model zoo)",
+        family="two-pathway",
+        description=(
+            "SlowFast ResNet-50 8x8 (alpha 4): the fast pathway takes 32 frames every 2nd frame, the slow "
+            "pathway every 4th of those (8 frames every 8th), packed as PyTorchVideo's PackPathway does. "
+            "The builder's docstring says 76.4 top-1; the zoo table (used here) says 76.94."
+        ),
+    ),
+    _card(
+        _PTV,
+        name="slowfast_r101",
+        builder="slowfast_r101",
+        fps=30,
+        frames=32,
+        stride=2,
+        clip_spacing=32,
+        resize=256,
+        crop=256,
+        slowfast_alpha=4,
+        weights_url=f"{PTV_ROOT}/SLOWFAST_8x8_R101.pyth",
+        reported_top1=77.9,
+        reported_top5=93.27,
+        reported_protocol="Kinetics-400 val, 3 crops x 10 clips (PyTorchVideo model zoo)",
+        family="two-pathway",
+        description=(
+            "SlowFast ResNet-101 8x8 (alpha 4): fast pathway 32 frames every 2nd frame, slow pathway 8 of "
+            "them."
+        ),
+    ),
+    _card(
+        _PTV,
+        name="x3d_xs",
+        builder="x3d_xs",
+        fps=30,
+        frames=4,
+        stride=12,
+        clip_spacing=24,
+        resize=182,
+        crop=182,
+        weights_url=f"{PTV_ROOT}/X3D_XS.pyth",
+        reported_top1=69.12,
+        reported_top5=88.63,
+        reported_protocol="Kinetics-400 val, 3 crops x 10 clips (PyTorchVideo model zoo)",
+        family="efficient",
+        description="X3D-XS, 4x12; test short side and crop 182 (torch.hub X3D tutorial; trained at 160).",
+    ),
+    _card(
+        _PTV,
+        name="x3d_s",
+        builder="x3d_s",
+        fps=30,
+        frames=13,
+        stride=6,
+        clip_spacing=39,
+        resize=182,
+        crop=182,
+        weights_url=f"{PTV_ROOT}/X3D_S.pyth",
+        reported_top1=73.33,
+        reported_top5=91.27,
+        reported_protocol="Kinetics-400 val, 3 crops x 10 clips (PyTorchVideo model zoo)",
+        family="efficient",
+        description="X3D-S, 13x6; test short side and crop 182 (torch.hub X3D tutorial; trained at 160).",
+    ),
+    _card(
+        _PTV,
+        name="x3d_m",
+        builder="x3d_m",
+        fps=30,
+        frames=16,
+        stride=5,
+        clip_spacing=40,
+        resize=256,
+        crop=256,
+        weights_url=f"{PTV_ROOT}/X3D_M.pyth",
+        reported_top1=75.94,
+        reported_top5=92.72,
+        reported_protocol="Kinetics-400 val, 3 crops x 10 clips (PyTorchVideo model zoo)",
+        family="efficient",
+        description="X3D-M, 16x5; test short side and crop 256 (torch.hub X3D tutorial; trained at 224).",
+    ),
+    _card(
+        _PTV,
+        name="x3d_l",
+        builder="x3d_l",
+        fps=30,
+        frames=16,
+        stride=5,
+        clip_spacing=40,
+        resize=356,
+        crop=356,
+        weights_url=f"{PTV_ROOT}/X3D_L.pyth",
+        reported_top1=77.44,
+        reported_top5=93.31,
+        reported_protocol="Kinetics-400 val, 3 crops x 10 clips (PyTorchVideo model zoo)",
+        family="efficient",
+        description=(
+            "X3D-L, 16x5; test short side and crop 356 from PySlowFast's X3D_L config (TEST_CROP_SIZE; "
+            "trained at 312). The torch.hub tutorial lists no X3D-L transform, so 356 is the recipe's "
+            "value, not a hub one."
+        ),
+    ),
+    _card(
+        _PTV,
+        name="csn_r101",
+        builder="csn_r101",
+        fps=30,
+        frames=32,
+        stride=2,
+        clip_spacing=32,
+        resize=256,
+        crop=256,
+        weights_url=f"{PTV_ROOT}/CSN_32x2_R101.pyth",
+        reported_top1=77.0,
+        reported_top5=92.9,
+        reported_protocol="Kinetics-400 val, 3 crops x 10 clips (PyTorchVideo model zoo)",
+        family="3D CNN",
+        description=(
+            "Channel-separated network (ir-CSN) ResNet-101, 32x2. Short side and crop 256 are "
+            "PyTorchVideo's Kinetics recipe default; the zoo table does not state the test size for this "
+            "model."
+        ),
+    ),
+    _card(
+        _PTV,
+        name="r2plus1d_r50",
+        builder="r2plus1d_r50",
+        fps=30,
+        frames=16,
+        stride=4,
+        clip_spacing=32,
+        resize=256,
+        crop=256,
+        weights_url=f"{PTV_ROOT}/R2PLUS1D_16x4_R50.pyth",
+        reported_top1=76.01,
+        reported_top5=92.23,
+        reported_protocol="Kinetics-400 val, 3 crops x 10 clips (PyTorchVideo model zoo)",
+        family="3D CNN",
+        description=(
+            "R(2+1)D ResNet-50, 16x4 (factorised spatial and temporal convolutions). Short side and crop "
+            "256 are PyTorchVideo's Kinetics recipe default; the zoo table does not state the test size "
+            "for this model."
+        ),
+    ),
+    _card(
+        _PTV,
+        name="mvit_base_16x4",
+        builder="mvit_base_16x4",
+        fps=30,
+        frames=16,
+        stride=4,
+        clip_spacing=32,
+        resize=256,
+        crop=224,
+        weights_url=f"{PTV_ROOT}/MVIT_B_16x4.pyth",
+        reported_top1=78.85,
+        reported_top5=93.85,
+        reported_protocol="Kinetics-400 val, 1 crop x 5 clips (PyTorchVideo model zoo)",
+        family="transformer",
+        description=(
+            "Multiscale Vision Transformer B, 16x4; takes exactly 16 x 224 x 224 (fixed position "
+            "embeddings). Short side 256, then one 224 centre crop: PySlowFast's MVIT_B_16x4_CONV test "
+            "recipe, which produced the 78.85 (with one spatial crop its Kinetics test loader scales the "
+            "short side to TRAIN_JITTER_SCALES[0] = 256, then crops TEST_CROP_SIZE = 224), and what "
+            "torchvision's port of the same weights, mvit_v1_b, does."
+        ),
+    ),
+    # --- torchvision
+    _card(
+        _TV,
+        name="r3d_18",
+        builder="r3d_18",
+        fps=15,
+        frames=16,
+        stride=1,
+        clip_spacing=16,
+        resize=(128, 171),
+        crop=112,
+        mean=TV_MEAN,
+        std=TV_STD,
+        weights_url=f"{TV_ROOT}/r3d_18-b3b3357e.pth",
+        weights_sha256="b3b3357e",
+        reported_top1=63.2,
+        reported_top5=83.479,
+        reported_protocol=(
+            "Kinetics-400 val, video-level, 5 clips of 16 consecutive frames at 15 fps, centre crop "
+            "(torchvision weights meta)"
+        ),
+        family="3D CNN",
+        description="ResNet-3D 18 (33.4 M parameters); resized to 128x171 whatever the aspect.",
+    ),
+    _card(
+        _TV,
+        name="mc3_18",
+        builder="mc3_18",
+        fps=15,
+        frames=16,
+        stride=1,
+        clip_spacing=16,
+        resize=(128, 171),
+        crop=112,
+        mean=TV_MEAN,
+        std=TV_STD,
+        weights_url=f"{TV_ROOT}/mc3_18-a90a0ba3.pth",
+        weights_sha256="a90a0ba3",
+        reported_top1=63.96,
+        reported_top5=84.13,
+        reported_protocol=(
+            "Kinetics-400 val, video-level, 5 clips of 16 consecutive frames at 15 fps, centre crop "
+            "(torchvision weights meta)"
+        ),
+        family="3D CNN",
+        description="Mixed-convolution ResNet 18 (11.7 M parameters); resized to 128x171.",
+    ),
+    _card(
+        _TV,
+        name="r2plus1d_18",
+        builder="r2plus1d_18",
+        fps=15,
+        frames=16,
+        stride=1,
+        clip_spacing=16,
+        resize=(128, 171),
+        crop=112,
+        mean=TV_MEAN,
+        std=TV_STD,
+        weights_url=f"{TV_ROOT}/r2plus1d_18-91a641e6.pth",
+        weights_sha256="91a641e6",
+        reported_top1=67.463,
+        reported_top5=86.175,
+        reported_protocol=(
+            "Kinetics-400 val, video-level, 5 clips of 16 consecutive frames at 15 fps, centre crop "
+            "(torchvision weights meta)"
+        ),
+        family="3D CNN",
+        description="R(2+1)D 18 (31.5 M parameters); resized to 128x171.",
+    ),
+    _card(
+        _TV,
+        name="s3d",
+        builder="s3d",
+        fps=15,
+        frames=128,
+        stride=1,
+        clip_spacing=128,
+        resize=(256, 256),
+        crop=224,
+        mean=TV_MEAN,
+        std=TV_STD,
+        weights_url=f"{TV_ROOT}/s3d-d76dad2f.pth",
+        weights_sha256="d76dad2f",
+        reported_top1=68.368,
+        reported_top5=88.05,
+        reported_protocol=(
+            "Kinetics-400 val, clip-level, 1 clip of 128 consecutive frames at 15 fps, centre crop "
+            "(torchvision weights meta)"
+        ),
+        family="3D CNN",
+        description=(
+            "S3D (8.3 M parameters); resized to 256x256 whatever the aspect. The reported accuracy uses "
+            "128-frame clips (8.5 s at 15 fps): shorter videos are 'short'. The network accepts 14 frames "
+            "or more."
+        ),
+    ),
+    _card(
+        _TV,
+        name="mvit_v1_b",
+        builder="mvit_v1_b",
+        fps=7.5,
+        frames=16,
+        stride=1,
+        clip_spacing=16,
+        resize=256,
+        crop=224,
+        mean=KINETICS_MEAN,
+        std=KINETICS_STD,
+        licence="BSD-3-Clause (torchvision); weights ported from PyTorchVideo (Apache-2.0)",
+        weights_url=f"{TV_ROOT}/mvit_v1_b-dbeb1030.pth",
+        weights_sha256="dbeb1030",
+        reported_top1=78.477,
+        reported_top5=93.582,
+        reported_protocol=(
+            "Kinetics-400 val, video-level, 5 clips of 16 consecutive frames at 7.5 fps, centre crop "
+            "(torchvision weights meta)"
+        ),
+        family="transformer",
+        description=(
+            "MViT v1 B (36.6 M parameters), ported from PyTorchVideo's MVIT_B_16x4; takes exactly 16 frames."
+        ),
+    ),
+    _card(
+        _TV,
+        name="mvit_v2_s",
+        builder="mvit_v2_s",
+        fps=7.5,
+        frames=16,
+        stride=1,
+        clip_spacing=16,
+        resize=256,
+        crop=224,
+        mean=KINETICS_MEAN,
+        std=KINETICS_STD,
+        licence="BSD-3-Clause (torchvision); weights ported from PySlowFast (Apache-2.0)",
+        weights_url=f"{TV_ROOT}/mvit_v2_s-ae3be167.pth",
+        weights_sha256="ae3be167",
+        reported_top1=80.757,
+        reported_top5=94.665,
+        reported_protocol=(
+            "Kinetics-400 val, video-level, 5 clips of 16 consecutive frames at 7.5 fps, centre crop "
+            "(torchvision weights meta)"
+        ),
+        family="transformer",
+        description=(
+            "MViT v2 S (34.5 M parameters), ported from PySlowFast's MVITv2_S_16x4; takes exactly 16 frames."
+        ),
+    ),
+    _card(
+        _TV,
+        name="swin3d_t",
+        builder="swin3d_t",
+        fps=15,
+        frames=32,
+        stride=1,
+        clip_spacing=32,
+        resize=256,
+        crop=224,
+        mean=IMAGENET_MEAN,
+        std=IMAGENET_STD,
+        licence="BSD-3-Clause (torchvision); weights ported from Video-Swin-Transformer (Apache-2.0)",
+        weights_url=f"{TV_ROOT}/swin3d_t-7615ae03.pth",
+        weights_sha256="7615ae03",
+        reported_top1=77.715,
+        reported_top5=93.519,
+        reported_protocol=(
+            "Kinetics-400 val, video-level, 12 clips of 32 consecutive frames at 15 fps, centre crop "
+            "(torchvision weights meta)"
+        ),
+        family="transformer",
+        description="Video Swin Transformer T (28.2 M parameters).",
+    ),
+    _card(
+        _TV,
+        name="swin3d_s",
+        builder="swin3d_s",
+        fps=15,
+        frames=32,
+        stride=1,
+        clip_spacing=32,
+        resize=256,
+        crop=224,
+        mean=IMAGENET_MEAN,
+        std=IMAGENET_STD,
+        licence="BSD-3-Clause (torchvision); weights ported from Video-Swin-Transformer (Apache-2.0)",
+        weights_url=f"{TV_ROOT}/swin3d_s-da41c237.pth",
+        weights_sha256="da41c237",
+        reported_top1=79.521,
+        reported_top5=94.158,
+        reported_protocol=(
+            "Kinetics-400 val, video-level, 12 clips of 32 consecutive frames at 15 fps, centre crop "
+            "(torchvision weights meta)"
+        ),
+        family="transformer",
+        description="Video Swin Transformer S (49.8 M parameters).",
+    ),
+    _card(
+        _TV,
+        name="swin3d_b",
+        builder="swin3d_b",
+        fps=15,
+        frames=32,
+        stride=1,
+        clip_spacing=32,
+        resize=256,
+        crop=224,
+        mean=IMAGENET_MEAN,
+        std=IMAGENET_STD,
+        licence="BSD-3-Clause (torchvision); weights ported from Video-Swin-Transformer (Apache-2.0)",
+        weights_url=f"{TV_ROOT}/swin3d_b_1k-24f7c7c6.pth",
+        weights_sha256="24f7c7c6",
+        reported_top1=79.427,
+        reported_top5=94.386,
+        reported_protocol=(
+            "Kinetics-400 val, video-level, 12 clips of 32 consecutive frames at 15 fps, centre crop "
+            "(torchvision weights meta)"
+        ),
+        family="transformer",
+        description=(
+            "Video Swin Transformer B (88.0 M parameters), ImageNet-1K initialised (KINETICS400_V1 weights)."
+        ),
+    ),
+    # --- Hugging Face transformers
+    _card(
+        _HF,
+        name="videomae_b_k400",
+        builder="MCG-NJU/videomae-base-finetuned-kinetics",
+        fps=30,
+        frames=16,
+        stride=4,
+        clip_spacing=32,
+        resize=224,
+        crop=224,
+        mean=IMAGENET_MEAN,
+        std=IMAGENET_STD,
+        licence="CC-BY-NC-4.0 (weights, per the model card)",
+        arch={"model_type": "videomae", "config": _VIDEOMAE_CONFIG},
+        weights_url=f"{HF_ROOT}/MCG-NJU/videomae-base-finetuned-kinetics",
+        reported_top1=81.5,
+        reported_top5=95.1,
+        reported_protocol=(
+            "Kinetics-400 val, 5 clips x 3 crops (VideoMAE paper, ViT-B 16x4, 1600-epoch pre-training)"
+        ),
+        family="transformer",
+        description=(
+            "VideoMAE ViT-B/16, 16 frames every 4th (tubelets of 2), fine-tuned on Kinetics-400. Mean/std "
+            "are the ImageNet values of the VideoMAE recipe and of VideoMAEImageProcessor's defaults; the "
+            "published preprocessor_config.json could not be read offline when this card was written."
+        ),
+    ),
+    _card(
+        _HF,
+        name="timesformer_b_k400",
+        builder="facebook/timesformer-base-finetuned-k400",
+        fps=30,
+        frames=8,
+        stride=32,
+        clip_spacing=128,
+        resize=224,
+        crop=224,
+        mean=KINETICS_MEAN,
+        std=KINETICS_STD,
+        licence="CC-BY-NC-4.0 (weights, per the model card)",
+        arch={"model_type": "timesformer", "config": _TIMESFORMER_CONFIG},
+        weights_url=f"{HF_ROOT}/facebook/timesformer-base-finetuned-k400",
+        reported_top1=77.9,
+        reported_top5=93.2,
+        reported_protocol=(
+            "Kinetics-400 val, 1 temporal clip from the middle of the video x 3 crops (TimeSformer "
+            "README, TimeSformer 8x224, the released checkpoint; 80.7/94.7 is TimeSformer-L)"
+        ),
+        family="transformer",
+        description=(
+            "TimeSformer base, divided space-time attention, 8 frames every 32nd at 30 fps (the paper's "
+            "8x32): one clip of fixed stride, not segment sampling; the paper tests a single clip from "
+            "the middle of the video (--clips uniform:1 --crops 3). Mean/std 0.45/0.225 from the current "
+            "preprocessor_config.json (an earlier revision said 0.5/0.5)."
+        ),
+    ),
+    _card(
+        _HF,
+        name="vivit_b_16x2_k400",
+        builder="google/vivit-b-16x2-kinetics400",
+        fps=30,
+        frames=32,
+        stride=2,
+        clip_spacing=32,
+        resize=256,
+        crop=224,
+        mean=(0.5, 0.5, 0.5),
+        std=(0.5, 0.5, 0.5),
+        licence="MIT (per the model card)",
+        arch={"model_type": "vivit", "config": _VIVIT_CONFIG},
+        weights_url=f"{HF_ROOT}/google/vivit-b-16x2-kinetics400",
+        reported_top1=79.9,
+        reported_protocol=(
+            "Kinetics-400 val, 4 clips x 3 crops (ViViT paper, ViViT-B/16x2 unfactorised; Scenic's "
+            "Kinetics-400 test config)"
+        ),
+        family="transformer",
+        description=(
+            "ViViT-B/16x2 (spatio-temporal attention over 2x16x16 tubelets), 32 frames every 2nd: clips "
+            "of fixed stride, not segment sampling (Scenic tests 4 clips x 3 crops: --clips uniform:4 "
+            "--crops 3). The published config.json names the outputs LABEL_0..LABEL_399: they are taken "
+            "as Kinetics-400 in its own (alphabetical) order (labels.label_order). 30 fps is an "
+            "assumption (Scenic decodes Kinetics at the source rate, mostly 30 fps); no top-5 was found."
+        ),
+        note=(
+            "preprocessing follows the training recipe (Scenic's Kinetics config: short side 256, crop "
+            "224, values in [-1, 1]), not the published preprocessor_config.json (short side 224, values "
+            "in [-3, 1])."
+        ),
+    ),
+    _card(
+        _HF,
+        name="xclip_b32",
+        builder="microsoft/xclip-base-patch32",
+        fps=30,
+        frames=8,
+        stride=32,
+        clip_spacing=128,
+        resize=224,
+        crop=224,
+        mean=IMAGENET_MEAN,
+        std=IMAGENET_STD,
+        licence="MIT (per the model card)",
+        arch={"model_type": "xclip", "config": _XCLIP_CONFIG},
+        default_clips="segments:8",
+        open_vocabulary=True,
+        prompt_template="{}",
+        weights_url=f"{HF_ROOT}/microsoft/xclip-base-patch32",
+        reported_top1=80.4,
+        reported_top5=95.0,
+        reported_protocol=(
+            "Kinetics-400 val, fully supervised on Kinetics-400 class names, 8 frames, 4 views x 3 crops "
+            "(X-CLIP README: each view one frame from each of 8 equal segments of the whole video)"
+        ),
+        family="vision-language",
+        description=(
+            "X-CLIP ViT-B/32, 8 frames: scores text prompts, so any class set works (open vocabulary; "
+            "default vocabulary: the Kinetics-400 names, which it was trained on). Prompt: the bare class "
+            "name, as X-CLIP was trained. Temporal protocol: X-CLIP's, TSN-style: the whole video in 8 "
+            "equal segments, the centre frame of each (default --clips segments:8; its 4-view test draws "
+            "frames at random within the segments, segments:8x4 spreads them evenly; stride and clip "
+            "spacing do not apply). Mean/std and short side 224: the published preprocessor_config.json "
+            "(X-CLIP's 3-crop test also scales the short side to 224; its single-crop test scales to 256 "
+            "first)."
+        ),
+    ),
 )
-_hf(
-    "vivit_b_16x2_k400",
-    "google/vivit-b-16x2-kinetics400",
-    "vivit",
-    {
-        "image_size": 224,
-        "num_frames": 32,
-        "tubelet_size": [2, 16, 16],
-        "num_channels": 3,
-        "hidden_size": 768,
-        "num_hidden_layers": 12,
-        "num_attention_heads": 12,
-        "intermediate_size": 3072,
-        "hidden_act": "gelu_fast",
-        "hidden_dropout_prob": 0.0,
-        "attention_probs_dropout_prob": 0.0,
-        "initializer_range": 0.02,
-        "layer_norm_eps": 1e-6,
-        "qkv_bias": True,
-    },
-    30,
-    32,
-    2,
-    (0.5, 0.5, 0.5),
-    (0.5, 0.5, 0.5),
-    79.9,
-    None,
-    "Kinetics-400 val, 4 clips x 3 crops (ViViT paper, ViViT-B/16x2 unfactorised; Scenic's Kinetics-400 "
-    "test config)",
-    "MIT (per the model card)",
-    "transformer",
-    "ViViT-B/16x2 (spatio-temporal attention over 2x16x16 tubelets), 32 frames every 2nd: clips of fixed "
-    "stride, not segment sampling (Scenic tests 4 clips x 3 crops: --clips uniform:4 --crops 3). The published "
-    "config.json names the outputs LABEL_0..LABEL_399: they are taken as Kinetics-400 in its own (alphabetical) "
-    "order (labels.label_order). 30 fps is an assumption (Scenic decodes Kinetics at the source rate, mostly "
-    "30 fps); no top-5 was found.",
-    size=224,
-    resize=256,
-    note="preprocessing follows the training recipe (Scenic's Kinetics config: short side 256, crop 224, "
-    "values in [-1, 1]), not the published preprocessor_config.json (short side 224, values in [-3, 1]).",
-)
-_hf(
-    "xclip_b32",
-    "microsoft/xclip-base-patch32",
-    "xclip",
-    {
-        "projection_dim": 512,
-        "prompt_layers": 2,
-        "prompt_alpha": 0.1,
-        "prompt_hidden_act": "quick_gelu",
-        "prompt_num_attention_heads": 8,
-        "prompt_attention_dropout": 0.0,
-        "prompt_projection_dropout": 0.0,
-        "logit_scale_init_value": 2.6592,
-        "text_config": {
-            "vocab_size": 49408,
-            "hidden_size": 512,
-            "intermediate_size": 2048,
-            "num_hidden_layers": 12,
-            "num_attention_heads": 8,
-            "max_position_embeddings": 77,
-            "hidden_act": "quick_gelu",
-            "layer_norm_eps": 1e-5,
-        },
-        "vision_config": {
-            "image_size": 224,
-            "patch_size": 32,
-            "num_frames": 8,
-            "hidden_size": 768,
-            "intermediate_size": 3072,
-            "num_hidden_layers": 12,
-            "num_attention_heads": 12,
-            "mit_hidden_size": 512,
-            "mit_intermediate_size": 2048,
-            "mit_num_hidden_layers": 1,
-            "mit_num_attention_heads": 8,
-            "hidden_act": "quick_gelu",
-            "layer_norm_eps": 1e-5,
-        },
-    },
-    30,
-    8,
-    32,
-    IMAGENET_MEAN,
-    IMAGENET_STD,
-    80.4,
-    95.0,
-    "Kinetics-400 val, fully supervised on Kinetics-400 class names, 8 frames, 4 views x 3 crops (X-CLIP "
-    "README: each view one frame from each of 8 equal segments of the whole video)",
-    "MIT (per the model card)",
-    "vision-language",
-    "X-CLIP ViT-B/32, 8 frames: scores text prompts, so any class set works (open vocabulary; default "
-    "vocabulary: the Kinetics-400 names, which it was trained on). Prompt: the bare class name, as X-CLIP was "
-    "trained. Temporal protocol: X-CLIP's, TSN-style: the whole video in 8 equal segments, the centre frame of "
-    "each (default --clips segments:8; its 4-view test draws frames at random within the segments, "
-    "segments:8x4 spreads them evenly; stride and clip spacing do not apply). Mean/std and short side 224: the "
-    "published preprocessor_config.json (X-CLIP's 3-crop test also scales the short side to 224; its "
-    "single-crop test scales to 256 first).",
-    open_vocabulary=True,
-    prompt_template="{}",
-    default_clips="segments:8",
-)
+"""Every built-in zoo card (the registry reads this tuple)."""
 
 
 def describe_cards() -> list[dict]:

@@ -2,22 +2,10 @@
 
 from __future__ import annotations
 
-from weirdkinetics.labels import register_label_space
 from weirdkinetics.models.card import ModelCard
 from weirdkinetics.models.cards import KINETICS_MEAN, KINETICS_STD
-from weirdkinetics.models.registry import register
 
-
-def _demo_classes() -> list[str]:
-    from weirdkinetics.demo.classes import DEMO_CLASSES
-
-    return list(DEMO_CLASSES)
-
-
-register_label_space("demo", _demo_classes)
-
-# --- tiny models for tests and the demo (no published weights) ------------------------------------------
-register(
+CARDS: tuple[ModelCard, ...] = (
     ModelCard(
         name="tiny_c3d",
         zoo="testing",
@@ -35,9 +23,7 @@ register(
         licence="Apache-2.0 (weirdkinetics)",
         family="3D CNN",
         description="Tiny 3D CNN over the Kinetics-400 label space; use with --weights random[:SEED] for tests.",
-    )
-)
-register(
+    ),
     ModelCard(
         name="demo_c3d",
         zoo="testing",
@@ -55,5 +41,6 @@ register(
         licence="Apache-2.0 (weirdkinetics)",
         family="3D CNN",
         description="Small 3D CNN trained by `weirdkinetics demo` on the generated shortcut dataset.",
-    )
+    ),
 )
+"""The tiny models' cards (the registry reads this tuple)."""

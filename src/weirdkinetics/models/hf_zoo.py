@@ -5,9 +5,11 @@ of the published config.json), so a random build needs no download, and a publis
 ``from_pretrained``: from the Hugging Face cache (``weights=None``) or from a local snapshot folder
 (``--weights DIR``). transformers is imported only when a Hugging Face card is used (extra ``hf``).
 
-Open-vocabulary models (X-CLIP) score text prompts: ``set_classes`` encodes one prompt per class name
-(``card.prompt_template``) once; every forward then scores the clips against those texts. Until classes are
-set, the card's label space is the vocabulary.
+The loaded module is an ``HFVideoModel``: the transformers network (``.net``) with what scoring needs, owned
+by the module instead of attributes stuck onto a transformers object: a classifier's map from its output order
+to the label space's order, and for open-vocabulary models (X-CLIP) the tokenizer and the class prompts,
+encoded once by ``set_classes`` (``card.prompt_template``); every forward then scores the clips against those
+texts. Until classes are set, the card's label space is the vocabulary.
 """
 
 from __future__ import annotations
@@ -22,10 +24,11 @@ import torch
 from torch import nn
 
 from weirdkinetics._optional import require
+from weirdkinetics.digest import sha256_file
 from weirdkinetics.errors import UserError, WeightsError
 from weirdkinetics.labels import label_order, label_space
 from weirdkinetics.models.card import ModelCard
-from weirdkinetics.models.loading import LoadedModel, register_adapter, sha256_file
+from weirdkinetics.models.loading import LoadedModel
 
 # model_type -> (config class, model class) in transformers
 HF_MODELS: dict[str, tuple[str, str]] = {
@@ -144,19 +147,107 @@ def _first_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0][:200]}" if text else type(exc).__name__
 
 
+def state_digest(module: nn.Module) -> str:
+    """sha256 over a module's state dict (names, shapes, dtypes and bytes), for weights with no file to hash."""
+    h = hashlib.sha256()
+    for name, tensor in sorted(module.state_dict().items()):
+        t = tensor.detach().cpu().contiguous()
+        h.update(f"{name} {tuple(t.shape)} {t.dtype}\n".encode())
+        h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return h.hexdigest()
+
+
+class HFVideoModel(nn.Module):
+    """A transformers video network and what scoring it needs; ``forward(clips)`` gives logits.
+
+    net: the transformers model. label_order: int64 (K,) output index of each label-space class, for a
+    classifier whose outputs are in another order (None: same order). tokenizer: the text tokenizer of an
+    open-vocabulary model. ``set_classes`` encodes the class prompts once (``text_embeds`` (K, D),
+    ``text_inputs`` (ids, mask), ``class_names``).
+    """
+
+    def __init__(
+        self, net: nn.Module, card: ModelCard, tokenizer: Any = None, label_order: list[int] | None = None
+    ):
+        super().__init__()
+        self.net, self.card, self.tokenizer = net, card, tokenizer
+        order = None if label_order is None else torch.tensor(label_order, dtype=torch.long)
+        self.register_buffer("label_order", order, persistent=False)
+        self.register_buffer("text_embeds", None, persistent=False)
+        self.text_inputs: tuple[torch.Tensor, torch.Tensor] | None = None
+        self.class_names: tuple[str, ...] | None = None
+
+    def set_classes(self, class_names: list[str]) -> None:
+        """Open-vocabulary models: score ``class_names`` from now on (one text prompt each, encoded once)."""
+        card = self.card
+        if not card.open_vocabulary:
+            raise UserError(
+                f"model '{card.name}' has a fixed classifier over label space '{card.label_space}'; "
+                "only open-vocabulary models take arbitrary class names"
+            )
+        if not class_names:
+            raise UserError(f"model '{card.name}': no class names to score")
+        prompts = [card.prompt_template.format(name) for name in class_names]
+        encoded = self.tokenizer(prompts, padding=True, truncation=True, return_tensors="pt")
+        device = next(self.net.parameters()).device
+        ids, mask = encoded["input_ids"].to(device), encoded["attention_mask"].to(device)
+        with torch.no_grad():
+            pooled = self.net.text_model(input_ids=ids, attention_mask=mask)[1]
+            self.text_embeds = self.net.text_projection(pooled)  # (K, projection_dim)
+        self.text_inputs = (ids, mask)
+        self.class_names = tuple(class_names)
+
+    def forward(self, clips: torch.Tensor) -> torch.Tensor:
+        """clips: float32 (B, C, T, H, W), normalised -> logits float32 (B, num_classes).
+
+        transformers' video models take (B, T, C, H, W). Classifier outputs are put into the label space's
+        order; X-CLIP returns one score per class set by ``set_classes``.
+        """
+        pixel_values = clips.permute(0, 2, 1, 3, 4).contiguous()
+        if self.card.open_vocabulary:
+            return self._open_vocabulary_logits(pixel_values)
+        logits = self.net(pixel_values=pixel_values).logits
+        return logits if self.label_order is None else logits.index_select(1, self.label_order)
+
+    def _open_vocabulary_logits(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        """XCLIPModel.forward with the text side computed once (``set_classes``) instead of per batch.
+
+        pixel_values: float32 (B, T, C, H, W) -> logits_per_video (B, K). Same steps as transformers'
+        XCLIPModel.forward; a test compares the two.
+        """
+        if self.text_embeds is None:
+            self.set_classes(list(label_space(self.card.label_space)))
+        model = self.net
+        b, t, c, h, w = pixel_values.shape
+        vision = model.vision_model(pixel_values=pixel_values.reshape(-1, c, h, w))
+        cls_features = model.visual_projection(vision[1]).view(b, t, -1)
+        video_embeds = model.mit(cls_features)[1]
+        img_features = model.prompts_visual_layernorm(vision[0][:, 1:, :]) @ model.prompts_visual_projection
+        img_features = img_features.view(b, t, -1, video_embeds.shape[-1]).mean(dim=1)
+        text = self.text_embeds.to(pixel_values.device).unsqueeze(0).expand(b, -1, -1)
+        text = text + model.prompts_generator(text, img_features)
+        video_embeds = video_embeds / video_embeds.norm(p=2, dim=-1, keepdim=True)
+        text = text / text.norm(p=2, dim=-1, keepdim=True)
+        return torch.einsum("bd,bkd->bk", video_embeds, model.logit_scale.exp() * text)
+
+
 class HuggingFaceAdapter:
     extra = "hf"
 
     def build(self, card: ModelCard) -> nn.Module:
         """The card's architecture with fresh (random) weights, from ``arch["config"]``: no download."""
         _, model_cls = _classes(card)
-        model = model_cls(hf_config(card))
+        tokenizer = None
         if card.open_vocabulary:
             text = card.arch["config"].get("text_config", {})
-            model.wk_tokenizer = HashTokenizer(
-                text.get("vocab_size", 49408), text.get("max_position_embeddings", 77)
-            )
-        return model
+            tokenizer = HashTokenizer(text.get("vocab_size", 49408), text.get("max_position_embeddings", 77))
+        return HFVideoModel(model_cls(hf_config(card)), card, tokenizer)
+
+    def convert_state(self, card: ModelCard, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """A transformers state dict saved from the bare network (``net`` inside ``HFVideoModel``)."""
+        if state and not all(k.startswith("net.") for k in state):
+            return {f"net.{k}": v for k, v in state.items()}
+        return state
 
     def load(self, card: ModelCard, weights: str | None) -> tuple[nn.Module, str, str]:
         """Published weights: from the Hugging Face cache/hub (``weights=None``) or a local snapshot folder.
@@ -196,78 +287,31 @@ class HuggingFaceAdapter:
             raise WeightsError(
                 f"{source} is not the architecture of model '{card.name}': " + "; ".join(mismatched[:8])
             )
-        if card.open_vocabulary:
-            model.wk_tokenizer = tokenizer
-        else:
+        order = None
+        if not card.open_vocabulary:
             config = model.config
             names = [config.id2label[i] for i in range(config.num_labels)]
             try:
                 order = label_order(names, card.label_space)
             except UserError as exc:
                 raise WeightsError(f"{source}: config.id2label: {exc}") from None
-            if order is not None:
-                model.wk_label_order = torch.tensor(order)
+        wrapped = HFVideoModel(model, card, tokenizer, order)
         folder = Path(weights) if local else _cached_snapshot(card.builder)
-        digest = snapshot_digest(folder) if folder is not None else f"hf:{card.builder}"
-        return model, digest, (str(folder) if local else f"{card.builder} (Hugging Face cache)")
+        # the digest is always of the weights themselves: the snapshot's files, else the loaded tensors
+        digest = snapshot_digest(folder) if folder is not None else state_digest(model)
+        return wrapped, digest, (str(folder) if local else f"{card.builder} (Hugging Face cache)")
 
-    def set_classes(self, model: nn.Module, card: ModelCard, class_names: list[str]) -> None:
-        """Open-vocabulary models: score ``class_names`` from now on (one text prompt each, encoded once)."""
-        if not card.open_vocabulary:
-            raise UserError(
-                f"model '{card.name}' has a fixed classifier over label space '{card.label_space}'; "
-                "only open-vocabulary models take arbitrary class names"
-            )
-        if not class_names:
-            raise UserError(f"model '{card.name}': no class names to score")
-        prompts = [card.prompt_template.format(name) for name in class_names]
-        encoded = model.wk_tokenizer(prompts, padding=True, truncation=True, return_tensors="pt")
-        device = next(model.parameters()).device
-        ids, mask = encoded["input_ids"].to(device), encoded["attention_mask"].to(device)
-        with torch.no_grad():
-            pooled = model.text_model(input_ids=ids, attention_mask=mask)[1]
-            model.wk_text_embeds = model.text_projection(pooled)  # (K, projection_dim)
-        model.wk_text_inputs = (ids, mask)
-        model.wk_class_names = tuple(class_names)
+    def set_classes(self, model: HFVideoModel, card: ModelCard, class_names: list[str]) -> None:
+        """Open-vocabulary models: score ``class_names`` from now on (``HFVideoModel.set_classes``)."""
+        model.set_classes(class_names)
 
-    def class_names(self, model: nn.Module, card: ModelCard) -> tuple[str, ...]:
+    def class_names(self, model: HFVideoModel, card: ModelCard) -> tuple[str, ...]:
         """The classes the model's outputs are scored over, in output order."""
-        return getattr(model, "wk_class_names", None) or label_space(card.label_space)
+        return model.class_names or label_space(card.label_space)
 
-    def forward(self, model: nn.Module, card: ModelCard, clips: torch.Tensor) -> torch.Tensor:
-        """clips: float32 (B, C, T, H, W), normalised -> logits float32 (B, num_classes).
-
-        transformers' video models take (B, T, C, H, W). Classifier outputs are put into the label space's
-        order; X-CLIP returns one score per class set by ``set_classes``.
-        """
-        pixel_values = clips.permute(0, 2, 1, 3, 4).contiguous()
-        if card.open_vocabulary:
-            return self._open_vocabulary_logits(model, card, pixel_values)
-        logits = model(pixel_values=pixel_values).logits
-        order = getattr(model, "wk_label_order", None)
-        return logits if order is None else logits.index_select(1, order.to(logits.device))
-
-    def _open_vocabulary_logits(
-        self, model: nn.Module, card: ModelCard, pixel_values: torch.Tensor
-    ) -> torch.Tensor:
-        """XCLIPModel.forward with the text side computed once (``set_classes``) instead of per batch.
-
-        pixel_values: float32 (B, T, C, H, W) -> logits_per_video (B, K). Same steps as transformers'
-        XCLIPModel.forward; a test compares the two.
-        """
-        if getattr(model, "wk_text_embeds", None) is None:
-            self.set_classes(model, card, list(label_space(card.label_space)))
-        b, t, c, h, w = pixel_values.shape
-        vision = model.vision_model(pixel_values=pixel_values.reshape(-1, c, h, w))
-        cls_features = model.visual_projection(vision[1]).view(b, t, -1)
-        video_embeds = model.mit(cls_features)[1]
-        img_features = model.prompts_visual_layernorm(vision[0][:, 1:, :]) @ model.prompts_visual_projection
-        img_features = img_features.view(b, t, -1, video_embeds.shape[-1]).mean(dim=1)
-        text = model.wk_text_embeds.to(pixel_values.device).unsqueeze(0).expand(b, -1, -1)
-        text = text + model.prompts_generator(text, img_features)
-        video_embeds = video_embeds / video_embeds.norm(p=2, dim=-1, keepdim=True)
-        text = text / text.norm(p=2, dim=-1, keepdim=True)
-        return torch.einsum("bd,bkd->bk", video_embeds, model.logit_scale.exp() * text)
+    def forward(self, model: HFVideoModel, card: ModelCard, clips: torch.Tensor) -> torch.Tensor:
+        """clips: float32 (B, C, T, H, W), normalised -> logits float32 (B, num_classes)."""
+        return model(clips)
 
 
 def use_classes(loaded: LoadedModel, class_names: list[str]) -> None:
@@ -277,6 +321,3 @@ def use_classes(loaded: LoadedModel, class_names: list[str]) -> None:
     by). Raises a ``UserError`` for a fixed-classifier model.
     """
     loaded.set_classes(list(class_names))
-
-
-register_adapter("hf", HuggingFaceAdapter())

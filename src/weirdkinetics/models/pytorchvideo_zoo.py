@@ -11,7 +11,6 @@ from torch import nn
 
 from weirdkinetics._optional import require
 from weirdkinetics.models.card import ModelCard
-from weirdkinetics.models.loading import register_adapter
 
 
 def pack_pathways(clips: torch.Tensor, alpha: int) -> list[torch.Tensor]:
@@ -42,6 +41,3 @@ class PyTorchVideoAdapter:
         if card.slowfast_alpha:
             return model(pack_pathways(clips, card.slowfast_alpha))
         return model(clips)
-
-
-register_adapter("pytorchvideo", PyTorchVideoAdapter())

@@ -12,7 +12,6 @@ from torchvision.models import video as tv_video
 
 from weirdkinetics.labels import label_space
 from weirdkinetics.models.card import ModelCard
-from weirdkinetics.models.loading import register_adapter
 
 
 class TorchvisionAdapter:
@@ -28,6 +27,3 @@ class TorchvisionAdapter:
     def forward(self, model: nn.Module, card: ModelCard, clips: torch.Tensor) -> torch.Tensor:
         """clips: float32 (B, C, T, H, W), normalised -> logits float32 (B, num_classes)."""
         return model(clips)
-
-
-register_adapter("torchvision", TorchvisionAdapter())

@@ -223,7 +223,7 @@ class TorchvisionDeepLab:
         torch = require("torch", "synth", "torchvision segmentation")
         from torchvision.models import segmentation
 
-        from weirdkinetics.models.loading import (
+        from weirdkinetics.models.weights import (
             hub_checkpoint_path,
             load_checkpoint_file,
             load_state_into,
