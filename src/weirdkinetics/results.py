@@ -1,21 +1,29 @@
 """In-memory results of one run: what ``metrics`` and ``report`` consume.
 
-Plain data, no torch and no decoder. Built from the SQLite store (``store.load_runs``) or from a predictions
+Plain data, no torch, no decoder and no SQLite. Built from the store's rows (``store.load_runs`` reads them and
+calls the pure functions here: ``select_runs``, ``pick_evaluation``, ``run_results``) or from a predictions
 CSV written by any other tool (``results_from_csv``).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from weirdkinetics import statuses
-from weirdkinetics.errors import ManifestError, UserError
+from weirdkinetics.errors import ManifestError, UserError, did_you_mean
 from weirdkinetics.inputs import TextInput
+from weirdkinetics.labels import resolve_label
 from weirdkinetics.outputs import unneutralise_cell
+
+if TYPE_CHECKING:  # the store's row types; the store imports this module, never the other way at run time
+    from weirdkinetics.manifest import Manifest
+    from weirdkinetics.store import RunInfo, StoredPrediction
 
 OK_STATUSES = statuses.COUNTED
 """Statuses whose prediction counts in the accuracies (``short`` and ``partial`` are flagged, not dropped)."""
@@ -88,6 +96,179 @@ class RunResults:
             scores=None if self.scores is None else self.scores[idx],
             provenance=self.provenance,
         )
+
+
+# --- runs from the store's rows: pure functions over plain data --------------------------------------------
+
+
+def select_runs(
+    runs: Sequence[RunInfo], wanted: Sequence[str] | None, where: str = "the store"
+) -> list[RunInfo]:
+    """The runs named in ``wanted`` (each a run id, a prefix of one, or a model name), in the order of ``runs``;
+    all of them when ``wanted`` is empty or None. A name that matches no run is refused, naming the close
+    spellings and every run in ``where`` (the store's path)."""
+    if not wanted:
+        return list(runs)
+
+    def matches(info: RunInfo, name: str) -> bool:
+        return info.model == name or info.run_id.startswith(name)  # an exact id is its own prefix
+
+    unknown = [name for name in wanted if not any(matches(info, name) for info in runs)]
+    if unknown:
+        choices = [info.model for info in runs] + [info.run_id for info in runs]
+        hints = "".join(did_you_mean(name, dict.fromkeys(choices)) for name in unknown)
+        listing = ", ".join(f"{info.run_id} ({info.model})" for info in runs) or "none"
+        raise UserError(f"--run {', '.join(unknown)}: not in {where}.{hints} Runs there: {listing}")
+    return [info for info in runs if any(matches(info, name) for name in wanted)]
+
+
+def pick_evaluation(info: RunInfo, evaluations: Sequence[dict], manifest_digest: str | None = None) -> dict:
+    """The evaluation whose class subset and provenance a run is shown with: its latest evaluation of the
+    manifest with ``manifest_digest``, else its latest, else one over the run's whole label space.
+
+    evaluations: as ``Store.evaluations`` returns them (oldest first), dicts with ``manifest_digest``,
+    ``classes``, ``provenance``.
+    """
+    if manifest_digest is not None:
+        for evaluation in reversed(evaluations):
+            if evaluation["manifest_digest"] == manifest_digest:
+                return evaluation
+    if evaluations:
+        return evaluations[-1]
+    return {"classes": info.class_names, "provenance": {}, "video_ids": None}
+
+
+def restrict(scores: np.ndarray, class_names: list[str], classes: list[str]) -> np.ndarray:
+    """Scores over the class subset, renormalised to sum to 1 (argmax = the study's restricted prediction).
+
+    scores: float (..., K) over ``class_names`` -> float32 (..., len(classes)). A row whose subset sums to 0
+    stays all zeros.
+    """
+    index = [class_names.index(c) for c in classes]
+    sub = np.asarray(scores, dtype=np.float64)[..., index]
+    total = sub.sum(axis=-1, keepdims=True)
+    return (sub / np.where(total > 0, total, 1.0)).astype(np.float32)
+
+
+def to_video_result(p: StoredPrediction, class_names: list[str], classes: list[str]) -> VideoResult:
+    """One stored prediction as a ``VideoResult``: restricted and unrestricted top-1, top-5 over all classes."""
+    row = dict(p.row)
+    v = VideoResult(
+        video_id=p.video_id,
+        path=p.path,
+        label=row.pop("label", ""),
+        split=row.pop("split", ""),
+        status=p.status,
+        reason=p.reason,
+        background=row.pop("background", ""),
+        source_id=row.pop("source_id", ""),
+        num_frames=p.num_frames,
+        num_clips=p.num_clips,
+    )
+    row.pop("path", None)
+    row.pop("video_id", None)
+    v.extra = {k: str(val) for k, val in row.items()}
+    if p.scores is not None and p.status in OK_STATUSES:
+        full = p.scores
+        sub = restrict(full, class_names, classes)
+        j = int(np.argmax(sub))
+        v.pred, v.pred_score = classes[j], float(sub[j])
+        k = int(np.argmax(full))
+        v.pred_all, v.pred_all_score = class_names[k], float(full[k])
+        order = np.argsort(-full, kind="stable")[:5]
+        v.topk = [(class_names[i], float(full[i])) for i in order]
+    return v
+
+
+def manifest_rows(
+    preds: Sequence[StoredPrediction], manifest: Manifest, class_names: list[str], label_map: dict | None
+) -> list[StoredPrediction]:
+    """The stored rows of ``manifest``'s files, in manifest order, each carrying that manifest's own row
+    (label, split, background, extra columns): a row shared with another manifest naming the same file
+    and id shows this manifest's metadata. Labels are mapped (the evaluation's ``--label-map``) and
+    spelled as in the run's classes, as ``evaluate`` does, so a manifest read as it is gives the same labels."""
+    by_key = {(p.path, p.video_id): p for p in preds}
+    out = []
+    for row in manifest.rows:
+        p = by_key.get((str(row.path), row.video_id))
+        if p is not None:
+            meta = row.to_dict()
+            label = meta["label"]
+            if label not in class_names:
+                mapped = (label_map or {}).get(label, label)
+                meta["label"] = resolve_label(mapped, class_names) or mapped
+            out.append(replace(p, row=meta))
+    return out
+
+
+def unique_ids(preds: Sequence[StoredPrediction]) -> list[StoredPrediction]:
+    """Rows of several manifests in one run: an id given to different files is shown as ``id (path)``."""
+    paths: dict[str, set[str]] = {}
+    for p in preds:
+        paths.setdefault(p.video_id, set()).add(p.path)
+    return [
+        replace(p, video_id=f"{p.video_id} ({p.path})") if len(paths[p.video_id]) > 1 else p for p in preds
+    ]
+
+
+def display_name(info: RunInfo, run_label: str = "") -> str:
+    """How a run is named in tables and figures: ``model [weights]`` or ``model label [weights]``, where
+    weights is ``random`` or the first 12 characters of the weights digest."""
+    weights = "random" if info.weights_digest.startswith("random") else info.weights_digest[:12]
+    return f"{info.model} {run_label} [{weights}]" if run_label else f"{info.model} [{weights}]"
+
+
+def run_provenance(info: RunInfo, evaluation: dict, store: str | None = None) -> dict:
+    """The evaluation's provenance, completed (and overridden) by what the run itself records."""
+    provenance = dict(evaluation.get("provenance") or {})
+    provenance.update(
+        {
+            "run_id": info.run_id,
+            "model_card": info.card,
+            "weights_digest": info.weights_digest,
+            "weights": info.weights_desc,
+            "sampling": info.spec,
+            "sampling_key": info.spec_key,
+        }
+    )
+    if store is not None:
+        provenance["store"] = store
+    return provenance
+
+
+def run_results(
+    info: RunInfo,
+    evaluation: dict,
+    predictions: Sequence[StoredPrediction],
+    manifest: Manifest | None = None,
+    store: str | None = None,
+) -> RunResults:
+    """One run's results from its stored rows.
+
+    evaluation: the one ``pick_evaluation`` chose (its class subset, label map and provenance);
+    predictions: every stored row of the run, as ``Store.predictions`` reads them. With ``manifest``, only the
+    rows of its files, in its order, with its metadata (possibly none); without, every row, an id that names
+    different files shown as ``id (path)``. ``store``: the store's path, recorded in the provenance.
+    """
+    classes = evaluation["classes"] or info.class_names
+    if manifest is not None:
+        label_map = (evaluation.get("provenance") or {}).get("label_map")
+        preds = manifest_rows(predictions, manifest, info.class_names, label_map)
+    else:
+        preds = unique_ids(predictions)
+    scores = np.full((len(preds), len(classes)), np.nan, dtype=np.float32)
+    for i, p in enumerate(preds):
+        if p.scores is not None and p.status in OK_STATUSES:
+            scores[i] = restrict(p.scores, info.class_names, classes)
+    provenance = run_provenance(info, evaluation, store)
+    return RunResults(
+        run_id=info.run_id,
+        model=display_name(info, provenance.get("run_label") or ""),
+        videos=[to_video_result(p, info.class_names, classes) for p in preds],
+        classes=classes,
+        scores=scores,
+        provenance=provenance,
+    )
 
 
 def results_from_csv(path: str | Path, run_id: str | None = None) -> RunResults:
