@@ -283,51 +283,16 @@ def results_from_csv(path: str | Path, run_id: str | None = None) -> RunResults:
     path = Path(path)
     with TextInput(path, "predictions CSV") as source:
         reader = source.dict_rows()
-        # our own exports neutralise formula-like cells with an apostrophe: read them back as they were
-        header = [unneutralise_cell(c.strip()) for c in reader.fieldnames]
-        missing = [c for c in ("video_id", "label", "pred") if c not in header]
-        if missing:
-            raise ManifestError([f"header: missing column(s) {', '.join(missing)}"], str(path))
+        header = _csv_header(reader.fieldnames, path)
         score_cols = [c for c in header if c.startswith("score:")]
-        classes = [c[len("score:") :] for c in score_cols]
-        problems: list[str] = []
-        videos: list[VideoResult] = []
-        rows_scores: list[list[float]] = []
-        seen: set[str] = set()
-        for rownum, raw in enumerate(reader, start=2):
-            if None in raw:  # more cells than the header names: the columns may be shifted
-                problems.append(f"row {rownum}: {len(raw[None])} cell(s) more than the header's {len(header)} columns")
-            row = {
-                unneutralise_cell((k or "").strip()): unneutralise_cell(v or "") for k, v in raw.items() if k is not None
-            }
-            if not any(v.strip() for v in row.values()):
-                continue  # blank line
-            video, vals = _csv_row(row, rownum, score_cols, problems)
-            if video.video_id and video.video_id in seen:
-                problems.append(f"row {rownum}: duplicate video_id '{video.video_id}'")
-            seen.add(video.video_id)
-            videos.append(video)
-            rows_scores.append(vals)
+        videos, rows_scores, problems = _csv_rows(reader, header, score_cols)
     if not videos and not problems:
         raise UserError(f"predictions CSV {path}: no rows after the header; nothing to report")
     if problems:
         raise ManifestError(problems, str(path))
-    scores = None
-    if classes:
-        # float32 as stored everywhere: a score too large for float32 becomes inf and is caught below
-        with np.errstate(over="ignore"):
-            scores = np.asarray(rows_scores, dtype=np.float64).astype(np.float32).reshape(len(videos), len(classes))
-        for v, s in zip(videos, scores):
-            bad = [classes[k] for k in np.flatnonzero(~np.isfinite(s))]
-            if bad and v.status in OK_STATUSES:
-                # a prediction whose scores are NaN or infinite cannot be trusted: never counted
-                shown = ", ".join(f"score:{c}" for c in bad[:3]) + (f" (+{len(bad) - 3} more)" if len(bad) > 3 else "")
-                v.reason = "; ".join(x for x in (v.reason, f"scores not finite (empty, NaN or inf) in {shown}") if x)
-                v.status = NONFINITE_SCORES
-            # the CSV's scores may cover only a class subset: unrestricted top-1/top-5 stay unknown
-            if not bad and v.pred in classes:
-                v.pred_score = float(s[classes.index(v.pred)])
-    else:
+    classes = [c[len("score:") :] for c in score_cols]
+    scores = _csv_scores(videos, rows_scores, classes) if classes else None
+    if not classes:
         classes = sorted({v.label for v in videos} | {v.pred for v in videos if v.pred})
     name = run_id or path.stem
     return RunResults(
@@ -338,6 +303,74 @@ def results_from_csv(path: str | Path, run_id: str | None = None) -> RunResults:
         scores=scores,
         provenance={"source": "predictions-csv", "path": str(path)},
     )
+
+
+def _csv_header(fieldnames: list[str], path: Path) -> list[str]:
+    """A predictions CSV's column names as written; refuses a header without the required columns."""
+    # our own exports neutralise formula-like cells with an apostrophe: read them back as they were
+    header = [unneutralise_cell(c.strip()) for c in fieldnames]
+    missing = [c for c in ("video_id", "label", "pred") if c not in header]
+    if missing:
+        raise ManifestError([f"header: missing column(s) {', '.join(missing)}"], str(path))
+    return header
+
+
+def _csv_rows(
+    reader, header: list[str], score_cols: list[str]
+) -> tuple[list[VideoResult], list[list[float]], list[str]]:
+    """Every non-blank row of a predictions CSV after its header: the videos, their score cells and every
+    problem found (with row numbers)."""
+    problems: list[str] = []
+    videos: list[VideoResult] = []
+    rows_scores: list[list[float]] = []
+    seen: set[str] = set()
+    for rownum, raw in enumerate(reader, start=2):
+        if None in raw:  # more cells than the header names: the columns may be shifted
+            problems.append(
+                f"row {rownum}: {len(raw[None])} cell(s) more than the header's {len(header)} columns"
+            )
+        row = {
+            unneutralise_cell((k or "").strip()): unneutralise_cell(v or "")
+            for k, v in raw.items()
+            if k is not None
+        }
+        if not any(v.strip() for v in row.values()):
+            continue  # blank line
+        video, vals = _csv_row(row, rownum, score_cols, problems)
+        if video.video_id and video.video_id in seen:
+            problems.append(f"row {rownum}: duplicate video_id '{video.video_id}'")
+        seen.add(video.video_id)
+        videos.append(video)
+        rows_scores.append(vals)
+    return videos, rows_scores, problems
+
+
+def _csv_scores(videos: list[VideoResult], rows_scores: list[list[float]], classes: list[str]) -> np.ndarray:
+    """float32 (len(videos), len(classes)) scores of a predictions CSV; each video is checked against its row."""
+    # float32 as stored everywhere: a score too large for float32 becomes inf and is caught below
+    with np.errstate(over="ignore"):
+        scores = (
+            np.asarray(rows_scores, dtype=np.float64).astype(np.float32).reshape(len(videos), len(classes))
+        )
+    for v, s in zip(videos, scores):
+        _score_video(v, s, classes)
+    return scores
+
+
+def _score_video(v: VideoResult, scores: np.ndarray, classes: list[str]) -> None:
+    """Check one CSV row's scores (float32 (len(classes),)) in place: a counted row with a score that is not
+    finite becomes ``nonfinite_scores``; otherwise its prediction's score is read from them."""
+    bad = [classes[k] for k in np.flatnonzero(~np.isfinite(scores))]
+    if bad and v.status in OK_STATUSES:
+        # a prediction whose scores are NaN or infinite cannot be trusted: never counted
+        shown = ", ".join(f"score:{c}" for c in bad[:3]) + (
+            f" (+{len(bad) - 3} more)" if len(bad) > 3 else ""
+        )
+        v.reason = "; ".join(x for x in (v.reason, f"scores not finite (empty, NaN or inf) in {shown}") if x)
+        v.status = NONFINITE_SCORES
+    # the CSV's scores may cover only a class subset: unrestricted top-1/top-5 stay unknown
+    if not bad and v.pred in classes:
+        v.pred_score = float(scores[classes.index(v.pred)])
 
 
 _KNOWN_COLUMNS = {"video_id", "label", "pred", "split", "background", "source_id", "status", "reason", "path"}
