@@ -1,21 +1,29 @@
 """In-memory results of one run: what ``metrics`` and ``report`` consume.
 
-Plain data, no torch and no decoder. Built from the SQLite store (``store.load_runs``) or from a predictions
+Plain data, no torch, no decoder and no SQLite. Built from the store's rows (``store.load_runs`` reads them and
+calls the pure functions here: ``select_runs``, ``pick_evaluation``, ``run_results``) or from a predictions
 CSV written by any other tool (``results_from_csv``).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from weirdkinetics import statuses
-from weirdkinetics.errors import ManifestError, UserError
+from weirdkinetics.errors import ManifestError, UserError, did_you_mean
 from weirdkinetics.inputs import TextInput
+from weirdkinetics.labels import resolve_label
 from weirdkinetics.outputs import unneutralise_cell
+
+if TYPE_CHECKING:  # the store's row types; the store imports this module, never the other way at run time
+    from weirdkinetics.manifest import Manifest
+    from weirdkinetics.store import RunInfo, StoredPrediction
 
 OK_STATUSES = statuses.COUNTED
 """Statuses whose prediction counts in the accuracies (``short`` and ``partial`` are flagged, not dropped)."""
@@ -90,6 +98,179 @@ class RunResults:
         )
 
 
+# --- runs from the store's rows: pure functions over plain data --------------------------------------------
+
+
+def select_runs(
+    runs: Sequence[RunInfo], wanted: Sequence[str] | None, where: str = "the store"
+) -> list[RunInfo]:
+    """The runs named in ``wanted`` (each a run id, a prefix of one, or a model name), in the order of ``runs``;
+    all of them when ``wanted`` is empty or None. A name that matches no run is refused, naming the close
+    spellings and every run in ``where`` (the store's path)."""
+    if not wanted:
+        return list(runs)
+
+    def matches(info: RunInfo, name: str) -> bool:
+        return info.model == name or info.run_id.startswith(name)  # an exact id is its own prefix
+
+    unknown = [name for name in wanted if not any(matches(info, name) for info in runs)]
+    if unknown:
+        choices = [info.model for info in runs] + [info.run_id for info in runs]
+        hints = "".join(did_you_mean(name, dict.fromkeys(choices)) for name in unknown)
+        listing = ", ".join(f"{info.run_id} ({info.model})" for info in runs) or "none"
+        raise UserError(f"--run {', '.join(unknown)}: not in {where}.{hints} Runs there: {listing}")
+    return [info for info in runs if any(matches(info, name) for name in wanted)]
+
+
+def pick_evaluation(info: RunInfo, evaluations: Sequence[dict], manifest_digest: str | None = None) -> dict:
+    """The evaluation whose class subset and provenance a run is shown with: its latest evaluation of the
+    manifest with ``manifest_digest``, else its latest, else one over the run's whole label space.
+
+    evaluations: as ``Store.evaluations`` returns them (oldest first), dicts with ``manifest_digest``,
+    ``classes``, ``provenance``.
+    """
+    if manifest_digest is not None:
+        for evaluation in reversed(evaluations):
+            if evaluation["manifest_digest"] == manifest_digest:
+                return evaluation
+    if evaluations:
+        return evaluations[-1]
+    return {"classes": info.class_names, "provenance": {}, "video_ids": None}
+
+
+def restrict(scores: np.ndarray, class_names: list[str], classes: list[str]) -> np.ndarray:
+    """Scores over the class subset, renormalised to sum to 1 (argmax = the study's restricted prediction).
+
+    scores: float (..., K) over ``class_names`` -> float32 (..., len(classes)). A row whose subset sums to 0
+    stays all zeros.
+    """
+    index = [class_names.index(c) for c in classes]
+    sub = np.asarray(scores, dtype=np.float64)[..., index]
+    total = sub.sum(axis=-1, keepdims=True)
+    return (sub / np.where(total > 0, total, 1.0)).astype(np.float32)
+
+
+def to_video_result(p: StoredPrediction, class_names: list[str], classes: list[str]) -> VideoResult:
+    """One stored prediction as a ``VideoResult``: restricted and unrestricted top-1, top-5 over all classes."""
+    row = dict(p.row)
+    v = VideoResult(
+        video_id=p.video_id,
+        path=p.path,
+        label=row.pop("label", ""),
+        split=row.pop("split", ""),
+        status=p.status,
+        reason=p.reason,
+        background=row.pop("background", ""),
+        source_id=row.pop("source_id", ""),
+        num_frames=p.num_frames,
+        num_clips=p.num_clips,
+    )
+    row.pop("path", None)
+    row.pop("video_id", None)
+    v.extra = {k: str(val) for k, val in row.items()}
+    if p.scores is not None and p.status in OK_STATUSES:
+        full = p.scores
+        sub = restrict(full, class_names, classes)
+        j = int(np.argmax(sub))
+        v.pred, v.pred_score = classes[j], float(sub[j])
+        k = int(np.argmax(full))
+        v.pred_all, v.pred_all_score = class_names[k], float(full[k])
+        order = np.argsort(-full, kind="stable")[:5]
+        v.topk = [(class_names[i], float(full[i])) for i in order]
+    return v
+
+
+def manifest_rows(
+    preds: Sequence[StoredPrediction], manifest: Manifest, class_names: list[str], label_map: dict | None
+) -> list[StoredPrediction]:
+    """The stored rows of ``manifest``'s files, in manifest order, each carrying that manifest's own row
+    (label, split, background, extra columns): a row shared with another manifest naming the same file
+    and id shows this manifest's metadata. Labels are mapped (the evaluation's ``--label-map``) and
+    spelled as in the run's classes, as ``evaluate`` does, so a manifest read as it is gives the same labels."""
+    by_key = {(p.path, p.video_id): p for p in preds}
+    out = []
+    for row in manifest.rows:
+        p = by_key.get((str(row.path), row.video_id))
+        if p is not None:
+            meta = row.to_dict()
+            label = meta["label"]
+            if label not in class_names:
+                mapped = (label_map or {}).get(label, label)
+                meta["label"] = resolve_label(mapped, class_names) or mapped
+            out.append(replace(p, row=meta))
+    return out
+
+
+def unique_ids(preds: Sequence[StoredPrediction]) -> list[StoredPrediction]:
+    """Rows of several manifests in one run: an id given to different files is shown as ``id (path)``."""
+    paths: dict[str, set[str]] = {}
+    for p in preds:
+        paths.setdefault(p.video_id, set()).add(p.path)
+    return [
+        replace(p, video_id=f"{p.video_id} ({p.path})") if len(paths[p.video_id]) > 1 else p for p in preds
+    ]
+
+
+def display_name(info: RunInfo, run_label: str = "") -> str:
+    """How a run is named in tables and figures: ``model [weights]`` or ``model label [weights]``, where
+    weights is ``random`` or the first 12 characters of the weights digest."""
+    weights = "random" if info.weights_digest.startswith("random") else info.weights_digest[:12]
+    return f"{info.model} {run_label} [{weights}]" if run_label else f"{info.model} [{weights}]"
+
+
+def run_provenance(info: RunInfo, evaluation: dict, store: str | None = None) -> dict:
+    """The evaluation's provenance, completed (and overridden) by what the run itself records."""
+    provenance = dict(evaluation.get("provenance") or {})
+    provenance.update(
+        {
+            "run_id": info.run_id,
+            "model_card": info.card,
+            "weights_digest": info.weights_digest,
+            "weights": info.weights_desc,
+            "sampling": info.spec,
+            "sampling_key": info.spec_key,
+        }
+    )
+    if store is not None:
+        provenance["store"] = store
+    return provenance
+
+
+def run_results(
+    info: RunInfo,
+    evaluation: dict,
+    predictions: Sequence[StoredPrediction],
+    manifest: Manifest | None = None,
+    store: str | None = None,
+) -> RunResults:
+    """One run's results from its stored rows.
+
+    evaluation: the one ``pick_evaluation`` chose (its class subset, label map and provenance);
+    predictions: every stored row of the run, as ``Store.predictions`` reads them. With ``manifest``, only the
+    rows of its files, in its order, with its metadata (possibly none); without, every row, an id that names
+    different files shown as ``id (path)``. ``store``: the store's path, recorded in the provenance.
+    """
+    classes = evaluation["classes"] or info.class_names
+    if manifest is not None:
+        label_map = (evaluation.get("provenance") or {}).get("label_map")
+        preds = manifest_rows(predictions, manifest, info.class_names, label_map)
+    else:
+        preds = unique_ids(predictions)
+    scores = np.full((len(preds), len(classes)), np.nan, dtype=np.float32)
+    for i, p in enumerate(preds):
+        if p.scores is not None and p.status in OK_STATUSES:
+            scores[i] = restrict(p.scores, info.class_names, classes)
+    provenance = run_provenance(info, evaluation, store)
+    return RunResults(
+        run_id=info.run_id,
+        model=display_name(info, provenance.get("run_label") or ""),
+        videos=[to_video_result(p, info.class_names, classes) for p in preds],
+        classes=classes,
+        scores=scores,
+        provenance=provenance,
+    )
+
+
 def results_from_csv(path: str | Path, run_id: str | None = None) -> RunResults:
     """Read a predictions CSV made by any tool.
 
@@ -102,51 +283,16 @@ def results_from_csv(path: str | Path, run_id: str | None = None) -> RunResults:
     path = Path(path)
     with TextInput(path, "predictions CSV") as source:
         reader = source.dict_rows()
-        # our own exports neutralise formula-like cells with an apostrophe: read them back as they were
-        header = [unneutralise_cell(c.strip()) for c in reader.fieldnames]
-        missing = [c for c in ("video_id", "label", "pred") if c not in header]
-        if missing:
-            raise ManifestError([f"header: missing column(s) {', '.join(missing)}"], str(path))
+        header = _csv_header(reader.fieldnames, path)
         score_cols = [c for c in header if c.startswith("score:")]
-        classes = [c[len("score:") :] for c in score_cols]
-        problems: list[str] = []
-        videos: list[VideoResult] = []
-        rows_scores: list[list[float]] = []
-        seen: set[str] = set()
-        for rownum, raw in enumerate(reader, start=2):
-            if None in raw:  # more cells than the header names: the columns may be shifted
-                problems.append(f"row {rownum}: {len(raw[None])} cell(s) more than the header's {len(header)} columns")
-            row = {
-                unneutralise_cell((k or "").strip()): unneutralise_cell(v or "") for k, v in raw.items() if k is not None
-            }
-            if not any(v.strip() for v in row.values()):
-                continue  # blank line
-            video, vals = _csv_row(row, rownum, score_cols, problems)
-            if video.video_id and video.video_id in seen:
-                problems.append(f"row {rownum}: duplicate video_id '{video.video_id}'")
-            seen.add(video.video_id)
-            videos.append(video)
-            rows_scores.append(vals)
+        videos, rows_scores, problems = _csv_rows(reader, header, score_cols)
     if not videos and not problems:
         raise UserError(f"predictions CSV {path}: no rows after the header; nothing to report")
     if problems:
         raise ManifestError(problems, str(path))
-    scores = None
-    if classes:
-        # float32 as stored everywhere: a score too large for float32 becomes inf and is caught below
-        with np.errstate(over="ignore"):
-            scores = np.asarray(rows_scores, dtype=np.float64).astype(np.float32).reshape(len(videos), len(classes))
-        for v, s in zip(videos, scores):
-            bad = [classes[k] for k in np.flatnonzero(~np.isfinite(s))]
-            if bad and v.status in OK_STATUSES:
-                # a prediction whose scores are NaN or infinite cannot be trusted: never counted
-                shown = ", ".join(f"score:{c}" for c in bad[:3]) + (f" (+{len(bad) - 3} more)" if len(bad) > 3 else "")
-                v.reason = "; ".join(x for x in (v.reason, f"scores not finite (empty, NaN or inf) in {shown}") if x)
-                v.status = NONFINITE_SCORES
-            # the CSV's scores may cover only a class subset: unrestricted top-1/top-5 stay unknown
-            if not bad and v.pred in classes:
-                v.pred_score = float(s[classes.index(v.pred)])
-    else:
+    classes = [c[len("score:") :] for c in score_cols]
+    scores = _csv_scores(videos, rows_scores, classes) if classes else None
+    if not classes:
         classes = sorted({v.label for v in videos} | {v.pred for v in videos if v.pred})
     name = run_id or path.stem
     return RunResults(
@@ -157,6 +303,74 @@ def results_from_csv(path: str | Path, run_id: str | None = None) -> RunResults:
         scores=scores,
         provenance={"source": "predictions-csv", "path": str(path)},
     )
+
+
+def _csv_header(fieldnames: list[str], path: Path) -> list[str]:
+    """A predictions CSV's column names as written; refuses a header without the required columns."""
+    # our own exports neutralise formula-like cells with an apostrophe: read them back as they were
+    header = [unneutralise_cell(c.strip()) for c in fieldnames]
+    missing = [c for c in ("video_id", "label", "pred") if c not in header]
+    if missing:
+        raise ManifestError([f"header: missing column(s) {', '.join(missing)}"], str(path))
+    return header
+
+
+def _csv_rows(
+    reader, header: list[str], score_cols: list[str]
+) -> tuple[list[VideoResult], list[list[float]], list[str]]:
+    """Every non-blank row of a predictions CSV after its header: the videos, their score cells and every
+    problem found (with row numbers)."""
+    problems: list[str] = []
+    videos: list[VideoResult] = []
+    rows_scores: list[list[float]] = []
+    seen: set[str] = set()
+    for rownum, raw in enumerate(reader, start=2):
+        if None in raw:  # more cells than the header names: the columns may be shifted
+            problems.append(
+                f"row {rownum}: {len(raw[None])} cell(s) more than the header's {len(header)} columns"
+            )
+        row = {
+            unneutralise_cell((k or "").strip()): unneutralise_cell(v or "")
+            for k, v in raw.items()
+            if k is not None
+        }
+        if not any(v.strip() for v in row.values()):
+            continue  # blank line
+        video, vals = _csv_row(row, rownum, score_cols, problems)
+        if video.video_id and video.video_id in seen:
+            problems.append(f"row {rownum}: duplicate video_id '{video.video_id}'")
+        seen.add(video.video_id)
+        videos.append(video)
+        rows_scores.append(vals)
+    return videos, rows_scores, problems
+
+
+def _csv_scores(videos: list[VideoResult], rows_scores: list[list[float]], classes: list[str]) -> np.ndarray:
+    """float32 (len(videos), len(classes)) scores of a predictions CSV; each video is checked against its row."""
+    # float32 as stored everywhere: a score too large for float32 becomes inf and is caught below
+    with np.errstate(over="ignore"):
+        scores = (
+            np.asarray(rows_scores, dtype=np.float64).astype(np.float32).reshape(len(videos), len(classes))
+        )
+    for v, s in zip(videos, scores):
+        _score_video(v, s, classes)
+    return scores
+
+
+def _score_video(v: VideoResult, scores: np.ndarray, classes: list[str]) -> None:
+    """Check one CSV row's scores (float32 (len(classes),)) in place: a counted row with a score that is not
+    finite becomes ``nonfinite_scores``; otherwise its prediction's score is read from them."""
+    bad = [classes[k] for k in np.flatnonzero(~np.isfinite(scores))]
+    if bad and v.status in OK_STATUSES:
+        # a prediction whose scores are NaN or infinite cannot be trusted: never counted
+        shown = ", ".join(f"score:{c}" for c in bad[:3]) + (
+            f" (+{len(bad) - 3} more)" if len(bad) > 3 else ""
+        )
+        v.reason = "; ".join(x for x in (v.reason, f"scores not finite (empty, NaN or inf) in {shown}") if x)
+        v.status = NONFINITE_SCORES
+    # the CSV's scores may cover only a class subset: unrestricted top-1/top-5 stay unknown
+    if not bad and v.pred in classes:
+        v.pred_score = float(scores[classes.index(v.pred)])
 
 
 _KNOWN_COLUMNS = {"video_id", "label", "pred", "split", "background", "source_id", "status", "reason", "path"}

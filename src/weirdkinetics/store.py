@@ -18,15 +18,14 @@ import os
 import sqlite3
 import time
 import urllib.parse
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from weirdkinetics import statuses
 from weirdkinetics.errors import UserError
-from weirdkinetics.labels import resolve_label
-from weirdkinetics.results import OK_STATUSES, RunResults, VideoResult, dumps
+from weirdkinetics.results import RunResults, dumps, pick_evaluation, run_results, select_runs
 
 SCHEMA_VERSION = 2
 """2: predictions keyed by (run_id, path, video_id) with the file's size and mtime; 1: keyed by (run_id,
@@ -475,148 +474,30 @@ class Store:
         return out
 
 
-def restrict(scores: np.ndarray, class_names: list[str], classes: list[str]) -> np.ndarray:
-    """Scores over the class subset, renormalised to sum to 1 (argmax = the study's restricted prediction).
-
-    scores: float (..., K) over ``class_names`` -> float (..., len(classes)).
-    """
-    index = [class_names.index(c) for c in classes]
-    sub = np.asarray(scores, dtype=np.float64)[..., index]
-    total = sub.sum(axis=-1, keepdims=True)
-    return (sub / np.where(total > 0, total, 1.0)).astype(np.float32)
-
-
-def to_video_result(p: StoredPrediction, class_names: list[str], classes: list[str]) -> VideoResult:
-    """One stored prediction as a ``VideoResult``: restricted and unrestricted top-1, top-5 over all classes."""
-    row = dict(p.row)
-    v = VideoResult(
-        video_id=p.video_id,
-        path=p.path,
-        label=row.pop("label", ""),
-        split=row.pop("split", ""),
-        status=p.status,
-        reason=p.reason,
-        background=row.pop("background", ""),
-        source_id=row.pop("source_id", ""),
-        num_frames=p.num_frames,
-        num_clips=p.num_clips,
-    )
-    row.pop("path", None)
-    row.pop("video_id", None)
-    v.extra = {k: str(val) for k, val in row.items()}
-    if p.scores is not None and p.status in OK_STATUSES:
-        full = p.scores
-        sub = restrict(full, class_names, classes)
-        j = int(np.argmax(sub))
-        v.pred, v.pred_score = classes[j], float(sub[j])
-        k = int(np.argmax(full))
-        v.pred_all, v.pred_all_score = class_names[k], float(full[k])
-        order = np.argsort(-full, kind="stable")[:5]
-        v.topk = [(class_names[i], float(full[i])) for i in order]
-    return v
-
-
-def _manifest_rows(
-    preds: list[StoredPrediction], manifest, class_names: list[str], label_map: dict | None
-) -> list[StoredPrediction]:
-    """The stored rows of ``manifest``'s files, in manifest order, each carrying that manifest's own row
-    (label, split, background, extra columns): a row shared with another manifest naming the same file
-    and id shows this manifest's metadata. Labels are mapped (the evaluation's ``--label-map``) and
-    spelled as in the run's classes, as ``evaluate`` does, so a manifest read as it is gives the same labels."""
-    by_key = {(p.path, p.video_id): p for p in preds}
-    out = []
-    for row in manifest.rows:
-        p = by_key.get((str(row.path), row.video_id))
-        if p is not None:
-            meta = row.to_dict()
-            label = meta["label"]
-            if label not in class_names:
-                mapped = (label_map or {}).get(label, label)
-                meta["label"] = resolve_label(mapped, class_names) or mapped
-            out.append(replace(p, row=meta))
-    return out
-
-
-def _unique_ids(preds: list[StoredPrediction]) -> list[StoredPrediction]:
-    """Rows of several manifests in one run: an id given to different files is shown with its path."""
-    paths: dict[str, set[str]] = {}
-    for p in preds:
-        paths.setdefault(p.video_id, set()).add(p.path)
-    return [replace(p, video_id=f"{p.video_id} ({p.path})") if len(paths[p.video_id]) > 1 else p for p in preds]
-
-
 def load_runs(store_path: str | Path, run_ids: list[str] | None = None, manifest=None) -> list[RunResults]:
-    """Results of the runs in a store (all, or those whose id or model name is in ``run_ids``), read without
-    writing to the store.
+    """Results of the runs in a store (all, or those whose id, id prefix or model name is in ``run_ids``), read
+    without writing to the store.
 
     With ``manifest`` (a ``manifest.Manifest``), each run holds the rows of that manifest's files (matched by
     resolved path and video_id), in manifest order, and runs with none are left out; its class subset and
     provenance are those of its evaluation of that manifest (else its latest). Without, every row of each run;
-    an id that names different files (two manifests' ``clip.mp4``) is shown as ``id (path)``.
+    an id that names different files (two manifests' ``clip.mp4``) is shown as ``id (path)``. The assembly is
+    ``results``' pure functions; this only reads the rows.
     """
     store_path = Path(store_path)
+    digest = None if manifest is None else manifest.digest
+    out = []
     try:
         with Store(store_path, read_only=True) as store:
-            return _load_runs(store, store_path, run_ids, manifest)
+            runs = select_runs(store.runs(), run_ids, str(store_path))
+            for info in runs:
+                evaluation = pick_evaluation(info, store.evaluations(info.run_id), digest)
+                rows = store.predictions(info.run_id, len(info.class_names))
+                run = run_results(info, evaluation, rows, manifest, store=str(store_path))
+                if manifest is None or run.videos:  # a run without this manifest's files is left out
+                    out.append(run)
     except sqlite3.Error as exc:  # a page that cannot be read (corruption mid-file)
         raise _db_error(store_path, exc) from None
-
-
-def _load_runs(store: Store, store_path: Path, run_ids: list[str] | None, manifest) -> list[RunResults]:
-    out = []
-    runs = store.runs()
-    if run_ids:
-        known = {r.run_id for r in runs} | {r.model for r in runs}
-        unknown = [x for x in run_ids if x not in known and not any(r.run_id.startswith(x) for r in runs)]
-        if unknown:
-            raise UserError(
-                f"--run {', '.join(unknown)}: not in {store_path}; runs there: "
-                + ", ".join(f"{r.run_id} ({r.model})" for r in runs)
-            )
-        runs = [r for r in runs if r.run_id in run_ids or r.model in run_ids or any(r.run_id.startswith(x) for x in run_ids)]
-    for info in runs:
-        evals = store.evaluations(info.run_id)
-        latest = evals[-1] if evals else {"classes": info.class_names, "provenance": {}, "video_ids": None}
-        if manifest is not None:
-            latest = next((e for e in reversed(evals) if e["manifest_digest"] == manifest.digest), latest)
-        classes = latest["classes"] or info.class_names
-        preds = store.predictions(info.run_id, len(info.class_names))
-        if manifest is not None:
-            label_map = (latest.get("provenance") or {}).get("label_map")
-            preds = _manifest_rows(preds, manifest, info.class_names, label_map)
-            if not preds:
-                continue
-        else:
-            preds = _unique_ids(preds)
-        videos = [to_video_result(p, info.class_names, classes) for p in preds]
-        scores = np.full((len(preds), len(classes)), np.nan, dtype=np.float32)
-        for i, p in enumerate(preds):
-            if p.scores is not None and p.status in OK_STATUSES:
-                scores[i] = restrict(p.scores, info.class_names, classes)
-        weights = "random" if info.weights_digest.startswith("random") else info.weights_digest[:12]
-        provenance = dict(latest.get("provenance") or {})
-        provenance.update(
-            {
-                "run_id": info.run_id,
-                "model_card": info.card,
-                "weights_digest": info.weights_digest,
-                "weights": info.weights_desc,
-                "sampling": info.spec,
-                "sampling_key": info.spec_key,
-                "store": str(store_path),
-            }
-        )
-        label = provenance.get("run_label") or ""
-        out.append(
-            RunResults(
-                run_id=info.run_id,
-                model=f"{info.model} {label} [{weights}]" if label else f"{info.model} [{weights}]",
-                videos=videos,
-                classes=classes,
-                scores=scores,
-                provenance=provenance,
-            )
-        )
     if manifest is not None and runs and not out:
         raise UserError(
             f"{store_path}: no predictions for the files of {manifest.path} (rows are matched by each video's "
