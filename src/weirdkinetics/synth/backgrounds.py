@@ -9,19 +9,32 @@ A library is a folder with one sub-folder per category, holding still images and
 The choice is a pure function of (seed, source video id, the pool): the same source gets the same
 background in every variant (so static-background and static-person stay a matched pair) and whatever
 other rows the manifest holds.
+
+The pipeline asks a ``BackgroundSource`` for one row's background, fitted to the row's frames, and gets a
+``Background`` or a ``NoBackground`` (the row's status and reason). Two sources are built in:
+``LibraryBackgrounds`` (a library folder) and ``DonorBackgrounds`` (HAT's recipe: the background-only
+version of another class's video from the same manifest).
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 
 from weirdkinetics._optional import require
+from weirdkinetics.decode import DecodedVideo, VideoOpenError, probe, read_video
 from weirdkinetics.errors import UserError
+from weirdkinetics.manifest import Manifest, ManifestRow
+from weirdkinetics.synth import composite
+from weirdkinetics.synth.options import SynthOptions
+from weirdkinetics.synth.segment import MaskSource
+from weirdkinetics.synth.variants import remove_person
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".avi", ".mov", ".webm", ".m4v")
@@ -126,3 +139,223 @@ def read_image(path: str | Path) -> np.ndarray:
     elif image.ndim == 3 and image.shape[-1] == 4:
         image = cv2.cvtColor(image, cv2.COLOR_BGRA2RGBA)
     return image
+
+
+# -- sources -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Background:
+    """One row's new background. frames: uint8 (H, W, 3) (a still, or an image standing for every frame)
+    or (T, H, W, 3), fitted to the row's frames. name: the manifest's ``background`` column (category, or
+    the donor's background); label: the class this background is associated with ("" when unknown);
+    source: the file or donor video it came from."""
+
+    frames: np.ndarray
+    name: str
+    label: str
+    source: str
+
+
+@dataclass(frozen=True)
+class NoBackground:
+    """Why a row gets no background: ``status`` is ``no_background`` (nothing qualifies under the choice
+    rule) or ``background_error`` (the chosen background cannot be read); ``reason`` says what to do."""
+
+    status: str
+    reason: str
+
+
+@runtime_checkable
+class BackgroundSource(Protocol):
+    """Anything that gives a manifest row a new background.
+
+    ``name`` is what ``synth.json`` records under ``backgrounds``; ``inpaints`` says whether its
+    backgrounds are OpenCV-inpainted (recorded under ``inpainting``). A source owns its seed, so its choice
+    is a pure function of (seed, row, what it holds).
+    """
+
+    name: str
+    inpaints: bool
+
+    def pick(
+        self, row: ManifestRow, num_frames: int, height: int, width: int, still: bool
+    ) -> Background | NoBackground:
+        """The background for ``row``, fitted to ``num_frames`` frames of ``height`` x ``width``; one image
+        uint8 (height, width, 3) when ``still``."""
+        ...
+
+
+class _Unusable(Exception):
+    """A chosen background that cannot be read (the row's ``background_error``)."""
+
+
+class _LRU(OrderedDict):
+    """The ``size`` most recently used values by key (decoded backgrounds are reused across rows)."""
+
+    def __init__(self, size: int):
+        super().__init__()
+        self.size = size
+
+    def get_or(self, key: Hashable, make: Callable[[], Any]) -> Any:
+        if key in self:
+            self.move_to_end(key)
+            return self[key]
+        value = make()
+        self[key] = value
+        if len(self) > self.size:
+            self.popitem(last=False)
+        return value
+
+
+def avoided(row: ManifestRow) -> set[str]:
+    """The source's own background and class: the ``other`` rule picks none of these."""
+    return {row.label, row.background, row.extra.get("bg_class", "")} - {""}
+
+
+class LibraryBackgrounds:
+    """Backgrounds from a library folder (one sub-folder per category); a category is its own label.
+
+    rule / category: the choice rule (``RULES``) and the ``fixed`` rule's category. max_side: background
+    videos are decoded downscaled to this longest side, like the sources."""
+
+    inpaints = False
+
+    def __init__(
+        self,
+        root: str | Path,
+        seed: int,
+        rule: str = "other",
+        category: str | None = None,
+        max_side: int | None = None,
+    ):
+        root = Path(root)
+        self.pool = scan_library(root)
+        self.name = str(root.resolve())
+        self.seed, self.rule, self.category, self.max_side = seed, rule, category, max_side
+        self._images = _LRU(32)
+        self._videos = _LRU(4)
+        if rule == "fixed" and category not in self.pool:
+            raise UserError(
+                f"background category '{category}' is not in the library {root}; "
+                f"categories: {', '.join(sorted(self.pool))}"
+            )
+
+    def pick(
+        self, row: ManifestRow, num_frames: int, height: int, width: int, still: bool
+    ) -> Background | NoBackground:
+        avoid = avoided(row)
+        choice = choose_background(
+            self.pool, avoid, row_rng(self.seed, row.video_id), self.rule, self.category
+        )
+        if choice is None:
+            return NoBackground(
+                "no_background",
+                f"no library category other than {sorted(avoid)}; add categories or use --background-rule fixed",
+            )
+        try:
+            frames = self._fit(choice.item, num_frames, height, width, still)
+        except _Unusable as exc:
+            return NoBackground("background_error", str(exc))
+        return Background(frames, choice.category, choice.category, str(choice.item.path))
+
+    def _fit(self, item: BackgroundItem, num_frames: int, height: int, width: int, still: bool) -> np.ndarray:
+        """uint8 (H, W, 3) when ``still`` (a video gives its middle frame) or for an image; else a video
+        (T, H, W, 3)."""
+        if item.kind == "image":
+            try:
+                image = self._images.get_or(item.path, lambda: read_image(item.path))
+            except UserError as exc:
+                raise _Unusable(str(exc)) from None
+            return composite.fit_background(image, height, width)
+        # decode only what is used: the middle frame for a still, the first num_frames for a video
+        video = self._videos.get_or(
+            (item.path, still, num_frames), lambda: self._read(item.path, num_frames, still)
+        )
+        if video.status not in ("ok", "partial") or len(video.frames) == 0:
+            raise _Unusable(f"background video {item.path}: {video.status} ({video.reason})")
+        if still:
+            return composite.fit_background(video.frames[0], height, width)
+        return composite.fit_background_video(video.frames, num_frames, height, width)
+
+    def _read(self, path: Path, num_frames: int, still: bool) -> DecodedVideo:
+        try:
+            count = probe(path).num_frames
+        except VideoOpenError as exc:
+            return DecodedVideo(np.zeros((0, 1, 1, 3), np.uint8), 0.0, exc.status, exc.reason)
+        wanted = np.array([count // 2]) if still else np.arange(min(count, num_frames))
+        return read_video(path, max_side=self.max_side, indices=wanted)
+
+
+class DonorBackgrounds:
+    """HAT's recipe without a library: the background-only version (person inpainted away,
+    ``variants.remove_person``) of another row's video, from a class other than the source's. The label is
+    the donor's ``bg_class`` (the demo's column naming the class that owns its background) or else its
+    label. A donor that cannot serve (its video or masks fail) is set aside for the rest of the run and
+    another is drawn."""
+
+    name = "donor-background-only"
+    inpaints = True
+
+    def __init__(self, manifest: Manifest, masks: MaskSource, options: SynthOptions, seed: int):
+        self.rows = {r.video_id: r for r in manifest.rows}
+        self.masks, self.options, self.seed = masks, options, seed
+        self.bad: dict[str, str] = {}  # donor video_id -> why it cannot serve
+        self._cache = _LRU(8)
+        labels = {self._label(r) for r in manifest.rows}
+        if options.choice == "fixed" and options.category not in labels:
+            raise UserError(
+                f"background category '{options.category}' names no row's class in {manifest.path}; "
+                f"classes: {', '.join(sorted(labels))}"
+            )
+        if len(labels) < 2:
+            raise UserError(
+                f"{manifest.path}: every row has the same class, so no other class's background exists to swap in; "
+                "pass --backgrounds LIBRARY (a folder with one sub-folder of images/videos per category)"
+            )
+
+    @staticmethod
+    def _label(row: ManifestRow) -> str:
+        return row.extra.get("bg_class") or row.label
+
+    def pick(
+        self, row: ManifestRow, num_frames: int, height: int, width: int, still: bool
+    ) -> Background | NoBackground:
+        while True:  # ends: each failed donor leaves the pool, and an empty pool is no_background
+            choice = self._choose(row)
+            if choice is None:
+                return NoBackground(
+                    "no_background",
+                    f"no other row has a background from a class other than {sorted(avoided(row))}",
+                )
+            donor = choice.item
+            try:
+                back = self._cache.get_or((donor.video_id, still), lambda d=donor: self._make(d, still))
+            except (_Unusable, UserError) as exc:
+                self.bad[donor.video_id] = str(exc)
+                continue
+            if still:
+                frames = composite.fit_background(back, height, width)
+            else:
+                frames = composite.fit_background_video(back, num_frames, height, width)
+            return Background(frames, donor.background or choice.category, choice.category, donor.video_id)
+
+    def _choose(self, row: ManifestRow) -> Choice[ManifestRow] | None:
+        pool: dict[str, list[ManifestRow]] = {}
+        for donor in self.rows.values():
+            same = donor.video_id == row.video_id or (row.source_id and donor.source_id == row.source_id)
+            if not same and donor.video_id not in self.bad:
+                pool.setdefault(self._label(donor), []).append(donor)
+        # a fresh generator per draw: the choice depends on the seed, the row and the usable pool only
+        rng = row_rng(self.seed, row.video_id)
+        return choose_background(pool, avoided(row), rng, self.options.choice, self.options.category)
+
+    def _make(self, donor: ManifestRow, still: bool) -> np.ndarray:
+        video = read_video(donor.path, max_side=self.options.max_side)
+        if video.status not in ("ok", "partial") or len(video.frames) == 0:
+            raise _Unusable(f"{video.status}: {video.reason}")
+        masks = self.masks.masks(donor, video.frames)
+        if still:  # only the middle frame is needed: inpaint just that one
+            mid = len(video.frames) // 2
+            return remove_person(video.frames[mid : mid + 1], masks[mid : mid + 1], self.options)[0]
+        return remove_person(video.frames, masks, self.options)

@@ -1,4 +1,4 @@
-"""Person masks: segmenter adapters, temporal smoothing, and a disk cache.
+"""Person masks: segmenter adapters, temporal smoothing, a disk cache, and a manifest row's mask source.
 
 A segmenter turns frames uint8 (T, H, W, 3) RGB into person probabilities float32 (T, H, W) in [0, 1].
 Adapters are thin; the smoothing is a pure function; the cache is keyed by the video file's content and
@@ -16,6 +16,9 @@ Built in (``SEGMENTERS``):
 - ``true``: the demo's true masks (``mask_path`` column -> npz with ``masks`` bool (T, H, W)).
 - ``deeplabv3_resnet50``, ``deeplabv3_mobilenet_v3_large``: torchvision DeepLabV3, Pascal VOC person class
   (15), from a local checkpoint (``weights``): optional, for better masks where weights are available.
+
+``MaskSource`` puts these together for a manifest row: true masks from its ``mask_path``, or a segmenter
+through the cache, then the temporal median.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import json
 import os
 import zipfile
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -34,6 +37,9 @@ from weirdkinetics._optional import require
 from weirdkinetics.digest import sha256_file
 from weirdkinetics.errors import UnknownNameError, UserError, did_you_mean
 from weirdkinetics.inputs import unreadable
+
+if TYPE_CHECKING:
+    from weirdkinetics.manifest import ManifestRow
 
 
 @runtime_checkable
@@ -430,3 +436,43 @@ class MaskCache:
         tmp.replace(path)  # atomic: a crash never leaves half an entry
         # the same quantised values as a later read, so a run does not depend on the cache's state
         return stored.astype(np.float32) / 255.0, False
+
+
+# -- per manifest row ----------------------------------------------------------------------------------
+
+
+class MaskSource:
+    """Smoothed person masks for a manifest row's decoded frames.
+
+    name: ``true`` (the row's ``mask_path`` file, relative to ``manifest_dir``) or the segmenter's name;
+    segmenter: the segmenter (None for true masks); cache: where raw masks are kept (None: no cache);
+    window: frames of the centred temporal median (1 = off).
+    """
+
+    def __init__(
+        self, name: str, segmenter: Segmenter | None, cache: MaskCache | None, manifest_dir: Path, window: int
+    ):
+        self.name, self.segmenter, self.cache = name, segmenter, cache
+        self.manifest_dir, self.window = manifest_dir, window
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """The segmenter's settings (empty for true masks), as ``synth.json`` records them."""
+        return {} if self.segmenter is None else dict(self.segmenter.settings)
+
+    def masks(self, row: ManifestRow, frames: np.ndarray) -> np.ndarray:
+        """frames: uint8 (T, H, W, 3) decoded from ``row`` -> float32 (T, H, W) in [0, 1], smoothed.
+        Raises ``UserError`` when they cannot be made."""
+        if self.name == "true":
+            text = row.extra.get("mask_path", "")
+            if not text:
+                raise UserError(
+                    f"row {row.row}: empty mask_path; --segmenter true needs the demo's mask files"
+                )
+            path = Path(text) if Path(text).is_absolute() else self.manifest_dir / text
+            raw = TrueMasks(path).masks(frames)
+        elif self.cache is not None:
+            raw, _ = self.cache.masks(row.path, frames, self.segmenter)
+        else:
+            raw = self.segmenter.masks(frames)
+        return smooth_masks(raw, self.window) if self.window > 1 else raw
