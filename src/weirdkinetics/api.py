@@ -245,3 +245,95 @@ def make_report(
     if not runs:
         raise UserError(f"{source}: no runs to report")
     return write_report(runs, Path(out_dir), strips=frame_strips(runs, seed=seed), seed=seed)
+
+
+@dataclass
+class ExplainOutcome:
+    out_dir: Path
+    store: Path
+    run_id: str
+    model: str
+    methods: list[str]
+    summary: object
+    manifest: Manifest
+    report: dict | None = None
+
+
+def explain(
+    manifest_path: str | Path,
+    model: str,
+    out_dir: str | Path,
+    weights: str | None = None,
+    methods: list[str] | None = None,
+    segmenter: str = "mediapipe",
+    segmenter_weights: str | None = None,
+    clips: str = "centre",
+    target: str = "true",
+    classes: str = "all",
+    store_path: str | Path | None = None,
+    mask_cache: str | Path | None = None,
+    device: str = "cpu",
+    batch_size: int = 8,
+    report: bool = False,
+    progress: bool = True,
+    run_label: str | None = None,
+) -> ExplainOutcome:
+    """Where does ``model`` look? Saliency per video against person masks, into ``OUT/predictions.sqlite``.
+
+    methods: ``gradcam`` and/or ``occlusion`` (default: every method the card supports; a card without a
+    Grad-CAM target layer gets a ``UserError`` naming the methods that work for it). segmenter: synth's
+    mask sources (``mediapipe`` ..., or ``true`` for the manifest's ``mask_path`` masks); masks are cached
+    under ``mask_cache`` (default ``OUT/mask-cache``). clips: ``centre`` (one clip per video) or ``all``
+    (the card's dense clips). target: ``true`` (the label) or ``pred`` (the restricted prediction on the
+    clip). The run is the same as ``evaluate``'s for the card, weights and dense sampling, so the report
+    shows both together. Resumable: stored rows with the same settings are not recomputed.
+    """
+    from weirdkinetics.attribution import ExplainSettings, MaskSource, check_methods, explain_manifest
+    from weirdkinetics.models import get_card
+    from weirdkinetics.models.loading import load_model
+    from weirdkinetics.predict import run_id_for
+    from weirdkinetics.sampling import spec_for
+    from weirdkinetics.store import RunInfo, Store
+    from weirdkinetics.synth.segment import MaskCache, build_segmenter, check_segmenter_name
+
+    card = get_card(model)
+    chosen = check_methods(card, methods)
+    check_segmenter_name(segmenter)
+    open_subset = classes != "all"
+    space = None if (card.open_vocabulary and open_subset) else label_space(card.label_space)
+    manifest = read_manifest(manifest_path, space)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    store_path = Path(store_path) if store_path else out_dir / DEFAULT_STORE
+    seg = None if segmenter == "true" else build_segmenter(segmenter, segmenter_weights)
+    cache = None if seg is None else MaskCache(Path(mask_cache) if mask_cache else out_dir / "mask-cache")
+    masks_from = MaskSource(segmenter, seg, cache, manifest.path.parent)
+    loaded = load_model(card, weights, device)
+    if card.open_vocabulary and open_subset:
+        loaded.set_classes(sorted(set(manifest.labels)) if classes == "manifest" else read_class_file(classes))
+    class_names = list(loaded.class_names) if loaded.class_names else list(label_space(card.label_space))
+    subset = resolve_classes(classes, tuple(class_names), manifest.labels)
+    settings = ExplainSettings(
+        clips=clips, target=target, segmenter=segmenter, segmenter_settings=masks_from.settings,
+        classes=tuple(subset),
+    )
+    spec = spec_for(card, "dense")
+    run_id = run_id_for(loaded, spec)
+    with Store(store_path) as store:
+        store.ensure_run(
+            RunInfo(run_id, card.name, card.to_dict(), loaded.weights_digest, loaded.weights_desc, spec.key(),
+                    spec.to_dict(), class_names)
+        )
+        if not store.evaluations(run_id):  # a run only explained still names its classes and provenance
+            store.record_evaluation(
+                run_id, str(manifest.path), manifest.digest, subset, [r.video_id for r in manifest.rows],
+                {"versions": versions(), "classes_spec": classes, "device": device, "manifest_digest": manifest.digest,
+                 "manifest": str(manifest.path), "run_label": run_label or "", "explained_only": True},
+            )
+        summary = explain_manifest(
+            manifest, loaded, run_id, class_names, subset, chosen, settings, masks_from, store, batch_size, progress
+        )
+    outcome = ExplainOutcome(out_dir, store_path, run_id, model, chosen, summary, manifest)
+    if report:
+        outcome.report = make_report(store_path, out_dir, run_ids=[run_id], manifest=manifest)
+    return outcome

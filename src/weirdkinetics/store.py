@@ -59,6 +59,30 @@ CREATE TABLE IF NOT EXISTS predictions (
 );
 """
 
+# Attribution results (``weirdkinetics explain``): one row per (run, video, method, settings), keyed like
+# predictions plus the method and its settings; the video's path decides whether a stored row still applies.
+# Created on open like the tables above (additive: older stores gain it, nothing else changes).
+_ATTRIBUTION_SCHEMA = """
+CREATE TABLE IF NOT EXISTS attributions (
+    run_id TEXT NOT NULL,
+    video_id TEXT NOT NULL,
+    method TEXT NOT NULL,
+    settings_key TEXT NOT NULL,
+    path TEXT NOT NULL,
+    settings_json TEXT NOT NULL,
+    row_json TEXT NOT NULL,
+    status TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    numbers_json TEXT NOT NULL,
+    saliency BLOB,
+    saliency_shape TEXT,
+    person BLOB,
+    seconds REAL,
+    created REAL NOT NULL,
+    PRIMARY KEY (run_id, video_id, method, settings_key)
+);
+"""
+
 RETRY_STATUSES = ("missing",)
 """Statuses recomputed on the next run (the file may have appeared); all others are final."""
 
@@ -90,6 +114,29 @@ class StoredPrediction:
     infer_s: float | None
 
 
+@dataclass
+class StoredAttribution:
+    """One (video, run, method, settings) attribution result.
+
+    numbers: the statistics (background share, reliance ratio, deletion curves, occlusion drops, target,
+    clip frames) as plain JSON. saliency: float16 (T, h, w) low-resolution map of the first explained clip
+    (for the report's overlays), person: bool (T, h, w) its dilated person mask at the same size.
+    """
+
+    video_id: str
+    path: str
+    method: str
+    settings_key: str
+    settings: dict
+    row: dict
+    status: str
+    reason: str
+    numbers: dict
+    saliency: np.ndarray | None = None
+    person: np.ndarray | None = None
+    seconds: float | None = None
+
+
 def _blob(a: np.ndarray | None) -> bytes | None:
     return None if a is None else np.asarray(a, dtype=np.float32).tobytes()
 
@@ -111,6 +158,7 @@ class Store:
             self.db = sqlite3.connect(str(self.path), timeout=30)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.executescript(_SCHEMA)
+            self.db.executescript(_ATTRIBUTION_SCHEMA)
         except sqlite3.DatabaseError as exc:
             raise UserError(f"{self.path}: not a weirdkinetics store ({exc}); choose another --out or --store") from None
         row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
@@ -232,6 +280,74 @@ class Store:
                 )
             )
         return out
+
+    # --- attributions ---------------------------------------------------------------------------------
+    def attribution_done(self, run_id: str, method: str, settings_key: str) -> dict[str, str]:
+        """video_id -> path of attribution rows that need no recomputation."""
+        q = (
+            "SELECT video_id, path FROM attributions WHERE run_id=? AND method=? AND settings_key=? "
+            "AND status NOT IN (%s)" % ",".join("?" * len(RETRY_STATUSES))
+        )
+        return dict(self.db.execute(q, (run_id, method, settings_key, *RETRY_STATUSES)).fetchall())
+
+    def put_attribution(self, run_id: str, rec: StoredAttribution) -> None:
+        """Write one attribution row atomically (replacing an earlier one with the same key)."""
+        shape = None if rec.saliency is None else json.dumps(list(rec.saliency.shape))
+        with self.db:
+            self.db.execute(
+                "INSERT OR REPLACE INTO attributions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    run_id,
+                    rec.video_id,
+                    rec.method,
+                    rec.settings_key,
+                    rec.path,
+                    dumps(rec.settings),
+                    dumps(rec.row),
+                    rec.status,
+                    rec.reason,
+                    json.dumps(rec.numbers, allow_nan=True),
+                    None if rec.saliency is None else np.asarray(rec.saliency, np.float16).tobytes(),
+                    shape,
+                    None if rec.person is None else np.packbits(np.asarray(rec.person, bool)).tobytes(),
+                    rec.seconds,
+                    time.time(),
+                ),
+            )
+
+    def attributions(self, run_id: str) -> list[StoredAttribution]:
+        """Every attribution row of a run, in the order they were first written."""
+        out = []
+        for r in self.db.execute(
+            "SELECT video_id, path, method, settings_key, settings_json, row_json, status, reason, numbers_json, "
+            "saliency, saliency_shape, person, seconds FROM attributions WHERE run_id=? ORDER BY rowid",
+            (run_id,),
+        ):
+            saliency = person = None
+            if r[9] is not None and r[10]:
+                shape = tuple(json.loads(r[10]))
+                saliency = np.frombuffer(r[9], dtype=np.float16).reshape(shape).astype(np.float32)
+                if r[11] is not None:
+                    count = int(np.prod(shape))
+                    person = np.unpackbits(np.frombuffer(r[11], np.uint8))[:count].reshape(shape).astype(bool)
+            out.append(
+                StoredAttribution(
+                    r[0], r[1], r[2], r[3], json.loads(r[4]), json.loads(r[5]), r[6], r[7], json.loads(r[8]),
+                    saliency, person, r[12],
+                )
+            )
+        return out
+
+
+def load_attributions(store_path: str | Path, run_ids: list[str]) -> dict[str, list[StoredAttribution]]:
+    """run_id -> its attribution rows (runs without any are left out)."""
+    out: dict[str, list[StoredAttribution]] = {}
+    with Store(store_path) as store:
+        for run_id in run_ids:
+            rows = store.attributions(run_id)
+            if rows:
+                out[run_id] = rows
+    return out
 
 
 def restrict(scores: np.ndarray, class_names: list[str], classes: list[str]) -> np.ndarray:

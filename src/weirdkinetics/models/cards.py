@@ -77,6 +77,7 @@ _ptv(
     "C2D_8x8_R50.pyth",
     "2D CNN",
     "C2D ResNet-50 8x8: 2D convolutions per frame, temporal pooling only.",
+    cam_layers=("blocks.5",),  # blocks.2 is a pooling layer: the last stage is blocks.5
 )
 _ptv(
     "i3d_r50",
@@ -90,6 +91,7 @@ _ptv(
     "I3D with a ResNet-50 backbone, 8x8, PyTorchVideo model zoo; the study's model and protocol "
     "(30 fps, 8 frames every 8th, clips every 16 frames, mean of softmax).",
     clip_spacing=16,
+    cam_layers=("blocks.5",),  # blocks.2 is a pooling layer: the last stage is blocks.5
 )
 _ptv(
     "slow_r50",
@@ -101,6 +103,7 @@ _ptv(
     "SLOW_8x8_R50.pyth",
     "3D CNN",
     "Slow pathway only (SlowFast paper's Slow-only) ResNet-50, 8x8.",
+    cam_layers=("blocks.4",),
 )
 _ptv(
     "slowfast_r50",
@@ -115,6 +118,7 @@ _ptv(
     "4th of those (8 frames every 8th), packed as PyTorchVideo's PackPathway does. The builder's docstring says "
     "76.4 top-1; the zoo table (used here) says 76.94.",
     slowfast_alpha=4,
+    cam_layers=("blocks.4.multipathway_blocks.0", "blocks.4.multipathway_blocks.1"),  # slow, fast
 )
 _ptv(
     "slowfast_r101",
@@ -127,6 +131,7 @@ _ptv(
     "two-pathway",
     "SlowFast ResNet-101 8x8 (alpha 4): fast pathway 32 frames every 2nd frame, slow pathway 8 of them.",
     slowfast_alpha=4,
+    cam_layers=("blocks.4.multipathway_blocks.0", "blocks.4.multipathway_blocks.1"),  # slow, fast
 )
 _ptv(
     "x3d_xs",
@@ -138,6 +143,7 @@ _ptv(
     "X3D_XS.pyth",
     "efficient",
     "X3D-XS, 4x12; test short side and crop 182 (torch.hub X3D tutorial; trained at 160).",
+    cam_layers=("blocks.4",),
 )
 _ptv(
     "x3d_s",
@@ -149,6 +155,7 @@ _ptv(
     "X3D_S.pyth",
     "efficient",
     "X3D-S, 13x6; test short side and crop 182 (torch.hub X3D tutorial; trained at 160).",
+    cam_layers=("blocks.4",),
 )
 _ptv(
     "x3d_m",
@@ -160,6 +167,7 @@ _ptv(
     "X3D_M.pyth",
     "efficient",
     "X3D-M, 16x5; test short side and crop 256 (torch.hub X3D tutorial; trained at 224).",
+    cam_layers=("blocks.4",),
 )
 _ptv(
     "x3d_l",
@@ -172,6 +180,7 @@ _ptv(
     "efficient",
     "X3D-L, 16x5; test short side and crop 356 from PySlowFast's X3D_L config (TEST_CROP_SIZE; trained at "
     "312). The torch.hub tutorial lists no X3D-L transform, so 356 is the recipe's value, not a hub one.",
+    cam_layers=("blocks.4",),
 )
 _ptv(
     "csn_r101",
@@ -184,6 +193,7 @@ _ptv(
     "3D CNN",
     "Channel-separated network (ir-CSN) ResNet-101, 32x2. Short side and crop 256 are PyTorchVideo's "
     "Kinetics recipe default; the zoo table does not state the test size for this model.",
+    cam_layers=("blocks.4",),
 )
 _ptv(
     "r2plus1d_r50",
@@ -196,6 +206,7 @@ _ptv(
     "3D CNN",
     "R(2+1)D ResNet-50, 16x4 (factorised spatial and temporal convolutions). Short side and crop 256 are "
     "PyTorchVideo's Kinetics recipe default; the zoo table does not state the test size for this model.",
+    cam_layers=("blocks.4",),
 )
 _ptv(
     "mvit_base_16x4",
@@ -210,6 +221,10 @@ _ptv(
     "Short side 224 and one centre crop as in PySlowFast's MVIT_B_16x4_CONV test recipe (torchvision's port "
     "of the same weights, mvit_v1_b, resizes to 256 instead).",
     views="1 crop x 5 clips",
+    cam_layers=("blocks.15",),
+    cam_tokens=(8, 7, 7),
+    cam_cls_tokens=1,
+    cam_token_layout="tokens",
 )
 
 
@@ -236,6 +251,7 @@ def _tv(
     family: str,
     description: str,
     licence: str = "BSD-3-Clause (torchvision)",
+    **extra,
 ) -> ModelCard:
     return register(
         ModelCard(
@@ -264,6 +280,7 @@ def _tv(
             antialias=False,
             resize_on_uint8=True,
             crop_rounding="round",
+            **extra,
         )
     )
 
@@ -287,6 +304,7 @@ _tv(
     _R18,
     "3D CNN",
     "ResNet-3D 18 (33.4 M parameters); resized to 128x171 whatever the aspect.",
+    cam_layers=("layer4",),
 )
 _tv(
     "mc3_18",
@@ -304,6 +322,7 @@ _tv(
     _R18,
     "3D CNN",
     "Mixed-convolution ResNet 18 (11.7 M parameters); resized to 128x171.",
+    cam_layers=("layer4",),
 )
 _tv(
     "r2plus1d_18",
@@ -321,6 +340,7 @@ _tv(
     _R18,
     "3D CNN",
     "R(2+1)D 18 (31.5 M parameters); resized to 128x171.",
+    cam_layers=("layer4",),
 )
 _tv(
     "s3d",
@@ -339,6 +359,7 @@ _tv(
     "3D CNN",
     "S3D (8.3 M parameters); resized to 256x256 whatever the aspect. The reported accuracy uses 128-frame "
     "clips (8.5 s at 15 fps): shorter videos are 'short'. The network accepts 14 frames or more.",
+    cam_layers=("features",),
 )
 _tv(
     "mvit_v1_b",
@@ -357,6 +378,10 @@ _tv(
     "transformer",
     "MViT v1 B (36.6 M parameters), ported from PyTorchVideo's MVIT_B_16x4; takes exactly 16 frames.",
     licence="BSD-3-Clause (torchvision); weights ported from PyTorchVideo (Apache-2.0)",
+    cam_layers=("blocks.15",),
+    cam_tokens=(8, 7, 7),
+    cam_cls_tokens=1,
+    cam_token_layout="tokens",
 )
 _tv(
     "mvit_v2_s",
@@ -375,6 +400,10 @@ _tv(
     "transformer",
     "MViT v2 S (34.5 M parameters), ported from PySlowFast's MVITv2_S_16x4; takes exactly 16 frames.",
     licence="BSD-3-Clause (torchvision); weights ported from PySlowFast (Apache-2.0)",
+    cam_layers=("blocks.15",),
+    cam_tokens=(8, 7, 7),
+    cam_cls_tokens=1,
+    cam_token_layout="tokens",
 )
 _SWIN = "video-level, 12 clips of 32 consecutive frames at 15 fps, centre crop"
 _SWIN_LICENCE = "BSD-3-Clause (torchvision); weights ported from Video-Swin-Transformer (Apache-2.0)"
@@ -395,6 +424,9 @@ _tv(
     "transformer",
     "Video Swin Transformer T (28.2 M parameters).",
     licence=_SWIN_LICENCE,
+    cam_layers=("features",),
+    cam_tokens=(16, 7, 7),
+    cam_token_layout="channels_last",
 )
 _tv(
     "swin3d_s",
@@ -413,6 +445,9 @@ _tv(
     "transformer",
     "Video Swin Transformer S (49.8 M parameters).",
     licence=_SWIN_LICENCE,
+    cam_layers=("features",),
+    cam_tokens=(16, 7, 7),
+    cam_token_layout="channels_last",
 )
 _tv(
     "swin3d_b",
@@ -431,6 +466,9 @@ _tv(
     "transformer",
     "Video Swin Transformer B (88.0 M parameters), ImageNet-1K initialised (KINETICS400_V1 weights).",
     licence=_SWIN_LICENCE,
+    cam_layers=("features",),
+    cam_tokens=(16, 7, 7),
+    cam_token_layout="channels_last",
 )
 
 
@@ -527,6 +565,9 @@ _hf(
     "VideoMAE ViT-B/16, 16 frames every 4th (tubelets of 2), fine-tuned on Kinetics-400. Mean/std are the "
     "ImageNet values of the VideoMAE recipe and of VideoMAEImageProcessor's defaults; the published "
     "preprocessor_config.json could not be read offline when this card was written.",
+    cam_layers=("videomae.encoder.layer.11",),
+    cam_tokens=(8, 14, 14),
+    cam_token_layout="tokens",
 )
 _hf(
     "timesformer_b_k400",
@@ -562,6 +603,11 @@ _hf(
     "transformer",
     "TimeSformer base, divided space-time attention, 8 frames every 32nd at 30 fps (the paper's 8x32). "
     "Mean/std 0.45/0.225 from the current preprocessor_config.json (an earlier revision said 0.5/0.5).",
+    cam_layers=("timesformer.encoder.layer.11",),
+    cam_tokens=(8, 14, 14),
+    cam_cls_tokens=1,
+    cam_token_layout="tokens",
+    cam_token_order="hwt",  # TimeSformer keeps patches outermost, frames innermost
 )
 _hf(
     "vivit_b_16x2_k400",
@@ -597,6 +643,10 @@ _hf(
     "reproduces the published processor exactly: x/127.5 - 1 ('offset'), then (x - 0.5)/0.5, i.e. values in "
     "[-3, 1]; written here as mean 0.75, std 0.25 on [0, 1]. 30 fps and the 80.0 top-1 (no top-5 found) are "
     "the least certain numbers of this card: Scenic decodes Kinetics at the source rate.",
+    cam_layers=("vivit.encoder.layer.11",),
+    cam_tokens=(16, 14, 14),
+    cam_cls_tokens=1,
+    cam_token_layout="tokens",
 )
 _hf(
     "xclip_b32",
@@ -653,6 +703,10 @@ _hf(
     "for that on 10 s Kinetics clips. Mean/std: the published preprocessor_config.json (ImageNet values).",
     open_vocabulary=True,
     prompt_template="{}",
+    cam_layers=("vision_model.encoder.layers.11",),  # per-frame ViT: frames in the batch dimension
+    cam_tokens=(8, 7, 7),
+    cam_cls_tokens=1,
+    cam_token_layout="frames",
 )
 
 

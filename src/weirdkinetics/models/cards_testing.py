@@ -32,6 +32,7 @@ register(
         mean=KINETICS_MEAN,
         std=KINETICS_STD,
         arch={"width": 8},
+        cam_layers=("features.2.2",),  # the last block's ReLU, before its pooling: the finest last-stage map
         licence="Apache-2.0 (weirdkinetics)",
         family="3D CNN",
         description="Tiny 3D CNN over the Kinetics-400 label space; use with --weights random[:SEED] for tests.",
@@ -52,6 +53,7 @@ register(
         mean=(0.5, 0.5, 0.5),
         std=(0.25, 0.25, 0.25),
         arch={"width": 16},
+        cam_layers=("features.2.2",),  # the last block's ReLU, before its pooling: the finest last-stage map
         licence="Apache-2.0 (weirdkinetics)",
         family="3D CNN",
         description="Small 3D CNN trained by `weirdkinetics demo` on the generated shortcut dataset.",
