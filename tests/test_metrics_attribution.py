@@ -103,7 +103,9 @@ def test_summarise_drops_non_finite_values_and_paired_difference_pairs_by_source
     assert empty.n == 0 and math.isnan(empty.mean)
     d = A.paired_difference({"x": 0.9, "y": 0.8, "z": 0.5}, {"x": 0.4, "y": 0.3}, n_boot=200)
     assert d.n == 2 and d.mean == pytest.approx(0.5)
-    assert A.intervals_disjoint(A.MeanSummary(0.8, (0.7, 0.9), 5, "video"), A.MeanSummary(0.2, (0.1, 0.3), 5, "video"))
+    assert A.intervals_disjoint(
+        A.MeanSummary(0.8, (0.7, 0.9), 5, "video"), A.MeanSummary(0.2, (0.1, 0.3), 5, "video")
+    )
     assert not A.intervals_disjoint(
         A.MeanSummary(0.8, (0.2, 0.9), 5, "video"), A.MeanSummary(0.2, (0.1, 0.3), 5, "video")
     )

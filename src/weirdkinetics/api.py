@@ -233,18 +233,105 @@ def frame_strips(
     return strips
 
 
+def attribution_records(
+    store_path: str | Path, runs: list[RunResults]
+) -> tuple[dict[str, list[dict]], dict[tuple[str, str, str], object]]:
+    """Attribution rows of ``runs`` as the report reads them (``{run_id: [record]}``, limited to each run's
+    videos), and their saliency overlays ``{(run_id, video_id, settings_key): uint8 (T, H, W, 3)}`` for the
+    videos the report shows. Overlays are drawn here, upstream of the report: the clip's frames are decoded
+    again through the same decoder and cropped like the model's view, the stored map is blended over them
+    and the person mask's outline drawn."""
+    from weirdkinetics.report.attribution import overlay_selection
+    from weirdkinetics.store import load_attributions
+
+    stored = load_attributions(store_path, [r.run_id for r in runs])
+    records: dict[str, list[dict]] = {}
+    overlays: dict[tuple[str, str, str], object] = {}
+    for run in runs:
+        keep = {v.video_id for v in run.videos}  # a run only explained (never evaluated) keeps all its rows
+        rows = [a for a in stored.get(run.run_id, []) if not keep or a.video_id in keep]
+        if not rows:
+            continue
+        recs = [
+            {
+                "video_id": a.video_id, "path": a.path, "method": a.method, "settings_key": a.settings_key,
+                "settings": a.settings, "status": a.status, "reason": a.reason, "row": a.row, "numbers": a.numbers,
+                "has_map": a.saliency is not None,
+            }
+            for a in rows
+        ]
+        records[run.run_id] = recs
+        card = (run.provenance or {}).get("model_card") or {}
+        by_key = {(a.video_id, a.settings_key): a for a in rows}
+        for key in dict.fromkeys(r["settings_key"] for r in recs):
+            for rec in overlay_selection([r for r in recs if r["settings_key"] == key]):
+                a = by_key[(rec["video_id"], key)]
+                image = _overlay(a, card)
+                if image is not None:
+                    overlays[(run.run_id, a.video_id, key)] = image
+    return records, overlays
+
+
+def _overlay(a, card: dict, side: int = 96):
+    """One stored attribution as an overlay strip: uint8 (T, side, side, 3), or None when its frames cannot
+    be read again. The map is min-max scaled over the clip, blended with matplotlib's 'inferno', and the
+    person mask's outline drawn in cyan."""
+    import numpy as np
+    import torch
+    import torch.nn.functional as F
+    from matplotlib import colormaps
+
+    from weirdkinetics.decode import read_video
+    from weirdkinetics.models.card import ModelCard
+    from weirdkinetics.transforms import crop_offsets, resize_frames
+
+    frames_idx = (a.numbers.get("clip_frames") or [[]])[0]
+    if a.saliency is None or not frames_idx or not card:
+        return None
+    fields = {k: (tuple(v) if isinstance(v, list) else v) for k, v in card.items()}
+    try:
+        model_card = ModelCard(**{k: v for k, v in fields.items() if k in ModelCard.__dataclass_fields__})
+        video = read_video(a.path, fps=model_card.fps, indices=np.asarray(frames_idx))
+    except (OSError, TypeError, ValueError):  # an old card's fields, or a file gone since: no overlay
+        return None
+    if len(video.frames) != len(frames_idx):
+        return None
+    view = resize_frames(torch.from_numpy(video.frames), model_card)  # float (T, C, h, w) in [0, 1]
+    top, left = crop_offsets(view.shape[-2], view.shape[-1], model_card.crop, 1, model_card.crop_rounding)[0]
+    view = view[..., top : top + model_card.crop, left : left + model_card.crop]
+    view = F.interpolate(view, size=(side, side), mode="bilinear", align_corners=False).clamp(0, 1)
+    sal = torch.from_numpy(a.saliency.astype(np.float32))[:, None]
+    sal = F.interpolate(sal, size=(side, side), mode="bilinear", align_corners=False)[:, 0].numpy()
+    sal = (sal - sal.min()) / (sal.max() - sal.min() + 1e-9)
+    heat = colormaps["inferno"](sal)[..., :3]
+    rgb = view.permute(0, 2, 3, 1).numpy()
+    out = 0.5 * rgb + 0.5 * heat
+    if a.person is not None:
+        person = torch.from_numpy(a.person.astype(np.float32))[:, None]
+        person = F.interpolate(person, size=(side, side), mode="nearest")[:, 0].numpy() > 0.5
+        from scipy import ndimage
+
+        inner = ndimage.binary_erosion(person, structure=np.ones((1, 3, 3), bool))
+        out[person & ~inner] = (0.0, 1.0, 1.0)
+    return (out * 255).round().clip(0, 255).astype(np.uint8)
+
+
 def make_report(
     source: str | Path, out_dir: str | Path, run_ids: list[str] | None = None, manifest: Manifest | None = None,
     seed: int = 0,
 ) -> dict:
     """Write the report (HTML, Markdown, CSV tables, PNG/SVG figures, metrics.json) for the runs in a store
-    or a predictions CSV."""
+    or a predictions CSV; runs with attribution rows (``explain``) get the "Where does the model look?"
+    section."""
     from weirdkinetics.report import write_report
 
     runs = load_results(source, run_ids, manifest)
     if not runs:
         raise UserError(f"{source}: no runs to report")
-    return write_report(runs, Path(out_dir), strips=frame_strips(runs, seed=seed), seed=seed)
+    records, overlays = ({}, {}) if Path(source).suffix.lower() == ".csv" else attribution_records(source, runs)
+    return write_report(
+        runs, Path(out_dir), strips=frame_strips(runs, seed=seed), seed=seed, attributions=records, overlays=overlays
+    )
 
 
 @dataclass

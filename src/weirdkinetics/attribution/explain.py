@@ -14,7 +14,6 @@ carries no texture or motion (a blur would keep the removed region's colours and
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import time
 from dataclasses import dataclass, field
@@ -147,7 +146,9 @@ class MaskSource:
         if self.name == "true":
             text = row.extra.get("mask_path", "")
             if not text:
-                raise UserError(f"row {row.row}: empty mask_path; --segmenter true needs the demo's mask files")
+                raise UserError(
+                    f"row {row.row}: empty mask_path; --segmenter true needs the demo's mask files"
+                )
             path = Path(text) if Path(text).is_absolute() else self.manifest_dir / text
             count = int(source_index.max()) + 1 if len(source_index) else 0
             try:
@@ -342,11 +343,15 @@ def explain_manifest(
     keys = {m: settings.key(m, card) for m in methods}
     done = {m: store.attribution_done(run_id, m, keys[m]) for m in methods}
     scorer = Scorer(model, class_names, classes, batch_size)
-    spec = sampling.ClipSpec(card.fps, card.frames, card.stride, card.clip_spacing, 1 if settings.clips == "centre" else None)
+    spec = sampling.ClipSpec(
+        card.fps, card.frames, card.stride, card.clip_spacing, 1 if settings.clips == "centre" else None
+    )
     dilate = settings.dilation(card)
     method_seconds: dict[str, list[float]] = {m: [] for m in methods}
     rows = manifest.rows
-    bar = tqdm(total=len(rows), desc=f"explain {card.name}", unit="video", disable=not progress, dynamic_ncols=True)
+    bar = tqdm(
+        total=len(rows), desc=f"explain {card.name}", unit="video", disable=not progress, dynamic_ncols=True
+    )
     for row in rows:
         todo = [m for m in methods if done[m].get(row.video_id) != str(row.path)]
         summary.reused += len(methods) - len(todo)
@@ -389,7 +394,9 @@ def explain_manifest(
                     status = "partial"
                     notes.append(f"{whole.reason or video.reason}; used the {n} frame(s) before the break")
                 else:
-                    raise _Failure(video.status if video.status != "ok" else "decode_error", video.reason or "no frames")
+                    raise _Failure(
+                        video.status if video.status != "ok" else "decode_error", video.reason or "no frames"
+                    )
             else:
                 frames = video.frames
                 if video.status == "partial":
@@ -400,9 +407,13 @@ def explain_manifest(
                 notes.append(note)
                 status = "short" if status == "ok" else status
             reason = "; ".join(x for x in notes if x)
-            tag = hashlib.sha256(f"{card.fps:g}:{','.join(map(str, wanted.tolist()))}".encode()).hexdigest()[:16]
+            tag = hashlib.sha256(f"{card.fps:g}:{','.join(map(str, wanted.tolist()))}".encode()).hexdigest()[
+                :16
+            ]
             try:
-                masks = masks_from.masks(row, frames, src_of_out[np.minimum(wanted, len(src_of_out) - 1)], tag)
+                masks = masks_from.masks(
+                    row, frames, src_of_out[np.minimum(wanted, len(src_of_out) - 1)], tag
+                )
             except UserError as exc:
                 raise _Failure("excluded", f"no usable person mask: {exc}") from None
             q = composite.mask_quality(composite.mask_coverage(masks))
@@ -428,15 +439,22 @@ def explain_manifest(
                     spent[m] += time.perf_counter() - tm
                     per_clip[m].append(result["numbers"])
                     if c == 0:
-                        maps[m] = (downsample(result["saliency"]), downsample(person.astype(np.float32)) >= 0.5)
+                        maps[m] = (
+                            downsample(result["saliency"]),
+                            downsample(person.astype(np.float32)) >= 0.5,
+                        )
             for m in todo:
                 method_seconds[m].append(spent[m])
-                numbers[m] = _mean_numbers(per_clip[m]) | quality | {
-                    "target": target_name,
-                    "num_clips": len(clip_idx),
-                    "clip_frames": clip_idx.tolist(),
-                    "fps": card.fps,
-                }
+                numbers[m] = (
+                    _mean_numbers(per_clip[m])
+                    | quality
+                    | {
+                        "target": target_name,
+                        "num_clips": len(clip_idx),
+                        "clip_frames": clip_idx.tolist(),
+                        "fps": card.fps,
+                    }
+                )
         except _Failure as failure:
             status, reason = failure.status, failure.reason
         seconds = time.perf_counter() - t0
@@ -445,8 +463,18 @@ def explain_manifest(
             store.put_attribution(
                 run_id,
                 StoredAttribution(
-                    row.video_id, str(row.path), m, keys[m], settings.to_dict(m, card), row.to_dict(),
-                    status, reason, _finite(numbers.get(m, quality)), saliency, person, seconds,
+                    row.video_id,
+                    str(row.path),
+                    m,
+                    keys[m],
+                    settings.to_dict(m, card),
+                    row.to_dict(),
+                    status,
+                    reason,
+                    _finite(numbers.get(m, quality)),
+                    saliency,
+                    person,
+                    seconds,
                 ),
             )
             summary.computed += 1

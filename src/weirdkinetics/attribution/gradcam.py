@@ -118,7 +118,9 @@ def gradcam(model: LoadedModel, clip: torch.Tensor, target: int) -> np.ndarray:
             logits = model.adapter.forward(model.module, card, x)
             if any(a is None for a in captured):
                 missing = [p for p, a in zip(card.cam_layers, captured) if a is None]
-                raise ValueError(f"model '{card.name}': target layer(s) {missing} did not run in the forward pass")
+                raise ValueError(
+                    f"model '{card.name}': target layer(s) {missing} did not run in the forward pass"
+                )
             score = logits[0, int(target)]
             gradients = torch.autograd.grad(score, captured)
     finally:

@@ -135,7 +135,11 @@ def deletion_result(
         raise ValueError(f"need one drop per fraction ({len(fractions)}), got {s.size} and {r.size}")
     advantage = float(np.mean(s - r))
     return DeletionResult(
-        tuple(float(f) for f in fractions), tuple(map(float, s)), tuple(map(float, r)), advantage, advantage > 0
+        tuple(float(f) for f in fractions),
+        tuple(map(float, s)),
+        tuple(map(float, r)),
+        advantage,
+        advantage > 0,
     )
 
 
@@ -152,8 +156,12 @@ class MeanSummary:
     resampled_by: str
 
     def to_dict(self) -> dict:
-        return {"mean": _num(self.mean), "ci95": [_num(self.ci95[0]), _num(self.ci95[1])], "n": self.n,
-                "resampled_by": self.resampled_by}
+        return {
+            "mean": _num(self.mean),
+            "ci95": [_num(self.ci95[0]), _num(self.ci95[1])],
+            "n": self.n,
+            "resampled_by": self.resampled_by,
+        }
 
 
 def _num(x: float) -> float | None:
@@ -198,7 +206,116 @@ def intervals_disjoint(a: MeanSummary, b: MeanSummary) -> bool:
     return a.ci95[1] < b.ci95[0] or b.ci95[1] < a.ci95[0]
 
 
+# -- per run ------------------------------------------------------------------------------------------
+
+OK_ATTRIBUTION = ("ok", "short", "partial")
+"""Statuses whose numbers are counted (as in evaluation: short and partial are flagged, not dropped)."""
+
+_QUANTITIES = {
+    "gradcam": ("background_share", "reliance_ratio", "deletion_advantage"),
+    "occlusion": ("background_share", "reliance_ratio", "person_drop", "background_drop"),
+}
+
+
+def group_of(record: dict) -> str:
+    """The split a record belongs to in the report: synth's variant for derived rows, else the split."""
+    row = record.get("row") or {}
+    variant = row.get("variant") or ""
+    return f"{row.get('split', '')} ({variant})" if variant else str(row.get("split", ""))
+
+
+def _value(record: dict, key: str) -> float:
+    numbers = record.get("numbers") or {}
+    if key == "deletion_advantage":
+        value = (numbers.get("deletion") or {}).get("advantage")
+    else:
+        value = numbers.get(key)
+    return math.nan if value is None else float(value)
+
+
+def _block(records: list[dict], method: str, n_boot: int, seed: int) -> dict:
+    clusters = np.array([(r.get("row") or {}).get("source_id", "") for r in records], dtype=object)
+    out: dict = {"n": len(records)}
+    for key in _QUANTITIES.get(method, ("background_share",)):
+        values = np.array([_value(r, key) for r in records], dtype=np.float64)
+        out[key] = summarise(values, clusters, n_boot, seed).to_dict()
+    if method == "gradcam":
+        out["faithful"] = sum(
+            bool(((r.get("numbers") or {}).get("deletion") or {}).get("faithful")) for r in records
+        )
+    return out
+
+
+def attribution_summary(records: list[dict], n_boot: int = 2000, seed: int = 0) -> dict:
+    """Summaries of one run's attribution rows, per (method, settings).
+
+    records: dicts with ``video_id, method, settings_key, settings, status, reason, row`` (the manifest row,
+    with split, label, background, source_id) and ``numbers`` (as ``explain`` stores them). Returns
+    ``{"groups": [...]}``, one entry per (method, settings) with status counts, the rows not counted with
+    their reasons, and means with 95 % bootstrap intervals (resampling source_id) overall, per split,
+    per class and per background; the paired real-minus-weird background share per source_id; for
+    Grad-CAM, whether the maps beat random deletion (mean advantage's interval above zero).
+    """
+    by_key: dict[tuple[str, str], list[dict]] = {}
+    for r in records:
+        by_key.setdefault((r["method"], r["settings_key"]), []).append(r)
+    groups = []
+    for (method, key), recs in by_key.items():
+        counted = [r for r in recs if r["status"] in OK_ATTRIBUTION]
+        status: dict[str, int] = {}
+        for r in recs:
+            status[r["status"]] = status.get(r["status"], 0) + 1
+        entry: dict = {
+            "method": method,
+            "settings_key": key,
+            "settings": recs[0].get("settings") or {},
+            "rows": len(recs),
+            "counted": len(counted),
+            "status": status,
+            "not_counted": [
+                {
+                    "video_id": r["video_id"],
+                    "split": group_of(r),
+                    "label": (r.get("row") or {}).get("label", ""),
+                    "status": r["status"],
+                    "reason": r["reason"],
+                }
+                for r in recs
+                if r["status"] not in OK_ATTRIBUTION
+            ],
+            "overall": _block(counted, method, n_boot, seed),
+        }
+        for name, field_of in (
+            ("by_split", group_of),
+            ("by_class", lambda r: str((r.get("row") or {}).get("label", ""))),
+            ("by_background", lambda r: str((r.get("row") or {}).get("background", "")) or "-"),
+        ):
+            parts: dict[str, list[dict]] = {}
+            for r in counted:
+                parts.setdefault(field_of(r), []).append(r)
+            entry[name] = {g: _block(rs, method, n_boot, seed) for g, rs in sorted(parts.items())}
+        entry["shares"] = {
+            g: [_num(_value(r, "background_share")) for r in counted if group_of(r) == g]
+            for g in entry["by_split"]
+        }
+        shares = {s: {} for s in ("real", "weird")}
+        for r in counted:
+            row = r.get("row") or {}
+            if group_of(r) in shares and row.get("source_id"):
+                shares[group_of(r)][row["source_id"]] = _value(r, "background_share")
+        paired = paired_difference(shares["weird"], shares["real"], n_boot, seed)
+        entry["paired_weird_minus_real"] = paired.to_dict() if paired.n else None
+        if method == "gradcam":
+            adv = entry["overall"].get("deletion_advantage") or {}
+            lo = (adv.get("ci95") or [None, None])[0]
+            entry["beats_random"] = bool(lo is not None and lo > 0)
+        groups.append(entry)
+    return {"groups": groups}
+
+
 __all__ = [
+    "attribution_summary",
+    "group_of",
     "CONFIDENCE",
     "DELETION_FRACTIONS",
     "DeletionResult",

@@ -14,7 +14,9 @@ import numpy as np
 from weirdkinetics import __version__
 from weirdkinetics.errors import UserError
 from weirdkinetics.metrics import run_metrics
+from weirdkinetics.metrics.attribution import attribution_summary
 from weirdkinetics.metrics.variants import variant_metrics, variant_of
+from weirdkinetics.report import attribution as attr
 from weirdkinetics.report import figures as figs
 from weirdkinetics.report import tables as tabs
 from weirdkinetics.report.document import (
@@ -102,7 +104,8 @@ class _Writer:
 
 
 def _run_section(
-    w: _Writer, run: RunResults, m: dict, vm: dict | None, slug: str, strips: dict, seed: int
+    w: _Writer, run: RunResults, m: dict, vm: dict | None, slug: str, strips: dict, seed: int,
+    am: dict | None = None, records: list[dict] | None = None, overlays: dict | None = None,
 ) -> None:
     w.add(Heading(2, f"Run {run.run_id} (model {run.model})", f"run-{slug}"))
     st = m["status"]
@@ -175,6 +178,69 @@ def _run_section(
 
     if vm is not None:
         _variants_section(w, run, vm, slug)
+    if am is not None:
+        _attribution_section(w, run, am, slug, records or [], overlays or {})
+
+
+def _attribution_section(
+    w: _Writer, run: RunResults, am: dict, slug: str, records: list[dict], overlays: dict
+) -> None:
+    """Where the model looks (``attribution_summary``): per method and settings, the numbers per split,
+    class and background with intervals, the paired real/weird comparison, the deletion check, a
+    distribution plot, overlays (made upstream) and the videos not explained."""
+    w.add(Heading(3, "8. Where does the model look?", f"{slug}-attribution"))
+    w.add(
+        Paragraph(
+            "Background share: the part of the map's positive mass outside the (dilated) person mask, per "
+            "frame, averaged (0 = only the person, 1 = only the background). Reliance ratio: background share "
+            "/ the background's share of the pixels (1 = looks everywhere alike, above 1 = more on the "
+            "background than its area). Occlusion: the drop of the target's score (softmax over the class "
+            "subset) when the person, or the background, is replaced by the normalisation mean; its background "
+            "share is the background's part of the two drops. Intervals: 95 % bootstrap resampling source_id."
+        )
+    )
+    for g, group in enumerate(am["groups"]):
+        name = attr.METHOD_NAMES.get(group["method"], group["method"])
+        tag = f"attribution{g}_{group['method']}"
+        w.add(Heading(4, f"{name}: {group['counted']} of {group['rows']} videos explained", f"{slug}-{tag}"))
+        w.add(Paragraph(attr.settings_text(group)))
+        w.table(attr.summary_table(group, "by_split", f"{tag}_split", f"{name} per split"), slug)
+        if group["method"] == "gradcam":
+            w.add(Paragraph(attr.faithfulness_line(group, run.model)))
+        line = attr.paired_line(group)
+        if line:
+            w.add(Paragraph(line))
+        w.table(attr.summary_table(group, "by_class", f"{tag}_class", f"{name} per class"), slug, collapsed=True)
+        w.table(
+            attr.summary_table(group, "by_background", f"{tag}_background", f"{name} per background"),
+            slug,
+            collapsed=True,
+        )
+        picked = attr.overlay_selection([r for r in records if r["settings_key"] == group["settings_key"]])
+        selected = [
+            (
+                r["video_id"],
+                f"{r['video_id']}: true '{(r.get('row') or {}).get('label', '')}', target "
+                f"'{(r.get('numbers') or {}).get('target', '')}', {(r.get('row') or {}).get('split', '')}, "
+                f"{(r.get('row') or {}).get('background', '') or '-'}; background share "
+                + (
+                    f"{r['numbers']['background_share']:.2f}"
+                    if (r.get("numbers") or {}).get("background_share") is not None
+                    else "-"
+                ),
+                (run.run_id, r["video_id"], group["settings_key"]),
+            )
+            for r in picked
+        ]
+        fig = attr.overlay_figure(selected, overlays)
+        if fig is not None:
+            w.figure(fig, f"{slug}__{tag}_overlays", f"{name} overlays (map blended, person mask outlined), {run.run_id}")
+        if group["not_counted"]:
+            w.table(attr.not_counted_table(group, f"{tag}_not_counted"), slug)
+    w.figure(
+        attr.distribution_figure(am["groups"]), f"{slug}__attribution_distribution",
+        f"Background share per video and split, {run.run_id}",
+    )
 
 
 INPAINT_NOTE = (
@@ -218,6 +284,8 @@ def write_report(
     seed: int = 0,
     n_boot: int = 2000,
     title: str = "weirdkinetics report",
+    attributions: dict[str, list[dict]] | None = None,
+    overlays: dict[tuple[str, str, str], np.ndarray] | None = None,
 ) -> dict[str, Path]:
     """Write the report of one or several runs into ``out_dir`` (created if needed).
 
@@ -228,6 +296,11 @@ def write_report(
     A run holding derived rows (synth's ``variant`` column, evaluated into the same run as their originals)
     also gets an "Out-of-context variants" section and a ``"variants"`` block in ``metrics.json``
     (``variant_metrics``); a run without them is reported exactly as before.
+
+    attributions: ``{run_id: [record, ...]}`` attribution rows as dicts (``api.attribution_records``); a run
+    with some gets a "Where does the model look?" section and an ``"attribution"`` block in ``metrics.json``.
+    overlays: ``{(run_id, video_id, settings_key): uint8 (T, H, W, 3)}`` saliency overlays made upstream for
+    the videos ``report.attribution.overlay_selection`` names.
 
     Writes ``report.html`` (self-contained), ``report.md``, ``metrics.json``, ``tables/*.csv`` and
     ``figures/*.png|svg``. Returns every written file by its path relative to ``out_dir``, plus the keys
@@ -247,6 +320,11 @@ def write_report(
         variant_metrics(run, seed=seed, n_boot=n_boot) if any(variant_of(v) for v in run.videos) else None
         for run in runs
     ]
+    attributions = attributions or {}
+    attribution = [
+        attribution_summary(attributions[run.run_id], n_boot=n_boot, seed=seed) if attributions.get(run.run_id) else None
+        for run in runs
+    ]
     slugs = _slugs([run.run_id for run in runs])
     w = _Writer(out_dir)
     w.add(
@@ -260,8 +338,8 @@ def write_report(
         w.add(Heading(2, "Runs side by side", "runs"))
         w.table(tabs.runs_table(metrics), "all")
         w.figure(figs.runs_figure(metrics), "all__runs", "Accuracy per split and gaps, all runs")
-    for run, m, vm, slug in zip(runs, metrics, variants, slugs):
-        _run_section(w, run, m, vm, slug, strips, seed)
+    for run, m, vm, am, slug in zip(runs, metrics, variants, attribution, slugs):
+        _run_section(w, run, m, vm, slug, strips, seed, am, attributions.get(run.run_id), overlays)
 
     html_path, md_path, json_path = out_dir / "report.html", out_dir / "report.md", out_dir / "metrics.json"
     html_path.write_text(render_html(title, w.blocks), encoding="utf-8")
@@ -272,8 +350,11 @@ def write_report(
         "seed": seed,
         "n_boot": n_boot,
         "runs": [
-            m | {"provenance": _jsonable(run.provenance)} | ({"variants": vm} if vm is not None else {})
-            for run, m, vm in zip(runs, metrics, variants)
+            m
+            | {"provenance": _jsonable(run.provenance)}
+            | ({"variants": vm} if vm is not None else {})
+            | ({"attribution": _jsonable(am)} if am is not None else {})
+            for run, m, vm, am in zip(runs, metrics, variants, attribution)
         ],
     }
     json_path.write_text(
