@@ -109,3 +109,13 @@ def test_summarise_drops_non_finite_values_and_paired_difference_pairs_by_source
     assert not A.intervals_disjoint(
         A.MeanSummary(0.8, (0.2, 0.9), 5, "video"), A.MeanSummary(0.2, (0.1, 0.3), 5, "video")
     )
+
+
+def test_random_deletion_can_keep_blocks_as_coarse_as_the_map():
+    sal = np.random.default_rng(0).random((2, 8, 8))
+    _, random = A.deletion_masks(sal, (0.25, 0.5), seed=1, block=(4, 4))
+    # 16 of 64 pixels = exactly one of the four 4x4 blocks of each frame
+    for t in range(2):
+        blocks = random[0, t].reshape(2, 4, 2, 4).sum(axis=(1, 3))
+        assert sorted(blocks.ravel().tolist()) == [0, 0, 0, 16]
+    assert random[1].sum(axis=(1, 2)).tolist() == [32, 32]

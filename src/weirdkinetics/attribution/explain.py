@@ -6,9 +6,17 @@ of those frames (synth's sources: a segmenter through the mask cache, or the dem
 masks as synth does (a video without a usable mask is ``excluded`` with synth's reason), then per clip run
 each method and the pure statistics of ``metrics.attribution``. One clip's gradients at a time.
 
-Methods (``METHODS``): ``gradcam`` (cards that declare a target layer) and ``occlusion`` (every card). Removed
-pixels are set to 0 after normalisation, i.e. to the card's normalisation mean: a flat, neutral grey that
-carries no texture or motion (a blur would keep the removed region's colours and coarse shape).
+Methods (``METHODS``): ``gradcam`` (cards that declare a target layer) and ``occlusion`` (every card).
+
+What replaces removed pixels, and why:
+
+- occlusion (a whole region: the person, or the background): 0 after normalisation, i.e. the card's
+  normalisation mean, a flat neutral grey with no texture, shape or motion; a blur would keep the region's
+  colours and coarse shape, so a "removed" person would still be a moving blob.
+- deletion curves (many small holes): a Gaussian blur of the clip (sigma 1/8 of the crop side), which
+  removes the detail the map points at while staying within the colours of the video. Scattered flat grey
+  patches are a strong out-of-distribution signal of their own: on the demo's control model, grey patches
+  at random moved the score more than deleting the person did, which says nothing about the map.
 """
 
 from __future__ import annotations
@@ -78,7 +86,8 @@ class ExplainSettings:
     segmenter: str = "mediapipe"
     segmenter_settings: dict = field(default_factory=dict)
     dilate_px: int | None = None  # None: 2 % of the crop side, at least 1 pixel
-    fill: str = "mean"  # removed pixels take the normalisation mean (0 after normalisation)
+    fill: str = "mean"  # occlusion: the normalisation mean (0 after normalisation)
+    deletion_fill: str = "blur:1/8"  # deletion curves: Gaussian blur, sigma 1/8 of the crop side
     fractions: tuple[float, ...] = stats.DELETION_FRACTIONS
     seed: int = 0
     classes: tuple[str, ...] = ()
@@ -104,7 +113,13 @@ class ExplainSettings:
             "classes_digest": hashlib.sha256("\n".join(self.classes).encode()).hexdigest()[:16],
         }
         if method == "gradcam":
-            d.update(fractions=list(self.fractions), seed=self.seed, layers=list(card.cam_layers))
+            d.update(
+                fractions=list(self.fractions),
+                seed=self.seed,
+                layers=list(card.cam_layers),
+                random="map-cells",
+                deletion_fill=self.deletion_fill,
+            )
         return d
 
     def key(self, method: str, card: ModelCard) -> str:
@@ -223,11 +238,25 @@ class Scorer:
         return torch.cat(out)
 
 
-def _removed(clip: torch.Tensor, remove: np.ndarray) -> torch.Tensor:
-    """clip: float32 (C, T, H, W); remove: bool (..., T, H, W) -> (..., C, T, H, W) with removed pixels 0
-    (the normalisation mean)."""
-    keep = torch.from_numpy(~np.asarray(remove, dtype=bool)).to(clip.dtype)
-    return clip * keep.unsqueeze(-4)
+def _removed(clip: torch.Tensor, remove: np.ndarray, fill: torch.Tensor | None = None) -> torch.Tensor:
+    """clip: float32 (C, T, H, W); remove: bool (..., T, H, W) -> (..., C, T, H, W) with removed pixels taken
+    from ``fill`` (C, T, H, W), or 0 (the normalisation mean) when it is None."""
+    gone = torch.from_numpy(np.asarray(remove, dtype=bool)).to(clip.dtype).unsqueeze(-4)
+    kept = clip * (1.0 - gone)
+    return kept if fill is None else kept + fill * gone
+
+
+def blurred(clip: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Gaussian blur of each frame (separable, edges replicated): float32 (C, T, H, W) -> same shape."""
+    radius = max(1, int(3 * sigma))
+    x = torch.arange(-radius, radius + 1, dtype=clip.dtype)
+    kernel = torch.exp(-(x**2) / (2 * sigma**2))
+    kernel = kernel / kernel.sum()
+    c, t, h, w = clip.shape
+    v = clip.permute(1, 0, 2, 3).reshape(t * c, 1, h, w)
+    v = F.conv2d(F.pad(v, (radius, radius, 0, 0), mode="replicate"), kernel.view(1, 1, 1, -1))
+    v = F.conv2d(F.pad(v, (0, 0, radius, radius), mode="replicate"), kernel.view(1, 1, -1, 1))
+    return v.reshape(t, c, h, w).permute(1, 0, 2, 3).contiguous()
 
 
 def explain_clip(
@@ -248,10 +277,15 @@ def explain_clip(
     area = stats.background_area(person)
     out: dict[str, dict] = {}
     if "gradcam" in methods:
-        saliency = gradcam(model, clip, target)
+        info: dict = {}
+        saliency = gradcam(model, clip, target, info)
         share = stats.background_share(saliency, person)
-        salient, random = stats.deletion_masks(saliency, settings.fractions, settings.seed)
-        batch = _removed(clip, np.concatenate([salient, random]))
+        _, grid_h, grid_w = info["grid"]
+        # the random baseline removes regions as coarse as one cell of the map's native grid
+        block = (max(1, round(clip.shape[-2] / grid_h)), max(1, round(clip.shape[-1] / grid_w)))
+        salient, random = stats.deletion_masks(saliency, settings.fractions, settings.seed, block)
+        fill = blurred(clip, clip.shape[-1] / 8)
+        batch = _removed(clip, np.concatenate([salient, random]), fill)
         scores = scorer.restricted(batch)[:, target_pos].numpy().astype(np.float64)
         f = len(settings.fractions)
         deletion = stats.deletion_result(settings.fractions, base - scores[:f], base - scores[f:])

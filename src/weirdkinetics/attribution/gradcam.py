@@ -87,13 +87,14 @@ def _cam(activation: torch.Tensor, gradient: torch.Tensor) -> torch.Tensor:
     return F.relu((weights * activation).sum(dim=1, keepdim=True))
 
 
-def gradcam(model: LoadedModel, clip: torch.Tensor, target: int) -> np.ndarray:
+def gradcam(model: LoadedModel, clip: torch.Tensor, target: int, info: dict | None = None) -> np.ndarray:
     """Grad-CAM of class ``target`` (index into the model's outputs) for one clip.
 
     clip: float32 (C, T, H, W), normalised as the card says. Returns float32 (T, H, W) >= 0: one map per
     input frame, trilinearly upsampled from the target layer's (T', h, w). The score is the target's logit
     (before any softmax; for open-vocabulary models, the similarity to that class's prompt). One clip's
-    gradients at a time: memory stays that of one backward pass.
+    gradients at a time: memory stays that of one backward pass. ``info``, when given, receives
+    ``"grid"``: the (T', h, w) of the (first) target layer, the map's native resolution.
     """
     card = model.card
     if not card.cam_layers:
@@ -136,5 +137,7 @@ def gradcam(model: LoadedModel, clip: torch.Tensor, target: int) -> np.ndarray:
             lo, hi = cam.min(), cam.max()
             cam = (cam - lo) / (hi - lo + 1e-6)
         maps.append(cam)
+        if info is not None and "grid" not in info:
+            info["grid"] = tuple(int(x) for x in a.shape[2:])
     out = torch.stack(maps).mean(dim=0).clamp_(min=0)
     return out.cpu().numpy().astype(np.float32)

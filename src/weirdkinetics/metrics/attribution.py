@@ -74,32 +74,43 @@ def _ranked_masks(order: np.ndarray, fractions: tuple[float, ...], pixels: int) 
     out = np.zeros((len(fractions), t, pixels), dtype=bool)
     rows = np.arange(t)[:, None]
     for f, frac in enumerate(fractions):
-        count = int(round(frac * pixels))
+        count = round(frac * pixels)
         if count:
             out[f, rows, order[:, :count]] = True
     return out
 
 
 def deletion_masks(
-    saliency: np.ndarray, fractions: tuple[float, ...] = DELETION_FRACTIONS, seed: int = 0
+    saliency: np.ndarray,
+    fractions: tuple[float, ...] = DELETION_FRACTIONS,
+    seed: int = 0,
+    block: tuple[int, int] = (1, 1),
 ) -> tuple[np.ndarray, np.ndarray]:
     """Pixels to remove for the deletion curves, per frame.
 
     saliency: float (T, H, W). Returns ``(salient, random)``, each bool (F, T, H, W): for fraction f, the
-    ``round(f * H * W)`` most salient pixels of every frame, and the same number of pixels drawn at random
-    (seeded). Ties in saliency (flat regions of an upsampled map) are broken at random with the same seed,
+    ``round(f * H * W)`` most salient pixels of every frame, and the same number of pixels in a random
+    order (seeded). Ties in saliency (flat regions of an upsampled map) are broken at random with the same seed,
     so neither curve depends on pixel order.
+
+    block: (bh, bw) pixels that the random order keeps together (whole blocks first, in random order).
+    Give the size of one cell of the map's native grid: the random baseline then removes regions as
+    coarse as the map's own, so the comparison tests the map's ranking, not how much more scattered
+    single pixels hurt a network than the same number of pixels in blobs.
     """
     saliency = np.asarray(saliency, dtype=np.float64)
     if saliency.ndim != 3:
         raise ValueError(f"saliency must be (T, H, W), got {saliency.shape}")
     t, h, w = saliency.shape
+    bh, bw = max(1, int(block[0])), max(1, int(block[1]))
     pixels = h * w
     rng = np.random.default_rng(seed)
     flat = saliency.reshape(t, pixels)
     tiebreak = rng.random((t, pixels))
     salient_order = np.lexsort((tiebreak, -flat), axis=-1)  # by saliency, highest first; ties at random
-    random_order = np.argsort(rng.random((t, pixels)), axis=-1)
+    cells = rng.random((t, -(-h // bh), -(-w // bw)))
+    block_rank = np.repeat(np.repeat(cells, bh, axis=1), bw, axis=2)[:, :h, :w].reshape(t, pixels)
+    random_order = np.lexsort((rng.random((t, pixels)), block_rank), axis=-1)
     shape = (len(fractions), t, h, w)
     return (
         _ranked_masks(salient_order, fractions, pixels).reshape(shape),
@@ -314,16 +325,16 @@ def attribution_summary(records: list[dict], n_boot: int = 2000, seed: int = 0) 
 
 
 __all__ = [
-    "attribution_summary",
-    "group_of",
     "CONFIDENCE",
     "DELETION_FRACTIONS",
     "DeletionResult",
     "MeanSummary",
+    "attribution_summary",
     "background_area",
     "background_share",
     "deletion_masks",
     "deletion_result",
+    "group_of",
     "intervals_disjoint",
     "occlusion_share",
     "paired_difference",

@@ -171,7 +171,7 @@ def overlay_selection(records: list[dict], count: int = 6) -> list[dict]:
         if row.get("source_id"):
             by_source.setdefault(row["source_id"], {})[str(row.get("split", ""))] = r
     picked: list[dict] = []
-    for source, versions in by_source.items():
+    for versions in by_source.values():
         if "real" in versions and "weird" in versions and len(picked) + 2 <= count:
             picked += [versions["real"], versions["weird"]]
     for r in counted:
