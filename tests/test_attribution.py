@@ -312,3 +312,46 @@ def test_hostile_labels_stay_escaped_in_the_attribution_section(tmp_path):
     files = write_report([run], tmp_path, attributions={"r1": [record]}, n_boot=50)
     html = files["html"].read_text()
     assert "Where does the model look?" in html and bad not in html and "&lt;script&gt;" in html
+
+
+def test_cli_explain_runs_and_refuses_with_one_line(explain_set, tmp_path, capsys, monkeypatch):
+    from weirdkinetics.cli import main
+    from weirdkinetics.models import registry
+
+    rc = main(
+        [
+            "explain",
+            "--model",
+            "tiny_c3d",
+            "--weights",
+            "random:0",
+            "--manifest",
+            str(explain_set),
+            "--out",
+            str(tmp_path / "o"),
+            "--segmenter",
+            "true",
+            "--method",
+            "occlusion",
+            "--no-progress",
+        ]
+    )
+    assert rc == 0 and "occlusion: excluded 1, missing 1, ok 1" in capsys.readouterr().out
+    monkeypatch.setitem(registry._CARDS, "tiny_c3d", dataclasses.replace(TINY, cam_layers=()))
+    rc = main(
+        [
+            "explain",
+            "--model",
+            "tiny_c3d",
+            "--weights",
+            "random:0",
+            "--manifest",
+            str(explain_set),
+            "--out",
+            str(tmp_path / "o"),
+            "--method",
+            "gradcam",
+        ]
+    )
+    err = capsys.readouterr().err.strip()
+    assert rc == 1 and len(err.splitlines()) == 1 and "occlusion" in err
