@@ -139,7 +139,10 @@ def distribution_figure(groups: list[dict]) -> Figure:
             ax.axhline(group["overall"].get("background_share", {}).get("mean") or 0, lw=0.5, color="grey")
             ax.set_ylim(-0.02, 1.02)
             ax.set_ylabel("background share")
-            ax.set_title(_text(METHOD_NAMES.get(group["method"], group["method"])))
+            title = METHOD_NAMES.get(group["method"], group["method"])
+            if sum(g["method"] == group["method"] for g in groups) > 1:  # several settings: name which
+                title += f" (settings {group['settings_key'][:8]})"
+            ax.set_title(_text(title))
     return fig
 
 
