@@ -355,3 +355,38 @@ def test_cli_explain_runs_and_refuses_with_one_line(explain_set, tmp_path, capsy
     )
     err = capsys.readouterr().err.strip()
     assert rc == 1 and len(err.splitlines()) == 1 and "occlusion" in err
+
+
+def test_explain_real_footage_with_mediapipe_masks_and_the_cache(tmp_path):
+    """Real clips through MediaPipe (cached): a person video is explained, the rotating Earth is excluded with
+    synth's reason, the corrupt file gets evaluate's status; a rerun reuses the cached masks and the rows."""
+    pytest.importorskip("mediapipe")
+    from conftest import shared_video
+
+    from weirdkinetics.manifest import write_manifest
+
+    rows = [
+        {
+            "path": str(shared_video("arm_wrestling__mmaction2_demo.mp4")),
+            "label": "arm wrestling",
+            "split": "real",
+        },
+        {"path": str(shared_video("awk_vp9_opus__gradio.webm")), "label": "abseiling", "split": "real"},
+        {"path": str(shared_video("awk_corrupted_nal__decord.mp4")), "label": "abseiling", "split": "real"},
+    ]
+    manifest = write_manifest(tmp_path / "m.csv", rows)
+    out = tmp_path / "out"
+    first = api.explain(manifest, "tiny_c3d", out, weights="random:0", methods=["occlusion"], progress=False)
+    with Store(first.store) as store:
+        got = {a.video_id: a for a in store.attributions(first.run_id)}
+    person, earth, corrupt = (
+        got[k] for k in sorted(got, key=lambda k: [r["path"] for r in rows].index(got[k].path))
+    )
+    assert person.status == "ok", person.reason
+    assert person.numbers["mask_coverage"] > 0.01 and person.numbers["person_drop"] is not None
+    assert earth.status == "excluded" and "no usable person mask" in earth.reason
+    # a synthetic test pattern with a corrupt packet: no person in it, and the decode note is kept
+    assert corrupt.status == "excluded" and "no usable person mask" in corrupt.reason
+    assert any((out / "mask-cache").rglob("*.npz"))
+    again = api.explain(manifest, "tiny_c3d", out, weights="random:0", methods=["occlusion"], progress=False)
+    assert again.summary.computed == 0 and again.summary.reused == 3

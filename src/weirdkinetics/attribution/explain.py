@@ -91,6 +91,7 @@ class ExplainSettings:
     fractions: tuple[float, ...] = stats.DELETION_FRACTIONS
     seed: int = 0
     classes: tuple[str, ...] = ()
+    confirm_person: bool = True  # as synth: a segmenter's mask needs MediaPipe's pose detector to find someone
 
     def __post_init__(self) -> None:
         if self.clips not in CLIP_CHOICES:
@@ -110,6 +111,7 @@ class ExplainSettings:
             "segmenter_settings": self.segmenter_settings,
             "dilate_px": self.dilation(card),
             "fill": self.fill,
+            "confirm_person": self.confirm_person and self.segmenter != "true",
             "classes_digest": hashlib.sha256("\n".join(self.classes).encode()).hexdigest()[:16],
         }
         if method == "gradcam":
@@ -454,6 +456,17 @@ def explain_manifest(
             quality = {"mask_coverage": q.mean_coverage, "person_frames": q.person_frames}
             if not q.ok:
                 raise _Failure("excluded", f"no usable person mask: {q.reason}")
+            if settings.confirm_person and masks_from.name != "true":
+                from weirdkinetics.synth.segment import detect_people
+
+                found, looked = detect_people(frames)
+                quality["people_detected"] = f"{found}/{looked}"
+                if found == 0:
+                    raise _Failure(
+                        "excluded",
+                        f"no usable person mask: MediaPipe's pose detector finds no person in any of {looked} "
+                        f"evenly spaced frames, so the mask ({q.mean_coverage:.0%} mean coverage) is likely not a person",
+                    )
             position = {int(k): i for i, k in enumerate(wanted)}
             per_clip: dict[str, list[dict]] = {m: [] for m in todo}
             spent = {m: 0.0 for m in todo}
@@ -490,7 +503,8 @@ def explain_manifest(
                     }
                 )
         except _Failure as failure:
-            status, reason = failure.status, failure.reason
+            # a decode note found before the failure (partial, short) stays in the reason
+            status, reason = failure.status, "; ".join(x for x in (failure.reason, reason) if x)
         seconds = time.perf_counter() - t0
         for m in todo:
             saliency, person = maps.get(m, (None, None))
