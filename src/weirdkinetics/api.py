@@ -234,13 +234,14 @@ def frame_strips(
 
 
 def attribution_records(
-    store_path: str | Path, runs: list[RunResults]
+    store_path: str | Path, runs: list[RunResults], seed: int = 0
 ) -> tuple[dict[str, list[dict]], dict[tuple[str, str, str], object]]:
     """Attribution rows of ``runs`` as the report reads them (``{run_id: [record]}``, limited to each run's
     videos), and their saliency overlays ``{(run_id, video_id, settings_key): uint8 (T, H, W, 3)}`` for the
     videos the report shows. Overlays are drawn here, upstream of the report: the clip's frames are decoded
     again through the same decoder and cropped like the model's view, the stored map is blended over them
     and the person mask's outline drawn."""
+    from weirdkinetics.report import qualitative_selection
     from weirdkinetics.report.attribution import overlay_selection
     from weirdkinetics.store import load_attributions
 
@@ -263,8 +264,9 @@ def attribution_records(
         records[run.run_id] = recs
         card = (run.provenance or {}).get("model_card") or {}
         by_key = {(a.video_id, a.settings_key): a for a in rows}
+        prefer = [v.video_id for v in qualitative_selection(run, seed=seed)]
         for key in dict.fromkeys(r["settings_key"] for r in recs):
-            for rec in overlay_selection([r for r in recs if r["settings_key"] == key]):
+            for rec in overlay_selection([r for r in recs if r["settings_key"] == key], prefer=prefer):
                 a = by_key[(rec["video_id"], key)]
                 image = _overlay(a, card)
                 if image is not None:
@@ -328,7 +330,7 @@ def make_report(
     runs = load_results(source, run_ids, manifest)
     if not runs:
         raise UserError(f"{source}: no runs to report")
-    records, overlays = ({}, {}) if Path(source).suffix.lower() == ".csv" else attribution_records(source, runs)
+    records, overlays = ({}, {}) if Path(source).suffix.lower() == ".csv" else attribution_records(source, runs, seed)
     return write_report(
         runs, Path(out_dir), strips=frame_strips(runs, seed=seed), seed=seed, attributions=records, overlays=overlays
     )

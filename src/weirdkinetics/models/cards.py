@@ -643,7 +643,7 @@ _hf(
     "reproduces the published processor exactly: x/127.5 - 1 ('offset'), then (x - 0.5)/0.5, i.e. values in "
     "[-3, 1]; written here as mean 0.75, std 0.25 on [0, 1]. 30 fps and the 80.0 top-1 (no top-5 found) are "
     "the least certain numbers of this card: Scenic decodes Kinetics at the source rate.",
-    cam_layers=("vivit.encoder.layer.11",),
+    cam_layers=("vivit.layers.11",),
     cam_tokens=(16, 14, 14),
     cam_cls_tokens=1,
     cam_token_layout="tokens",

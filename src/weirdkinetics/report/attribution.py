@@ -164,19 +164,22 @@ def overlay_figure(selected: list[tuple[str, str, str]], overlays: dict) -> Figu
     return fig
 
 
-def overlay_selection(records: list[dict], count: int = 6) -> list[dict]:
-    """Which explained videos get an overlay: recordings with both a real and a weird version first (both
-    shown, one after the other), then others, in manifest order. Pure and deterministic."""
+def overlay_selection(records: list[dict], count: int = 6, prefer: list[str] | None = None) -> list[dict]:
+    """Which explained videos get an overlay: those of the qualitative panel first (``prefer``: its video ids,
+    in its order), then recordings with both a real and a weird version (both shown, one after the other),
+    then others, in manifest order. Pure and deterministic."""
     counted = [r for r in records if r["status"] in ("ok", "short", "partial") and r.get("has_map")]
+    by_id = {r["video_id"]: r for r in counted}
+    picked: list[dict] = [by_id[v] for v in dict.fromkeys(prefer or []) if v in by_id][:count]
     by_source: dict[str, dict[str, dict]] = {}
     for r in counted:
         row = r.get("row") or {}
         if row.get("source_id"):
             by_source.setdefault(row["source_id"], {})[str(row.get("split", ""))] = r
-    picked: list[dict] = []
     for versions in by_source.values():
-        if "real" in versions and "weird" in versions and len(picked) + 2 <= count:
-            picked += [versions["real"], versions["weird"]]
+        pair = [versions.get("real"), versions.get("weird")]
+        if all(pair) and len(picked) + 2 <= count and not any(p in picked for p in pair):
+            picked += pair
     for r in counted:
         if len(picked) >= count:
             break

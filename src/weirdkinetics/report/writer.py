@@ -179,11 +179,11 @@ def _run_section(
     if vm is not None:
         _variants_section(w, run, vm, slug)
     if am is not None:
-        _attribution_section(w, run, am, slug, records or [], overlays or {})
+        _attribution_section(w, run, am, slug, records or [], overlays or {}, seed)
 
 
 def _attribution_section(
-    w: _Writer, run: RunResults, am: dict, slug: str, records: list[dict], overlays: dict
+    w: _Writer, run: RunResults, am: dict, slug: str, records: list[dict], overlays: dict, seed: int = 0
 ) -> None:
     """Where the model looks (``attribution_summary``): per method and settings, the numbers per split,
     class and background with intervals, the paired real/weird comparison, the deletion check, a
@@ -216,7 +216,10 @@ def _attribution_section(
             slug,
             collapsed=True,
         )
-        picked = attr.overlay_selection([r for r in records if r["settings_key"] == group["settings_key"]])
+        qualitative = [v.video_id for v in qualitative_selection(run, seed=seed)]
+        picked = attr.overlay_selection(
+            [r for r in records if r["settings_key"] == group["settings_key"]], prefer=qualitative
+        )
         selected = [
             (
                 r["video_id"],
@@ -234,7 +237,8 @@ def _attribution_section(
         ]
         fig = attr.overlay_figure(selected, overlays)
         if fig is not None:
-            w.figure(fig, f"{slug}__{tag}_overlays", f"{name} overlays (map blended, person mask outlined), {run.run_id}")
+            w.figure(fig, f"{slug}__{tag}_overlays", f"{name} overlays on the explained clip's frames (qualitative panel's videos first; map blended, "
+                f"person mask outlined), {run.run_id}")
         if group["not_counted"]:
             w.table(attr.not_counted_table(group, f"{tag}_not_counted"), slug)
     w.figure(
