@@ -119,3 +119,51 @@ def test_random_deletion_can_keep_blocks_as_coarse_as_the_map():
         blocks = random[0, t].reshape(2, 4, 2, 4).sum(axis=(1, 3))
         assert sorted(blocks.ravel().tolist()) == [0, 0, 0, 16]
     assert random[1].sum(axis=(1, 2)).tolist() == [32, 32]
+
+
+def _record(video, split, source, share, status="ok", variant=""):
+    row = {"split": split, "label": "a" if source < "s3" else "b", "background": "beach", "source_id": source}
+    if variant:
+        row["variant"] = variant
+    return {
+        "video_id": video,
+        "method": "gradcam",
+        "settings_key": "k",
+        "settings": {},
+        "status": status,
+        "reason": "" if status == "ok" else "why",
+        "row": row,
+        "numbers": {
+            "background_share": share,
+            "reliance_ratio": None if share is None else share / 0.8,
+            "deletion": {"advantage": 0.1, "faithful": True},
+        },
+    }
+
+
+def test_attribution_summary_groups_pairs_and_lists_what_was_not_counted():
+    records = [
+        _record("s1r", "real", "s1", 0.2),
+        _record("s1w", "weird", "s1", 0.6),
+        _record("s2r", "real", "s2", 0.4),
+        _record("s2w", "weird", "s2", 0.6),
+        _record("s3r", "real", "s3", None),
+        _record("s3w", "weird", "s3", 0.9, status="excluded"),
+        _record("s1x", "real", "s1", 0.5, variant="swap"),
+    ]
+    (g,) = A.attribution_summary(records, n_boot=200)["groups"]
+    assert g["rows"] == 7 and g["counted"] == 6 and g["status"] == {"ok": 6, "excluded": 1}
+    assert g["not_counted"] == [
+        {"video_id": "s3w", "split": "weird", "label": "b", "status": "excluded", "reason": "why"}
+    ]
+    assert set(g["by_split"]) == {"real", "weird", "real (swap)"}
+    assert g["by_split"]["real"]["background_share"]["mean"] == pytest.approx(
+        0.3
+    )  # the None share is skipped
+    assert g["by_split"]["real"]["n"] == 3 and g["by_split"]["real"]["background_share"]["n"] == 2
+    assert set(g["by_class"]) == {"a", "b"} and set(g["by_background"]) == {"beach"}
+    # weird - real per recording: s1 +0.4, s2 +0.2 (s3 has no weird counted and no real share)
+    assert (
+        g["paired_weird_minus_real"]["mean"] == pytest.approx(0.3) and g["paired_weird_minus_real"]["n"] == 2
+    )
+    assert g["beats_random"] and g["overall"]["faithful"] == 6
