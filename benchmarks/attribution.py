@@ -28,7 +28,10 @@ def make_set(folder: Path, count: int, seconds: float = 10.0, fps: int = 30) -> 
 
     rng = np.random.default_rng(0)
     height, width, frames = 256, 340, int(seconds * fps)
-    tile = rng.integers(0, 255, (height // 8, width // 8, 3), dtype=np.uint8).repeat(8, 0).repeat(8, 1)
+    tile = (
+        rng.integers(0, 255, (height // 8 + 1, width // 8 + 1, 3), dtype=np.uint8).repeat(8, 0).repeat(8, 1)
+    )
+    tile = np.ascontiguousarray(tile[:height, :width])
     masks = np.zeros((frames, height, width), bool)
     masks[:, 60:220, 140:220] = True
     rows = []
