@@ -62,3 +62,12 @@ def lossless_video(tmp_path):
         return write_video(tmp_path / name, frames, fps, lossless=True), frames
 
     return make
+
+
+@pytest.fixture(scope="session")
+def small_demo(tmp_path_factory):
+    """The demo on its small configuration, run once per session: ``(out folder, headline)``."""
+    from weirdkinetics.demo.run import run_demo
+
+    out = tmp_path_factory.mktemp("small-demo") / "demo"
+    return out, run_demo(out, small=True, progress=False)

@@ -45,10 +45,10 @@ def test_headline_and_report_share_their_numbers(tmp_path, capsys):
     assert "gap" in capsys.readouterr().out
 
 
-# about 8 minutes on a 2-core machine: run it with `pytest -m slow`
+# the small demo takes minutes on a 2-core machine (training two models): run it with `pytest -m slow`
 @pytest.mark.slow
-def test_demo_measures_the_known_shortcut(tmp_path):
-    headline = run_demo(tmp_path / "demo", small=True, progress=False)
+def test_demo_measures_the_known_shortcut(small_demo):
+    out, headline = small_demo
     shortcut = next(v for k, v in headline.items() if " shortcut " in k)
     control = next(v for k, v in headline.items() if " control " in k)
     # both models learn the motions on their own backgrounds: a control at chance would prove nothing
@@ -61,7 +61,6 @@ def test_demo_measures_the_known_shortcut(tmp_path):
     assert control["weird"]["accuracy"] >= 0.8, headline
     assert control["gap"]["ci95"][0] < shortcut["gap"]["ci95"][0]
 
-    out = tmp_path / "demo"
     metrics = json.loads((out / "report" / "metrics.json").read_text())
     assert len(metrics["runs"]) == 2
     assert all(r["provenance"]["weights_digest"] and not r["provenance"]["weights_digest"].startswith("random") for r in metrics["runs"])

@@ -366,17 +366,113 @@ class ReportOutcome:
     contents: ReportContents
 
 
-def report_runs(runs: list[RunResults], out_dir: str | Path, seed: int = 0, n_boot: int = 2000) -> ReportOutcome:
+def report_runs(
+    runs: list[RunResults], out_dir: str | Path, seed: int = 0, n_boot: int = 2000, store: str | Path | None = None
+) -> ReportOutcome:
     """Write the report of ``runs`` into ``out_dir``: metrics and qualitative selection computed once,
-    frame strips decoded for exactly that selection, and both returned with the files."""
+    frame strips decoded for exactly that selection, and both returned with the files. With the ``store``
+    the runs came from, runs with attribution rows (``explain``) get the "Where does the model look?"
+    section, its overlays drawn for the qualitative panel's videos first."""
     from weirdkinetics.report import prepare_report, write_report
 
     if not runs:
         raise UserError("no runs to report: evaluate a model first, or give a predictions CSV")
     contents = prepare_report(runs, seed=seed, n_boot=n_boot)
-    strips = frame_strips(runs, seed=seed, selections=[list(r.qualitative) for r in contents.runs])
-    files = write_report(runs, Path(out_dir), strips=strips, seed=seed, n_boot=n_boot, contents=contents)
+    selections = [list(r.qualitative) for r in contents.runs]
+    strips = frame_strips(runs, seed=seed, selections=selections)
+    records, overlays = {}, {}
+    if store is not None:
+        records, overlays = attribution_records(store, runs, [[v.video_id for v in sel] for sel in selections])
+    files = write_report(
+        runs, Path(out_dir), strips=strips, seed=seed, n_boot=n_boot, contents=contents,
+        attributions=records, overlays=overlays,
+    )  # fmt: skip
     return ReportOutcome(files, contents)
+
+
+def attribution_records(
+    store_path: str | Path, runs: list[RunResults], qualitative: list[list[str]] | None = None
+) -> tuple[dict[str, list[dict]], dict[tuple[str, str, str], object]]:
+    """Attribution rows of ``runs`` as the report reads them (``{run_id: [record]}``, limited to each run's
+    videos), and their saliency overlays ``{(run_id, video_id, settings_key): uint8 (T, H, W, 3)}`` for the
+    videos the report shows. Overlays are drawn here, upstream of the report: the clip's frames are decoded
+    again through the same decoder and cropped like the model's view, the stored map is blended over them
+    and the person mask's outline drawn. qualitative: each run's qualitative panel (video ids), whose videos
+    get overlays first."""
+    from weirdkinetics.report.attribution import overlay_selection
+    from weirdkinetics.store import load_attributions
+
+    stored = load_attributions(store_path, [r.run_id for r in runs])
+    records: dict[str, list[dict]] = {}
+    overlays: dict[tuple[str, str, str], object] = {}
+    for i, run in enumerate(runs):
+        keep = {v.video_id for v in run.videos}  # a run only explained (never evaluated) keeps all its rows
+        rows = [a for a in stored.get(run.run_id, []) if not keep or a.video_id in keep]
+        if not rows:
+            continue
+        recs = [
+            {
+                "video_id": a.video_id, "path": a.path, "method": a.method, "settings_key": a.settings_key,
+                "settings": a.settings, "status": a.status, "reason": a.reason, "row": a.row, "numbers": a.numbers,
+                "has_map": a.saliency is not None,
+            }
+            for a in rows
+        ]
+        records[run.run_id] = recs
+        card = (run.provenance or {}).get("model_card") or {}
+        by_key = {(a.video_id, a.settings_key): a for a in rows}
+        prefer = list(qualitative[i]) if qualitative else []
+        for key in dict.fromkeys(r["settings_key"] for r in recs):
+            for rec in overlay_selection([r for r in recs if r["settings_key"] == key], prefer=prefer):
+                a = by_key[(rec["video_id"], key)]
+                image = _overlay(a, card)
+                if image is not None:
+                    overlays[(run.run_id, a.video_id, key)] = image
+    return records, overlays
+
+
+def _overlay(a, card: dict, side: int = 96):
+    """One stored attribution as an overlay strip: uint8 (T, side, side, 3), or None when its frames cannot
+    be read again. The map is min-max scaled over the clip, blended with matplotlib's 'inferno', and the
+    person mask's outline drawn in cyan."""
+    import numpy as np
+    import torch
+    import torch.nn.functional as F
+    from matplotlib import colormaps
+
+    from weirdkinetics.decode import read_video
+    from weirdkinetics.models.card import ModelCard
+    from weirdkinetics.transforms import crop_offsets, resize_frames
+
+    frames_idx = (a.numbers.get("clip_frames") or [[]])[0]
+    if a.saliency is None or not frames_idx or not card:
+        return None
+    fields = {k: (tuple(v) if isinstance(v, list) else v) for k, v in card.items()}
+    try:
+        model_card = ModelCard(**{k: v for k, v in fields.items() if k in ModelCard.__dataclass_fields__})
+        video = read_video(a.path, fps=model_card.fps, indices=np.asarray(frames_idx))
+    except (OSError, TypeError, ValueError):  # an old card's fields, or a file gone since: no overlay
+        return None
+    if len(video.frames) != len(frames_idx):
+        return None
+    view = resize_frames(torch.from_numpy(video.frames), model_card)  # float (T, C, h, w) in [0, 1]
+    top, left = crop_offsets(view.shape[-2], view.shape[-1], model_card.crop, 1, model_card.crop_rounding)[0]
+    view = view[..., top : top + model_card.crop, left : left + model_card.crop]
+    view = F.interpolate(view, size=(side, side), mode="bilinear", align_corners=False).clamp(0, 1)
+    sal = torch.from_numpy(a.saliency.astype(np.float32))[:, None]
+    sal = F.interpolate(sal, size=(side, side), mode="bilinear", align_corners=False)[:, 0].numpy()
+    sal = (sal - sal.min()) / (sal.max() - sal.min() + 1e-9)
+    heat = colormaps["inferno"](sal)[..., :3]
+    rgb = view.permute(0, 2, 3, 1).numpy()
+    out = 0.5 * rgb + 0.5 * heat
+    if a.person is not None:
+        person = torch.from_numpy(a.person.astype(np.float32))[:, None]
+        person = F.interpolate(person, size=(side, side), mode="nearest")[:, 0].numpy() > 0.5
+        from scipy import ndimage
+
+        inner = ndimage.binary_erosion(person, structure=np.ones((1, 3, 3), bool))
+        out[person & ~inner] = (0.0, 1.0, 1.0)
+    return (out * 255).round().clip(0, 255).astype(np.uint8)
 
 
 def make_report(
@@ -384,7 +480,8 @@ def make_report(
     seed: int = 0,
 ) -> dict:
     """Write the report (HTML, Markdown, CSV tables, PNG/SVG figures, metrics.json) for the runs in a store
-    or a predictions CSV; return its files (``report_runs`` also returns its numbers)."""
+    or a predictions CSV; return its files (``report_runs`` also returns its numbers). Runs with attribution
+    rows (``explain``) get the "Where does the model look?" section."""
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= 2**32 - 1:
         raise UserError(f"--seed {seed!r}: must be a whole number from 0 to {2**32 - 1}")
     out_dir = check_output_dir(out_dir, "--out")
@@ -396,4 +493,98 @@ def make_report(
     runs = load_results(source, run_ids, manifest)
     if not runs:
         raise UserError(f"{source}: no runs to report")
-    return report_runs(runs, out_dir, seed=seed).files
+    store = None if Path(source).suffix.lower() == ".csv" else source
+    return report_runs(runs, out_dir, seed=seed, store=store).files
+
+
+@dataclass
+class ExplainOutcome:
+    out_dir: Path
+    store: Path
+    run_id: str
+    model: str
+    methods: list[str]
+    summary: object
+    manifest: Manifest
+    report: dict | None = None
+
+
+def explain(
+    manifest_path: str | Path,
+    model: str,
+    out_dir: str | Path,
+    weights: str | None = None,
+    methods: list[str] | None = None,
+    segmenter: str = "mediapipe",
+    segmenter_weights: str | None = None,
+    clips: str = "centre",
+    target: str = "true",
+    classes: str = "all",
+    store_path: str | Path | None = None,
+    mask_cache: str | Path | None = None,
+    device: str = "cpu",
+    batch_size: int = 8,
+    report: bool = False,
+    progress: bool = True,
+    run_label: str | None = None,
+) -> ExplainOutcome:
+    """Where does ``model`` look? Saliency per video against person masks, into ``OUT/predictions.sqlite``.
+
+    methods: ``gradcam`` and/or ``occlusion`` (default: every method the card supports; a card without a
+    Grad-CAM target layer gets a ``UserError`` naming the methods that work for it). segmenter: synth's
+    mask sources (``mediapipe`` ..., or ``true`` for the manifest's ``mask_path`` masks); masks are cached
+    under ``mask_cache`` (default ``OUT/mask-cache``). clips: ``centre`` (one clip per video) or ``all``
+    (the card's dense clips). target: ``true`` (the label) or ``pred`` (the restricted prediction on the
+    clip). The run is the same as ``evaluate``'s for the card, weights and dense sampling, so the report
+    shows both together. Resumable: stored rows with the same settings are not recomputed.
+    """
+    from weirdkinetics.attribution import ExplainSettings, MaskSource, check_methods, explain_manifest
+    from weirdkinetics.models import get_card
+    from weirdkinetics.models.loading import load_model
+    from weirdkinetics.predict import run_id_for
+    from weirdkinetics.sampling import spec_for
+    from weirdkinetics.store import RunInfo, Store
+    from weirdkinetics.synth.segment import MaskCache, build_segmenter, check_segmenter_name
+
+    card = get_card(model)
+    chosen = check_methods(card, methods)
+    check_segmenter_name(segmenter)
+    open_subset = classes != "all"
+    space = None if (card.open_vocabulary and open_subset) else label_space(card.label_space)
+    manifest = read_manifest(manifest_path, space)
+    out_dir = check_output_dir(out_dir, "--out")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    store_path = Path(store_path) if store_path else out_dir / DEFAULT_STORE
+    check_outputs({"the store (--store)": store_path}, _input_files(manifest, classes=classes, weights=[weights]))
+    seg = None if segmenter == "true" else build_segmenter(segmenter, segmenter_weights)
+    cache = None if seg is None else MaskCache(Path(mask_cache) if mask_cache else out_dir / "mask-cache")
+    masks_from = MaskSource(segmenter, seg, cache, manifest.path.parent)
+    loaded = load_model(card, weights, device)
+    if card.open_vocabulary and open_subset:
+        loaded.set_classes(sorted(set(manifest.labels)) if classes == "manifest" else read_class_file(classes))
+    class_names = list(loaded.class_names) if loaded.class_names else list(label_space(card.label_space))
+    subset = resolve_classes(classes, tuple(class_names), manifest.labels)
+    settings = ExplainSettings(
+        clips=clips, target=target, segmenter=segmenter, segmenter_settings=masks_from.settings,
+        classes=tuple(subset),
+    )
+    spec = spec_for(card, "dense")
+    run_id = run_id_for(loaded, spec)
+    with Store(store_path) as store:
+        store.ensure_run(
+            RunInfo(run_id, card.name, card.to_dict(), loaded.weights_digest, loaded.weights_desc, spec.key(),
+                    spec.to_dict(), class_names)
+        )
+        if not store.evaluations(run_id):  # a run only explained still names its classes and provenance
+            store.record_evaluation(
+                run_id, str(manifest.path), manifest.digest, subset, [r.video_id for r in manifest.rows],
+                {"versions": versions(), "classes_spec": classes, "device": device, "manifest_digest": manifest.digest,
+                 "manifest": str(manifest.path), "run_label": run_label or "", "explained_only": True},
+            )
+        summary = explain_manifest(
+            manifest, loaded, run_id, class_names, subset, chosen, settings, masks_from, store, batch_size, progress
+        )
+    outcome = ExplainOutcome(out_dir, store_path, run_id, model, chosen, summary, manifest)
+    if report:
+        outcome.report = make_report(store_path, out_dir, run_ids=[run_id], manifest=manifest)
+    return outcome

@@ -57,8 +57,7 @@ CREATE TABLE IF NOT EXISTS {name} (
 );
 """
 
-_SCHEMA = (
-    """
+_SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY,
@@ -81,9 +80,7 @@ CREATE TABLE IF NOT EXISTS evaluations (
     updated REAL NOT NULL,
     PRIMARY KEY (run_id, manifest_digest)
 );
-"""
-    + _PREDICTIONS.format(name="predictions")
-)
+""" + _PREDICTIONS.format(name="predictions")
 
 _V1_COLUMNS = (
     "run_id, video_id, path, row_json, status, reason, num_frames, num_clips, scores, clip_scores, decode_s, "
@@ -102,6 +99,33 @@ def file_identity(path: str | Path) -> tuple[int, int] | None:
     except (OSError, ValueError):
         return None
     return st.st_size, st.st_mtime_ns
+
+
+# Attribution results (``weirdkinetics explain``): one row per (run, file, video id, method, settings), keyed
+# like predictions plus the method and its settings; a row is reused only while its file keeps its identity.
+# Created when a store is opened for writing (additive: older stores gain it, nothing else changes).
+_ATTRIBUTION_SCHEMA = """
+CREATE TABLE IF NOT EXISTS attributions (
+    run_id TEXT NOT NULL,
+    video_id TEXT NOT NULL,
+    method TEXT NOT NULL,
+    settings_key TEXT NOT NULL,
+    path TEXT NOT NULL,
+    settings_json TEXT NOT NULL,
+    row_json TEXT NOT NULL,
+    status TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    numbers_json TEXT NOT NULL,
+    saliency BLOB,
+    saliency_shape TEXT,
+    person BLOB,
+    seconds REAL,
+    created REAL NOT NULL,
+    file_size INTEGER,
+    file_mtime_ns INTEGER,
+    PRIMARY KEY (run_id, path, video_id, method, settings_key)
+);
+"""
 
 
 @dataclass
@@ -133,6 +157,30 @@ class StoredPrediction:
     file_mtime_ns: int | None = None
 
 
+@dataclass
+class StoredAttribution:
+    """One (video, run, method, settings) attribution result.
+
+    numbers: the statistics (background share, reliance ratio, deletion curves, occlusion drops, target,
+    clip frames) as plain JSON. saliency: float16 (T, h, w) low-resolution map of the first explained clip
+    (for the report's overlays), person: bool (T, h, w) its dilated person mask at the same size.
+    """
+
+    video_id: str
+    path: str
+    method: str
+    settings_key: str
+    settings: dict
+    row: dict
+    status: str
+    reason: str
+    numbers: dict
+    saliency: np.ndarray | None = None
+    person: np.ndarray | None = None
+    seconds: float | None = None
+    identity: tuple[int, int] | None = None  # the file's (size, mtime ns) when it was explained
+
+
 def _blob(a: np.ndarray | None) -> bytes | None:
     return None if a is None else np.asarray(a, dtype=np.float32).tobytes()
 
@@ -149,7 +197,9 @@ def _db_error(path: Path, exc: sqlite3.Error) -> UserError:
     msg = str(exc)
     low = msg.lower()
     if "full" in low or "too large" in low:  # "database or disk is full", or a file-size limit
-        return UserError(f"{path}: disk full ({msg}); free some space and run the same command again to resume")
+        return UserError(
+            f"{path}: disk full ({msg}); free some space and run the same command again to resume"
+        )
     if "disk i/o" in low:
         return UserError(
             f"{path}: the store could not be written or read ({msg}): the disk may be full or failing; free some "
@@ -161,7 +211,9 @@ def _db_error(path: Path, exc: sqlite3.Error) -> UserError:
             "'weirdkinetics evaluate' again (its predictions are recomputed)"
         )
     if "not a database" in low:
-        return UserError(f"{path}: not a weirdkinetics store (not an SQLite file); choose another --out or --store")
+        return UserError(
+            f"{path}: not a weirdkinetics store (not an SQLite file); choose another --out or --store"
+        )
     if "locked" in low or "busy" in low:
         return UserError(
             f"{path}: store is locked by another process ({msg}); wait for the other 'evaluate' to finish"
@@ -186,7 +238,9 @@ def _check_file(path: Path, must_exist: bool) -> bool:
     """Refuse a path that cannot be a store before SQLite touches it; return whether the file exists."""
     try:
         if path.is_dir():
-            raise UserError(f"{path}: is a folder, not a store file; give the file, e.g. {path / 'predictions.sqlite'}")
+            raise UserError(
+                f"{path}: is a folder, not a store file; give the file, e.g. {path / 'predictions.sqlite'}"
+            )
         exists = path.exists()
     except (OSError, ValueError) as exc:
         raise UserError(f"{path}: cannot use this store path ({exc})") from None
@@ -198,11 +252,15 @@ def _check_file(path: Path, must_exist: bool) -> bool:
         with open(path, "rb") as fh:
             head = fh.read(16)
     except PermissionError:
-        raise UserError(f"{path}: cannot read the store (permission denied); check the file's permissions") from None
+        raise UserError(
+            f"{path}: cannot read the store (permission denied); check the file's permissions"
+        ) from None
     except OSError as exc:
         raise UserError(f"{path}: cannot read the store ({exc.strerror or exc})") from None
     if head and head != _SQLITE_MAGIC:
-        raise UserError(f"{path}: not a weirdkinetics store (not an SQLite file); choose another --out or --store")
+        raise UserError(
+            f"{path}: not a weirdkinetics store (not an SQLite file); choose another --out or --store"
+        )
     if not head and must_exist:
         raise UserError(f"{path}: empty file, not a weirdkinetics store; run 'weirdkinetics evaluate' first")
     return True
@@ -213,7 +271,11 @@ def _schema_of(db: sqlite3.Connection, path: Path) -> int | None:
     tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     if not tables:
         return None
-    row = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() if "meta" in tables else None
+    row = (
+        db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        if "meta" in tables
+        else None
+    )
     if row is None or not {"runs", "predictions"} <= tables:
         raise UserError(
             f"{path}: not a weirdkinetics store (an SQLite database without its tables; it was not changed); "
@@ -275,7 +337,9 @@ def _open_read_only(path: Path) -> tuple[sqlite3.Connection, int]:
         raise
     if version is None:
         db.close()
-        raise UserError(f"{path}: empty database, not a weirdkinetics store; run 'weirdkinetics evaluate' first")
+        raise UserError(
+            f"{path}: empty database, not a weirdkinetics store; run 'weirdkinetics evaluate' first"
+        )
     return db, version
 
 
@@ -320,7 +384,9 @@ class Store:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
-                raise UserError(f"{self.path.parent}: cannot create the store's folder ({exc.strerror or exc})") from None
+                raise UserError(
+                    f"{self.path.parent}: cannot create the store's folder ({exc.strerror or exc})"
+                ) from None
         try:
             self.db = sqlite3.connect(str(self.path), timeout=30)
         except sqlite3.Error as exc:
@@ -334,6 +400,7 @@ class Store:
                 self.db.executescript(
                     f"BEGIN IMMEDIATE; {_SCHEMA} INSERT INTO meta VALUES ('schema_version', '{SCHEMA_VERSION}'); COMMIT;"
                 )
+            self.db.executescript(_ATTRIBUTION_SCHEMA)
         except sqlite3.Error as exc:
             if self.db.in_transaction:
                 self.db.rollback()
@@ -391,11 +458,25 @@ class Store:
         return out
 
     def record_evaluation(
-        self, run_id: str, manifest_path: str, manifest_digest: str, classes: list[str], video_ids: list[str], provenance: dict
+        self,
+        run_id: str,
+        manifest_path: str,
+        manifest_digest: str,
+        classes: list[str],
+        video_ids: list[str],
+        provenance: dict,
     ) -> None:
         self._write(
             "INSERT OR REPLACE INTO evaluations VALUES (?,?,?,?,?,?,?)",
-            (run_id, manifest_path, manifest_digest, json.dumps(classes), json.dumps(video_ids), dumps(provenance), time.time()),
+            (
+                run_id,
+                manifest_path,
+                manifest_digest,
+                json.dumps(classes),
+                json.dumps(video_ids),
+                dumps(provenance),
+                time.time(),
+            ),
         )
 
     def evaluations(self, run_id: str) -> list[dict]:
@@ -467,11 +548,115 @@ class Store:
         ):
             out.append(
                 StoredPrediction(
-                    r[0], r[1], json.loads(r[2]), r[3], r[4], r[5], r[6],
-                    _unblob(r[7], 0), _unblob(r[8], num_classes), r[9], r[10], r[11], r[12],
+                    r[0],
+                    r[1],
+                    json.loads(r[2]),
+                    r[3],
+                    r[4],
+                    r[5],
+                    r[6],
+                    _unblob(r[7], 0),
+                    _unblob(r[8], num_classes),
+                    r[9],
+                    r[10],
+                    r[11],
+                    r[12],
                 )
             )
         return out
+
+    # --- attributions ---------------------------------------------------------------------------------
+    def attribution_reusable(
+        self, run_id: str, method: str, settings_key: str
+    ) -> dict[tuple[str, str], tuple[str, tuple[int, int] | None]]:
+        """(path, video_id) -> (status, file identity when explained) of attribution rows that need no
+        recomputation while their file keeps that identity."""
+        if not self._has_table("attributions"):
+            return {}
+        q = (
+            "SELECT path, video_id, status, file_size, file_mtime_ns FROM attributions WHERE run_id=? AND "
+            "method=? AND settings_key=? AND status NOT IN (%s)" % ",".join("?" * len(RETRY_STATUSES))
+        )
+        return {
+            (r[0], r[1]): (r[2], None if r[3] is None else (r[3], r[4]))
+            for r in self.db.execute(q, (run_id, method, settings_key, *RETRY_STATUSES))
+        }
+
+    def _has_table(self, name: str) -> bool:
+        """Stores written before a table existed (read-only ones cannot gain it) simply have no such rows."""
+        row = self.db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,)).fetchone()
+        return row is not None
+
+    def put_attribution(self, run_id: str, rec: StoredAttribution) -> None:
+        """Write one attribution row atomically (replacing an earlier one with the same key)."""
+        shape = None if rec.saliency is None else json.dumps(list(rec.saliency.shape))
+        self._write(
+            "INSERT OR REPLACE INTO attributions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                run_id,
+                rec.video_id,
+                rec.method,
+                rec.settings_key,
+                rec.path,
+                dumps(rec.settings),
+                dumps(rec.row),
+                rec.status,
+                rec.reason,
+                json.dumps(rec.numbers, allow_nan=True),
+                None if rec.saliency is None else np.asarray(rec.saliency, np.float16).tobytes(),
+                shape,
+                None if rec.person is None else np.packbits(np.asarray(rec.person, bool)).tobytes(),
+                rec.seconds,
+                time.time(),
+                *(rec.identity if rec.identity is not None else (None, None)),
+            ),
+        )
+
+    def attributions(self, run_id: str) -> list[StoredAttribution]:
+        """Every attribution row of a run, in the order they were first written."""
+        out = []
+        if not self._has_table("attributions"):
+            return out
+        for r in self.db.execute(
+            "SELECT video_id, path, method, settings_key, settings_json, row_json, status, reason, numbers_json, "
+            "saliency, saliency_shape, person, seconds FROM attributions WHERE run_id=? ORDER BY rowid",
+            (run_id,),
+        ):
+            saliency = person = None
+            if r[9] is not None and r[10]:
+                shape = tuple(json.loads(r[10]))
+                saliency = np.frombuffer(r[9], dtype=np.float16).reshape(shape).astype(np.float32)
+                if r[11] is not None:
+                    count = int(np.prod(shape))
+                    person = np.unpackbits(np.frombuffer(r[11], np.uint8))[:count].reshape(shape).astype(bool)
+            out.append(
+                StoredAttribution(
+                    r[0],
+                    r[1],
+                    r[2],
+                    r[3],
+                    json.loads(r[4]),
+                    json.loads(r[5]),
+                    r[6],
+                    r[7],
+                    json.loads(r[8]),
+                    saliency,
+                    person,
+                    r[12],
+                )
+            )
+        return out
+
+
+def load_attributions(store_path: str | Path, run_ids: list[str]) -> dict[str, list[StoredAttribution]]:
+    """run_id -> its attribution rows (runs without any are left out)."""
+    out: dict[str, list[StoredAttribution]] = {}
+    with Store(store_path, read_only=True) as store:
+        for run_id in run_ids:
+            rows = store.attributions(run_id)
+            if rows:
+                out[run_id] = rows
+    return out
 
 
 def load_runs(store_path: str | Path, run_ids: list[str] | None = None, manifest=None) -> list[RunResults]:

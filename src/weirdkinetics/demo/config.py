@@ -16,7 +16,9 @@ class DemoConfig:
     ``test_per_class_split`` recordings per class, each rendered on its real and on a weird background;
     each training set has ``train_per_class`` recordings per class (a multiple of 5 balances the control
     set exactly). Training runs ``epochs`` passes of ``clips_per_video`` random clips per video,
-    ``batch_size`` clips a step, AdamW with a one-cycle schedule peaking at ``lr``.
+    ``batch_size`` clips a step, AdamW with a one-cycle schedule peaking at ``lr``. Attribution (``explain``,
+    Grad-CAM and occlusion on the centre clip, true masks) covers the first ``explain_per_class`` recordings
+    of each class, both versions, to keep the demo quick.
     """
 
     height: int = 64
@@ -34,6 +36,7 @@ class DemoConfig:
     batch_size: int = 32
     lr: float = 3e-3
     weight_decay: float = 1e-4
+    explain_per_class: int = 4
 
     @classmethod
     def small(cls) -> DemoConfig:

@@ -1,7 +1,8 @@
 """``weirdkinetics demo``: the controlled background-shortcut experiment, end to end, offline.
 
 generate the real/weird test set -> train a shortcut model and a control model -> evaluate both through the
-registered ``demo_c3d`` card and ``--weights`` checkpoints, exactly as any model -> one report comparing them.
+registered ``demo_c3d`` card and ``--weights`` checkpoints, exactly as any model -> explain where each looks
+(Grad-CAM and occlusion against the true actor masks) -> one report comparing them.
 Every phase is skipped when its output already exists for the same configuration (the generators' and
 ``train_model``'s ``reuse``), so a rerun is quick.
 """
@@ -64,17 +65,33 @@ def _print_headline(numbers: dict) -> None:
             print(f"  {'':<40} weird videos predicted as the background's class: {took}/{n}")
 
 
-def report_with_headline(runs: list[RunResults], out: Path) -> dict:
+def report_with_headline(runs: list[RunResults], out: Path, store: Path | None = None) -> dict:
     """Write the report of ``runs`` into ``out/report`` and ``out/headline.json`` from the same numbers;
-    print and return the headline."""
+    print and return the headline. With the ``store``, the report shows where the models look."""
     from weirdkinetics import api
 
-    report = api.report_runs(runs, out / "report")
+    report = api.report_runs(runs, out / "report", store=store)
     numbers = headline(report.contents)
     _print_headline(numbers)
     print(f"\nreport: {report.files.get('html')}")
     atomic_write_text(out / "headline.json", json.dumps(numbers, indent=2) + "\n")
     return numbers
+
+
+def _explain_subset(manifest: Path, per_class: int) -> Path:
+    """The test manifest's first ``per_class`` recordings (source_id) of each class, both versions, as
+    ``explain.csv`` beside it (the whole manifest when it holds no more than that)."""
+    from weirdkinetics.manifest import read_manifest, write_manifest
+
+    rows = read_manifest(manifest).rows
+    sources: dict[str, list[str]] = {}
+    for r in rows:
+        if r.source_id not in sources.setdefault(r.label, []):
+            sources[r.label].append(r.source_id)
+    keep = {s for ids in sources.values() for s in ids[:per_class]}
+    if len(keep) == len({r.source_id for r in rows}):
+        return manifest
+    return write_manifest(manifest.parent / "explain.csv", [r.to_dict() for r in rows if r.source_id in keep])
 
 
 def run_demo(
@@ -125,6 +142,26 @@ def run_demo(
         test_manifest, models, out, weights=ckpts, classes="all", progress=progress, run_labels=labels,
         export=out / "predictions.csv",
     )
+    if not model:
+        explain_manifest = _explain_subset(test_manifest, config.explain_per_class)
+        print(f"[3b/4] where do they look? Grad-CAM and occlusion on the centre clip, true masks ({explain_manifest.name})")
+        for ckpt, label in zip(ckpts, labels):
+            api.explain(
+                explain_manifest, CARD, out, weights=ckpt, segmenter="true", progress=progress, run_label=label,
+                store_path=outcome.store,
+            )
+    if not model:
+        explain_manifest = _explain_subset(test_manifest, config.explain_per_class)
+        print(
+            "[3b/4] where do they look? Grad-CAM and occlusion on the centre clip, true masks "
+            f"({explain_manifest.name})"
+        )
+        for ckpt, label in zip(ckpts, labels):
+            api.explain(
+                explain_manifest, CARD, out, weights=ckpt, segmenter="true", progress=progress, run_label=label,
+                store_path=outcome.store,
+            )
     print("[4/4] report")
     # The report's own numbers make the headline: one bootstrap, so headline.json and metrics.json agree.
-    return report_with_headline(api.load_results(outcome.store, outcome.run_ids, outcome.manifest), out)
+    runs = api.load_results(outcome.store, outcome.run_ids, outcome.manifest)
+    return report_with_headline(runs, out, store=outcome.store)

@@ -9,6 +9,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 
+ATTRIBUTION_FIELDS = ("cam_layers", "cam_tokens", "cam_cls_tokens", "cam_token_layout", "cam_token_order")
+"""Card fields that only attribution reads; left out of ``to_dict`` (a run's identity) since scores do not
+depend on them."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class ModelCard:
     """Everything needed to build a model and feed it exactly as its authors did. Keyword arguments only, so
@@ -63,6 +68,19 @@ class ModelCard:
     # a class name into text (``"{}"`` = the bare name).
     open_vocabulary: bool = False
     prompt_template: str = ""
+    # Attribution (``weirdkinetics explain``), as the card names its crop: ``cam_layers`` are the dotted module
+    # paths whose outputs Grad-CAM weighs (the last spatio-temporal stage; one per pathway for two-pathway
+    # models). Transformers' layers output tokens: ``cam_tokens`` is their grid (T', h, w) at the card's input
+    # size, ``cam_cls_tokens`` how many leading class tokens to drop, ``cam_token_layout`` how the tensor holds
+    # them ("tokens": (B, cls + N, C); "channels_last": (B, T', h, w, C); "frames": (B * T', cls + h * w, C))
+    # and ``cam_token_order`` the order of the N tokens ("thw" or "hwt"). A card without ``cam_layers`` is
+    # explained by occlusion only. These fields do not change a model's scores, so they stay out of a run's
+    # identity (``to_dict``).
+    cam_layers: tuple[str, ...] = ()
+    cam_tokens: tuple[int, int, int] | None = None
+    cam_cls_tokens: int = 0
+    cam_token_layout: str = ""
+    cam_token_order: str = "thw"
 
     @property
     def span(self) -> int:
@@ -86,6 +104,6 @@ class ModelCard:
         return f"{self.frames}x{self.stride} @{self.fps:g}fps, {clips}, {size}, crop {self.crop}"
 
     def to_dict(self) -> dict:
-        d = asdict(self)
+        d = {k: v for k, v in asdict(self).items() if k not in ATTRIBUTION_FIELDS}
         d["resize"] = list(self.resize) if isinstance(self.resize, tuple) else self.resize
         return d

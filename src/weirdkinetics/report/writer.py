@@ -9,9 +9,11 @@ from pathlib import Path
 import numpy as np
 
 from weirdkinetics.errors import UserError
+from weirdkinetics.metrics.attribution import attribution_summary
 from weirdkinetics.metrics.variants import VariantMetrics
 from weirdkinetics.outputs import atomic_write_text, safe_filename
 from weirdkinetics.provenance import versions
+from weirdkinetics.report import attribution as attr
 from weirdkinetics.report import figures as figs
 from weirdkinetics.report import tables as tabs
 from weirdkinetics.report.contents import ReportContents, RunReport, prepare_report
@@ -101,7 +103,10 @@ class _Writer:
         self.add(FigureBlock(title, png, rel_png, rel_svg))
 
 
-def _run_section(w: _Writer, section: RunReport, slug: str, strips: dict) -> None:
+def _run_section(
+    w: _Writer, section: RunReport, slug: str, strips: dict, am: dict | None = None,
+    records: list[dict] | None = None, overlays: dict | None = None,
+) -> None:  # fmt: skip
     run, m, vm = section.run, section.metrics, section.variants
     w.add(Heading(2, f"Run {run.run_id} (model {run.model})", f"run-{slug}"))
     st = m.status
@@ -174,6 +179,73 @@ def _run_section(w: _Writer, section: RunReport, slug: str, strips: dict) -> Non
 
     if vm is not None:
         _variants_section(w, run, vm, slug)
+    if am is not None:
+        qualitative = [v.video_id for v in section.qualitative]
+        _attribution_section(w, run, am, slug, records or [], overlays or {}, qualitative)
+
+
+def _attribution_section(
+    w: _Writer, run: RunResults, am: dict, slug: str, records: list[dict], overlays: dict, qualitative: list[str]
+) -> None:
+    """Where the model looks (``attribution_summary``): per method and settings, the numbers per split,
+    class and background with intervals, the paired real/weird comparison, the deletion check, a
+    distribution plot, overlays (made upstream) and the videos not explained."""
+    w.add(Heading(3, "8. Where does the model look?", f"{slug}-attribution"))
+    w.add(
+        Paragraph(
+            "Background share: the part of the map's positive mass outside the (dilated) person mask, per "
+            "frame, averaged (0 = only the person, 1 = only the background). Reliance ratio: background share "
+            "/ the background's share of the pixels (1 = looks everywhere alike, above 1 = more on the "
+            "background than its area). Occlusion: the drop of the target's score (softmax over the class "
+            "subset) when the person, or the background, is replaced by the normalisation mean; its background "
+            "share is the background's part of the two drops. Intervals: 95 % bootstrap resampling source_id."
+        )
+    )
+    for g, group in enumerate(am["groups"]):
+        name = attr.METHOD_NAMES.get(group["method"], group["method"])
+        tag = f"attribution{g}_{group['method']}"
+        w.add(Heading(4, f"{name}: {group['counted']} of {group['rows']} videos explained", f"{slug}-{tag}"))
+        w.add(Paragraph(attr.settings_text(group)))
+        w.table(attr.summary_table(group, "by_split", f"{tag}_split", f"{name} per split"), slug)
+        if group["method"] == "gradcam":
+            w.add(Paragraph(attr.faithfulness_line(group, run.model)))
+        line = attr.paired_line(group)
+        if line:
+            w.add(Paragraph(line))
+        w.table(attr.summary_table(group, "by_class", f"{tag}_class", f"{name} per class"), slug, collapsed=True)
+        w.table(
+            attr.summary_table(group, "by_background", f"{tag}_background", f"{name} per background"),
+            slug,
+            collapsed=True,
+        )
+        picked = attr.overlay_selection(
+            [r for r in records if r["settings_key"] == group["settings_key"]], prefer=qualitative
+        )
+        selected = [
+            (
+                r["video_id"],
+                f"{r['video_id']}: true '{(r.get('row') or {}).get('label', '')}', target "
+                f"'{(r.get('numbers') or {}).get('target', '')}', {(r.get('row') or {}).get('split', '')}, "
+                f"{(r.get('row') or {}).get('background', '') or '-'}; background share "
+                + (
+                    f"{r['numbers']['background_share']:.2f}"
+                    if (r.get("numbers") or {}).get("background_share") is not None
+                    else "-"
+                ),
+                (run.run_id, r["video_id"], group["settings_key"]),
+            )
+            for r in picked
+        ]
+        fig = attr.overlay_figure(selected, overlays)
+        if fig is not None:
+            w.figure(fig, f"{slug}__{tag}_overlays", f"{name} overlays on the explained clip's frames (qualitative panel's videos first; map blended, "
+                f"person mask outlined), {run.run_id}")
+        if group["not_counted"]:
+            w.table(attr.not_counted_table(group, f"{tag}_not_counted"), slug)
+    w.figure(
+        attr.distribution_figure(am["groups"]), f"{slug}__attribution_distribution",
+        f"Background share per video and split, {run.run_id}",
+    )
 
 
 INPAINT_NOTE = (
@@ -219,6 +291,8 @@ def write_report(
     title: str = "weirdkinetics report",
     *,
     contents: ReportContents | None = None,
+    attributions: dict[str, list[dict]] | None = None,
+    overlays: dict[tuple[str, str, str], np.ndarray] | None = None,
 ) -> dict[str, Path]:
     """Write the report of one or several runs into ``out_dir`` (created if needed).
 
@@ -230,7 +304,9 @@ def write_report(
 
     A run holding derived rows (synth's ``variant`` column, evaluated into the same run as their originals)
     also gets an "Out-of-context variants" section and a ``"variants"`` block in ``metrics.json``
-    (``variant_metrics``); a run without them is reported exactly as before.
+    (``variant_metrics``); a run without them is reported exactly as before. attributions: each run's
+    attribution records (``api.attribution_records``), which add the "Where does the model look?" section
+    and an ``"attribution"`` block; overlays: their saliency overlays, drawn upstream.
 
     Writes ``report.html`` (self-contained), ``report.md``, ``metrics.json``, ``tables/*.csv`` and
     ``figures/*.png|svg``. Returns every written file by its path relative to ``out_dir``, plus the keys
@@ -250,6 +326,11 @@ def write_report(
         raise ValueError(
             "contents were prepared for other runs, seed or n_boot: pass prepare_report(runs, seed, n_boot)"
         )
+    attributions = attributions or {}
+    attribution = [
+        attribution_summary(attributions[run.run_id], n_boot=n_boot, seed=seed) if attributions.get(run.run_id) else None
+        for run in runs
+    ]
     slugs = _slugs([run.run_id for run in runs])
     w = _Writer(out_dir)
     w.add(
@@ -264,8 +345,8 @@ def write_report(
         metrics = [section.metrics for section in contents.runs]
         w.table(tabs.runs_table(metrics), "all")
         w.figure(figs.runs_figure(metrics), "all__runs", "Accuracy per split and gaps, all runs")
-    for section, slug in zip(contents.runs, slugs):
-        _run_section(w, section, slug, strips)
+    for section, am, slug in zip(contents.runs, attribution, slugs):
+        _run_section(w, section, slug, strips, am, attributions.get(section.run.run_id), overlays)
 
     html_path, md_path, json_path = out_dir / "report.html", out_dir / "report.md", out_dir / "metrics.json"
     atomic_write_text(html_path, render_html(title, w.blocks))
@@ -280,7 +361,8 @@ def write_report(
             | {"provenance": _jsonable(section.run.provenance)}
             # Only runs holding derived rows (synth's 'variant' column) get the variants block.
             | ({"variants": section.variants.to_dict()} if section.variants is not None else {})
-            for section in contents.runs
+            | ({"attribution": _jsonable(am)} if am is not None else {})
+            for section, am in zip(contents.runs, attribution)
         ],
     }
     atomic_write_text(json_path, json.dumps(doc, indent=2, allow_nan=False, ensure_ascii=False) + "\n")

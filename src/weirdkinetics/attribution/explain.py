@@ -1,0 +1,571 @@
+"""Explain a model over a manifest: saliency per clip, statistics against person masks, one store row per
+(video, run, method, settings).
+
+Per video: decode only the frames of the explained clips (the centre clip by default), get the person masks
+of those frames (synth's sources: a segmenter through the mask cache, or the demo's true masks), check the
+masks as synth does (a video without a usable mask is ``excluded`` with synth's reason), then per clip run
+each method and the pure statistics of ``metrics.attribution``. One clip's gradients at a time.
+
+Methods (``METHODS``): ``gradcam`` (cards that declare a target layer) and ``occlusion`` (every card).
+
+What replaces removed pixels, and why:
+
+- occlusion (a whole region: the person, or the background): 0 after normalisation, i.e. the card's
+  normalisation mean, a flat neutral grey with no texture, shape or motion; a blur would keep the region's
+  colours and coarse shape, so a "removed" person would still be a moving blob.
+- deletion curves (many small holes): a Gaussian blur of the clip (sigma 1/8 of the crop side), which
+  removes the detail the map points at while staying within the colours of the video. Scattered flat grey
+  patches are a strong out-of-distribution signal of their own: on the demo's control model, grey patches
+  at random moved the score more than deleting the person did, which says nothing about the map.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from weirdkinetics import sampling
+from weirdkinetics.attribution.gradcam import gradcam
+from weirdkinetics.decode import VideoOpenError, probe, read_video
+from weirdkinetics.errors import UserError
+from weirdkinetics.manifest import Manifest, ManifestRow
+from weirdkinetics.metrics import attribution as stats
+from weirdkinetics.models.card import ModelCard
+from weirdkinetics.models.loading import LoadedModel
+from weirdkinetics.results import dumps
+from weirdkinetics.store import Store, StoredAttribution, file_identity
+from weirdkinetics.transforms import crop_offsets, preprocess_clip, resized_hw
+
+METHODS: dict[str, str] = {
+    "gradcam": "Grad-CAM on the card's target layer, one map per frame (cards that declare cam_layers)",
+    "occlusion": "target-score drop with the person removed vs the background removed (every card)",
+}
+CLIP_CHOICES = ("centre", "all")
+TARGET_CHOICES = ("true", "pred")
+OVERLAY_SIDE = 32  # stored maps and masks are at most this many pixels a side (overlays only)
+
+
+def methods_for(card: ModelCard) -> list[str]:
+    """The attribution methods that work for ``card``: gradcam where it declares a target layer, and
+    occlusion always."""
+    return (["gradcam"] if card.cam_layers else []) + ["occlusion"]
+
+
+def check_methods(card: ModelCard, methods: list[str] | None) -> list[str]:
+    """``methods`` (default: all that work for the card), refusing unknown ones and those the card lacks."""
+    works = methods_for(card)
+    if not methods:
+        return works
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise UserError(f"--method {', '.join(unknown)}: not a method; methods: {', '.join(METHODS)}")
+    lacking = [m for m in methods if m not in works]
+    if lacking:
+        raise UserError(
+            f"--method {', '.join(lacking)}: model '{card.name}' declares no Grad-CAM target layer "
+            f"(cam_layers); methods that work for it: {', '.join(works)}"
+        )
+    return list(dict.fromkeys(methods))
+
+
+@dataclass(frozen=True)
+class ExplainSettings:
+    """Everything besides the run that decides an attribution row: part of its store key."""
+
+    clips: str = "centre"
+    target: str = "true"
+    segmenter: str = "mediapipe"
+    segmenter_settings: dict = field(default_factory=dict)
+    dilate_px: int | None = None  # None: 2 % of the crop side, at least 1 pixel
+    fill: str = "mean"  # occlusion: the normalisation mean (0 after normalisation)
+    deletion_fill: str = "blur:1/8"  # deletion curves: Gaussian blur, sigma 1/8 of the crop side
+    fractions: tuple[float, ...] = stats.DELETION_FRACTIONS
+    seed: int = 0
+    classes: tuple[str, ...] = ()
+    confirm_person: bool = True  # as synth: a segmenter's mask needs MediaPipe's pose detector to find someone
+
+    def __post_init__(self) -> None:
+        if self.clips not in CLIP_CHOICES:
+            raise UserError(f"--clips {self.clips!r}: use one of {', '.join(CLIP_CHOICES)}")
+        if self.target not in TARGET_CHOICES:
+            raise UserError(f"--target {self.target!r}: use one of {', '.join(TARGET_CHOICES)}")
+
+    def dilation(self, card: ModelCard) -> int:
+        return self.dilate_px if self.dilate_px is not None else max(1, round(0.02 * card.crop))
+
+    def to_dict(self, method: str, card: ModelCard) -> dict:
+        d = {
+            "method": method,
+            "clips": self.clips,
+            "target": self.target,
+            "segmenter": self.segmenter,
+            "segmenter_settings": self.segmenter_settings,
+            "dilate_px": self.dilation(card),
+            "fill": self.fill,
+            "confirm_person": self.confirm_person and self.segmenter != "true",
+            "classes_digest": hashlib.sha256("\n".join(self.classes).encode()).hexdigest()[:16],
+        }
+        if method == "gradcam":
+            d.update(
+                fractions=list(self.fractions),
+                seed=self.seed,
+                layers=list(card.cam_layers),
+                random="map-cells",
+                deletion_fill=self.deletion_fill,
+            )
+        return d
+
+    def key(self, method: str, card: ModelCard) -> str:
+        return hashlib.sha256(dumps(self.to_dict(method, card)).encode()).hexdigest()[:16]
+
+
+# -- masks ---------------------------------------------------------------------------------------------
+
+
+class _FramesSegmenter:
+    """A segmenter under a name whose settings also name which frames were segmented, so the mask cache
+    (keyed by video, segmenter settings and frame shape) never mixes two different frame selections."""
+
+    def __init__(self, segmenter: Any, tag: str):
+        self._segmenter, self.name = segmenter, segmenter.name
+        self.settings = {**segmenter.settings, "frames": tag}
+
+    def masks(self, frames: np.ndarray) -> np.ndarray:
+        return self._segmenter.masks(frames)
+
+
+class MaskSource:
+    """Person probabilities float32 (T, H, W) for decoded frames: the manifest's true masks (``true``) or a
+    segmenter through synth's mask cache."""
+
+    def __init__(self, name: str, segmenter: Any = None, cache: Any = None, manifest_dir: Path | None = None):
+        self.name, self.segmenter, self.cache = name, segmenter, cache
+        self.manifest_dir = manifest_dir or Path(".")
+
+    @property
+    def settings(self) -> dict:
+        return {} if self.segmenter is None else dict(self.segmenter.settings)
+
+    def masks(self, row: ManifestRow, frames: np.ndarray, source_index: np.ndarray, tag: str) -> np.ndarray:
+        """frames: uint8 (T, H, W, 3) decoded at source frames ``source_index`` int (T,). Raises
+        ``UserError`` when no mask can be made (synth's ``mask_error``)."""
+        from weirdkinetics.synth.segment import TrueMasks
+
+        if self.name == "true":
+            text = row.extra.get("mask_path", "")
+            if not text:
+                raise UserError(
+                    f"row {row.row}: empty mask_path; --segmenter true needs the demo's mask files"
+                )
+            path = Path(text) if Path(text).is_absolute() else self.manifest_dir / text
+            count = int(source_index.max()) + 1 if len(source_index) else 0
+            try:
+                with np.load(path) as data:
+                    count = max(count, int(data["masks"].shape[0]))
+            except (OSError, KeyError, ValueError):
+                pass  # TrueMasks says what is wrong with the file
+            # TrueMasks checks the file against the whole video (frame count and size); a broadcast view
+            # stands in for the frames so nothing is decoded twice
+            shape = (count, *frames.shape[1:])
+            whole = TrueMasks(path).masks(np.broadcast_to(np.zeros((1, 1, 1, 3), np.uint8), shape))
+            return whole[source_index]
+        segmenter = _FramesSegmenter(self.segmenter, tag)
+        if self.cache is not None:
+            return self.cache.masks(row.path, frames, segmenter)[0]
+        return segmenter.masks(frames)
+
+
+def person_in_view(masks: np.ndarray, card: ModelCard, dilate_px: int) -> np.ndarray:
+    """Person masks as the model sees the frames: resized and centre-cropped like them, then dilated.
+
+    masks: float (T, H, W) probabilities -> bool (T, crop, crop), thresholded at 0.5 and grown by
+    ``dilate_px`` pixels (a square neighbourhood), so the edge of the person counts as person.
+    """
+    from scipy import ndimage
+
+    m = torch.from_numpy(np.ascontiguousarray(masks, dtype=np.float32))[:, None]
+    h, w = resized_hw(m.shape[-2], m.shape[-1], card.resize)
+    if (h, w) != tuple(m.shape[-2:]):
+        m = F.interpolate(m, size=(h, w), mode="bilinear", align_corners=False)
+    top, left = crop_offsets(h, w, card.crop, 1, card.crop_rounding)[0]
+    view = (m[:, 0, top : top + card.crop, left : left + card.crop] >= 0.5).numpy()
+    if dilate_px > 0:
+        structure = np.zeros((1, 3, 3), bool)
+        structure[0] = True
+        view = ndimage.binary_dilation(view, structure=structure, iterations=dilate_px)
+    return view
+
+
+def downsample(volume: np.ndarray, side: int = OVERLAY_SIDE) -> np.ndarray:
+    """float (T, H, W) -> float32 (T, h, w) with max(h, w) <= side (area average), for storage."""
+    v = torch.from_numpy(np.ascontiguousarray(volume, dtype=np.float32))[:, None]
+    h, w = v.shape[-2:]
+    scale = min(1.0, side / max(h, w))
+    if scale < 1.0:
+        v = F.interpolate(v, size=(max(1, round(h * scale)), max(1, round(w * scale))), mode="area")
+    return v[:, 0].numpy()
+
+
+# -- scores --------------------------------------------------------------------------------------------
+
+
+class Scorer:
+    """Target scores as evaluation computes them: softmax over the card's logits restricted to the class
+    subset (renormalised), for batches of clips without gradients."""
+
+    def __init__(self, model: LoadedModel, class_names: list[str], classes: list[str], batch_size: int = 8):
+        self.model = model
+        self.index = torch.tensor([class_names.index(c) for c in classes])
+        self.classes = list(classes)
+        self.batch_size = batch_size
+        self.device = next(model.module.parameters()).device
+
+    @torch.no_grad()
+    def restricted(self, clips: torch.Tensor) -> torch.Tensor:
+        """clips: float32 (B, C, T, H, W) -> float32 (B, len(classes)) restricted probabilities."""
+        out = []
+        for start in range(0, clips.shape[0], self.batch_size):
+            chunk = clips[start : start + self.batch_size].to(self.device)
+            logits = self.model.adapter.forward(self.model.module, self.model.card, chunk).float()
+            out.append(torch.softmax(logits[:, self.index.to(logits.device)], dim=-1).cpu())
+        return torch.cat(out)
+
+
+def _removed(clip: torch.Tensor, remove: np.ndarray, fill: torch.Tensor | None = None) -> torch.Tensor:
+    """clip: float32 (C, T, H, W); remove: bool (..., T, H, W) -> (..., C, T, H, W) with removed pixels taken
+    from ``fill`` (C, T, H, W), or 0 (the normalisation mean) when it is None."""
+    gone = torch.from_numpy(np.asarray(remove, dtype=bool)).to(clip.dtype).unsqueeze(-4)
+    kept = clip * (1.0 - gone)
+    return kept if fill is None else kept + fill * gone
+
+
+def blurred(clip: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Gaussian blur of each frame (separable, edges replicated): float32 (C, T, H, W) -> same shape."""
+    radius = max(1, int(3 * sigma))
+    x = torch.arange(-radius, radius + 1, dtype=clip.dtype)
+    kernel = torch.exp(-(x**2) / (2 * sigma**2))
+    kernel = kernel / kernel.sum()
+    c, t, h, w = clip.shape
+    v = clip.permute(1, 0, 2, 3).reshape(t * c, 1, h, w)
+    v = F.conv2d(F.pad(v, (radius, radius, 0, 0), mode="replicate"), kernel.view(1, 1, 1, -1))
+    v = F.conv2d(F.pad(v, (0, 0, radius, radius), mode="replicate"), kernel.view(1, 1, -1, 1))
+    return v.reshape(t, c, h, w).permute(1, 0, 2, 3).contiguous()
+
+
+def explain_clip(
+    model: LoadedModel,
+    scorer: Scorer,
+    clip: torch.Tensor,
+    person: np.ndarray,
+    target_pos: int,
+    methods: list[str],
+    settings: ExplainSettings,
+) -> dict[str, dict]:
+    """All requested methods on one clip. clip: float32 (C, T, H, W); person: bool (T, H, W) in the same view.
+
+    Returns method -> {"numbers": {...}, "saliency": float32 (T, H, W)}.
+    """
+    target = int(scorer.index[target_pos])
+    base = float(scorer.restricted(clip[None])[0, target_pos])
+    area = stats.background_area(person)
+    out: dict[str, dict] = {}
+    if "gradcam" in methods:
+        info: dict = {}
+        saliency = gradcam(model, clip, target, info)
+        share = stats.background_share(saliency, person)
+        _, grid_h, grid_w = info["grid"]
+        # the random baseline removes regions as coarse as one cell of the map's native grid
+        block = (max(1, round(clip.shape[-2] / grid_h)), max(1, round(clip.shape[-1] / grid_w)))
+        salient, random = stats.deletion_masks(saliency, settings.fractions, settings.seed, block)
+        fill = blurred(clip, clip.shape[-1] / 8)
+        batch = _removed(clip, np.concatenate([salient, random]), fill)
+        scores = scorer.restricted(batch)[:, target_pos].numpy().astype(np.float64)
+        f = len(settings.fractions)
+        deletion = stats.deletion_result(settings.fractions, base - scores[:f], base - scores[f:])
+        out["gradcam"] = {
+            "numbers": {
+                "background_share": share,
+                "background_area": area,
+                "reliance_ratio": stats.reliance_ratio(share, area),
+                "base_score": base,
+                "deletion": deletion.to_dict(),
+            },
+            "saliency": saliency,
+        }
+    if "occlusion" in methods:
+        both = _removed(clip, np.stack([person, ~person]))
+        scores = scorer.restricted(both)[:, target_pos].numpy().astype(np.float64)
+        person_drop, background_drop = base - scores[0], base - scores[1]
+        share = stats.occlusion_share(person_drop, background_drop)
+        # the occlusion "map": each region's score drop spread evenly over its pixels
+        t = person.shape[0]
+        inside = max(person.sum(), 1) / t
+        outside = max((~person).sum(), 1) / t
+        saliency = np.where(person, max(person_drop, 0.0) / inside, max(background_drop, 0.0) / outside)
+        out["occlusion"] = {
+            "numbers": {
+                "background_share": share,
+                "background_area": area,
+                "reliance_ratio": stats.reliance_ratio(share, area),
+                "base_score": base,
+                "person_drop": person_drop,
+                "background_drop": background_drop,
+            },
+            "saliency": saliency.astype(np.float32),
+        }
+    return out
+
+
+def _mean_numbers(per_clip: list[dict]) -> dict:
+    """Average the clips' numbers (deletion curves point by point); the first clip's keys decide."""
+    if len(per_clip) == 1:
+        return per_clip[0]
+    out: dict[str, Any] = {}
+    for key, value in per_clip[0].items():
+        if key == "deletion":
+            fr = value["fractions"]
+            s = np.mean([c["deletion"]["salient_drop"] for c in per_clip], axis=0)
+            r = np.mean([c["deletion"]["random_drop"] for c in per_clip], axis=0)
+            out[key] = stats.deletion_result(tuple(fr), s, r).to_dict()
+        elif isinstance(value, (int, float)):
+            vals = np.array([c[key] for c in per_clip], dtype=np.float64)
+            out[key] = float(np.nanmean(vals)) if np.isfinite(vals).any() else math.nan
+        else:
+            out[key] = value
+    return out
+
+
+# -- the manifest --------------------------------------------------------------------------------------
+
+
+def _reusable(prev: tuple[str, tuple[int, int] | None] | None, identity, row: ManifestRow) -> bool:
+    """Pure: a stored (status, identity) still stands for this row's file (as ``predict.plan_work`` decides)."""
+    not_made = row.extra.get("synth_status", "ok") not in ("", "ok")
+    return prev is not None and prev[1] == identity and (prev[0] == "excluded") == not_made
+
+
+@dataclass
+class ExplainSummary:
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)  # method -> status -> count
+    computed: int = 0
+    reused: int = 0
+    seconds: float = 0.0
+    seconds_per_video: dict[str, float] = field(default_factory=dict)  # method -> mean seconds (computed)
+
+
+def explain_manifest(
+    manifest: Manifest,
+    model: LoadedModel,
+    run_id: str,
+    class_names: list[str],
+    classes: list[str],
+    methods: list[str],
+    settings: ExplainSettings,
+    masks_from: MaskSource,
+    store: Store,
+    batch_size: int = 8,
+    progress: bool = True,
+) -> ExplainSummary:
+    """Explain every row with every method into ``store``; rows already stored for the same run, method,
+    settings and path are not recomputed (a killed run resumes where it stopped)."""
+    from weirdkinetics.synth import composite
+
+    began = time.perf_counter()
+    card = model.card
+    summary = ExplainSummary()
+    keys = {m: settings.key(m, card) for m in methods}
+    done = {m: store.attribution_reusable(run_id, m, keys[m]) for m in methods}
+    scorer = Scorer(model, class_names, classes, batch_size)
+    spec = sampling.ClipSpec(
+        card.fps, card.frames, card.stride, card.clip_spacing, 1 if settings.clips == "centre" else None
+    )
+    dilate = settings.dilation(card)
+    method_seconds: dict[str, list[float]] = {m: [] for m in methods}
+    rows = manifest.rows
+    bar = tqdm(
+        total=len(rows), desc=f"explain {card.name}", unit="video", disable=not progress, dynamic_ncols=True
+    )
+    for row in rows:
+        # a stored row is reused only for the same file (path and id) while it keeps its size and mtime
+        identity = file_identity(row.path)
+        todo = [m for m in methods if not _reusable(done[m].get((str(row.path), row.video_id)), identity, row)]
+        summary.reused += len(methods) - len(todo)
+        if not todo:
+            bar.update(1)
+            continue
+        t0 = time.perf_counter()
+        status, reason, numbers, maps, quality = "ok", "", {}, {}, {}
+        try:
+            synth_status = row.extra.get("synth_status", "ok")
+            if synth_status not in ("", "ok"):
+                why = row.extra.get("excluded_reason") or f"synth status {synth_status}"
+                raise _Failure("excluded", f"synth {synth_status}: {why}")
+            if row.label not in classes and settings.target == "true":
+                raise _Failure("excluded", f"label '{row.label}' is not in the class subset: no target score")
+            try:
+                info = probe(row.path)
+            except VideoOpenError as exc:
+                raise _Failure(exc.status, exc.reason) from None
+            if info.num_frames == 0:
+                raise _Failure("decode_error", "no video frames in the file")
+            src_of_out = sampling.resample_indices(info.times, card.fps)
+            n = len(src_of_out)
+            notes = []
+            if info.truncation:
+                status, notes = "partial", [info.truncation]
+            clip_idx = sampling.clip_indices(n, spec)
+            wanted = np.unique(clip_idx)
+            video = read_video(row.path, fps=card.fps, indices=wanted)
+            if video.status in ("missing", "decode_error") or len(video.frames) < len(wanted):
+                if video.status == "partial" or (video.status == "ok" and len(video.frames)):
+                    # decode what precedes the break, and take the clips from those frames
+                    whole = read_video(row.path, fps=card.fps)
+                    if len(whole.frames) == 0:
+                        raise _Failure("decode_error", whole.reason or "no frame could be decoded")
+                    n = len(whole.frames)
+                    clip_idx = sampling.clip_indices(n, spec)
+                    wanted = np.unique(clip_idx)
+                    frames = whole.frames[wanted]
+                    status = "partial"
+                    notes.append(f"{whole.reason or video.reason}; used the {n} frame(s) before the break")
+                else:
+                    raise _Failure(
+                        video.status if video.status != "ok" else "decode_error", video.reason or "no frames"
+                    )
+            else:
+                frames = video.frames
+                if video.status == "partial":
+                    status = "partial"
+                    notes.append(video.reason)
+            if sampling.is_short(n, spec):
+                note = f"{n} frame(s) at {card.fps:g} fps, fewer than one clip's span of {spec.span}"
+                notes.append(note)
+                status = "short" if status == "ok" else status
+            reason = "; ".join(x for x in notes if x)
+            tag = hashlib.sha256(f"{card.fps:g}:{','.join(map(str, wanted.tolist()))}".encode()).hexdigest()[
+                :16
+            ]
+            try:
+                masks = masks_from.masks(
+                    row, frames, src_of_out[np.minimum(wanted, len(src_of_out) - 1)], tag
+                )
+            except UserError as exc:
+                raise _Failure("excluded", f"no usable person mask: {exc}") from None
+            q = composite.mask_quality(composite.mask_coverage(masks))
+            quality = {"mask_coverage": q.mean_coverage, "person_frames": q.person_frames}
+            if not q.ok:
+                raise _Failure("excluded", f"no usable person mask: {q.reason}")
+            if settings.confirm_person and masks_from.name != "true":
+                from weirdkinetics.synth.segment import detect_people
+
+                found, looked = detect_people(frames)
+                quality["people_detected"] = f"{found}/{looked}"
+                if found == 0:
+                    raise _Failure(
+                        "excluded",
+                        f"no usable person mask: MediaPipe's pose detector finds no person in any of {looked} "
+                        f"evenly spaced frames, so the mask ({q.mean_coverage:.0%} mean coverage) is likely not a person",
+                    )
+            position = {int(k): i for i, k in enumerate(wanted)}
+            per_clip: dict[str, list[dict]] = {m: [] for m in todo}
+            spent = {m: 0.0 for m in todo}
+            target_name = row.label
+            for c, idx in enumerate(clip_idx):
+                pick = [position[int(k)] for k in idx]
+                clip = preprocess_clip(frames[pick], card, crops=1)[0]
+                person = person_in_view(masks[pick], card, dilate)
+                if settings.target == "pred":
+                    target_pos = int(torch.argmax(scorer.restricted(clip[None])[0]))
+                    target_name = classes[target_pos]
+                else:
+                    target_pos = classes.index(row.label)
+                for m in todo:
+                    tm = time.perf_counter()
+                    result = explain_clip(model, scorer, clip, person, target_pos, [m], settings)[m]
+                    spent[m] += time.perf_counter() - tm
+                    per_clip[m].append(result["numbers"])
+                    if c == 0:
+                        maps[m] = (
+                            downsample(result["saliency"]),
+                            downsample(person.astype(np.float32)) >= 0.5,
+                        )
+            for m in todo:
+                method_seconds[m].append(spent[m])
+                numbers[m] = (
+                    _mean_numbers(per_clip[m])
+                    | quality
+                    | {
+                        "target": target_name,
+                        "num_clips": len(clip_idx),
+                        "clip_frames": clip_idx.tolist(),
+                        "fps": card.fps,
+                    }
+                )
+        except _Failure as failure:
+            # a decode note found before the failure (partial, short) stays in the reason
+            status, reason = failure.status, "; ".join(x for x in (failure.reason, reason) if x)
+        seconds = time.perf_counter() - t0
+        for m in todo:
+            saliency, person = maps.get(m, (None, None))
+            store.put_attribution(
+                run_id,
+                StoredAttribution(
+                    row.video_id,
+                    str(row.path),
+                    m,
+                    keys[m],
+                    settings.to_dict(m, card),
+                    row.to_dict(),
+                    status,
+                    reason,
+                    _finite(numbers.get(m, quality)),
+                    saliency,
+                    person,
+                    seconds,
+                    identity,
+                ),
+            )
+            summary.computed += 1
+        bar.update(1)
+    bar.close()
+    here = {(str(r.path), r.video_id) for r in rows}
+    for m in methods:
+        counts: dict[str, int] = {}
+        for rec in store.attributions(run_id):
+            if rec.method == m and rec.settings_key == keys[m] and (rec.path, rec.video_id) in here:
+                counts[rec.status] = counts.get(rec.status, 0) + 1
+        summary.counts[m] = counts
+        if method_seconds[m]:
+            summary.seconds_per_video[m] = float(np.mean(method_seconds[m]))
+    summary.seconds = time.perf_counter() - began
+    return summary
+
+
+class _Failure(Exception):
+    def __init__(self, status: str, reason: str):
+        super().__init__(reason)
+        self.status, self.reason = status, reason
+
+
+def _finite(value: Any) -> Any:
+    """NaN and infinities become None (numpy numbers become Python ones), so the stored JSON is standard."""
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    return value

@@ -1,0 +1,188 @@
+"""The report's attribution section ("Where does the model look?"): tables, figures and lines drawn from
+``metrics.attribution.attribution_summary`` dicts and, for the overlays, strips the API made upstream.
+
+Pure layout: no metric is computed and nothing is decoded here.
+"""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
+
+from weirdkinetics.report.figures import _RC, _new_figure, _text, strip_image
+from weirdkinetics.report.tables import DASH, Table
+
+METHOD_NAMES = {"gradcam": "Grad-CAM", "occlusion": "Occlusion"}
+
+_COLUMNS = {
+    "background_share": "background share",
+    "reliance_ratio": "reliance ratio",
+    "deletion_advantage": "deletion: salient - random drop",
+    "person_drop": "drop, person removed",
+    "background_drop": "drop, background removed",
+}
+
+
+def _fmt(block: dict | None, digits: int = 3) -> str:
+    if not block or block.get("mean") is None:
+        return DASH
+    lo, hi = block.get("ci95") or [None, None]
+    ci = f" [{lo:.{digits}f}, {hi:.{digits}f}]" if lo is not None and hi is not None else ""
+    return f"{block['mean']:.{digits}f}{ci}"
+
+
+def settings_text(group: dict) -> str:
+    s = group.get("settings") or {}
+    parts = [
+        f"clips: {s.get('clips', '?')}",
+        f"target: {s.get('target', '?')}",
+        f"masks: {s.get('segmenter', '?')}",
+        f"person mask dilated by {s.get('dilate_px', '?')} px",
+        "removed pixels set to the normalisation mean",
+    ]
+    if s.get("layers"):
+        parts.append(f"target layer(s): {', '.join(s['layers'])}")
+    return "; ".join(parts)
+
+
+def summary_table(group: dict, part: str, name: str, title: str) -> Table:
+    """One row per split / class / background (``part`` = by_split, by_class, by_background)."""
+    keys = [k for k in _COLUMNS if k in group["overall"]]
+    columns = ["group", "n", *[_COLUMNS[k] for k in keys]]
+    csv_columns = ["group", "n"]
+    for k in keys:
+        csv_columns += [k, f"{k}_lo", f"{k}_hi"]
+    if group["method"] == "gradcam":
+        columns.append("faithful videos")
+        csv_columns.append("faithful_videos")
+    rows, csv_rows = [], []
+    items = list(group[part].items()) + [("all", group["overall"])]
+    for label, block in items:
+        row = [str(label), str(block["n"]), *[_fmt(block.get(k)) for k in keys]]
+        raw: list[object] = [label, block["n"]]
+        for k in keys:
+            b = block.get(k) or {}
+            ci = b.get("ci95") or [None, None]
+            raw += [b.get("mean"), ci[0], ci[1]]
+        if group["method"] == "gradcam":
+            row.append(f"{block.get('faithful', 0)}/{block['n']}")
+            raw.append(block.get("faithful"))
+        rows.append(row)
+        csv_rows.append(raw)
+    flags = [["total" if label == "all" else "" for _ in columns] for label, _ in items]
+    return Table(name, title, columns, rows, csv_columns, csv_rows, flags=flags, row_header=True)
+
+
+def not_counted_table(group: dict, name: str) -> Table:
+    rows = [[r["video_id"], r["split"], r["label"], r["status"], r["reason"]] for r in group["not_counted"]]
+    columns = ["video_id", "split", "label", "status", "reason"]
+    return Table(
+        name,
+        "Videos not explained, and why",
+        columns,
+        rows,
+        columns,
+        [list(r) for r in rows],
+        row_header=True,
+    )
+
+
+def faithfulness_line(group: dict, model: str) -> str:
+    """One line: did the maps beat random deletion for this model?"""
+    adv = group["overall"].get("deletion_advantage") or {}
+    if adv.get("mean") is None:
+        return f"{model}: no video to check the maps against random deletion."
+    lo, hi = adv.get("ci95") or [math.nan, math.nan]
+    faithful, n = group["overall"].get("faithful", 0), group["overall"]["n"]
+    numbers = (
+        f"removing the most salient 5-50 % of pixels lowers the target score by {adv['mean']:+.3f} more than "
+        f"removing as many at random (95 % interval {lo:+.3f} to {hi:+.3f}; {faithful} of {n} videos better "
+        "than random)"
+    )
+    if group.get("beats_random"):
+        return f"{model}: the Grad-CAM maps beat random deletion: {numbers}."
+    return (
+        f"{model}: the Grad-CAM maps do NOT beat random deletion ({numbers}): the maps are not faithful for "
+        "this model, so their background shares should not be trusted."
+    )
+
+
+def paired_line(group: dict) -> str | None:
+    paired = group.get("paired_weird_minus_real")
+    if not paired:
+        return None
+    lo, hi = paired["ci95"]
+    return (
+        f"Paired by source_id ({paired['n']} recordings with a real and a weird version): background share on "
+        f"weird minus real = {paired['mean']:+.3f} (95 % bootstrap interval {lo:+.3f} to {hi:+.3f})."
+    )
+
+
+def distribution_figure(groups: list[dict]) -> Figure:
+    """Background share per video, per split, one panel per method (box plot with the points)."""
+    with matplotlib.rc_context(_RC):
+        fig = _new_figure(max(4.0, 3.2 * len(groups)), 3.2)
+        axes = fig.subplots(1, len(groups), squeeze=False)[0]
+        for ax, group in zip(axes, groups):
+            names = list(group["shares"])
+            data = [[v for v in group["shares"][n] if v is not None and math.isfinite(v)] for n in names]
+            keep = [i for i, d in enumerate(data) if d]
+            if keep:
+                ax.boxplot([data[i] for i in keep], showfliers=False)
+                for pos, i in enumerate(keep, start=1):
+                    x = pos + np.linspace(-0.12, 0.12, len(data[i])) if len(data[i]) > 1 else [pos]
+                    ax.plot(x, data[i], "o", ms=3, alpha=0.6, color="tab:blue")
+                ax.set_xticks(range(1, len(keep) + 1), [_text(f"{names[i]}\nn={len(data[i])}") for i in keep])
+            ax.axhline(group["overall"].get("background_share", {}).get("mean") or 0, lw=0.5, color="grey")
+            ax.set_ylim(-0.02, 1.02)
+            ax.set_ylabel("background share")
+            title = METHOD_NAMES.get(group["method"], group["method"])
+            if sum(g["method"] == group["method"] for g in groups) > 1:  # several settings: name which
+                title += f" (settings {group['settings_key'][:8]})"
+            ax.set_title(_text(title))
+    return fig
+
+
+def overlay_figure(selected: list[tuple[str, str, str]], overlays: dict) -> Figure | None:
+    """Rows of saliency overlays: selected = [(video_id, caption, key)], overlays[key] uint8 (T, H, W, 3)."""
+    rows = [(caption, overlays[key]) for _, caption, key in selected if key in overlays]
+    if not rows:
+        return None
+    images = [strip_image(frames, max_frames=8) for _, frames in rows]
+    width = 9.0
+    heights = [width * im.shape[0] / im.shape[1] + 0.35 for im in images]
+    with matplotlib.rc_context(_RC):
+        fig = _new_figure(width, sum(heights) + 0.2)
+        axes = fig.subplots(len(rows), 1, squeeze=False, height_ratios=heights)[:, 0]
+        for ax, (caption, _), image in zip(axes, rows, images):
+            ax.imshow(image, interpolation="nearest")
+            ax.set_axis_off()
+            ax.set_title(_text(caption), fontsize=8, loc="left")
+    return fig
+
+
+def overlay_selection(records: list[dict], count: int = 6, prefer: list[str] | None = None) -> list[dict]:
+    """Which explained videos get an overlay: those of the qualitative panel first (``prefer``: its video ids,
+    in its order), then recordings with both a real and a weird version (both shown, one after the other),
+    then others, in manifest order. Pure and deterministic."""
+    counted = [r for r in records if r["status"] in ("ok", "short", "partial") and r.get("has_map")]
+    by_id = {r["video_id"]: r for r in counted}
+    picked: list[dict] = [by_id[v] for v in dict.fromkeys(prefer or []) if v in by_id][:count]
+    by_source: dict[str, dict[str, dict]] = {}
+    for r in counted:
+        row = r.get("row") or {}
+        if row.get("source_id"):
+            by_source.setdefault(row["source_id"], {})[str(row.get("split", ""))] = r
+    for versions in by_source.values():
+        pair = [versions.get("real"), versions.get("weird")]
+        if all(pair) and len(picked) + 2 <= count and not any(p in picked for p in pair):
+            picked += pair
+    for r in counted:
+        if len(picked) >= count:
+            break
+        if r not in picked:
+            picked.append(r)
+    return picked[:count]
