@@ -280,7 +280,7 @@ def test_explain_refuses_gradcam_for_a_card_without_a_layer(explain_set, tmp_pat
     from weirdkinetics.models import registry
 
     bare = dataclasses.replace(TINY, cam_layers=())
-    monkeypatch.setitem(registry._CARDS, "tiny_c3d", bare)
+    monkeypatch.setitem(registry._registry(), "tiny_c3d", bare)
     with pytest.raises(UserError, match="occlusion"):
         api.explain(
             explain_set, "tiny_c3d", tmp_path / "o", weights="random:0", methods=["gradcam"], segmenter="true"
@@ -337,7 +337,7 @@ def test_cli_explain_runs_and_refuses_with_one_line(explain_set, tmp_path, capsy
         ]
     )
     assert rc == 0 and "occlusion: excluded 1, missing 1, ok 1" in capsys.readouterr().out
-    monkeypatch.setitem(registry._CARDS, "tiny_c3d", dataclasses.replace(TINY, cam_layers=()))
+    monkeypatch.setitem(registry._registry(), "tiny_c3d", dataclasses.replace(TINY, cam_layers=()))
     rc = main(
         [
             "explain",

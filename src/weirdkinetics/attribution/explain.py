@@ -348,9 +348,10 @@ def _mean_numbers(per_clip: list[dict]) -> dict:
 
 
 def _reusable(prev: tuple[str, tuple[int, int] | None] | None, identity, row: ManifestRow) -> bool:
-    """Pure: a stored (status, identity) still stands for this row's file (as ``predict.plan_work`` decides)."""
+    """Pure: a stored (status, identity) still stands for this row's file: same file identity, and a synth
+    row now marked as not made is never served by an older result computed from a video."""
     not_made = row.extra.get("synth_status", "ok") not in ("", "ok")
-    return prev is not None and prev[1] == identity and (prev[0] == "excluded") == not_made
+    return prev is not None and prev[1] == identity and not (not_made and prev[0] != "excluded")
 
 
 @dataclass
