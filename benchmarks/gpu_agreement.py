@@ -58,8 +58,13 @@ def main() -> None:
         torch.cuda.reset_peak_memory_stats()
         t0 = time.perf_counter()
         gpu = api.evaluate(
-            manifest, ["demo_c3d"] * len(ckpts), out / f"gpu_{precision}", weights=ckpts, progress=False,
-            device=args.device, precision=precision,
+            manifest,
+            ["demo_c3d"] * len(ckpts),
+            out / f"gpu_{precision}",
+            weights=ckpts,
+            progress=False,
+            device=args.device,
+            precision=precision,
         )
         wall = time.perf_counter() - t0
         n = len(gpu.manifest.rows)
@@ -72,7 +77,9 @@ def main() -> None:
             entry[Path(ckpt).stem] = compare(scores_of(cpu.store, cpu_run), scores_of(gpu.store, gpu_run))
         runs[precision] = entry
     t0 = time.perf_counter()
-    again = api.evaluate(manifest, ["demo_c3d"] * len(ckpts), out / "cpu_timed", weights=ckpts, progress=False)
+    again = api.evaluate(
+        manifest, ["demo_c3d"] * len(ckpts), out / "cpu_timed", weights=ckpts, progress=False
+    )
     report["cpu_videos_per_s"] = round(len(again.manifest.rows) / (time.perf_counter() - t0), 1)
     report["cuda"] = runs
     print(json.dumps(report, indent=2))

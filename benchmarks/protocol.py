@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import sqlite3
 import subprocess
 import sys
@@ -55,10 +54,17 @@ def run_scenario(video: Path, model: str, workdir: Path, label: str) -> dict:
     wall = float(proc.stdout.split("WALL")[1].split()[0])
     rss = int(proc.stdout.split("RSS_KB")[1].split()[0])
     db = sqlite3.connect(out / "predictions.sqlite")
-    decode_s, infer_s, clips, status = db.execute("SELECT decode_s, infer_s, num_clips, status FROM predictions").fetchone()
+    decode_s, infer_s, clips, status = db.execute(
+        "SELECT decode_s, infer_s, num_clips, status FROM predictions"
+    ).fetchone()
     return {
-        "scenario": label, "model": model, "status": status, "clips": clips,
-        "decode_s": round(decode_s, 2), "model_s": round(infer_s, 2), "end_to_end_s": round(wall, 2),
+        "scenario": label,
+        "model": model,
+        "status": status,
+        "clips": clips,
+        "decode_s": round(decode_s, 2),
+        "model_s": round(infer_s, 2),
+        "end_to_end_s": round(wall, 2),
         "peak_rss_mb": round(rss / 1024, 1),
     }
 
@@ -66,7 +72,9 @@ def run_scenario(video: Path, model: str, workdir: Path, label: str) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="i3d_r50")
-    ap.add_argument("--long-model", default="i3d_r50", help="model for the long video (tiny_c3d isolates decoding)")
+    ap.add_argument(
+        "--long-model", default="i3d_r50", help="model for the long video (tiny_c3d isolates decoding)"
+    )
     ap.add_argument("--long-minutes", type=float, default=10.0)
     ap.add_argument("--long-size", default="1920x1080")
     args = ap.parse_args()
@@ -82,7 +90,10 @@ def main() -> None:
             w, h = (int(x) for x in args.long_size.split("x"))
             t = time.perf_counter()
             long = make_video(work / "long.mp4", args.long_minutes * 60, w, h)
-            print(f"made {args.long_minutes:g}-minute {w}x{h} video in {time.perf_counter() - t:.1f} s", file=sys.stderr)
+            print(
+                f"made {args.long_minutes:g}-minute {w}x{h} video in {time.perf_counter() - t:.1f} s",
+                file=sys.stderr,
+            )
             results.append(run_scenario(long, args.long_model, work, f"{args.long_minutes:g}min_{h}p30"))
     print(json.dumps({"cpu_threads": __import__("torch").get_num_threads(), "results": results}, indent=2))
 

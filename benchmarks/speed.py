@@ -30,14 +30,14 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from protocol import make_video  # noqa: E402
+from protocol import make_video
 
-from weirdkinetics import api  # noqa: E402
-from weirdkinetics.inference import Runner, Runtime  # noqa: E402
-from weirdkinetics.models import get_card  # noqa: E402
-from weirdkinetics.models.loading import load_model  # noqa: E402
-from weirdkinetics.sampling import clip_starts, spec_for  # noqa: E402
-from weirdkinetics.store import Store  # noqa: E402
+from weirdkinetics import api
+from weirdkinetics.inference import Runner, Runtime
+from weirdkinetics.models import get_card
+from weirdkinetics.models.loading import load_model
+from weirdkinetics.sampling import clip_starts, spec_for
+from weirdkinetics.store import Store
 
 
 def scaled_checkpoint(model_name: str, path: Path, scale: float = 40.0) -> Path:
@@ -66,7 +66,7 @@ def tutorial_way(video: Path, card, checkpoint: Path, device: str) -> tuple[floa
         clip = ev.get_clip(start / card.fps, (start + spec.span) / card.fps)["video"]  # (C, T, H, W) 0..255
         x = clip[:, :: spec.stride][:, : spec.frames].float() / 255.0
         x = (x - mean) / std
-        c, t, h, w = x.shape
+        h, w = x.shape[-2:]
         scale = card.resize / min(h, w)
         x = torch.nn.functional.interpolate(
             x, size=(round(h * scale), round(w * scale)), mode="bilinear", align_corners=False
@@ -115,7 +115,13 @@ def evaluate_once(video: Path, model: str, checkpoint: Path, work: Path, label: 
     out = api.evaluate(manifest, [model], work / label, weights=[str(checkpoint)], progress=False, **kw)
     wall = time.perf_counter() - t0
     scores, clip_scores, decode_s, infer_s = stored(out.store, out.run_ids[0])
-    return {"seconds": wall, "scores": scores, "clip_scores": clip_scores, "decode_s": decode_s, "model_s": infer_s}
+    return {
+        "seconds": wall,
+        "scores": scores,
+        "clip_scores": clip_scores,
+        "decode_s": decode_s,
+        "model_s": infer_s,
+    }
 
 
 def workers_scenario(work: Path, counts: list[int], videos: int, device: str) -> list[dict]:
@@ -126,11 +132,23 @@ def workers_scenario(work: Path, counts: list[int], videos: int, device: str) ->
     for n in counts:
         t0 = time.perf_counter()
         api.evaluate(
-            manifest, ["tiny_c3d"], work / f"workers{n}", weights=["random:0"], progress=False,
-            decode_workers=n, device=device,
+            manifest,
+            ["tiny_c3d"],
+            work / f"workers{n}",
+            weights=["random:0"],
+            progress=False,
+            decode_workers=n,
+            device=device,
         )
         wall = time.perf_counter() - t0
-        out.append({"decode_workers": n, "videos": videos, "seconds": round(wall, 2), "videos_per_s": round(videos / wall, 2)})
+        out.append(
+            {
+                "decode_workers": n,
+                "videos": videos,
+                "seconds": round(wall, 2),
+                "videos_per_s": round(videos / wall, 2),
+            }
+        )
     return out
 
 
@@ -140,14 +158,22 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=10)
     ap.add_argument("--size", default="1920x1080")
     ap.add_argument("--device", default="cpu")
-    ap.add_argument("--tutorial-device", default=None, help="device of the tutorial baseline (default: --device)")
-    ap.add_argument("--workers", default="1,2,4", help="decode-worker counts to time with tiny_c3d ('' to skip)")
+    ap.add_argument(
+        "--tutorial-device", default=None, help="device of the tutorial baseline (default: --device)"
+    )
+    ap.add_argument(
+        "--workers", default="1,2,4", help="decode-worker counts to time with tiny_c3d ('' to skip)"
+    )
     ap.add_argument("--worker-videos", type=int, default=12)
     ap.add_argument("--skip-bf16", action="store_true")
     args = ap.parse_args()
     card = get_card(args.model)
     report: dict = {
-        "machine": {"cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(), "torch": torch.__version__},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "torch_threads": torch.get_num_threads(),
+            "torch": torch.__version__,
+        },
         "device": args.device,
         "model": args.model,
     }
@@ -166,7 +192,7 @@ def main() -> None:
         )  # the same clips evaluate scored, preprocessed
         alone = model_alone(card, ckpt, clips, args.device)
         best_fp32 = min(v for k, v in alone.items() if k.startswith("fp32"))
-        report["clips"] = int(len(clips))
+        report["clips"] = len(clips)
         report["tutorial_s"] = round(tut_s, 2)
         report["model_alone_s"] = alone
         report["evaluate_fp32"] = {
@@ -191,7 +217,9 @@ def main() -> None:
             }
         counts = [int(x) for x in args.workers.split(",") if x]
         if counts:
-            report["decode_workers_tiny_c3d"] = workers_scenario(work, counts, args.worker_videos, args.device)
+            report["decode_workers_tiny_c3d"] = workers_scenario(
+                work, counts, args.worker_videos, args.device
+            )
     print(json.dumps(report, indent=2))
 
 

@@ -7,8 +7,14 @@ import pytest
 from weirdkinetics.cli import build_parser, main
 
 COMMANDS = [
-    ["evaluate"], ["validate"], ["manifest", "from-folder"], ["manifest", "from-kinetics"], ["models"],
-    ["report"], ["synth"], ["demo"],
+    ["evaluate"],
+    ["validate"],
+    ["manifest", "from-folder"],
+    ["manifest", "from-kinetics"],
+    ["models"],
+    ["report"],
+    ["synth"],
+    ["demo"],
 ]
 
 
@@ -44,7 +50,9 @@ def test_models_lists_protocols(capsys):
 
 
 def test_python_dash_m_entry_point():
-    proc = subprocess.run([sys.executable, "-m", "weirdkinetics", "--version"], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "weirdkinetics", "--version"], capture_output=True, text=True
+    )
     assert proc.returncode == 0 and "weirdkinetics" in proc.stdout
 
 
@@ -63,6 +71,9 @@ def test_synth_prints_what_the_api_returns(tmp_path, monkeypatch, capsys):
     out = tmp_path / "out"
     args = ["synth", "person-only", "--manifest", "m.csv", "--out", str(out), "--segmenter", "true"]
     assert main([*args, "--no-progress"]) == 0
-    assert capsys.readouterr().out.splitlines() == ["rows: missing 1, ok 3", f"manifest: {out / 'manifest.csv'}"]
+    assert capsys.readouterr().out.splitlines() == [
+        "rows: missing 1, ok 3",
+        f"manifest: {out / 'manifest.csv'}",
+    ]
     assert seen["variant"] == "person-only" and seen["segmenter"] == "true" and seen["progress"] is False
     assert not out.exists()

@@ -96,7 +96,9 @@ def test_same_seed_same_data_other_seed_other_data(tmp_path, test_set):
     # that, about one encode in ten differed near its end). Masks compare as arrays: an
     # .npz is a zip whose entries carry their write time.
     for r in _rows(test_set):
-        assert (test_set.parent / r["path"]).read_bytes() == (again.parent / r["path"]).read_bytes(), r["path"]
+        assert (test_set.parent / r["path"]).read_bytes() == (again.parent / r["path"]).read_bytes(), r[
+            "path"
+        ]
         masks = [np.load(m.parent / r["mask_path"])["masks"] for m in (test_set, again)]
         np.testing.assert_array_equal(*masks)
 

@@ -4,7 +4,6 @@ store, report): the known answer of the controlled experiment must come out of t
 import json
 
 import numpy as np
-import pytest
 
 from weirdkinetics.demo.run import report_with_headline, run_demo
 from weirdkinetics.results import RunResults, VideoResult
@@ -63,7 +62,10 @@ def test_demo_measures_the_known_shortcut(small_demo):
 
     metrics = json.loads((out / "report" / "metrics.json").read_text())
     assert len(metrics["runs"]) == 2
-    assert all(r["provenance"]["weights_digest"] and not r["provenance"]["weights_digest"].startswith("random") for r in metrics["runs"])
+    assert all(
+        r["provenance"]["weights_digest"] and not r["provenance"]["weights_digest"].startswith("random")
+        for r in metrics["runs"]
+    )
     assert (out / "report" / "report.html").stat().st_size > 10_000
     assert (out / "predictions.csv").exists()
     # a rerun reuses data, checkpoints and predictions

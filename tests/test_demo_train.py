@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 import torch
 
-from weirdkinetics.errors import ManifestError
 from weirdkinetics.demo.classes import DEMO_CLASSES
 from weirdkinetics.demo.config import DemoConfig
 from weirdkinetics.demo.data import clip_at, load_videos, preprocess_video, read_frames
 from weirdkinetics.demo.generate import generate_dataset, generate_training_set
 from weirdkinetics.demo.quickcheck import quick_check
 from weirdkinetics.demo.train import epoch_order, train_model
+from weirdkinetics.errors import ManifestError
 from weirdkinetics.models.loading import load_model, sha256_file
 from weirdkinetics.models.registry import get_card
 from weirdkinetics.transforms import preprocess_clip

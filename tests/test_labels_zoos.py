@@ -147,5 +147,7 @@ def test_only_placeholders_in_index_order_are_generic(names):
 
 
 def test_generic_names_of_another_size_say_what_to_do():
-    with pytest.raises(UserError, match=r"LABEL_0..LABEL_599 give 600 outputs, but label space 'kinetics400' has 400"):
+    with pytest.raises(
+        UserError, match=r"LABEL_0..LABEL_599 give 600 outputs, but label space 'kinetics400' has 400"
+    ):
         label_order([f"LABEL_{i}" for i in range(600)])

@@ -32,13 +32,19 @@ def test_validate_reports_every_problem_with_row_numbers(tmp_path):
     text = "\n".join(problems)
     assert "row 3: missing file" in text
     assert "row 4: empty 'label'" in text
-    assert "row 5: label 'playing tenis' is not in the model's label space. Did you mean: playing tennis" in text
+    assert (
+        "row 5: label 'playing tenis' is not in the model's label space. Did you mean: playing tennis" in text
+    )
     assert "row 5: duplicate video_id 'v1' (first on row 2)" in text
     assert len(problems) == 4
 
 
 def test_labels_resolve_spelling_and_label_map(tmp_path):
-    m = write_csv(tmp_path / "m.csv", ["path", "label", "split"], [["a.mp4", "Playing_Tennis", "real"], ["b.mp4", "tennis", "weird"]])
+    m = write_csv(
+        tmp_path / "m.csv",
+        ["path", "label", "split"],
+        [["a.mp4", "Playing_Tennis", "real"], ["b.mp4", "tennis", "weird"]],
+    )
     lm = write_csv(tmp_path / "map.csv", ["from", "to"], [["tennis", "playing tennis"]])
     from weirdkinetics.labels import read_label_map
 
@@ -58,7 +64,9 @@ def test_bad_encoding_and_header_are_clear(tmp_path):
 
 
 def test_extra_columns_are_kept_and_written_back(tmp_path):
-    m = write_csv(tmp_path / "m.csv", ["path", "label", "split", "camera"], [["a.mp4", "x", "real", "note 9"]])
+    m = write_csv(
+        tmp_path / "m.csv", ["path", "label", "split", "camera"], [["a.mp4", "x", "real", "note 9"]]
+    )
     man = read_manifest(m)
     assert man.rows[0].extra == {"camera": "note 9"}
     out = write_manifest(tmp_path / "o.csv", [r.to_dict() for r in man.rows])
@@ -66,7 +74,11 @@ def test_extra_columns_are_kept_and_written_back(tmp_path):
 
 
 def test_from_folder(tmp_path):
-    for split, label, name in [("real", "playing tennis", "a.mp4"), ("weird", "playing tennis", "b.mkv"), ("weird", "jogging", "c.webm")]:
+    for split, label, name in [
+        ("real", "playing tennis", "a.mp4"),
+        ("weird", "playing tennis", "b.mkv"),
+        ("weird", "jogging", "c.webm"),
+    ]:
         d = tmp_path / "data" / split / label
         d.mkdir(parents=True, exist_ok=True)
         (d / name).write_bytes(b"x")
@@ -83,7 +95,11 @@ def test_from_kinetics_lists_missing_clips(tmp_path):
     ann = write_csv(
         tmp_path / "validate.csv",
         ["label", "youtube_id", "time_start", "time_end", "split"],
-        [["playing tennis", "abc", "10", "20", "val"], ["jogging", "def", "0", "10", "val"], ["abseiling", "ghi", "5", "15", "val"]],
+        [
+            ["playing tennis", "abc", "10", "20", "val"],
+            ["jogging", "def", "0", "10", "val"],
+            ["abseiling", "ghi", "5", "15", "val"],
+        ],
     )
     vids = tmp_path / "val"
     vids.mkdir()

@@ -137,7 +137,7 @@ def brute_force_mcnemar(b: int, c: int) -> float:
     return extreme / 2**n
 
 
-@pytest.mark.parametrize("b, c", [(b, c) for b in range(0, 9) for c in range(0, 9) if b + c <= 12])
+@pytest.mark.parametrize("b, c", [(b, c) for b in range(9) for c in range(9) if b + c <= 12])
 def test_mcnemar_exact_by_enumeration(b, c):
     assert mcnemar_exact(b, c) == pytest.approx(brute_force_mcnemar(b, c), rel=1e-12, abs=1e-15)
 

@@ -7,8 +7,8 @@ import tomllib
 from pathlib import Path
 
 import pytest
-
 from conftest import PTV, TV
+
 from weirdkinetics.errors import UnknownNameError
 from weirdkinetics.labels import label_space
 from weirdkinetics.models import all_cards, get_card
@@ -99,7 +99,9 @@ def test_pytorchvideo_protocols_as_the_zoo_documents_them():
     }
     assert get_card("i3d_r50").clip_spacing == 16  # the study's protocol
     # every 3-crop recipe scales the short side to the crop; MViT's single-crop test scales it to 256 first
-    assert {n: get_card(n).resize for n in PTV if get_card(n).resize != get_card(n).crop} == {"mvit_base_16x4": 256}
+    assert {n: get_card(n).resize for n in PTV if get_card(n).resize != get_card(n).crop} == {
+        "mvit_base_16x4": 256
+    }
 
 
 def test_mvit_card_follows_the_recipe_of_its_reported_accuracy_as_torchvisions_port_does():
@@ -107,7 +109,12 @@ def test_mvit_card_follows_the_recipe_of_its_reported_accuracy_as_torchvisions_p
 
     ptv, tv = get_card("mvit_base_16x4"), get_card("mvit_v1_b")
     preset = MViT_V1_B_Weights.KINETICS400_V1.transforms()
-    assert (ptv.resize, ptv.crop) == (tv.resize, tv.crop) == (preset.resize_size[0], preset.crop_size[0]) == (256, 224)
+    assert (
+        (ptv.resize, ptv.crop)
+        == (tv.resize, tv.crop)
+        == (preset.resize_size[0], preset.crop_size[0])
+        == (256, 224)
+    )
     assert ptv.reported_top1 == 78.85 and "1 crop x 5 clips" in ptv.reported_protocol
 
 
@@ -170,7 +177,9 @@ def test_xclip_card_is_the_published_base_patch32_configuration():
 
 
 def test_hugging_face_cards_report_the_released_checkpoints_numbers_and_protocols():
-    timesformer, vivit, xclip = (get_card(n) for n in ("timesformer_b_k400", "vivit_b_16x2_k400", "xclip_b32"))
+    timesformer, vivit, xclip = (
+        get_card(n) for n in ("timesformer_b_k400", "vivit_b_16x2_k400", "xclip_b32")
+    )
     # TimeSformer's released 8x224 base model (80.7 / 94.7 is TimeSformer-L)
     assert (timesformer.reported_top1, timesformer.reported_top5) == (77.9, 93.2)
     assert "1 temporal clip" in timesformer.reported_protocol and timesformer.default_clips == "dense"

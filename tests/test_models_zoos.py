@@ -229,7 +229,9 @@ def _generic_vivit_snapshot(folder, num_labels: int) -> tuple[ModelCard, torch.n
     transformers = pytest.importorskip("transformers")
     card = shrunk(get_card("vivit_b_16x2_k400"))
     config = transformers.VivitConfig(**card.arch["config"], num_labels=num_labels)
-    assert config.id2label[num_labels - 1] == f"LABEL_{num_labels - 1}"  # what the published config.json holds
+    assert (
+        config.id2label[num_labels - 1] == f"LABEL_{num_labels - 1}"
+    )  # what the published config.json holds
     torch.manual_seed(7)
     model = transformers.VivitForVideoClassification(config).eval()
     model.save_pretrained(folder)
@@ -249,7 +251,9 @@ def test_hf_snapshot_with_generic_labels_loads_in_the_label_spaces_order(tmp_pat
 
 def test_hf_snapshot_with_generic_labels_of_another_count_is_refused(tmp_path):
     card, _ = _generic_vivit_snapshot(tmp_path, 600)
-    with pytest.raises(WeightsError, match=r"LABEL_0..LABEL_599 give 600 outputs, but label space 'kinetics400' has 400"):
+    with pytest.raises(
+        WeightsError, match=r"LABEL_0..LABEL_599 give 600 outputs, but label space 'kinetics400' has 400"
+    ):
         load_model(card, str(tmp_path))
 
 
@@ -342,7 +346,9 @@ def _zoo_reference_logits(card: ModelCard, loaded, frames: np.ndarray, clip: tor
     pixel_values = hf_processor(card)(frames, return_tensors="pt")["pixel_values"]
     if card.open_vocabulary:
         ids, mask = loaded.module.text_inputs
-        return loaded.module.net(input_ids=ids, attention_mask=mask, pixel_values=pixel_values).logits_per_video
+        return loaded.module.net(
+            input_ids=ids, attention_mask=mask, pixel_values=pixel_values
+        ).logits_per_video
     return loaded.module.net(pixel_values=pixel_values).logits
 
 

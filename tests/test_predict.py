@@ -9,8 +9,8 @@ import time
 import numpy as np
 import pytest
 import torch
+from conftest import VIDEOS
 
-from conftest import VIDEOS, indexed_frames
 from weirdkinetics import api
 from weirdkinetics.decode import read_video
 from weirdkinetics.encode import write_video
@@ -31,9 +31,13 @@ def moving_frames(n: int, seed: int, h: int = 48, w: int = 64) -> np.ndarray:
 @pytest.fixture
 def small_manifest(tmp_path):
     rows = []
-    for i, (label, split) in enumerate([("playing tennis", "real"), ("jogging", "weird"), ("push up", "real")]):
+    for i, (label, split) in enumerate(
+        [("playing tennis", "real"), ("jogging", "weird"), ("push up", "real")]
+    ):
         write_video(tmp_path / f"v{i}.mkv", moving_frames(75 + 10 * i, i), 30, lossless=True)
-        rows.append({"path": f"v{i}.mkv", "label": label, "split": split, "background": "home", "camera": f"c{i}"})
+        rows.append(
+            {"path": f"v{i}.mkv", "label": label, "split": split, "background": "home", "camera": f"c{i}"}
+        )
     return write_manifest(tmp_path / "manifest.csv", rows)
 
 
@@ -55,7 +59,9 @@ def stored(store_path):
 
 
 def test_scores_match_an_independent_reference_path(small_manifest, tmp_path):
-    out = api.evaluate(small_manifest, ["tiny_c3d"], tmp_path / "out", weights=["random:3"], progress=False, batch_size=3)
+    out = api.evaluate(
+        small_manifest, ["tiny_c3d"], tmp_path / "out", weights=["random:3"], progress=False, batch_size=3
+    )
     preds = stored(out.store)
     card = get_card("tiny_c3d")
     for vid in ["v0.mkv", "v2.mkv"]:
@@ -66,10 +72,22 @@ def test_scores_match_an_independent_reference_path(small_manifest, tmp_path):
 
 
 def test_rerun_computes_nothing_and_export_has_every_row(small_manifest, tmp_path):
-    first = api.evaluate(small_manifest, ["tiny_c3d"], tmp_path / "out", weights=["random:0"], progress=False, classes="manifest")
+    first = api.evaluate(
+        small_manifest,
+        ["tiny_c3d"],
+        tmp_path / "out",
+        weights=["random:0"],
+        progress=False,
+        classes="manifest",
+    )
     assert first.summary.computed == 3
     again = api.evaluate(
-        small_manifest, ["tiny_c3d"], tmp_path / "out", weights=["random:0"], progress=False, classes="manifest",
+        small_manifest,
+        ["tiny_c3d"],
+        tmp_path / "out",
+        weights=["random:0"],
+        progress=False,
+        classes="manifest",
         export=tmp_path / "e.csv",
     )
     assert again.summary.computed == 0 and again.summary.reused == 3
@@ -86,7 +104,9 @@ def test_checkpoint_round_trip_gives_identical_scores(small_manifest, tmp_path):
     module = load_model(card, "random:7").module
     torch.save({"model_state": module.state_dict()}, tmp_path / "ckpt.pyth")
     a = api.evaluate(small_manifest, ["tiny_c3d"], tmp_path / "a", weights=["random:7"], progress=False)
-    b = api.evaluate(small_manifest, ["tiny_c3d"], tmp_path / "b", weights=[str(tmp_path / "ckpt.pyth")], progress=False)
+    b = api.evaluate(
+        small_manifest, ["tiny_c3d"], tmp_path / "b", weights=[str(tmp_path / "ckpt.pyth")], progress=False
+    )
     pa, pb = stored(a.store), stored(b.store)
     for vid in pa:
         assert np.array_equal(pa[vid].scores, pb[vid].scores)
@@ -126,7 +146,9 @@ def test_mixed_real_media_every_row_gets_the_right_status(tmp_path):
     }
     junk = tmp_path / "junk.mp4"
     junk.write_bytes(b"\x00garbage" * 500)
-    rows = [{"path": str(VIDEOS / n), "label": "arm wrestling", "split": "real", "video_id": n} for n in expected]
+    rows = [
+        {"path": str(VIDEOS / n), "label": "arm wrestling", "split": "real", "video_id": n} for n in expected
+    ]
     rows.append({"path": str(junk), "label": "arm wrestling", "split": "weird", "video_id": "junk.mp4"})
     expected["junk.mp4"] = "decode_error"
     m = write_manifest(tmp_path / "m.csv", rows)
@@ -136,11 +158,19 @@ def test_mixed_real_media_every_row_gets_the_right_status(tmp_path):
     assert preds["awk_corrupted_nal__decord.mp4"].num_frames == 84  # 28 frames at 10 fps -> 84 at 30 fps
     assert "truncated" in preds["derived_truncated35pct_juggling__sam2.mp4"].reason
     assert all(p.reason for p in preds.values() if p.status != "ok")
-    assert out.summary.counts[out.run_ids[0]] == {"ok": 6, "short": 2, "partial": 2, "missing": 1, "decode_error": 1}
+    assert out.summary.counts[out.run_ids[0]] == {
+        "ok": 6,
+        "short": 2,
+        "partial": 2,
+        "missing": 1,
+        "decode_error": 1,
+    }
 
 
 def test_several_models_share_one_pass_and_one_store(small_manifest, tmp_path):
-    out = api.evaluate(small_manifest, ["tiny_c3d", "i3d_r50"], tmp_path / "out", weights=["random:0"], progress=False)
+    out = api.evaluate(
+        small_manifest, ["tiny_c3d", "i3d_r50"], tmp_path / "out", weights=["random:0"], progress=False
+    )
     with Store(out.store) as s:
         runs = s.runs()
         assert {r.model for r in runs} == {"tiny_c3d", "i3d_r50"}
@@ -155,10 +185,25 @@ def test_interrupted_run_resumes_to_the_same_result(tmp_path):
         write_video(tmp_path / f"v{i}.mkv", moving_frames(60, 10 + i), 30, lossless=True)
         rows.append({"path": f"v{i}.mkv", "label": "jogging", "split": "real"})
     m = write_manifest(tmp_path / "m.csv", rows)
-    cmd = [sys.executable, "-m", "weirdkinetics", "evaluate", "--model", "i3d_r50", "--weights", "random:1",
-           "--manifest", str(m), "--batch-size", "1", "--no-progress"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "weirdkinetics",
+        "evaluate",
+        "--model",
+        "i3d_r50",
+        "--weights",
+        "random:1",
+        "--manifest",
+        str(m),
+        "--batch-size",
+        "1",
+        "--no-progress",
+    ]
     killed = tmp_path / "killed"
-    proc = subprocess.Popen(cmd + ["--out", str(killed)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        cmd + ["--out", str(killed)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     db = killed / "predictions.sqlite"
     n_before_kill = 0
     deadline = time.monotonic() + 300
@@ -177,7 +222,9 @@ def test_interrupted_run_resumes_to_the_same_result(tmp_path):
     assert all(p.scores is not None for p in rows_after_kill.values())  # no half-written row
     resumed = subprocess.run(cmd + ["--out", str(killed)], capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stderr
-    assert f"{6 - len(rows_after_kill)} prediction(s) computed, {len(rows_after_kill)} reused" in resumed.stdout
+    assert (
+        f"{6 - len(rows_after_kill)} prediction(s) computed, {len(rows_after_kill)} reused" in resumed.stdout
+    )
     full = api.evaluate(m, ["i3d_r50"], tmp_path / "full", weights=["random:1"], progress=False, batch_size=1)
     a, b = stored(db), stored(full.store)
     assert set(a) == set(b)
@@ -190,12 +237,22 @@ def test_open_vocabulary_model_scores_the_manifest_labels(tmp_path):
     the run's identity includes them."""
     pytest.importorskip("transformers")
     write_video(tmp_path / "a.mkv", moving_frames(40, 1, 64, 80), 30, lossless=True)
-    m = write_manifest(tmp_path / "m.csv", [
-        {"path": "a.mkv", "label": "two people arm wrestling", "split": "real", "video_id": "a"},
-        {"path": "a.mkv", "label": "someone cleaning a pool", "split": "weird", "video_id": "b"},
-    ])
-    out = api.evaluate(m, ["xclip_b32"], tmp_path / "o", weights=["random:0"], classes="manifest", progress=False,
-                       export=tmp_path / "e.csv")
+    m = write_manifest(
+        tmp_path / "m.csv",
+        [
+            {"path": "a.mkv", "label": "two people arm wrestling", "split": "real", "video_id": "a"},
+            {"path": "a.mkv", "label": "someone cleaning a pool", "split": "weird", "video_id": "b"},
+        ],
+    )
+    out = api.evaluate(
+        m,
+        ["xclip_b32"],
+        tmp_path / "o",
+        weights=["random:0"],
+        classes="manifest",
+        progress=False,
+        export=tmp_path / "e.csv",
+    )
     rows = list(csv.DictReader(open(tmp_path / "e.csv", encoding="utf-8")))
     assert {r["pred"] for r in rows} <= {"two people arm wrestling", "someone cleaning a pool"}
     with Store(out.store) as s:
@@ -210,11 +267,25 @@ def test_open_vocabulary_model_scores_the_manifest_labels(tmp_path):
 
 def test_synth_rows_that_were_not_made_are_excluded_with_synths_reason(tmp_path):
     write_video(tmp_path / "a.mkv", moving_frames(60, 2), 30, lossless=True)
-    m = write_manifest(tmp_path / "m.csv", [
-        {"path": "a.mkv", "label": "jogging", "split": "swap", "synth_status": "ok", "excluded_reason": ""},
-        {"path": "never_made.mp4", "label": "jogging", "split": "swap", "synth_status": "excluded",
-         "excluded_reason": "person mask too small in 90% of frames"},
-    ])
+    m = write_manifest(
+        tmp_path / "m.csv",
+        [
+            {
+                "path": "a.mkv",
+                "label": "jogging",
+                "split": "swap",
+                "synth_status": "ok",
+                "excluded_reason": "",
+            },
+            {
+                "path": "never_made.mp4",
+                "label": "jogging",
+                "split": "swap",
+                "synth_status": "excluded",
+                "excluded_reason": "person mask too small in 90% of frames",
+            },
+        ],
+    )
     assert api.validate(m) == []  # the unmade video is not a missing-file problem
     out = api.evaluate(m, ["tiny_c3d"], tmp_path / "o", weights=["random:0"], progress=False)
     preds = stored(out.store)

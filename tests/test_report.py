@@ -103,7 +103,7 @@ def parse_html(text: str) -> _Collect:
 
 
 def test_writes_every_file(report):
-    out, runs, files = report
+    out, _, files = report
     for key in ("html", "markdown", "metrics", "report.html", "report.md", "metrics.json"):
         assert files[key].is_file()
     tables = sorted(p.name for p in (out / "tables").glob("*.csv"))
@@ -229,7 +229,7 @@ def test_md_escape_units():
 
 
 def test_excluded_videos_and_denominators_are_listed(report):
-    out, runs, _ = report
+    out, _, _ = report
     rows = list(csv.DictReader((out / "tables" / f"{S2}__not_ok.csv").open(encoding="utf-8")))
     assert rows == [
         {"video_id": "bad", "split": "weird", "label": "jogging", "status": "decode_error", "reason": SCRIPT,

@@ -6,7 +6,14 @@ from hypothesis import strategies as st
 from weirdkinetics.errors import UserError
 from weirdkinetics.models import get_card
 from weirdkinetics.sampling import (
-    ClipSpec, clip_indices, clip_starts, is_short, resample_indices, resampled_count, segment_indices, spec_for,
+    ClipSpec,
+    clip_indices,
+    clip_starts,
+    is_short,
+    resample_indices,
+    resampled_count,
+    segment_indices,
+    spec_for,
 )
 
 STUDY = ClipSpec(fps=30, frames=8, stride=8, spacing=16)
@@ -69,12 +76,21 @@ def test_segments_take_the_centre_frame_of_each_of_n_equal_segments():
 def test_xclip_card_defaults_to_segments_and_options_override_it():
     card = get_card("xclip_b32")
     spec = spec_for(card)
-    assert spec.segments and spec.frames == 8 and spec.num_clips == 1 and spec.key() == "8segments@30fps/views1/crops1"
+    assert (
+        spec.segments
+        and spec.frames == 8
+        and spec.num_clips == 1
+        and spec.key() == "8segments@30fps/views1/crops1"
+    )
     assert clip_indices(300, spec).tolist() == segment_indices(300, 8).tolist()
     assert clip_indices(300, spec_for(card, "segments:8x4")).shape == (4, 8)
     assert not spec_for(card, "dense").segments and spec_for(card, "uniform:2").num_clips == 2
     # the card's default leaves every other card's protocol (and run identity) as it was
-    assert spec_for(get_card("i3d_r50")).key() == spec_for(get_card("i3d_r50"), "dense").key() == "8x8@30fps/dense16/crops1"
+    assert (
+        spec_for(get_card("i3d_r50")).key()
+        == spec_for(get_card("i3d_r50"), "dense").key()
+        == "8x8@30fps/dense16/crops1"
+    )
     # short means fewer frames than segments, whatever the stride
     assert not is_short(8, spec) and is_short(7, spec)
 

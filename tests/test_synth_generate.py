@@ -278,8 +278,13 @@ def test_a_person_the_pose_detector_finds_in_too_few_frames_is_excluded(toy, tmp
     found = {"jump_0": 1, "wave_0": 4}  # of 8 checked frames; told apart by the toy's background colour
     by_back = {specs[v][3]: n for v, n in found.items()}  # other sources (the partly corrupt one): 8 of 8
     monkeypatch.setattr(G, "build_segmenter", lambda name, weights=None: _BoxSegmenter())
-    monkeypatch.setattr(G, "detect_people", lambda frames: (by_back.get(tuple(int(c) for c in frames[0, 0, 0]), 8), 8))
-    rows = {r["source_video_id"]: r for r in _read_rows(_run("person-only", manifest, tmp_path / "o", segmenter="mediapipe"))}
+    monkeypatch.setattr(
+        G, "detect_people", lambda frames: (by_back.get(tuple(int(c) for c in frames[0, 0, 0]), 8), 8)
+    )
+    rows = {
+        r["source_video_id"]: r
+        for r in _read_rows(_run("person-only", manifest, tmp_path / "o", segmenter="mediapipe"))
+    }
     assert float(rows["jump_0"]["mask_frames"]) == 1.0  # the mask rule alone would keep it
     assert rows["jump_0"]["synth_status"] == "excluded" and rows["jump_0"]["people_detected"] == "1/8"
     assert "found a person in 1 of 8 checked frames, fewer than 50%" in rows["jump_0"]["excluded_reason"]
@@ -290,7 +295,13 @@ def test_a_person_the_pose_detector_finds_in_too_few_frames_is_excluded(toy, tmp
     out = _run("person-only", manifest, tmp_path / "l", segmenter="mediapipe", options=lenient)
     assert {r["source_video_id"]: r["synth_status"] for r in _read_rows(out)}["jump_0"] == "ok"
     with pytest.raises(UserError, match="min_people_frames 1.5: must be a fraction"):
-        _run("person-only", manifest, tmp_path / "e", segmenter="mediapipe", options=SynthOptions(min_people_frames=1.5))
+        _run(
+            "person-only",
+            manifest,
+            tmp_path / "e",
+            segmenter="mediapipe",
+            options=SynthOptions(min_people_frames=1.5),
+        )
 
 
 def test_user_errors_say_what_to_do(toy, tmp_path):
@@ -416,7 +427,11 @@ def test_person_only_on_real_clips_of_ten_seconds_and_a_truncated_one(tmp_path):
     )
     # the pose detector sees the close-up arm wrestlers in only 2 of 8 frames: below the default bar of half
     out = synthesize(
-        "person-only", manifest, tmp_path / "out", progress=False, options=SynthOptions(min_people_frames=0.25)
+        "person-only",
+        manifest,
+        tmp_path / "out",
+        progress=False,
+        options=SynthOptions(min_people_frames=0.25),
     )
     rows = _check_real_outputs(out, {"arm": arm, "jug": truncated})
     assert rows["jug"]["source_status"] == "partial" and int(rows["arm"]["num_frames"]) == 280

@@ -61,7 +61,11 @@ MAX_BATCH_SIZE = 1024
 
 
 def check_batch_size(batch_size: int) -> None:
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or not 1 <= batch_size <= MAX_BATCH_SIZE:
+    if (
+        isinstance(batch_size, bool)
+        or not isinstance(batch_size, int)
+        or not 1 <= batch_size <= MAX_BATCH_SIZE
+    ):
         raise UserError(f"--batch-size {batch_size!r}: must be a whole number from 1 to {MAX_BATCH_SIZE}")
 
 
@@ -70,7 +74,9 @@ def _weights_for(models: list[str], weights: list[str] | None) -> list[str | Non
         return [None] * len(models)
     if len(weights) == 1 and len(models) > 1:
         if not weights[0].startswith("random"):
-            raise UserError("one --weights PATH for several --model: give one --weights per --model, in order")
+            raise UserError(
+                "one --weights PATH for several --model: give one --weights per --model, in order"
+            )
         return weights * len(models)
     if len(weights) != len(models):
         raise UserError(f"{len(weights)} --weights for {len(models)} --model: give one per model, in order")
@@ -165,7 +171,16 @@ def evaluate(
     labels = dict(zip([j.run_id for j in jobs], run_labels or []))
     with Store(store_path) as store:
         summary = evaluate_manifest(
-            manifest, jobs, store, class_sets, provenance, batch_size, progress, labels, runtime, decode_workers
+            manifest,
+            jobs,
+            store,
+            class_sets,
+            provenance,
+            batch_size,
+            progress,
+            labels,
+            runtime,
+            decode_workers,
         )
     outcome = EvalOutcome(out_dir, store_path, [j.run_id for j in jobs], models, summary, manifest)
     if export:
@@ -176,8 +191,18 @@ def evaluate(
 
 
 EXPORT_COLUMNS = [
-    "video_id", "path", "label", "split", "background", "status", "reason",
-    "pred", "pred_score", "pred_all", "pred_all_score", "top5",
+    "video_id",
+    "path",
+    "label",
+    "split",
+    "background",
+    "status",
+    "reason",
+    "pred",
+    "pred_score",
+    "pred_all",
+    "pred_all_score",
+    "top5",
 ]
 
 
@@ -232,8 +257,18 @@ def _check_report_folders(out_dir: Path, inputs: dict[str, str | Path]) -> None:
 
 
 EXPORT_COLUMNS = [
-    "video_id", "path", "label", "split", "background", "status", "reason",
-    "pred", "pred_score", "pred_all", "pred_all_score", "top5",
+    "video_id",
+    "path",
+    "label",
+    "split",
+    "background",
+    "status",
+    "reason",
+    "pred",
+    "pred_score",
+    "pred_all",
+    "pred_all_score",
+    "top5",
 ]
 
 
@@ -252,7 +287,11 @@ def export_csv(store_path: str | Path, manifest: Manifest, run_id: str | None, o
     extras: list[str] = []
     for r in manifest.rows:
         extras += [k for k in r.extra if k not in extras]
-    columns = (["run", "model"] if len(runs) > 1 else []) + EXPORT_COLUMNS + [e for e in extras if e not in EXPORT_COLUMNS]
+    columns = (
+        (["run", "model"] if len(runs) > 1 else [])
+        + EXPORT_COLUMNS
+        + [e for e in extras if e not in EXPORT_COLUMNS]
+    )
 
     def records():
         for run in runs:
@@ -260,13 +299,21 @@ def export_csv(store_path: str | Path, manifest: Manifest, run_id: str | None, o
             for row in manifest.rows:
                 v = by_id.get(row.video_id)
                 rec = {
-                    "run": run.run_id, "model": run.model, "video_id": row.video_id, "path": row.path_text,
-                    "label": row.label, "split": row.split, "background": row.background,
-                    "status": v.status if v else "missing", "reason": v.reason if v else "not evaluated",
+                    "run": run.run_id,
+                    "model": run.model,
+                    "video_id": row.video_id,
+                    "path": row.path_text,
+                    "label": row.label,
+                    "split": row.split,
+                    "background": row.background,
+                    "status": v.status if v else "missing",
+                    "reason": v.reason if v else "not evaluated",
                 }
                 if v and v.has_prediction:
                     rec.update(
-                        pred=v.pred, pred_score=f"{v.pred_score:.6f}", pred_all=v.pred_all,
+                        pred=v.pred,
+                        pred_score=f"{v.pred_score:.6f}",
+                        pred_all=v.pred_all,
                         pred_all_score=f"{v.pred_all_score:.6f}",
                         top5=json.dumps([[c, round(s, 6)] for c, s in v.topk]),
                     )
@@ -311,7 +358,7 @@ def frame_strips(
     ``prepare_report``); without them, ``qualitative_selection(run, seed=seed)``."""
     import numpy as np
 
-    from weirdkinetics.decode import probe, read_video
+    from weirdkinetics.decode import VideoOpenError, probe, read_video
     from weirdkinetics.report import qualitative_selection
 
     if selections is None:
@@ -325,7 +372,7 @@ def frame_strips(
                 continue
             try:
                 n = probe(v.path).num_frames
-            except Exception:
+            except VideoOpenError:  # gone or unreadable since it was evaluated: the panel shows no strip
                 continue
             idx = np.linspace(0, max(n - 1, 0), count).round().astype(int)
             video = read_video(v.path, indices=idx, max_side=height * 2)
@@ -367,7 +414,11 @@ class ReportOutcome:
 
 
 def report_runs(
-    runs: list[RunResults], out_dir: str | Path, seed: int = 0, n_boot: int = 2000, store: str | Path | None = None
+    runs: list[RunResults],
+    out_dir: str | Path,
+    seed: int = 0,
+    n_boot: int = 2000,
+    store: str | Path | None = None,
 ) -> ReportOutcome:
     """Write the report of ``runs`` into ``out_dir``: metrics and qualitative selection computed once,
     frame strips decoded for exactly that selection, and both returned with the files. With the ``store``
@@ -382,7 +433,9 @@ def report_runs(
     strips = frame_strips(runs, seed=seed, selections=selections)
     records, overlays = {}, {}
     if store is not None:
-        records, overlays = attribution_records(store, runs, [[v.video_id for v in sel] for sel in selections])
+        records, overlays = attribution_records(
+            store, runs, [[v.video_id for v in sel] for sel in selections]
+        )
     files = write_report(
         runs, Path(out_dir), strips=strips, seed=seed, n_boot=n_boot, contents=contents,
         attributions=records, overlays=overlays,
@@ -412,8 +465,15 @@ def attribution_records(
             continue
         recs = [
             {
-                "video_id": a.video_id, "path": a.path, "method": a.method, "settings_key": a.settings_key,
-                "settings": a.settings, "status": a.status, "reason": a.reason, "row": a.row, "numbers": a.numbers,
+                "video_id": a.video_id,
+                "path": a.path,
+                "method": a.method,
+                "settings_key": a.settings_key,
+                "settings": a.settings,
+                "status": a.status,
+                "reason": a.reason,
+                "row": a.row,
+                "numbers": a.numbers,
                 "has_map": a.saliency is not None,
             }
             for a in rows
@@ -476,7 +536,10 @@ def _overlay(a, card: dict, side: int = 96):
 
 
 def make_report(
-    source: str | Path, out_dir: str | Path, run_ids: list[str] | None = None, manifest: Manifest | None = None,
+    source: str | Path,
+    out_dir: str | Path,
+    run_ids: list[str] | None = None,
+    manifest: Manifest | None = None,
     seed: int = 0,
 ) -> dict:
     """Write the report (HTML, Markdown, CSV tables, PNG/SVG figures, metrics.json) for the runs in a store
@@ -555,34 +618,70 @@ def explain(
     out_dir = check_output_dir(out_dir, "--out")
     out_dir.mkdir(parents=True, exist_ok=True)
     store_path = Path(store_path) if store_path else out_dir / DEFAULT_STORE
-    check_outputs({"the store (--store)": store_path}, _input_files(manifest, classes=classes, weights=[weights]))
+    check_outputs(
+        {"the store (--store)": store_path}, _input_files(manifest, classes=classes, weights=[weights])
+    )
     seg = None if segmenter == "true" else build_segmenter(segmenter, segmenter_weights)
     cache = None if seg is None else MaskCache(Path(mask_cache) if mask_cache else out_dir / "mask-cache")
     masks_from = MaskSource(segmenter, seg, cache, manifest.path.parent)
     loaded = load_model(card, weights, device)
     if card.open_vocabulary and open_subset:
-        loaded.set_classes(sorted(set(manifest.labels)) if classes == "manifest" else read_class_file(classes))
+        loaded.set_classes(
+            sorted(set(manifest.labels)) if classes == "manifest" else read_class_file(classes)
+        )
     class_names = list(loaded.class_names) if loaded.class_names else list(label_space(card.label_space))
     subset = resolve_classes(classes, tuple(class_names), manifest.labels)
     settings = ExplainSettings(
-        clips=clips, target=target, segmenter=segmenter, segmenter_settings=masks_from.settings,
+        clips=clips,
+        target=target,
+        segmenter=segmenter,
+        segmenter_settings=masks_from.settings,
         classes=tuple(subset),
     )
     spec = spec_for(card, "dense")
     run_id = run_id_for(loaded, spec)
     with Store(store_path) as store:
         store.ensure_run(
-            RunInfo(run_id, card.name, card.to_dict(), loaded.weights_digest, loaded.weights_desc, spec.key(),
-                    spec.to_dict(), class_names)
+            RunInfo(
+                run_id,
+                card.name,
+                card.to_dict(),
+                loaded.weights_digest,
+                loaded.weights_desc,
+                spec.key(),
+                spec.to_dict(),
+                class_names,
+            )
         )
         if not store.evaluations(run_id):  # a run only explained still names its classes and provenance
             store.record_evaluation(
-                run_id, str(manifest.path), manifest.digest, subset, [r.video_id for r in manifest.rows],
-                {"versions": versions(), "classes_spec": classes, "device": device, "manifest_digest": manifest.digest,
-                 "manifest": str(manifest.path), "run_label": run_label or "", "explained_only": True},
+                run_id,
+                str(manifest.path),
+                manifest.digest,
+                subset,
+                [r.video_id for r in manifest.rows],
+                {
+                    "versions": versions(),
+                    "classes_spec": classes,
+                    "device": device,
+                    "manifest_digest": manifest.digest,
+                    "manifest": str(manifest.path),
+                    "run_label": run_label or "",
+                    "explained_only": True,
+                },
             )
         summary = explain_manifest(
-            manifest, loaded, run_id, class_names, subset, chosen, settings, masks_from, store, batch_size, progress
+            manifest,
+            loaded,
+            run_id,
+            class_names,
+            subset,
+            chosen,
+            settings,
+            masks_from,
+            store,
+            batch_size,
+            progress,
         )
     outcome = ExplainOutcome(out_dir, store_path, run_id, model, chosen, summary, manifest)
     if report:

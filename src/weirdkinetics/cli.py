@@ -67,7 +67,9 @@ def _clips_option(text: str) -> str:
 def _path_option(text: str) -> str:
     """argparse type for paths: a NUL byte can never be part of a path."""
     if "\x00" in text:
-        raise argparse.ArgumentTypeError(f"{text.replace(chr(0), '<NUL>')!r} contains a NUL byte; no path can")
+        raise argparse.ArgumentTypeError(
+            f"{text.replace(chr(0), '<NUL>')!r} contains a NUL byte; no path can"
+        )
     return text
 
 
@@ -79,11 +81,16 @@ def _sub(subparsers, name: str, help: str, example: str) -> argparse.ArgumentPar
 
 def _print_summary(outcome) -> None:
     s = outcome.summary
-    print(f"\n{s.computed} prediction(s) computed, {s.reused} reused from {outcome.store} in {s.seconds:.1f} s")
+    print(
+        f"\n{s.computed} prediction(s) computed, {s.reused} reused from {outcome.store} in {s.seconds:.1f} s"
+    )
     for run_id, model in zip(outcome.run_ids, outcome.models):
         counts = s.counts[run_id]
         total = sum(counts.values())
-        print(f"\n{model} (run {run_id}): {total} video(s): " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+        print(
+            f"\n{model} (run {run_id}): {total} video(s): "
+            + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+        )
         for split, by in sorted(s.by_split[run_id].items()):
             n = sum(by.values())
             print(f"  {split}: {n} video(s): " + ", ".join(f"{k} {v}" for k, v in sorted(by.items())))
@@ -98,10 +105,23 @@ def cmd_evaluate(a) -> int:
     from weirdkinetics import api
 
     outcome = api.evaluate(
-        a.manifest, a.model, a.out, weights=a.weights, store_path=a.store, classes=a.classes,
-        label_map=a.label_map, clips=a.clips, crops=a.crops, batch_size=a.batch_size, device=a.device,
-        export=a.export, report=a.report, progress=not a.no_progress, precision=a.precision,
-        compile=a.compile, decode_workers=a.decode_workers,
+        a.manifest,
+        a.model,
+        a.out,
+        weights=a.weights,
+        store_path=a.store,
+        classes=a.classes,
+        label_map=a.label_map,
+        clips=a.clips,
+        crops=a.crops,
+        batch_size=a.batch_size,
+        device=a.device,
+        export=a.export,
+        report=a.report,
+        progress=not a.no_progress,
+        precision=a.precision,
+        compile=a.compile,
+        decode_workers=a.decode_workers,
     )
     _print_summary(outcome)
     return 0
@@ -111,18 +131,36 @@ def cmd_explain(a) -> int:
     from weirdkinetics import api
 
     outcome = api.explain(
-        a.manifest, a.model, a.out, weights=a.weights, methods=a.method, segmenter=a.segmenter,
-        segmenter_weights=a.segmenter_weights, clips=a.clips, target=a.target, classes=a.classes,
-        store_path=a.store, mask_cache=a.mask_cache, device=a.device, batch_size=a.batch_size,
-        report=a.report, progress=not a.no_progress,
+        a.manifest,
+        a.model,
+        a.out,
+        weights=a.weights,
+        methods=a.method,
+        segmenter=a.segmenter,
+        segmenter_weights=a.segmenter_weights,
+        clips=a.clips,
+        target=a.target,
+        classes=a.classes,
+        store_path=a.store,
+        mask_cache=a.mask_cache,
+        device=a.device,
+        batch_size=a.batch_size,
+        report=a.report,
+        progress=not a.no_progress,
     )
     s = outcome.summary
-    print(f"\n{s.computed} attribution row(s) computed, {s.reused} reused from {outcome.store} in {s.seconds:.1f} s")
+    print(
+        f"\n{s.computed} attribution row(s) computed, {s.reused} reused from {outcome.store} in {s.seconds:.1f} s"
+    )
     for method in outcome.methods:
         counts = s.counts.get(method, {})
         took = s.seconds_per_video.get(method)
         per = f" ({took:.2f} s per video)" if took is not None else ""
-        print(f"{outcome.model} (run {outcome.run_id}) {method}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) + per)
+        print(
+            f"{outcome.model} (run {outcome.run_id}) {method}: "
+            + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+            + per
+        )
     if outcome.report:
         print(f"report: {outcome.report.get('html', outcome.out_dir)}")
     return 0
@@ -205,13 +243,23 @@ def cmd_synth(a) -> int:
     from weirdkinetics.synth.generate import SynthOptions
 
     options = SynthOptions(
-        choice=a.background_rule, category=a.background_category, max_side=a.max_side,
-        confirm_person=not a.no_people_check, exclude_low_quality=not a.keep_low_quality,
+        choice=a.background_rule,
+        category=a.background_category,
+        max_side=a.max_side,
+        confirm_person=not a.no_people_check,
+        exclude_low_quality=not a.keep_low_quality,
         min_people_frames=a.min_people_frames,
     )
     result = api.synthesize(
-        a.variant, a.manifest, a.out, backgrounds=a.backgrounds, segmenter=a.segmenter, seed=a.seed,
-        weights=a.weights, options=options, progress=not a.no_progress,
+        a.variant,
+        a.manifest,
+        a.out,
+        backgrounds=a.backgrounds,
+        segmenter=a.segmenter,
+        seed=a.seed,
+        weights=a.weights,
+        options=options,
+        progress=not a.no_progress,
     )
     if result.counts and a.no_progress:  # with progress, synthesize prints them itself
         print("rows: " + ", ".join(f"{k} {v}" for k, v in sorted(result.counts.items())))
@@ -236,42 +284,115 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"weirdkinetics {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    e = _sub(sub, "evaluate", "Evaluate models on a manifest of videos (resumable).",
-             "weirdkinetics evaluate --model i3d_r50 --manifest videos.csv --out results --classes manifest --report")
+    e = _sub(
+        sub,
+        "evaluate",
+        "Evaluate models on a manifest of videos (resumable).",
+        "weirdkinetics evaluate --model i3d_r50 --manifest videos.csv --out results --classes manifest --report",
+    )
     e.add_argument("--model", action="append", required=True, help="model card name (repeat for several)")
-    e.add_argument("--manifest", required=True, type=_path_option, help="manifest CSV (path,label,split[,background,video_id,source_id])")
+    e.add_argument(
+        "--manifest",
+        required=True,
+        type=_path_option,
+        help="manifest CSV (path,label,split[,background,video_id,source_id])",
+    )
     e.add_argument("--out", required=True, type=_path_option, help="output folder")
-    e.add_argument("--weights", action="append", type=_path_option, help="checkpoint PATH, snapshot DIR, or random[:SEED]; one per --model (default: the card's published weights via the torch hub cache)")
+    e.add_argument(
+        "--weights",
+        action="append",
+        type=_path_option,
+        help="checkpoint PATH, snapshot DIR, or random[:SEED]; one per --model (default: the card's published weights via the torch hub cache)",
+    )
     e.add_argument("--store", type=_path_option, help="SQLite store (default OUT/predictions.sqlite)")
-    e.add_argument("--classes", default="all", type=_path_option, help="class subset: all, manifest (the manifest's labels), or FILE (one per line)")
-    e.add_argument("--label-map", type=_path_option, help="CSV 'from,to' mapping manifest labels to model labels")
-    e.add_argument("--clips", default=None, type=_clips_option,
-                   help="dense (clips every card's spacing, as many as the video holds), uniform:N, or segments:N[xV] "
-                   "(TSN: N equal segments, one frame each); at most 1000 views (clips x crops) per video for "
-                   "uniform and segments; default: the card's (see `weirdkinetics models`)")
-    e.add_argument("--crops", type=int, choices=(1, 3), default=None, help="1 centre crop or 3 along the long side (default: the card's)")
-    e.add_argument("--batch-size", type=_int_option(1, 1024), default=None, help="clips per forward pass, 1 to 1024 (default: 1 on CPU, 32 on CUDA, filled across videos)")
+    e.add_argument(
+        "--classes",
+        default="all",
+        type=_path_option,
+        help="class subset: all, manifest (the manifest's labels), or FILE (one per line)",
+    )
+    e.add_argument(
+        "--label-map", type=_path_option, help="CSV 'from,to' mapping manifest labels to model labels"
+    )
+    e.add_argument(
+        "--clips",
+        default=None,
+        type=_clips_option,
+        help="dense (clips every card's spacing, as many as the video holds), uniform:N, or segments:N[xV] "
+        "(TSN: N equal segments, one frame each); at most 1000 views (clips x crops) per video for "
+        "uniform and segments; default: the card's (see `weirdkinetics models`)",
+    )
+    e.add_argument(
+        "--crops",
+        type=int,
+        choices=(1, 3),
+        default=None,
+        help="1 centre crop or 3 along the long side (default: the card's)",
+    )
+    e.add_argument(
+        "--batch-size",
+        type=_int_option(1, 1024),
+        default=None,
+        help="clips per forward pass, 1 to 1024 (default: 1 on CPU, 32 on CUDA, filled across videos)",
+    )
     e.add_argument("--device", default="cpu", help="torch device: cpu, cuda, cuda:N or mps")
-    e.add_argument("--precision", choices=("fp32", "bf16", "fp16"), default="fp32", help="fp32 is exact; bf16 (CPU/CUDA) and fp16 (CUDA) autocast, several times faster, recorded as a separate run")
+    e.add_argument(
+        "--precision",
+        choices=("fp32", "bf16", "fp16"),
+        default="fp32",
+        help="fp32 is exact; bf16 (CPU/CUDA) and fp16 (CUDA) autocast, several times faster, recorded as a separate run",
+    )
     e.add_argument("--compile", action="store_true", help="torch.compile each model (pays off on long runs)")
-    e.add_argument("--decode-workers", type=_int_option(1, 64), default=None, help="processes that decode videos, 1 to 64 (default: 1 on CPU, cores-1 on CUDA)")
+    e.add_argument(
+        "--decode-workers",
+        type=_int_option(1, 64),
+        default=None,
+        help="processes that decode videos, 1 to 64 (default: 1 on CPU, cores-1 on CUDA)",
+    )
     e.add_argument("--export", type=_path_option, help="write one CSV row per manifest row to this file")
     e.add_argument("--report", action="store_true", help="also write the report into OUT")
     e.add_argument("--no-progress", action="store_true", help="no progress bar")
     e.set_defaults(func=cmd_evaluate)
 
-    x = _sub(sub, "explain", "Where does a model look? Saliency against person masks: background share, deletion check, occlusion (resumable).",
-             "weirdkinetics explain --model i3d_r50 --manifest videos.csv --out results --method gradcam --segmenter mediapipe")
+    x = _sub(
+        sub,
+        "explain",
+        "Where does a model look? Saliency against person masks: background share, deletion check, occlusion (resumable).",
+        "weirdkinetics explain --model i3d_r50 --manifest videos.csv --out results --method gradcam --segmenter mediapipe",
+    )
     x.add_argument("--model", required=True, help="model card name")
     x.add_argument("--manifest", required=True, help="manifest CSV")
     x.add_argument("--out", required=True, help="output folder (store, mask cache)")
-    x.add_argument("--weights", help="checkpoint PATH, snapshot DIR, or random[:SEED] (default: the card's published weights)")
-    x.add_argument("--method", action="append", choices=["gradcam", "occlusion"], help="repeat for several (default: every method the card supports)")
-    x.add_argument("--segmenter", default="mediapipe", help="person masks: mediapipe, mediapipe-landscape, mediapipe-pose, true (the manifest's mask_path), deeplabv3_resnet50, deeplabv3_mobilenet_v3_large")
+    x.add_argument(
+        "--weights",
+        help="checkpoint PATH, snapshot DIR, or random[:SEED] (default: the card's published weights)",
+    )
+    x.add_argument(
+        "--method",
+        action="append",
+        choices=["gradcam", "occlusion"],
+        help="repeat for several (default: every method the card supports)",
+    )
+    x.add_argument(
+        "--segmenter",
+        default="mediapipe",
+        help="person masks: mediapipe, mediapipe-landscape, mediapipe-pose, true (the manifest's mask_path), deeplabv3_resnet50, deeplabv3_mobilenet_v3_large",
+    )
     x.add_argument("--segmenter-weights", help="checkpoint for the torchvision segmenters")
-    x.add_argument("--clips", default="centre", choices=["centre", "all"], help="one centre clip per video, or all the card's dense clips")
-    x.add_argument("--target", default="true", choices=["true", "pred"], help="explain the true label or the prediction")
-    x.add_argument("--classes", default="all", help="class subset: all, manifest, or FILE (scores restricted as in evaluate)")
+    x.add_argument(
+        "--clips",
+        default="centre",
+        choices=["centre", "all"],
+        help="one centre clip per video, or all the card's dense clips",
+    )
+    x.add_argument(
+        "--target", default="true", choices=["true", "pred"], help="explain the true label or the prediction"
+    )
+    x.add_argument(
+        "--classes",
+        default="all",
+        help="class subset: all, manifest, or FILE (scores restricted as in evaluate)",
+    )
     x.add_argument("--store", help="SQLite store (default OUT/predictions.sqlite)")
     x.add_argument("--mask-cache", help="mask cache folder (default OUT/mask-cache)")
     x.add_argument("--batch-size", type=int, default=8, help="clips per forward pass (deletion curves)")
@@ -280,68 +401,142 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--no-progress", action="store_true", help="no progress bar")
     x.set_defaults(func=cmd_explain)
 
-    v = _sub(sub, "validate", "Report every problem of a manifest at once (exit 1 if any).",
-             "weirdkinetics validate videos.csv --model i3d_r50")
+    v = _sub(
+        sub,
+        "validate",
+        "Report every problem of a manifest at once (exit 1 if any).",
+        "weirdkinetics validate videos.csv --model i3d_r50",
+    )
     v.add_argument("manifest", type=_path_option)
     v.add_argument("--model", help="also check labels against this model's label space")
-    v.add_argument("--label-map", type=_path_option, help="CSV 'from,to' mapping manifest labels to model labels")
+    v.add_argument(
+        "--label-map", type=_path_option, help="CSV 'from,to' mapping manifest labels to model labels"
+    )
     v.set_defaults(func=cmd_validate)
 
-    m = _sub(sub, "manifest", "Build manifests.", "weirdkinetics manifest from-folder videos/ -o manifest.csv")
+    m = _sub(
+        sub, "manifest", "Build manifests.", "weirdkinetics manifest from-folder videos/ -o manifest.csv"
+    )
     msub = m.add_subparsers(dest="manifest_command", required=True, metavar="SOURCE")
-    f = _sub(msub, "from-folder", "Manifest from ROOT/<split>/<label>/<video>.",
-             "weirdkinetics manifest from-folder data/ -o manifest.csv")
+    f = _sub(
+        msub,
+        "from-folder",
+        "Manifest from ROOT/<split>/<label>/<video>.",
+        "weirdkinetics manifest from-folder data/ -o manifest.csv",
+    )
     f.add_argument("root", type=_path_option)
     f.add_argument("-o", "--output", required=True, type=_path_option)
     f.set_defaults(func=cmd_manifest_from_folder)
-    k = _sub(msub, "from-kinetics", "Manifest (split 'kinetics') from the official Kinetics annotation CSV.",
-             "weirdkinetics manifest from-kinetics validate.csv --videos kinetics/val --classes classes.txt -o kinetics.csv")
+    k = _sub(
+        msub,
+        "from-kinetics",
+        "Manifest (split 'kinetics') from the official Kinetics annotation CSV.",
+        "weirdkinetics manifest from-kinetics validate.csv --videos kinetics/val --classes classes.txt -o kinetics.csv",
+    )
     k.add_argument("annotations", type=_path_option)
-    k.add_argument("--videos", required=True, type=_path_option, help="folder of <youtube_id>_<start:06d>_<end:06d>.mp4 files")
+    k.add_argument(
+        "--videos",
+        required=True,
+        type=_path_option,
+        help="folder of <youtube_id>_<start:06d>_<end:06d>.mp4 files",
+    )
     k.add_argument("--classes", type=_path_option, help="keep only these classes (one per line)")
     k.add_argument("-o", "--output", required=True, type=_path_option)
     k.set_defaults(func=cmd_manifest_from_kinetics)
 
-    ms = _sub(sub, "models", "List model cards with their input protocol and reported accuracy.", "weirdkinetics models")
+    ms = _sub(
+        sub,
+        "models",
+        "List model cards with their input protocol and reported accuracy.",
+        "weirdkinetics models",
+    )
     ms.set_defaults(func=cmd_models)
 
-    r = _sub(sub, "report", "Write the report from a store or a predictions CSV.",
-             "weirdkinetics report --store results/predictions.sqlite --out results")
+    r = _sub(
+        sub,
+        "report",
+        "Write the report from a store or a predictions CSV.",
+        "weirdkinetics report --store results/predictions.sqlite --out results",
+    )
     r.add_argument("--store", type=_path_option, help="SQLite store written by evaluate")
-    r.add_argument("--predictions", type=_path_option, help="CSV from any tool: video_id,label,pred[,split,background,source_id,score:<class>...]")
+    r.add_argument(
+        "--predictions",
+        type=_path_option,
+        help="CSV from any tool: video_id,label,pred[,split,background,source_id,score:<class>...]",
+    )
     r.add_argument("--run", action="append", help="run id (or model name) to include; repeat (default: all)")
     r.add_argument("--manifest", type=_path_option, help="only the rows of this manifest")
     r.add_argument("--out", required=True, type=_path_option)
     r.add_argument("--seed", type=_int_option(0, MAX_SEED), default=0, help="seed of the bootstrap intervals")
     r.set_defaults(func=cmd_report)
 
-    s = _sub(sub, "synth", "Make out-of-context videos from a manifest: swap, person-only, background-only, static-background, static-person.",
-             "weirdkinetics synth swap --manifest videos.csv --out swapped --backgrounds backgrounds/")
-    s.add_argument("variant", choices=["swap", "person-only", "background-only", "static-background", "static-person"])
+    s = _sub(
+        sub,
+        "synth",
+        "Make out-of-context videos from a manifest: swap, person-only, background-only, static-background, static-person.",
+        "weirdkinetics synth swap --manifest videos.csv --out swapped --backgrounds backgrounds/",
+    )
+    s.add_argument(
+        "variant", choices=["swap", "person-only", "background-only", "static-background", "static-person"]
+    )
     s.add_argument("--manifest", required=True, type=_path_option)
     s.add_argument("--out", required=True, type=_path_option)
-    s.add_argument("--backgrounds", type=_path_option, help="library folder: one sub-folder of images or videos per category")
-    s.add_argument("--segmenter", default="mediapipe", help="person segmenter: mediapipe, mediapipe-landscape, mediapipe-pose, true (the manifest's mask_path), deeplabv3_resnet50, deeplabv3_mobilenet_v3_large (these two need --weights)")
+    s.add_argument(
+        "--backgrounds",
+        type=_path_option,
+        help="library folder: one sub-folder of images or videos per category",
+    )
+    s.add_argument(
+        "--segmenter",
+        default="mediapipe",
+        help="person segmenter: mediapipe, mediapipe-landscape, mediapipe-pose, true (the manifest's mask_path), deeplabv3_resnet50, deeplabv3_mobilenet_v3_large (these two need --weights)",
+    )
     s.add_argument("--weights", type=_path_option, help="checkpoint for the torchvision segmenters")
-    s.add_argument("--background-rule", choices=["other", "fixed"], default="other",
-                   help="other: any category but the source's background and class; fixed: always --background-category")
+    s.add_argument(
+        "--background-rule",
+        choices=["other", "fixed"],
+        default="other",
+        help="other: any category but the source's background and class; fixed: always --background-category",
+    )
     s.add_argument("--background-category", help="the category used by --background-rule fixed")
-    s.add_argument("--max-side", type=_int_option(*MAX_SIDE),
-                   help=f"downscale sources to this longest side first ({MAX_SIDE[0]} to {MAX_SIDE[1]})")
-    s.add_argument("--no-people-check", action="store_true", help="do not exclude videos where the pose detector finds too few people")
-    s.add_argument("--min-people-frames", type=_fraction_option, default=0.5, help="exclude a video when the pose detector finds a person in fewer than this fraction of its 8 checked frames (0 to 1; default 0.5)")
-    s.add_argument("--keep-low-quality", action="store_true", help="keep videos whose person mask is too small or missing")
+    s.add_argument(
+        "--max-side",
+        type=_int_option(*MAX_SIDE),
+        help=f"downscale sources to this longest side first ({MAX_SIDE[0]} to {MAX_SIDE[1]})",
+    )
+    s.add_argument(
+        "--no-people-check",
+        action="store_true",
+        help="do not exclude videos where the pose detector finds too few people",
+    )
+    s.add_argument(
+        "--min-people-frames",
+        type=_fraction_option,
+        default=0.5,
+        help="exclude a video when the pose detector finds a person in fewer than this fraction of its 8 checked frames (0 to 1; default 0.5)",
+    )
+    s.add_argument(
+        "--keep-low-quality",
+        action="store_true",
+        help="keep videos whose person mask is too small or missing",
+    )
     s.add_argument("--seed", type=_int_option(0, MAX_SEED), default=0, help="seed of the background choice")
     s.add_argument("--no-progress", action="store_true", help="no progress bar")
     s.set_defaults(func=cmd_synth)
 
-    d = _sub(sub, "demo", "Run the offline shortcut experiment: generate videos, train two models, evaluate, report.",
-             "weirdkinetics demo --out weirdkinetics-demo")
+    d = _sub(
+        sub,
+        "demo",
+        "Run the offline shortcut experiment: generate videos, train two models, evaluate, report.",
+        "weirdkinetics demo --out weirdkinetics-demo",
+    )
     d.add_argument("--out", default="weirdkinetics-demo", type=_path_option)
     d.add_argument("--model", help="evaluate this registered model on the generated set instead of training")
     d.add_argument("--weights", type=_path_option, help="weights for --model (PATH or random[:SEED])")
     d.add_argument("--small", action="store_true", help="a smaller, faster configuration")
-    d.add_argument("--seed", type=_int_option(0, MAX_SEED), default=0, help="added to the demo's data and training seeds")
+    d.add_argument(
+        "--seed", type=_int_option(0, MAX_SEED), default=0, help="added to the demo's data and training seeds"
+    )
     d.set_defaults(func=cmd_demo)
     return p
 
@@ -426,7 +621,9 @@ def main(argv: list[str] | None = None) -> int:
         print(line, file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("\ninterrupted: finished videos are saved; run the same command again to resume", file=sys.stderr)
+        print(
+            "\ninterrupted: finished videos are saved; run the same command again to resume", file=sys.stderr
+        )
         return 130
 
 

@@ -7,9 +7,9 @@ only when wanted, one at a time.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
 
 import av
 import av.video.reformatter
@@ -82,7 +82,7 @@ def _open(path: str | Path) -> av.container.InputContainer:
         raise VideoOpenError("decode_error", f"{problem.reason}: {path}")
     try:
         container = av.open(path, mode="r")
-    except Exception as exc:
+    except (av.FFmpegError, OSError, ValueError, UnicodeError) as exc:
         raise VideoOpenError("decode_error", f"FFmpeg cannot open the file ({_first_line(exc)})") from None
     if not container.streams.video:
         container.close()
@@ -96,7 +96,7 @@ def _video_stream(container: av.container.InputContainer) -> av.video.stream.Vid
         index = container.streams.best("video")
         if index is not None:
             return index
-    except Exception:
+    except (av.FFmpegError, ValueError):  # no best stream to name: fall back to the first video stream
         pass
     return container.streams.video[0]
 
@@ -124,7 +124,7 @@ def probe(path: str | Path) -> VideoInfo:
                     no_pts += 1
                 else:
                     pts.append(packet.pts)
-        except Exception:
+        except (av.FFmpegError, OSError, ValueError):
             pass  # truncated/corrupt containers: keep the packets read so far; decoding tells the rest
         timing = "pts"
         if tb and pts and not no_pts:
@@ -143,8 +143,8 @@ def probe(path: str | Path) -> VideoInfo:
             for frame in container.decode(stream):
                 rotation = int(round(getattr(frame, "rotation", 0) or 0))
                 break
-        except Exception:
-            pass
+        except (av.FFmpegError, OSError, ValueError):
+            pass  # no decodable first frame: no rotation to read; decoding reports the failure itself
         width, height = ctx.width, ctx.height
         if rotation % 180:
             width, height = height, width
@@ -256,7 +256,7 @@ def read_video(
     src_of_out = resample_indices(times, fps) if fps else np.arange(len(times))
     out = np.arange(len(src_of_out)) if indices is None else np.asarray(indices, dtype=np.int64)
     out = out[out < len(src_of_out)]
-    wanted = set(int(src_of_out[k]) for k in out)
+    wanted = {int(src_of_out[k]) for k in out}
     convert = None
     if max_side and max(info.width, info.height) > max_side:
         import torch
@@ -271,7 +271,9 @@ def read_video(
             return x.permute(1, 2, 0).contiguous().numpy()
 
     result = DecodeResult()
-    got = dict(iter_source_frames(path, wanted, info.rotation, convert, result, stop_early=indices is not None))
+    got = dict(
+        iter_source_frames(path, wanted, info.rotation, convert, result, stop_early=indices is not None)
+    )
     frames = [got[int(src_of_out[k])] for k in out if int(src_of_out[k]) in got]
     status, reason = result.status, result.reason
     if status == "ok" and len(frames) < len(out):

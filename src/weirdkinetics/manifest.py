@@ -21,7 +21,23 @@ from weirdkinetics.outputs import (
 
 REQUIRED = ("path", "label", "split")
 STANDARD = ("path", "label", "split", "background", "video_id", "source_id")
-VIDEO_EXTENSIONS = {".mp4", ".mkv", ".avi", ".mov", ".webm", ".m4v", ".mpg", ".mpeg", ".gif", ".ogv", ".flv", ".wmv", ".3gp", ".ts", ".mts"}
+VIDEO_EXTENSIONS = {
+    ".mp4",
+    ".mkv",
+    ".avi",
+    ".mov",
+    ".webm",
+    ".m4v",
+    ".mpg",
+    ".mpeg",
+    ".gif",
+    ".ogv",
+    ".flv",
+    ".wmv",
+    ".3gp",
+    ".ts",
+    ".mts",
+}
 
 
 @dataclass
@@ -126,7 +142,9 @@ def _parse_manifest(
     base = path.parent
     for rownum, raw in enumerate(reader, start=2):
         if None in raw:  # more cells than header columns
-            problems.append(f"row {rownum}: {len(raw[None])} cell(s) more than the header's {len(columns)} columns")
+            problems.append(
+                f"row {rownum}: {len(raw[None])} cell(s) more than the header's {len(columns)} columns"
+            )
         cells = {_cell(k): _cell(v) for k, v in raw.items() if k is not None}
         if not any(cells.values()):
             continue  # blank line
@@ -149,7 +167,9 @@ def _parse_manifest(
                 label = resolved
         video_id = cells.get("video_id") or path_text
         if video_id in seen_ids:
-            problems.append(f"row {rownum}: duplicate video_id '{video_id}' (first on row {seen_ids[video_id]})")
+            problems.append(
+                f"row {rownum}: duplicate video_id '{video_id}' (first on row {seen_ids[video_id]})"
+            )
         else:
             seen_ids[video_id] = rownum
         full = Path(path_text) if os.path.isabs(path_text) else base / path_text
@@ -188,7 +208,9 @@ def _cell(value: str | None) -> str:
     return unneutralise_cell((value or "").strip()).strip()
 
 
-def write_manifest(path: str | Path, rows: list[dict[str, str]], inputs: dict[str, Path] | None = None) -> Path:
+def write_manifest(
+    path: str | Path, rows: list[dict[str, str]], inputs: dict[str, Path] | None = None
+) -> Path:
     """Write rows (dicts) as a manifest: standard columns first, then extras in first-seen order.
 
     Written atomically, cells neutralised against formula injection (``outputs.neutralise_cell``; read back
@@ -263,7 +285,9 @@ def from_kinetics(
 def _kinetics_rows(reader, annotations: Path, videos: Path, classes, relative_to) -> list[dict[str, str]]:
     need = {"label", "youtube_id", "time_start", "time_end"}
     if not need <= set(reader.fieldnames):
-        raise UserError(f"{annotations}: expected columns {', '.join(sorted(need))} (the official Kinetics CSV)")
+        raise UserError(
+            f"{annotations}: expected columns {', '.join(sorted(need))} (the official Kinetics CSV)"
+        )
     on_disk: dict[str, Path] = {}
     if videos.is_dir():
         for p in videos.rglob("*"):
@@ -284,7 +308,9 @@ def _kinetics_rows(reader, annotations: Path, videos: Path, classes, relative_to
             problems.append(f"row {rownum}: time_start/time_end are not finite numbers")
             continue
         if start < 0 or end < start:
-            problems.append(f"row {rownum}: time_start {start} and time_end {end} are not an interval of seconds")
+            problems.append(
+                f"row {rownum}: time_start {start} and time_end {end} are not an interval of seconds"
+            )
             continue
         stem = _KINETICS_NAME.format(youtube_id=(r.get("youtube_id") or "").strip(), start=start, end=end)
         path = on_disk.get(stem, videos / f"{stem}.mp4")

@@ -18,9 +18,9 @@ import io
 import os
 import re
 import secrets
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from weirdkinetics.errors import UserError
 
@@ -209,7 +209,9 @@ def _resolved(path: Path) -> str:
 
 
 def check_outputs(
-    outputs: dict[str, str | Path], inputs: dict[str, str | Path] | None = None, hint: str = "give it another path"
+    outputs: dict[str, str | Path],
+    inputs: dict[str, str | Path] | None = None,
+    hint: str = "give it another path",
 ) -> None:
     """Refuse an output path that is one of ``inputs`` or another of ``outputs`` (one line saying which).
 

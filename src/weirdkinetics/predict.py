@@ -77,7 +77,9 @@ Identity = tuple[int, int] | None
 
 
 def plan_work(
-    rows: list[ManifestRow], done: list[dict[tuple[str, str], tuple[str, Identity]]], identities: list[Identity]
+    rows: list[ManifestRow],
+    done: list[dict[tuple[str, str], tuple[str, Identity]]],
+    identities: list[Identity],
 ) -> WorkPlan:
     """Pure: which (row, job) pairs still need computing.
 

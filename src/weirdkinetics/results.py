@@ -86,7 +86,7 @@ class RunResults:
     scores: np.ndarray | None = None
     provenance: dict = field(default_factory=dict)
 
-    def subset(self, keep: list[bool]) -> "RunResults":
+    def subset(self, keep: list[bool]) -> RunResults:
         idx = [i for i, k in enumerate(keep) if k]
         return RunResults(
             run_id=self.run_id,

@@ -20,6 +20,7 @@ import time
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Self
 
 import numpy as np
 
@@ -423,7 +424,7 @@ class Store:
         except sqlite3.Error as exc:
             raise _db_error(self.path, exc) from None
 
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -502,7 +503,7 @@ class Store:
         while their file keeps that identity (``file_identity``)."""
         q = (
             "SELECT path, video_id, status, file_size, file_mtime_ns FROM predictions "
-            "WHERE run_id=? AND status NOT IN (%s)" % ",".join("?" * len(RETRY_STATUSES))
+            f"WHERE run_id=? AND status NOT IN ({','.join('?' * len(RETRY_STATUSES))})"
         )
         return {
             (r[0], r[1]): (r[2], None if r[3] is None else (r[3], r[4]))
@@ -575,7 +576,7 @@ class Store:
             return {}
         q = (
             "SELECT path, video_id, status, file_size, file_mtime_ns FROM attributions WHERE run_id=? AND "
-            "method=? AND settings_key=? AND status NOT IN (%s)" % ",".join("?" * len(RETRY_STATUSES))
+            f"method=? AND settings_key=? AND status NOT IN ({','.join('?' * len(RETRY_STATUSES))})"
         )
         return {
             (r[0], r[1]): (r[2], None if r[3] is None else (r[3], r[4]))

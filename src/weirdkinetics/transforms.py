@@ -54,7 +54,9 @@ def resize_frames(frames: torch.Tensor, card: ModelCard) -> torch.Tensor:
     return TF.resize(x, [h, w], interpolation=interp, antialias=card.antialias)
 
 
-def crop_offsets(height: int, width: int, size: int, crops: int, rounding: str = "ceil") -> list[tuple[int, int]]:
+def crop_offsets(
+    height: int, width: int, size: int, crops: int, rounding: str = "ceil"
+) -> list[tuple[int, int]]:
     """Top-left corners of ``crops`` (1 or 3) square crops of ``size``.
 
     One crop is centred; three go along the long side: start, centre, end (PyTorchVideo's spatial_idx 0,1,2).

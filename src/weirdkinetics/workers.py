@@ -60,7 +60,9 @@ def parallel_events(
 
     # fork where the platform has it (as torch's DataLoader does: torch resets its thread pool in the child),
     # which starts a worker in milliseconds; spawn elsewhere, which imports torch again in each worker
-    ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    ctx = multiprocessing.get_context(
+        "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    )
     row_queue: multiprocessing.Queue = ctx.Queue()
     event_queue: multiprocessing.Queue = ctx.Queue(maxsize=maxsize)
     for i in sorted(todo):

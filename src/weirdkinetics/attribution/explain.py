@@ -91,7 +91,9 @@ class ExplainSettings:
     fractions: tuple[float, ...] = stats.DELETION_FRACTIONS
     seed: int = 0
     classes: tuple[str, ...] = ()
-    confirm_person: bool = True  # as synth: a segmenter's mask needs MediaPipe's pose detector to find someone
+    confirm_person: bool = (
+        True  # as synth: a segmenter's mask needs MediaPipe's pose detector to find someone
+    )
 
     def __post_init__(self) -> None:
         if self.clips not in CLIP_CHOICES:
@@ -398,7 +400,9 @@ def explain_manifest(
     for row in rows:
         # a stored row is reused only for the same file (path and id) while it keeps its size and mtime
         identity = file_identity(row.path)
-        todo = [m for m in methods if not _reusable(done[m].get((str(row.path), row.video_id)), identity, row)]
+        todo = [
+            m for m in methods if not _reusable(done[m].get((str(row.path), row.video_id)), identity, row)
+        ]
         summary.reused += len(methods) - len(todo)
         if not todo:
             bar.update(1)

@@ -55,7 +55,9 @@ def _print_headline(numbers: dict) -> None:
             s = row.get(split)
             if s and s["accuracy"] is not None:
                 lo, hi = s["ci95"]
-                print(f"  {model:<40} {split:<6} {100 * s['accuracy']:5.1f}%  [{100 * lo:.1f}, {100 * hi:.1f}]  n={s['n']}")
+                print(
+                    f"  {model:<40} {split:<6} {100 * s['accuracy']:5.1f}%  [{100 * lo:.1f}, {100 * hi:.1f}]  n={s['n']}"
+                )
         gap = row.get("gap")
         if gap and gap["value"] is not None and None not in gap["ci95"]:
             lo, hi = gap["ci95"]
@@ -115,13 +117,17 @@ def run_demo(
     out = check_output_dir(out, "--out")
     config = config or (DemoConfig.small() if small else DemoConfig())
     config = config.with_(data_seed=config.data_seed + seed, train_seed=config.train_seed + seed)
-    print(f"[1/4] test set: {config.test_per_class_split} recordings per class, each on its real and a weird background")
+    print(
+        f"[1/4] test set: {config.test_per_class_split} recordings per class, each on its real and a weird background"
+    )
     test_manifest = generate_dataset(
         out / "data" / "test", config.test_per_class_split, config.data_seed, config, progress, reuse=True
     )
     if model:
         card = get_card(model)
-        print(f"[2/4] skipping training: evaluating registered model '{model}' ({card.description or card.zoo})")
+        print(
+            f"[2/4] skipping training: evaluating registered model '{model}' ({card.description or card.zoo})"
+        )
         models, ckpts, labels = [model], [weights], [f"{model} (user-chosen)"]
     else:
         card = get_card(CARD)
@@ -129,25 +135,53 @@ def run_demo(
         print(f"[2/4] training two {CARD} models ({config.epochs} epochs each, seed {config.train_seed})")
         for flavour in ("shortcut", "control"):
             manifest = generate_training_set(
-                out / "data" / f"train_{flavour}", config.train_per_class, config.data_seed, flavour, config,
-                progress=progress, reuse=True,
+                out / "data" / f"train_{flavour}",
+                config.train_per_class,
+                config.data_seed,
+                flavour,
+                config,
+                progress=progress,
+                reuse=True,
             )
             ckpt = train_model(
-                card, manifest, config.train_seed, config.epochs, out / "checkpoints" / f"{flavour}.pt",
-                config.clips_per_video, config.batch_size, config.lr, config.weight_decay, progress, reuse=True,
+                card,
+                manifest,
+                config.train_seed,
+                config.epochs,
+                out / "checkpoints" / f"{flavour}.pt",
+                config.clips_per_video,
+                config.batch_size,
+                config.lr,
+                config.weight_decay,
+                progress,
+                reuse=True,
             )
             ckpts.append(str(ckpt))
     print("[3/4] evaluating through the registry, --weights and the store, like any model")
     outcome = api.evaluate(
-        test_manifest, models, out, weights=ckpts, classes="all", progress=progress, run_labels=labels,
+        test_manifest,
+        models,
+        out,
+        weights=ckpts,
+        classes="all",
+        progress=progress,
+        run_labels=labels,
         export=out / "predictions.csv",
     )
     if not model:
         explain_manifest = _explain_subset(test_manifest, config.explain_per_class)
-        print(f"[3b/4] where do they look? Grad-CAM and occlusion on the centre clip, true masks ({explain_manifest.name})")
+        print(
+            f"[3b/4] where do they look? Grad-CAM and occlusion on the centre clip, true masks ({explain_manifest.name})"
+        )
         for ckpt, label in zip(ckpts, labels):
             api.explain(
-                explain_manifest, CARD, out, weights=ckpt, segmenter="true", progress=progress, run_label=label,
+                explain_manifest,
+                CARD,
+                out,
+                weights=ckpt,
+                segmenter="true",
+                progress=progress,
+                run_label=label,
                 store_path=outcome.store,
             )
     if not model:
@@ -158,7 +192,13 @@ def run_demo(
         )
         for ckpt, label in zip(ckpts, labels):
             api.explain(
-                explain_manifest, CARD, out, weights=ckpt, segmenter="true", progress=progress, run_label=label,
+                explain_manifest,
+                CARD,
+                out,
+                weights=ckpt,
+                segmenter="true",
+                progress=progress,
+                run_label=label,
                 store_path=outcome.store,
             )
     print("[4/4] report")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-
 ATTRIBUTION_FIELDS = ("cam_layers", "cam_tokens", "cam_cls_tokens", "cam_token_layout", "cam_token_order")
 """Card fields that only attribution reads; left out of ``to_dict`` (a run's identity) since scores do not
 depend on them."""

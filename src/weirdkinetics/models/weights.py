@@ -40,7 +40,7 @@ def fetch_hub_checkpoint(card: ModelCard) -> Path:
         dest.parent.mkdir(parents=True, exist_ok=True)
         try:
             torch.hub.download_url_to_file(card.weights_url, str(dest), progress=True)
-        except Exception as exc:  # network errors come in many types
+        except Exception as exc:  # noqa: BLE001 -- urllib, ssl, http and OS errors all mean "could not download"
             raise WeightsError(
                 f"could not download weights for '{card.name}' from {card.weights_url} ({exc}). "
                 f"Offline? Put the file at {dest}, or pass --weights PATH, or --weights random[:SEED]."
@@ -112,7 +112,7 @@ def load_checkpoint_file(path: str | Path) -> dict[str, torch.Tensor]:
         raise WeightsError(f"--weights {shown}: {problem.reason}")
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch.load fails in many types; each is a problem with the file
+    except Exception as exc:  # noqa: BLE001 -- torch.load fails in many types; each is a problem with the file
         raise WeightsError(_describe_load_failure(path, exc)) from None
     return unwrap_state_dict(obj, str(path))
 

@@ -185,7 +185,13 @@ def _run_section(
 
 
 def _attribution_section(
-    w: _Writer, run: RunResults, am: dict, slug: str, records: list[dict], overlays: dict, qualitative: list[str]
+    w: _Writer,
+    run: RunResults,
+    am: dict,
+    slug: str,
+    records: list[dict],
+    overlays: dict,
+    qualitative: list[str],
 ) -> None:
     """Where the model looks (``attribution_summary``): per method and settings, the numbers per split,
     class and background with intervals, the paired real/weird comparison, the deletion check, a
@@ -212,7 +218,9 @@ def _attribution_section(
         line = attr.paired_line(group)
         if line:
             w.add(Paragraph(line))
-        w.table(attr.summary_table(group, "by_class", f"{tag}_class", f"{name} per class"), slug, collapsed=True)
+        w.table(
+            attr.summary_table(group, "by_class", f"{tag}_class", f"{name} per class"), slug, collapsed=True
+        )
         w.table(
             attr.summary_table(group, "by_background", f"{tag}_background", f"{name} per background"),
             slug,
@@ -238,12 +246,17 @@ def _attribution_section(
         ]
         fig = attr.overlay_figure(selected, overlays)
         if fig is not None:
-            w.figure(fig, f"{slug}__{tag}_overlays", f"{name} overlays on the explained clip's frames (qualitative panel's videos first; map blended, "
-                f"person mask outlined), {run.run_id}")
+            w.figure(
+                fig,
+                f"{slug}__{tag}_overlays",
+                f"{name} overlays on the explained clip's frames (qualitative panel's videos first; map blended, "
+                f"person mask outlined), {run.run_id}",
+            )
         if group["not_counted"]:
             w.table(attr.not_counted_table(group, f"{tag}_not_counted"), slug)
     w.figure(
-        attr.distribution_figure(am["groups"]), f"{slug}__attribution_distribution",
+        attr.distribution_figure(am["groups"]),
+        f"{slug}__attribution_distribution",
         f"Background share per video and split, {run.run_id}",
     )
 
@@ -328,7 +341,9 @@ def write_report(
         )
     attributions = attributions or {}
     attribution = [
-        attribution_summary(attributions[run.run_id], n_boot=n_boot, seed=seed) if attributions.get(run.run_id) else None
+        attribution_summary(attributions[run.run_id], n_boot=n_boot, seed=seed)
+        if attributions.get(run.run_id)
+        else None
         for run in runs
     ]
     slugs = _slugs([run.run_id for run in runs])
