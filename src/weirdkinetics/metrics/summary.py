@@ -259,23 +259,35 @@ def proportion(correct: int, n: int) -> dict:
     return wilson(correct, n).to_dict()
 
 
-def _split_accuracy(run: RunResults, videos: list[VideoResult]) -> SplitAccuracy:
-    counted = [v for v in videos if v.has_prediction]
-    # Unrestricted top-1 / top-5 and leak: only over videos that stored the unrestricted prediction.
+def _in_top5(v: VideoResult) -> bool:
+    return v.label in [c for c, _ in v.topk[:5]]
+
+
+def _unrestricted(
+    run: RunResults, counted: list[VideoResult]
+) -> tuple[Proportion | None, Proportion | None, Proportion | None]:
+    """Top-1 and top-5 over all classes and the leak rate (top-1 outside the run's classes), each only over
+    the videos that stored the unrestricted prediction (None when none did)."""
     with_all = [v for v in counted if v.pred_all is not None]
     with_topk = [v for v in counted if v.topk]
-    subset = set(run.classes)
+    if not with_all:
+        top1_all = leak = None
+    else:
+        subset = set(run.classes)
+        top1_all = wilson(sum(v.pred_all == v.label for v in with_all), len(with_all))
+        leak = wilson(sum(v.pred_all not in subset for v in with_all), len(with_all), "rate")
+    top5_all = wilson(sum(_in_top5(v) for v in with_topk), len(with_topk)) if with_topk else None
+    return top1_all, top5_all, leak
+
+
+def _split_accuracy(run: RunResults, videos: list[VideoResult]) -> SplitAccuracy:
+    counted = _counted(videos)
+    top1_all, top5_all, leak = _unrestricted(run, counted)
     return SplitAccuracy(
         accuracy=wilson(sum(v.correct for v in counted), len(counted)),
-        top1_all=wilson(sum(v.pred_all == v.label for v in with_all), len(with_all)) if with_all else None,
-        top5_all=(
-            wilson(sum(v.label in [c for c, _ in v.topk[:5]] for v in with_topk), len(with_topk))
-            if with_topk
-            else None
-        ),
-        leak=wilson(sum(v.pred_all not in subset for v in with_all), len(with_all), "rate")
-        if with_all
-        else None,
+        top1_all=top1_all,
+        top5_all=top5_all,
+        leak=leak,
     )
 
 

@@ -309,18 +309,24 @@ def variants_figure(vm: VariantMetrics) -> Figure:
         ax_acc.set_ylabel("accuracy (95% Wilson interval)")
         ax_acc.set_title(f"{_text(vm.run_id)}: accuracy per variant", fontsize=9)
         if ax_hat is not None:
-            hats = [vm.variants[n].background_label for n in hat_names]
-            xh = np.arange(len(hat_names))
-            series = [
-                ("person's label", [h.person for h in hats], "#55a868"),
-                ("background's label", [h.background for h in hats], "#c44e52"),
-                ("background's label on the originals", [h.original_background for h in hats], "#bbbbbb"),
-            ]
-            _grouped_bars(ax_hat, xh, series)
-            ax_hat.set_xticks(xh, [_text(n) for n in hat_names])
-            ax_hat.set_ylabel("share of rows (95% Wilson interval)")
-            ax_hat.set_title("HAT: whose label is predicted", fontsize=9)
+            _hat_axes(ax_hat, vm, hat_names)
     return fig
+
+
+def _hat_axes(ax, vm: VariantMetrics, hat_names: list[str]) -> None:
+    """HAT's label rates of the variants that have them: person's label, background's label, and the
+    background's label on the originals before the swap."""
+    hats = [vm.variants[n].background_label for n in hat_names]
+    xh = np.arange(len(hat_names))
+    series = [
+        ("person's label", [h.person for h in hats], "#55a868"),
+        ("background's label", [h.background for h in hats], "#c44e52"),
+        ("background's label on the originals", [h.original_background for h in hats], "#bbbbbb"),
+    ]
+    _grouped_bars(ax, xh, series)
+    ax.set_xticks(xh, [_text(n) for n in hat_names])
+    ax.set_ylabel("share of rows (95% Wilson interval)")
+    ax.set_title("HAT: whose label is predicted", fontsize=9)
 
 
 def _grouped_bars(ax, x: np.ndarray, series: list[tuple[str, list[Proportion], str]]) -> None:
