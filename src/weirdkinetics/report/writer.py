@@ -295,6 +295,60 @@ def _variants_section(w: _Writer, run: RunResults, vm: VariantMetrics, slug: str
         w.add(Paragraph("Synth made every derived video."))
 
 
+def _checked_contents(
+    runs: list[RunResults], contents: ReportContents | None, seed: int, n_boot: int
+) -> ReportContents:
+    """The caller's contents when they were prepared for these runs, seed and n_boot; computed otherwise."""
+    if contents is None:
+        return prepare_report(runs, seed=seed, n_boot=n_boot)
+    if not contents.matches(runs, seed, n_boot):
+        raise ValueError(
+            "contents were prepared for other runs, seed or n_boot: pass prepare_report(runs, seed, n_boot)"
+        )
+    return contents
+
+
+def _attribution_summaries(
+    runs: list[RunResults], attributions: dict[str, list[dict]], seed: int, n_boot: int
+) -> list[dict | None]:
+    """Per run, ``attribution_summary`` of its records, or None when it has none."""
+    return [
+        attribution_summary(attributions[run.run_id], n_boot=n_boot, seed=seed)
+        if attributions.get(run.run_id)
+        else None
+        for run in runs
+    ]
+
+
+def _runs_side_by_side(w: _Writer, contents: ReportContents) -> None:
+    """The comparison of several runs (table and figure) that opens a report of more than one."""
+    w.add(Heading(2, "Runs side by side", "runs"))
+    metrics = [section.metrics for section in contents.runs]
+    w.table(tabs.runs_table(metrics), "all")
+    w.figure(figs.runs_figure(metrics), "all__runs", "Accuracy per split and gaps, all runs")
+
+
+def _metrics_document(
+    contents: ReportContents, attribution: list[dict | None], seed: int, n_boot: int
+) -> dict:
+    """``metrics.json``: schema, versions, bootstrap settings and each run's metrics with its provenance,
+    plus its variants and attribution blocks where it has them."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "generated_by": generated_by(),
+        "seed": seed,
+        "n_boot": n_boot,
+        "runs": [
+            section.metrics.to_dict()
+            | {"provenance": _jsonable(section.run.provenance)}
+            # Only runs holding derived rows (synth's 'variant' column) get the variants block.
+            | ({"variants": section.variants.to_dict()} if section.variants is not None else {})
+            | ({"attribution": _jsonable(am)} if am is not None else {})
+            for section, am in zip(contents.runs, attribution)
+        ],
+    }
+
+
 def write_report(
     runs: list[RunResults],
     out_dir: str | Path,
@@ -333,19 +387,9 @@ def write_report(
     for sub in ("tables", "figures"):
         (out_dir / sub).mkdir(parents=True, exist_ok=True)
 
-    if contents is None:
-        contents = prepare_report(runs, seed=seed, n_boot=n_boot)
-    elif not contents.matches(runs, seed, n_boot):
-        raise ValueError(
-            "contents were prepared for other runs, seed or n_boot: pass prepare_report(runs, seed, n_boot)"
-        )
+    contents = _checked_contents(runs, contents, seed, n_boot)
     attributions = attributions or {}
-    attribution = [
-        attribution_summary(attributions[run.run_id], n_boot=n_boot, seed=seed)
-        if attributions.get(run.run_id)
-        else None
-        for run in runs
-    ]
+    attribution = _attribution_summaries(runs, attributions, seed, n_boot)
     slugs = _slugs([run.run_id for run in runs])
     w = _Writer(out_dir)
     w.add(
@@ -356,30 +400,14 @@ def write_report(
         )
     )
     if len(runs) > 1:
-        w.add(Heading(2, "Runs side by side", "runs"))
-        metrics = [section.metrics for section in contents.runs]
-        w.table(tabs.runs_table(metrics), "all")
-        w.figure(figs.runs_figure(metrics), "all__runs", "Accuracy per split and gaps, all runs")
+        _runs_side_by_side(w, contents)
     for section, am, slug in zip(contents.runs, attribution, slugs):
         _run_section(w, section, slug, strips, am, attributions.get(section.run.run_id), overlays)
 
     html_path, md_path, json_path = out_dir / "report.html", out_dir / "report.md", out_dir / "metrics.json"
     atomic_write_text(html_path, render_html(title, w.blocks))
     atomic_write_text(md_path, render_markdown(title, w.blocks))
-    doc = {
-        "schema_version": SCHEMA_VERSION,
-        "generated_by": generated_by(),
-        "seed": seed,
-        "n_boot": n_boot,
-        "runs": [
-            section.metrics.to_dict()
-            | {"provenance": _jsonable(section.run.provenance)}
-            # Only runs holding derived rows (synth's 'variant' column) get the variants block.
-            | ({"variants": section.variants.to_dict()} if section.variants is not None else {})
-            | ({"attribution": _jsonable(am)} if am is not None else {})
-            for section, am in zip(contents.runs, attribution)
-        ],
-    }
+    doc = _metrics_document(contents, attribution, seed, n_boot)
     atomic_write_text(json_path, json.dumps(doc, indent=2, allow_nan=False, ensure_ascii=False) + "\n")
     files = dict(w.files)
     files.update({"report.html": html_path, "report.md": md_path, "metrics.json": json_path})
