@@ -107,7 +107,7 @@ def test_decode_workers_give_the_results_of_one_worker(manifest, tmp_path):
     [
         ("foo", "fp32", "not a device this toolkit runs on"),
         ("cuda", "fp32", "no CUDA GPU is visible" if not torch.cuda.is_available() else None),
-        ("cpu", "fp16", "fp16 needs a CUDA device"),
+        ("cpu", "fp16", "precision='fp16' needs a CUDA device"),
         ("cpu", "int3", "not one of fp32, bf16, fp16"),
     ],
 )

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from weirdkinetics.errors import ManifestError, UserError
+from weirdkinetics.errors import ManifestError, UserError, option, rename_options
 from weirdkinetics.inputs import unreadable
 from weirdkinetics.labels import label_space, read_class_file, read_label_map, resolve_classes
 from weirdkinetics.manifest import Manifest, read_manifest
@@ -16,6 +16,8 @@ from weirdkinetics.provenance import versions
 from weirdkinetics.results import RunResults, VideoResult
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from weirdkinetics.report.contents import ReportContents
     from weirdkinetics.synth.generate import SynthResult
 
@@ -23,12 +25,17 @@ DEFAULT_STORE = "predictions.sqlite"
 
 
 def validate(
-    manifest_path: str | Path, model: str | None = None, label_map: str | Path | None = None
+    manifest_path: str | Path,
+    model: str | None = None,
+    label_map: str | Path | None = None,
+    *,
+    flag: Callable[[str], str] | None = None,
 ) -> list[str]:
     """Every problem of a manifest at once (each with its row number); empty when valid.
 
     Checks the CSV's encoding and header, empty required cells, duplicate ids, missing or unreadable files,
-    and, with ``model``, labels unknown to the model's label space.
+    and, with ``model``, labels unknown to the model's label space. Problems name options as this API's
+    parameters, or as ``flag(name)`` (the CLI's flags; see ``errors.option``).
     """
     space = None
     if model:
@@ -39,7 +46,7 @@ def validate(
     try:
         read_manifest(manifest_path, space, mapping, check_files=True)
     except ManifestError as exc:
-        return exc.problems
+        return exc.problem_lines(flag)
     return []
 
 
@@ -66,7 +73,9 @@ def check_batch_size(batch_size: int) -> None:
         or not isinstance(batch_size, int)
         or not 1 <= batch_size <= MAX_BATCH_SIZE
     ):
-        raise UserError(f"--batch-size {batch_size!r}: must be a whole number from 1 to {MAX_BATCH_SIZE}")
+        raise UserError(
+            f"{option('batch_size', batch_size)}: must be a whole number from 1 to {MAX_BATCH_SIZE}"
+        )
 
 
 def _weights_for(models: list[str], weights: list[str] | None) -> list[str | None]:
@@ -75,11 +84,14 @@ def _weights_for(models: list[str], weights: list[str] | None) -> list[str | Non
     if len(weights) == 1 and len(models) > 1:
         if not weights[0].startswith("random"):
             raise UserError(
-                "one --weights PATH for several --model: give one --weights per --model, in order"
+                f"one {option('weights', meta='PATH')} for several {option('models')}: give one weights per model, "
+                "in order"
             )
         return weights * len(models)
     if len(weights) != len(models):
-        raise UserError(f"{len(weights)} --weights for {len(models)} --model: give one per model, in order")
+        raise UserError(
+            f"{len(weights)} {option('weights')} for {len(models)} {option('models')}: give one per model, in order"
+        )
     return list(weights)
 
 
@@ -117,10 +129,10 @@ def evaluate(
     from weirdkinetics.store import Store
 
     if not models:
-        raise UserError("no --model given; list them with 'weirdkinetics models'")
-    out_dir = check_output_dir(out_dir, "--out")
+        raise UserError(f"no {option('models')} given; list them with 'weirdkinetics models'")
+    out_dir = check_output_dir(out_dir, option("out_dir"))
     if export is not None:
-        export = check_output_file(export, "--export")
+        export = check_output_file(export, option("export"))
     cards = [get_card(m) for m in models]  # unknown names fail before any work
     if batch_size is not None:
         check_batch_size(batch_size)
@@ -138,20 +150,22 @@ def evaluate(
     store_path = Path(store_path) if store_path else out_dir / DEFAULT_STORE
     problem = unreadable(store_path)
     if problem is not None and not problem.missing:  # SQLite would block on a FIFO
-        raise UserError(f"--store {store_path}: {problem.reason}; give a store file (.sqlite)")
+        raise UserError(f"{option('store_path', store_path)}: {problem.reason}; give a store file (.sqlite)")
     # no output may land on an input or on another output (the store, --export, the report's files)
     inputs = _input_files(manifest, label_map=label_map, classes=classes, weights=weights)
-    outputs = {"the store (--store)": store_path}
+    outputs = {f"the store ({option('store_path')})": store_path}
     if report:
         outputs.update(report_outputs(out_dir))
-        _check_report_folders(out_dir, {**inputs, "the store (--store)": store_path})
+        _check_report_folders(out_dir, {**inputs, f"the store ({option('store_path')})": store_path})
     if export is not None:
-        outputs["--export"] = export
+        outputs[option("export")] = export
     check_outputs(outputs, inputs)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise UserError(f"--out {out_dir}: cannot create the folder ({exc.strerror or exc})") from None
+        raise UserError(
+            f"{option('out_dir', out_dir)}: cannot create the folder ({exc.strerror or exc})"
+        ) from None
     loaded = [load_model(card, w, device) for card, w in zip(cards, _weights_for(models, weights))]
     for m in loaded:
         if m.card.open_vocabulary and open_subset:
@@ -219,14 +233,14 @@ def _input_files(
 ) -> dict[str, Path]:
     """The files a command reads, by the name an error message gives them: the manifest, its videos and
     masks, the label map, a class file and checkpoint files."""
-    inputs: dict[str, Path] = {"the manifest (--manifest)": manifest.path}
+    inputs: dict[str, Path] = {f"the manifest ({option('manifest_path')})": manifest.path}
     if label_map:
-        inputs["--label-map"] = Path(label_map)
+        inputs[option("label_map")] = Path(label_map)
     if classes and classes not in ("all", "manifest"):
-        inputs["--classes"] = Path(classes)
+        inputs[option("classes")] = Path(classes)
     for w in weights or []:
         if w and _is_file(w):
-            inputs[f"--weights {w}"] = Path(w)
+            inputs[option("weights", w)] = Path(w)
     for row in manifest.rows:
         inputs[f"the video of manifest row {row.row}"] = row.path
     return inputs
@@ -252,7 +266,7 @@ def _check_report_folders(out_dir: Path, inputs: dict[str, str | Path]) -> None:
         if parent in folders:
             raise UserError(
                 f"{name} {path} is inside the report's {folders[parent]}/ folder, whose files the report "
-                "rewrites; move it or choose another --out"
+                f"rewrites; move it or choose another {option('out_dir')}"
             )
 
 
@@ -281,8 +295,8 @@ def export_csv(store_path: str | Path, manifest: Manifest, run_id: str | None, o
     Refuses an ``out`` that is the store, the manifest or one of its videos."""
     from weirdkinetics.store import load_runs
 
-    out = check_output_file(out, "--export")
-    check_outputs({"--export": out}, {**_input_files(manifest), "the store": Path(store_path)})
+    out = check_output_file(out, option("out"))
+    check_outputs({option("out"): out}, {**_input_files(manifest), "the store": Path(store_path)})
     runs = load_runs(store_path, [run_id] if run_id else None, manifest=manifest)
     extras: list[str] = []
     for r in manifest.rows:
@@ -546,11 +560,11 @@ def make_report(
     or a predictions CSV; return its files (``report_runs`` also returns its numbers). Runs with attribution
     rows (``explain``) get the "Where does the model look?" section."""
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= 2**32 - 1:
-        raise UserError(f"--seed {seed!r}: must be a whole number from 0 to {2**32 - 1}")
-    out_dir = check_output_dir(out_dir, "--out")
-    inputs: dict[str, str | Path] = {"the results (--store/--predictions)": Path(source)}
+        raise UserError(f"{option('seed', seed)}: must be a whole number from 0 to {2**32 - 1}")
+    out_dir = check_output_dir(out_dir, option("out_dir"))
+    inputs: dict[str, str | Path] = {f"the results ({option('source')})": Path(source)}
     if manifest is not None:
-        inputs["the manifest (--manifest)"] = manifest.path
+        inputs[f"the manifest ({option('manifest')})"] = manifest.path
     check_outputs(report_outputs(out_dir), inputs)
     _check_report_folders(out_dir, inputs)
     runs = load_results(source, run_ids, manifest)
@@ -615,13 +629,17 @@ def explain(
     open_subset = classes != "all"
     space = None if (card.open_vocabulary and open_subset) else label_space(card.label_space)
     manifest = read_manifest(manifest_path, space)
-    out_dir = check_output_dir(out_dir, "--out")
+    out_dir = check_output_dir(out_dir, option("out_dir"))
     out_dir.mkdir(parents=True, exist_ok=True)
     store_path = Path(store_path) if store_path else out_dir / DEFAULT_STORE
     check_outputs(
-        {"the store (--store)": store_path}, _input_files(manifest, classes=classes, weights=[weights])
+        {f"the store ({option('store_path')})": store_path},
+        _input_files(manifest, classes=classes, weights=[weights]),
     )
-    seg = None if segmenter == "true" else build_segmenter(segmenter, segmenter_weights)
+    try:
+        seg = None if segmenter == "true" else build_segmenter(segmenter, segmenter_weights)
+    except UserError as exc:  # the segmenter's weights are this function's segmenter_weights
+        raise rename_options(exc, {"weights": "segmenter_weights"}) from None
     cache = None if seg is None else MaskCache(Path(mask_cache) if mask_cache else out_dir / "mask-cache")
     masks_from = MaskSource(segmenter, seg, cache, manifest.path.parent)
     loaded = load_model(card, weights, device)

@@ -8,7 +8,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from weirdkinetics.errors import ManifestError, UserError
+from weirdkinetics.errors import ManifestError, UserError, option
 from weirdkinetics.inputs import TextEncodingError, TextInput, unreadable
 from weirdkinetics.labels import resolve_label, suggest
 from weirdkinetics.outputs import (
@@ -161,7 +161,7 @@ def _parse_manifest(
                 hint = suggest(label, label_space)
                 problems.append(
                     f"row {rownum}: label '{label}' is not in the model's label space.{hint}"
-                    + ("" if hint else " Use --label-map FILE to map your labels.")
+                    + ("" if hint else f" Use {option('label_map', meta='FILE')} to map your labels.")
                 )
             else:
                 label = resolved
@@ -217,7 +217,7 @@ def write_manifest(
     unchanged by ``read_manifest``). Refuses a ``path`` that is a folder, one of ``inputs`` (name -> path)
     or one of the rows' videos.
     """
-    path = check_output_file(path, "-o")
+    path = check_output_file(path, option("path"))
     base = path.resolve().parent
     videos = {
         f"the video of row {i}": (Path(r["path"]) if os.path.isabs(r["path"]) else base / r["path"])
@@ -294,7 +294,7 @@ def _kinetics_rows(reader, annotations: Path, videos: Path, classes, relative_to
             if p.is_file() and p.suffix.lower() in VIDEO_EXTENSIONS:
                 on_disk.setdefault(p.stem, p)
     else:
-        raise UserError(f"--videos {videos}: not a folder")
+        raise UserError(f"{option('videos', str(videos))}: not a folder")
     wanted = {c.strip().lower() for c in classes} if classes else None
     base = Path(relative_to) if relative_to else videos
     rows, problems = [], []

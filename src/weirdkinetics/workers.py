@@ -84,7 +84,7 @@ def parallel_events(
                 if dead:
                     raise RuntimeError(
                         f"a decoding worker exited with code {dead[0].exitcode}; the videos scored so far are "
-                        "stored: run again to resume, with --decode-workers 1 to find the file that crashes it"
+                        "stored: run again to resume, with one decode worker to find the file that crashes it"
                     ) from None
                 continue
             kind = item[0]
