@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from weirdkinetics import __version__
-from weirdkinetics.errors import UserError
+from weirdkinetics.errors import UserError, option, render_options
 from weirdkinetics.outputs import check_output_file
 
 
@@ -60,7 +60,8 @@ def _clips_option(text: str) -> str:
     try:
         parse_clips(text)
     except UserError as exc:  # argparse names the flag and the value itself
-        raise argparse.ArgumentTypeError(exc.render(flag).split(": ", 1)[1]) from None
+        head = render_options(option("clips", text), flag) + ": "
+        raise argparse.ArgumentTypeError(exc.render(flag).removeprefix(head)) from None
     return text
 
 
