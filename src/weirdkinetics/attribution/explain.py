@@ -36,7 +36,7 @@ from tqdm import tqdm
 from weirdkinetics import sampling
 from weirdkinetics.attribution.gradcam import gradcam
 from weirdkinetics.decode import VideoOpenError, probe, read_video
-from weirdkinetics.errors import UserError
+from weirdkinetics.errors import UserError, option
 from weirdkinetics.manifest import Manifest, ManifestRow
 from weirdkinetics.metrics import attribution as stats
 from weirdkinetics.models.card import ModelCard
@@ -67,11 +67,13 @@ def check_methods(card: ModelCard, methods: list[str] | None) -> list[str]:
         return works
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
-        raise UserError(f"--method {', '.join(unknown)}: not a method; methods: {', '.join(METHODS)}")
+        raise UserError(
+            f"{option('methods')} {', '.join(unknown)}: not a method; methods: {', '.join(METHODS)}"
+        )
     lacking = [m for m in methods if m not in works]
     if lacking:
         raise UserError(
-            f"--method {', '.join(lacking)}: model '{card.name}' declares no Grad-CAM target layer "
+            f"{option('methods')} {', '.join(lacking)}: model '{card.name}' declares no Grad-CAM target layer "
             f"(cam_layers); methods that work for it: {', '.join(works)}"
         )
     return list(dict.fromkeys(methods))
@@ -97,9 +99,9 @@ class ExplainSettings:
 
     def __post_init__(self) -> None:
         if self.clips not in CLIP_CHOICES:
-            raise UserError(f"--clips {self.clips!r}: use one of {', '.join(CLIP_CHOICES)}")
+            raise UserError(f"{option('clips', self.clips)}: use one of {', '.join(CLIP_CHOICES)}")
         if self.target not in TARGET_CHOICES:
-            raise UserError(f"--target {self.target!r}: use one of {', '.join(TARGET_CHOICES)}")
+            raise UserError(f"{option('target', self.target)}: use one of {', '.join(TARGET_CHOICES)}")
 
     def dilation(self, card: ModelCard) -> int:
         return self.dilate_px if self.dilate_px is not None else max(1, round(0.02 * card.crop))
@@ -166,7 +168,7 @@ class MaskSource:
             text = row.extra.get("mask_path", "")
             if not text:
                 raise UserError(
-                    f"row {row.row}: empty mask_path; --segmenter true needs the demo's mask files"
+                    f"row {row.row}: empty mask_path; {option('segmenter', 'true')} needs the demo's mask files"
                 )
             path = Path(text) if Path(text).is_absolute() else self.manifest_dir / text
             count = int(source_index.max()) + 1 if len(source_index) else 0

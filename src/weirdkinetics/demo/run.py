@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from weirdkinetics.demo.config import DemoConfig
+from weirdkinetics.errors import option
 from weirdkinetics.outputs import atomic_write_text, check_output_dir
 from weirdkinetics.results import RunResults
 
@@ -114,7 +115,7 @@ def run_demo(
     from weirdkinetics.demo.train import train_model
     from weirdkinetics.models import get_card
 
-    out = check_output_dir(out, "--out")
+    out = check_output_dir(out, option("out"))
     config = config or (DemoConfig.small() if small else DemoConfig())
     config = config.with_(data_seed=config.data_seed + seed, train_seed=config.train_seed + seed)
     print(

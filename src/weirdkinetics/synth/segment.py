@@ -35,7 +35,7 @@ import numpy as np
 
 from weirdkinetics._optional import require
 from weirdkinetics.digest import sha256_file
-from weirdkinetics.errors import UnknownNameError, UserError, did_you_mean
+from weirdkinetics.errors import UnknownNameError, UserError, did_you_mean, option
 from weirdkinetics.inputs import unreadable
 
 if TYPE_CHECKING:
@@ -248,9 +248,9 @@ class TorchvisionDeepLab:
             cached = hub_checkpoint_path(enum.url)
             if not cached.exists():
                 raise UserError(
-                    f"segmenter '{arch}' needs weights: pass --weights PATH to a torchvision checkpoint "
+                    f"segmenter '{arch}' needs weights: pass {option('weights', meta='PATH')} to a torchvision checkpoint "
                     f"(e.g. {os.path.basename(enum.url)} from {enum.url}), or put that file at {cached}; "
-                    "or use --segmenter mediapipe, which needs no download"
+                    f"or use {option('segmenter', 'mediapipe')}, which needs no download"
                 )
             weights = str(cached)
         if weights.startswith("random"):
@@ -299,8 +299,8 @@ SEGMENTERS: dict[str, str] = {
     "mediapipe-landscape": "MediaPipe selfie segmentation, landscape model (faster, less stable)",
     "mediapipe-pose": "MediaPipe pose tracking with segmentation (one person; empty when nobody is there)",
     "true": "true masks from the manifest's mask_path column (the demo writes them)",
-    "deeplabv3_resnet50": "torchvision DeepLabV3-ResNet50, VOC person class (needs --weights)",
-    "deeplabv3_mobilenet_v3_large": "torchvision DeepLabV3-MobileNetV3, VOC person class (needs --weights)",
+    "deeplabv3_resnet50": "torchvision DeepLabV3-ResNet50, VOC person class (needs weights)",
+    "deeplabv3_mobilenet_v3_large": "torchvision DeepLabV3-MobileNetV3, VOC person class (needs weights)",
 }
 
 
@@ -321,7 +321,7 @@ def build_segmenter(name: str, weights: str | None = None) -> Segmenter:
     check_segmenter_name(name)
     if weights is not None and name not in _TV_ARCHS:
         raise UserError(
-            f"--weights only applies to the torchvision segmenters ({', '.join(_TV_ARCHS)}), not '{name}'"
+            f"{option('weights')} only applies to the torchvision segmenters ({', '.join(_TV_ARCHS)}), not '{name}'"
         )
     if name == "mediapipe":
         require("mediapipe", "synth", "MediaPipe person segmentation")
@@ -467,7 +467,7 @@ class MaskSource:
             text = row.extra.get("mask_path", "")
             if not text:
                 raise UserError(
-                    f"row {row.row}: empty mask_path; --segmenter true needs the demo's mask files"
+                    f"row {row.row}: empty mask_path; {option('segmenter', 'true')} needs the demo's mask files"
                 )
             path = Path(text) if Path(text).is_absolute() else self.manifest_dir / text
             raw = TrueMasks(path).masks(frames)
