@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from weirdkinetics.models.card import ModelCard
     from weirdkinetics.models.loading import LoadedModel
     from weirdkinetics.report.contents import ReportContents
+    from weirdkinetics.sampling import ClipSpec
+    from weirdkinetics.store import Store, StoredAttribution
     from weirdkinetics.synth.generate import SynthResult
 
 DEFAULT_STORE = "predictions.sqlite"
@@ -514,7 +516,6 @@ def attribution_records(
     again through the same decoder and cropped like the model's view, the stored map is blended over them
     and the person mask's outline drawn. qualitative: each run's qualitative panel (video ids), whose videos
     get overlays first."""
-    from weirdkinetics.report.attribution import overlay_selection
     from weirdkinetics.store import load_attributions
 
     stored = load_attributions(store_path, [r.run_id for r in runs])
@@ -525,32 +526,45 @@ def attribution_records(
         rows = [a for a in stored.get(run.run_id, []) if not keep or a.video_id in keep]
         if not rows:
             continue
-        recs = [
-            {
-                "video_id": a.video_id,
-                "path": a.path,
-                "method": a.method,
-                "settings_key": a.settings_key,
-                "settings": a.settings,
-                "status": a.status,
-                "reason": a.reason,
-                "row": a.row,
-                "numbers": a.numbers,
-                "has_map": a.saliency is not None,
-            }
-            for a in rows
-        ]
-        records[run.run_id] = recs
-        card = (run.provenance or {}).get("model_card") or {}
-        by_key = {(a.video_id, a.settings_key): a for a in rows}
+        records[run.run_id] = [_attribution_record(a) for a in rows]
         prefer = list(qualitative[i]) if qualitative else []
-        for key in dict.fromkeys(r["settings_key"] for r in recs):
-            for rec in overlay_selection([r for r in recs if r["settings_key"] == key], prefer=prefer):
-                a = by_key[(rec["video_id"], key)]
-                image = _overlay(a, card)
-                if image is not None:
-                    overlays[(run.run_id, a.video_id, key)] = image
+        overlays.update(_run_overlays(run, rows, records[run.run_id], prefer))
     return records, overlays
+
+
+def _attribution_record(a: StoredAttribution) -> dict:
+    """One stored attribution row (``store.StoredAttribution``) as the report reads it."""
+    return {
+        "video_id": a.video_id,
+        "path": a.path,
+        "method": a.method,
+        "settings_key": a.settings_key,
+        "settings": a.settings,
+        "status": a.status,
+        "reason": a.reason,
+        "row": a.row,
+        "numbers": a.numbers,
+        "has_map": a.saliency is not None,
+    }
+
+
+def _run_overlays(
+    run: RunResults, rows: list[StoredAttribution], recs: list[dict], prefer: list[str]
+) -> dict[tuple[str, str, str], object]:
+    """Overlays of the videos the report shows for one run, per settings: ``{(run_id, video_id,
+    settings_key): uint8 (T, H, W, 3)}`` (videos whose frames cannot be read again have none)."""
+    from weirdkinetics.report.attribution import overlay_selection
+
+    card = (run.provenance or {}).get("model_card") or {}
+    by_key = {(a.video_id, a.settings_key): a for a in rows}
+    out = {}
+    for key in dict.fromkeys(r["settings_key"] for r in recs):
+        for rec in overlay_selection([r for r in recs if r["settings_key"] == key], prefer=prefer):
+            a = by_key[(rec["video_id"], key)]
+            image = _overlay(a, card)
+            if image is not None:
+                out[(run.run_id, a.video_id, key)] = image
+    return out
 
 
 def _overlay(a, card: dict, side: int = 96):
@@ -622,6 +636,55 @@ def make_report(
     return report_runs(runs, out_dir, seed=seed, store=store).files
 
 
+def _register_explained_run(
+    store: Store,
+    loaded: LoadedModel,
+    run_id: str,
+    spec: ClipSpec,
+    class_names: list[str],
+    subset: list[str],
+    manifest: Manifest,
+    classes: str,
+    device: str,
+    run_label: str | None,
+) -> None:
+    """Record the run ``explain`` writes into (the same run as ``evaluate``'s for the card, weights and
+    dense sampling); a run only explained still names its classes and provenance."""
+    from weirdkinetics.store import RunInfo
+
+    card = loaded.card
+    store.ensure_run(
+        RunInfo(
+            run_id,
+            card.name,
+            card.to_dict(),
+            loaded.weights_digest,
+            loaded.weights_desc,
+            spec.key(),
+            spec.to_dict(),
+            class_names,
+        )
+    )
+    if store.evaluations(run_id):
+        return
+    store.record_evaluation(
+        run_id,
+        str(manifest.path),
+        manifest.digest,
+        subset,
+        [r.video_id for r in manifest.rows],
+        {
+            "versions": versions(),
+            "classes_spec": classes,
+            "device": device,
+            "manifest_digest": manifest.digest,
+            "manifest": str(manifest.path),
+            "run_label": run_label or "",
+            "explained_only": True,
+        },
+    )
+
+
 @dataclass
 class ExplainOutcome:
     out_dir: Path
@@ -681,7 +744,7 @@ def explain(
     from weirdkinetics.models.loading import load_model
     from weirdkinetics.predict import run_id_for
     from weirdkinetics.sampling import spec_for
-    from weirdkinetics.store import RunInfo, Store
+    from weirdkinetics.store import Store
     from weirdkinetics.synth.segment import MaskCache, check_segmenter_name
 
     card = get_card(model)
@@ -717,35 +780,9 @@ def explain(
     spec = spec_for(card, "dense")
     run_id = run_id_for(loaded, spec)
     with Store(store_path) as store:
-        store.ensure_run(
-            RunInfo(
-                run_id,
-                card.name,
-                card.to_dict(),
-                loaded.weights_digest,
-                loaded.weights_desc,
-                spec.key(),
-                spec.to_dict(),
-                class_names,
-            )
+        _register_explained_run(
+            store, loaded, run_id, spec, class_names, subset, manifest, classes, device, run_label
         )
-        if not store.evaluations(run_id):  # a run only explained still names its classes and provenance
-            store.record_evaluation(
-                run_id,
-                str(manifest.path),
-                manifest.digest,
-                subset,
-                [r.video_id for r in manifest.rows],
-                {
-                    "versions": versions(),
-                    "classes_spec": classes,
-                    "device": device,
-                    "manifest_digest": manifest.digest,
-                    "manifest": str(manifest.path),
-                    "run_label": run_label or "",
-                    "explained_only": True,
-                },
-            )
         summary = explain_manifest(
             manifest,
             loaded,

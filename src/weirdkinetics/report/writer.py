@@ -208,57 +208,59 @@ def _attribution_section(
         )
     )
     for g, group in enumerate(am["groups"]):
-        name = attr.METHOD_NAMES.get(group["method"], group["method"])
-        tag = f"attribution{g}_{group['method']}"
-        w.add(Heading(4, f"{name}: {group['counted']} of {group['rows']} videos explained", f"{slug}-{tag}"))
-        w.add(Paragraph(attr.settings_text(group)))
-        w.table(attr.summary_table(group, "by_split", f"{tag}_split", f"{name} per split"), slug)
-        if group["method"] == "gradcam":
-            w.add(Paragraph(attr.faithfulness_line(group, run.model)))
-        line = attr.paired_line(group)
-        if line:
-            w.add(Paragraph(line))
-        w.table(
-            attr.summary_table(group, "by_class", f"{tag}_class", f"{name} per class"), slug, collapsed=True
+        _attribution_group(
+            w, run, f"attribution{g}_{group['method']}", group, slug, records, overlays, qualitative
         )
-        w.table(
-            attr.summary_table(group, "by_background", f"{tag}_background", f"{name} per background"),
-            slug,
-            collapsed=True,
-        )
-        picked = attr.overlay_selection(
-            [r for r in records if r["settings_key"] == group["settings_key"]], prefer=qualitative
-        )
-        selected = [
-            (
-                r["video_id"],
-                f"{r['video_id']}: true '{(r.get('row') or {}).get('label', '')}', target "
-                f"'{(r.get('numbers') or {}).get('target', '')}', {(r.get('row') or {}).get('split', '')}, "
-                f"{(r.get('row') or {}).get('background', '') or '-'}; background share "
-                + (
-                    f"{r['numbers']['background_share']:.2f}"
-                    if (r.get("numbers") or {}).get("background_share") is not None
-                    else "-"
-                ),
-                (run.run_id, r["video_id"], group["settings_key"]),
-            )
-            for r in picked
-        ]
-        fig = attr.overlay_figure(selected, overlays)
-        if fig is not None:
-            w.figure(
-                fig,
-                f"{slug}__{tag}_overlays",
-                f"{name} overlays on the explained clip's frames (qualitative panel's videos first; map blended, "
-                f"person mask outlined), {run.run_id}",
-            )
-        if group["not_counted"]:
-            w.table(attr.not_counted_table(group, f"{tag}_not_counted"), slug)
     w.figure(
         attr.distribution_figure(am["groups"]),
         f"{slug}__attribution_distribution",
         f"Background share per video and split, {run.run_id}",
     )
+
+
+def _attribution_group(
+    w: _Writer,
+    run: RunResults,
+    tag: str,
+    group: dict,
+    slug: str,
+    records: list[dict],
+    overlays: dict,
+    qualitative: list[str],
+) -> None:
+    """One (method, settings) group of the attribution section: its tables, lines and overlays."""
+    name = attr.METHOD_NAMES.get(group["method"], group["method"])
+    w.add(Heading(4, f"{name}: {group['counted']} of {group['rows']} videos explained", f"{slug}-{tag}"))
+    w.add(Paragraph(attr.settings_text(group)))
+    w.table(attr.summary_table(group, "by_split", f"{tag}_split", f"{name} per split"), slug)
+    if group["method"] == "gradcam":
+        w.add(Paragraph(attr.faithfulness_line(group, run.model)))
+    line = attr.paired_line(group)
+    if line:
+        w.add(Paragraph(line))
+    w.table(attr.summary_table(group, "by_class", f"{tag}_class", f"{name} per class"), slug, collapsed=True)
+    w.table(
+        attr.summary_table(group, "by_background", f"{tag}_background", f"{name} per background"),
+        slug,
+        collapsed=True,
+    )
+    picked = attr.overlay_selection(
+        [r for r in records if r["settings_key"] == group["settings_key"]], prefer=qualitative
+    )
+    selected = [
+        (r["video_id"], attr.overlay_caption(r), (run.run_id, r["video_id"], group["settings_key"]))
+        for r in picked
+    ]
+    fig = attr.overlay_figure(selected, overlays)
+    if fig is not None:
+        w.figure(
+            fig,
+            f"{slug}__{tag}_overlays",
+            f"{name} overlays on the explained clip's frames (qualitative panel's videos first; map blended, "
+            f"person mask outlined), {run.run_id}",
+        )
+    if group["not_counted"]:
+        w.table(attr.not_counted_table(group, f"{tag}_not_counted"), slug)
 
 
 INPAINT_NOTE = (
