@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from weirdkinetics.errors import ManifestError, UserError, option, rename_options
-from weirdkinetics.inputs import unreadable
+from weirdkinetics.inputs import is_file, unreadable
 from weirdkinetics.labels import label_space, read_class_file, read_label_map, resolve_classes
 from weirdkinetics.manifest import Manifest, read_manifest
 from weirdkinetics.outputs import check_output_dir, check_output_file, check_outputs, write_csv
@@ -270,14 +270,6 @@ EXPORT_COLUMNS = [
 ]
 
 
-def _is_file(path: str) -> bool:
-    """Like ``Path.is_file`` but False for names the OS refuses (too long, NUL): loading says why, by flag."""
-    try:
-        return Path(path).is_file()
-    except (OSError, ValueError):
-        return False
-
-
 def _input_files(
     manifest: Manifest, label_map=None, classes: str | None = None, weights: list[str] | None = None
 ) -> dict[str, Path]:
@@ -289,7 +281,7 @@ def _input_files(
     if classes and classes not in ("all", "manifest"):
         inputs[option("classes")] = Path(classes)
     for w in weights or []:
-        if w and _is_file(w):
+        if w and is_file(w):
             inputs[option("weights", w)] = Path(w)
     for row in manifest.rows:
         inputs[f"the video of manifest row {row.row}"] = row.path

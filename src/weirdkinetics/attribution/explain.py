@@ -44,6 +44,7 @@ from weirdkinetics.models.card import ModelCard
 from weirdkinetics.models.loading import LoadedModel
 from weirdkinetics.predict import Identity, count_statuses
 from weirdkinetics.results import dumps
+from weirdkinetics.statuses import RowFailure
 from weirdkinetics.store import Store, StoredAttribution, file_identity
 from weirdkinetics.transforms import crop_offsets, preprocess_clip, resized_hw
 
@@ -357,14 +358,6 @@ def _mean_numbers(per_clip: list[dict]) -> dict:
 
 
 # -- one row -------------------------------------------------------------------------------------------
-
-
-class RowFailure(Exception):
-    """Ends one row with ``status`` and ``reason`` (not a crash), as synth's ``RowFailure`` does."""
-
-    def __init__(self, status: str, reason: str):
-        super().__init__(reason)
-        self.status, self.reason = status, reason
 
 
 def check_row(row: ManifestRow, classes: list[str], target: str) -> None:

@@ -46,9 +46,11 @@ from weirdkinetics._optional import require
 from weirdkinetics.decode import DecodedVideo, read_video
 from weirdkinetics.encode import write_video
 from weirdkinetics.errors import UserError, option
+from weirdkinetics.inputs import is_file
 from weirdkinetics.manifest import Manifest, ManifestRow, read_manifest, safe_name, write_manifest
 from weirdkinetics.outputs import atomic_write_text, check_output_dir, check_outputs
 from weirdkinetics.provenance import versions
+from weirdkinetics.statuses import RowFailure
 from weirdkinetics.synth import composite
 from weirdkinetics.synth.backgrounds import (
     RULES,
@@ -86,14 +88,6 @@ SCHEMA_VERSION = 1
 
 
 # -- one row -------------------------------------------------------------------------------------------
-
-
-class RowFailure(Exception):
-    """Ends one row with ``status`` and ``reason`` (not a crash)."""
-
-    def __init__(self, status: str, reason: str):
-        super().__init__(reason)
-        self.status, self.reason = status, reason
 
 
 def _base_row(row: ManifestRow, variant: str, rel_path: str) -> dict[str, str]:
@@ -252,21 +246,13 @@ class SynthResult:
         return int(self.info["rows"])
 
 
-def _is_file(path: str) -> bool:
-    """Like ``Path.is_file`` but False for names the OS refuses (too long, NUL): loading says why."""
-    try:
-        return Path(path).is_file()
-    except (OSError, ValueError):
-        return False
-
-
 def _check_synth_outputs(
     manifest: Manifest, out_dir: Path, paths: list[str], backgrounds: str | Path | None, weights: str | None
 ) -> None:
     """Refuse outputs (the new manifest, synth.json, the videos) that would land on an input (the source
     manifest, its videos and masks, the weights), and a background library that holds the outputs."""
     inputs: dict[str, Path] = {f"the source manifest ({option('manifest_path')})": manifest.path}
-    if weights and _is_file(weights):
+    if weights and is_file(weights):
         inputs[option("weights")] = Path(weights)
     for row in manifest.rows:
         inputs[f"the video of manifest row {row.row}"] = row.path
