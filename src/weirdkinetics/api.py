@@ -254,22 +254,6 @@ def _load_models(
     return loaded
 
 
-EXPORT_COLUMNS = [
-    "video_id",
-    "path",
-    "label",
-    "split",
-    "background",
-    "status",
-    "reason",
-    "pred",
-    "pred_score",
-    "pred_all",
-    "pred_all_score",
-    "top5",
-]
-
-
 def _input_files(
     manifest: Manifest, label_map=None, classes: str | None = None, weights: list[str] | None = None
 ) -> dict[str, Path]:
