@@ -171,15 +171,10 @@ class MaskSource:
     def masks(self, row: ManifestRow, frames: np.ndarray, source_index: np.ndarray, tag: str) -> np.ndarray:
         """frames: uint8 (T, H, W, 3) decoded at source frames ``source_index`` int (T,). Raises
         ``UserError`` when no mask can be made (synth's ``mask_error``)."""
-        from weirdkinetics.synth.segment import TrueMasks
+        from weirdkinetics.synth.segment import TrueMasks, true_mask_path
 
         if self.name == "true":
-            text = row.extra.get("mask_path", "")
-            if not text:
-                raise UserError(
-                    f"row {row.row}: empty mask_path; {option('segmenter', 'true')} needs the demo's mask files"
-                )
-            path = Path(text) if Path(text).is_absolute() else self.manifest_dir / text
+            path = true_mask_path(row, self.manifest_dir)
             count = int(source_index.max()) + 1 if len(source_index) else 0
             try:
                 with np.load(path) as data:

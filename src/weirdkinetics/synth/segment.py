@@ -441,6 +441,16 @@ class MaskCache:
 # -- per manifest row ----------------------------------------------------------------------------------
 
 
+def true_mask_path(row: ManifestRow, manifest_dir: Path) -> Path:
+    """The row's ``mask_path`` file (relative paths from the manifest's folder); a ``UserError`` when empty."""
+    text = row.extra.get("mask_path", "")
+    if not text:
+        raise UserError(
+            f"row {row.row}: empty mask_path; {option('segmenter', 'true')} needs the demo's mask files"
+        )
+    return Path(text) if Path(text).is_absolute() else manifest_dir / text
+
+
 class MaskSource:
     """Smoothed person masks for a manifest row's decoded frames.
 
@@ -464,13 +474,7 @@ class MaskSource:
         """frames: uint8 (T, H, W, 3) decoded from ``row`` -> float32 (T, H, W) in [0, 1], smoothed.
         Raises ``UserError`` when they cannot be made."""
         if self.name == "true":
-            text = row.extra.get("mask_path", "")
-            if not text:
-                raise UserError(
-                    f"row {row.row}: empty mask_path; {option('segmenter', 'true')} needs the demo's mask files"
-                )
-            path = Path(text) if Path(text).is_absolute() else self.manifest_dir / text
-            raw = TrueMasks(path).masks(frames)
+            raw = TrueMasks(true_mask_path(row, self.manifest_dir)).masks(frames)
         elif self.cache is not None:
             raw, _ = self.cache.masks(row.path, frames, self.segmenter)
         else:
