@@ -102,17 +102,23 @@ def evaluate(
     precision: str = "fp32",
     compile: bool = False,
     decode_workers: int | None = None,
+    engine: str = "local",
+    address: str | None = None,
+    actors: int | None = None,
 ) -> EvalOutcome:
     """Evaluate ``models`` on a manifest into ``OUT/predictions.sqlite``; resumable; optionally export a CSV
     and write the report. Refuses a structurally invalid manifest (every problem listed); rows whose file
     is missing are evaluated as status ``missing``. ``run_labels`` names each model's run in reports.
 
     Speed: ``precision`` fp32 (exact), bf16 or fp16 (CUDA) autocast, part of each run's identity;
-    ``batch_size`` and ``decode_workers`` default per device; ``compile`` runs ``torch.compile``."""
+    ``batch_size`` and ``decode_workers`` default per device; ``compile`` runs ``torch.compile``.
+
+    engine: ``local`` (this machine) or ``ray`` (a Ray cluster at ``address``, or a local Ray without one;
+    ``actors`` model actors; see ``engines.ray_engine``): the same plan, scores and store either way."""
     from weirdkinetics.inference import Runtime, check_runtime
     from weirdkinetics.models import get_card
     from weirdkinetics.models.loading import load_model
-    from weirdkinetics.predict import build_jobs, evaluate_manifest
+    from weirdkinetics.predict import build_jobs
     from weirdkinetics.sampling import spec_for
     from weirdkinetics.store import Store
 
@@ -127,7 +133,13 @@ def evaluate(
     for card in cards:  # --clips and --crops (views per video) before any work
         spec_for(card, clips, crops)
     runtime = Runtime(device=device, precision=precision, compile=compile)
-    check_runtime(runtime)  # no GPU, an unknown device or fp16 on CPU fail before any work
+    run_engine = _engine(engine, address, actors, decode_workers)
+    if engine == "local":
+        check_runtime(runtime)  # no GPU, an unknown device or fp16 on CPU fail before any work
+    else:  # the device is the workers': the driver checks what it can and loads the models on its CPU
+        from weirdkinetics.engines.ray_engine import check_ray_runtime
+
+        check_ray_runtime(runtime)
     mapping = read_label_map(label_map) if label_map else None
     # open-vocabulary models score the class subset's own names: with --classes manifest|FILE their labels
     # need not belong to any label space
@@ -152,7 +164,8 @@ def evaluate(
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UserError(f"--out {out_dir}: cannot create the folder ({exc.strerror or exc})") from None
-    loaded = [load_model(card, w, device) for card, w in zip(cards, _weights_for(models, weights))]
+    load_on = device if engine == "local" else "cpu"
+    loaded = [load_model(card, w, load_on) for card, w in zip(cards, _weights_for(models, weights))]
     for m in loaded:
         if m.card.open_vocabulary and open_subset:
             names = sorted(set(manifest.labels)) if classes == "manifest" else read_class_file(classes)
@@ -170,17 +183,8 @@ def evaluate(
     }
     labels = dict(zip([j.run_id for j in jobs], run_labels or []))
     with Store(store_path) as store:
-        summary = evaluate_manifest(
-            manifest,
-            jobs,
-            store,
-            class_sets,
-            provenance,
-            batch_size,
-            progress,
-            labels,
-            runtime,
-            decode_workers,
+        summary = run_engine(
+            manifest, jobs, store, class_sets, provenance, batch_size, progress, labels, runtime
         )
     outcome = EvalOutcome(out_dir, store_path, [j.run_id for j in jobs], models, summary, manifest)
     if export:
@@ -188,6 +192,24 @@ def evaluate(
     if report:
         outcome.report = make_report(store_path, out_dir, run_ids=[j.run_id for j in jobs], manifest=manifest)
     return outcome
+
+
+def _engine(engine: str, address: str | None, actors: int | None, decode_workers: int | None):
+    """The evaluation engine's function, ``predict.evaluate_manifest``'s signature up to ``runtime``."""
+    import functools
+
+    from weirdkinetics.engines import check_engine
+
+    check_engine(engine, address, actors)
+    if engine == "local":
+        from weirdkinetics.predict import evaluate_manifest
+
+        return functools.partial(evaluate_manifest, decode_workers=decode_workers)
+    if decode_workers is not None:
+        raise UserError("--decode-workers is for --engine local (Ray decodes in its own tasks); drop it")
+    from weirdkinetics.engines.ray_engine import evaluate_manifest_ray
+
+    return functools.partial(evaluate_manifest_ray, address=address, actors=actors)
 
 
 EXPORT_COLUMNS = [
@@ -392,15 +414,19 @@ def synthesize(
     weights: str | None = None,
     options: object | None = None,
     progress: bool = True,
+    engine: str = "local",
+    address: str | None = None,
+    actors: int | None = None,
 ) -> SynthResult:
     """Make ``variant`` of every row of a manifest (see ``synth.generate.run_synth``); return the derived
     manifest's path with the run's record (``counts`` per synth status, settings, versions), as also
-    written to ``synth.json``."""
+    written to ``synth.json``. engine: ``local`` or ``ray`` (rows made by Ray actors at ``address``; the
+    same files)."""
     from weirdkinetics.synth.generate import run_synth
 
     return run_synth(
         variant, manifest_path, out_dir, backgrounds=backgrounds, segmenter=segmenter, seed=seed,
-        weights=weights, options=options, progress=progress,
+        weights=weights, options=options, progress=progress, engine=engine, address=address, actors=actors,
     )  # fmt: skip
 
 
