@@ -175,6 +175,28 @@ def test_engine_options_are_checked_before_any_work(tmp_path, capsys):
         api.evaluate(m, ["tiny_c3d"], tmp_path / "o", weights=["random:0"], engine="ray", decode_workers=2)
 
 
+def test_a_user_error_on_a_worker_reaches_the_cli_as_its_own_line(local_ray):
+    from weirdkinetics.engines.ray_engine import _remote_errors
+
+    @local_ray.remote
+    def refuse():
+        raise UserError("--device cuda:3: only 1 CUDA GPU(s) here (cuda:0..cuda:0)")
+
+    with pytest.raises(UserError) as caught, _remote_errors("evaluation"):
+        local_ray.get(refuse.remote())
+    assert str(caught.value) == "--device cuda:3: only 1 CUDA GPU(s) here (cuda:0..cuda:0)"
+
+    @local_ray.remote
+    def crash():
+        raise ValueError("a bug")
+
+    with (
+        pytest.raises(RuntimeError, match="run the same command again to resume"),
+        _remote_errors("evaluation"),
+    ):
+        local_ray.get(crash.remote())
+
+
 def test_a_missing_ray_gives_the_install_command(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # what an environment without ray answers to an import
     m = write_manifest(tmp_path / "m.csv", [{"path": "v.mkv", "label": "jogging", "split": "real"}])

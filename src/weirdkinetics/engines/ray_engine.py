@@ -50,14 +50,18 @@ if TYPE_CHECKING:
     from weirdkinetics.store import Store
     from weirdkinetics.synth.generate import SynthSetup
 
-VIDEOS_PER_CALL = {"cpu": 1, "cuda": 8}
-"""Videos per model-actor call by device type: on CPU a video's clips are a batch already; a GPU actor scores
-several videos' clips in batches filled across them."""
+VIDEOS_PER_CALL = {"cpu": 4, "cuda": 8}
+"""Videos per model-actor call by device type (fewer calls, less of Ray's per-call cost); a GPU actor fills its
+batches across them."""
+
+ROWS_PER_DECODE_TASK = 4
+"""Manifest rows one decode task takes in turn: Ray's cost per task (about 0.1 s on a loaded 2-core machine) is
+then paid once per 4 videos. Smaller manifests still get one task per CPU."""
 
 DECODE_MEMORY = 512 * 2**20
-"""Bytes Ray reserves per decode task: one video's decoder and clips (a 10 s video's clips at 3 crops of 256
-pixels are about 100 MB). It also keeps decoding out of the model actors: Ray Data fuses a task stage into
-the next actor stage only when their resource requests match."""
+"""Bytes Ray reserves per decode task: its videos' clips (``ROWS_PER_DECODE_TASK`` of them; a 10 s video's clips
+at 3 crops of 256 pixels are about 100 MB). It also keeps decoding out of the model actors: Ray Data fuses a task
+stage into the next actor stage only when their resource requests match."""
 
 
 def require_ray() -> ModuleType:
@@ -113,13 +117,15 @@ def ray_session(address: str | None = None) -> Iterator[ModuleType]:
             ray.shutdown()
 
 
-def _user_error(exc: BaseException) -> UserError | None:
-    """The ``UserError`` a remote task raised, found through Ray's wrappers (None: a bug or a crash)."""
+def _user_error(exc: BaseException | None) -> UserError | None:
+    """The ``UserError`` a remote task raised, unwrapped from Ray's wrappers (None: a bug or a crash). Ray's
+    ``RayTaskError`` poses as its cause's class but prints a traceback: the original is its ``cause``."""
+    ray = require_ray()
     seen = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
-        if isinstance(exc, UserError):
-            return UserError(str(exc).strip().splitlines()[-1]) if "\n" in str(exc) else exc
+        if isinstance(exc, UserError) and not isinstance(exc, ray.exceptions.RayError):
+            return exc
         exc = getattr(exc, "cause", None) or exc.__cause__
     return None
 
@@ -213,6 +219,11 @@ class ScoreRows:
         return {"row": np.array(rows, dtype=np.int64), "videos": blobs}
 
 
+def _decode_tasks(ray: ModuleType, rows: int) -> int:
+    cpus = int(ray.cluster_resources().get("CPU", 1))
+    return max(min(rows, cpus), -(-rows // ROWS_PER_DECODE_TASK))
+
+
 def _actors(ray: ModuleType, device: str, actors: int | None) -> int:
     if device.startswith("cuda"):
         gpus = int(ray.cluster_resources().get("GPU", 0))
@@ -279,8 +290,7 @@ def _scored_rows(
     items = [{"work": pickle.dumps((i, rows[i], todo[i]))} for i in sorted(todo)]
     jobs_ref = ray.put(jobs)
     ds = (
-        # one block per row: rows decode in parallel however few they are
-        ray.data.from_items(items, override_num_blocks=len(items))
+        ray.data.from_items(items, override_num_blocks=_decode_tasks(ray, len(items)))
         .map(decode_row, fn_kwargs={"tasks": [job.task for job in jobs]}, num_cpus=1, memory=DECODE_MEMORY)
         .map_batches(
             ScoreRows,
