@@ -30,6 +30,7 @@ synthesis OUT, at the same paths (a shared file system); only the driver needs t
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import pickle
 from collections.abc import Callable, Iterator
@@ -287,6 +288,10 @@ def _scored_rows(
     device = runtime.device.split(":")[0]
     concurrency = _actors(ray, runtime.device, actors)
     gpu = {"num_gpus": 1} if device == "cuda" else {}
+    if (
+        device == "cuda"
+    ):  # each actor sees only the GPU Ray gave it: its "cuda" is that one, whatever N was asked
+        runtime = dataclasses.replace(runtime, device="cuda")
     items = [{"work": pickle.dumps((i, rows[i], todo[i]))} for i in sorted(todo)]
     jobs_ref = ray.put(jobs)
     ds = (
