@@ -116,7 +116,8 @@ def _engine_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--actors",
         type=_int_option(1, 4096),
-        help="with --engine ray: workers holding the models (default: one per GPU with cuda, else half the CPUs)",
+        help="with --engine ray: Ray actors doing the work (evaluate: each holds the models, default one per GPU "
+        "with cuda, else half the CPUs; synth: default one per CPU)",
     )
 
 
