@@ -119,15 +119,21 @@ def evaluate(
     precision: str = "fp32",
     compile: bool = False,
     decode_workers: int | None = None,
+    engine: str = "local",
+    address: str | None = None,
+    actors: int | None = None,
 ) -> EvalOutcome:
     """Evaluate ``models`` on a manifest into ``OUT/predictions.sqlite``; resumable; optionally export a CSV
     and write the report. Refuses a structurally invalid manifest (every problem listed); rows whose file
     is missing are evaluated as status ``missing``. ``run_labels`` names each model's run in reports.
 
     Speed: ``precision`` fp32 (exact), bf16 or fp16 (CUDA) autocast, part of each run's identity;
-    ``batch_size`` and ``decode_workers`` default per device; ``compile`` runs ``torch.compile``."""
+    ``batch_size`` and ``decode_workers`` default per device; ``compile`` runs ``torch.compile``.
+
+    engine: ``local`` (this machine) or ``ray`` (a Ray cluster at ``address``, or a local Ray without one;
+    ``actors`` model actors; see ``engines.ray_engine``): the same plan, scores and store either way."""
     from weirdkinetics.inference import Runtime
-    from weirdkinetics.predict import build_jobs, evaluate_manifest
+    from weirdkinetics.predict import build_jobs
     from weirdkinetics.store import Store
 
     if not models:
@@ -136,12 +142,15 @@ def evaluate(
     if export is not None:
         export = check_output_file(export, option("export"))
     runtime = Runtime(device=device, precision=precision, compile=compile)
-    cards = _check_evaluation(models, clips, crops, batch_size, runtime)  # all before any work
+    run_engine = _engine(engine, address, actors, decode_workers)
+    cards = _check_evaluation(models, clips, crops, batch_size, runtime, engine)  # all before any work
     mapping = read_label_map(label_map) if label_map else None
     manifest = _read_for_cards(manifest_path, cards, classes, mapping)
     store_path = Path(store_path) if store_path else out_dir / DEFAULT_STORE
     _prepare_outputs(out_dir, store_path, export, report, manifest, label_map, classes, weights)
-    loaded = _load_models(cards, _weights_for(models, weights), device, classes, manifest)
+    # on Ray the device is the workers': the driver loads the models on its CPU
+    load_on = device if engine == "local" else "cpu"
+    loaded = _load_models(cards, _weights_for(models, weights), load_on, classes, manifest)
     jobs = build_jobs(loaded, clips, crops, runtime)
     class_sets = {
         job.run_id: resolve_classes(classes, tuple(job.class_names), manifest.labels) for job in jobs
@@ -156,17 +165,8 @@ def evaluate(
     run_ids = [j.run_id for j in jobs]
     labels = dict(zip(run_ids, run_labels or []))
     with Store(store_path) as store:
-        summary = evaluate_manifest(
-            manifest,
-            jobs,
-            store,
-            class_sets,
-            provenance,
-            batch_size,
-            progress,
-            labels,
-            runtime,
-            decode_workers,
+        summary = run_engine(
+            manifest, jobs, store, class_sets, provenance, batch_size, progress, labels, runtime
         )
     outcome = EvalOutcome(out_dir, store_path, run_ids, models, summary, manifest)
     if export:
@@ -177,10 +177,16 @@ def evaluate(
 
 
 def _check_evaluation(
-    models: list[str], clips: str | None, crops: int | None, batch_size: int | None, runtime: Runtime
+    models: list[str],
+    clips: str | None,
+    crops: int | None,
+    batch_size: int | None,
+    runtime: Runtime,
+    engine: str = "local",
 ) -> list[ModelCard]:
     """The cards of ``models``, once every setting is known to work: unknown names, batch size, views per
-    video, an unknown device, no GPU, or fp16 on CPU all fail before any work."""
+    video, an unknown device, no GPU, or fp16 on CPU all fail before any work. On Ray the device is the
+    workers': the driver checks what it can."""
     from weirdkinetics.inference import check_runtime
     from weirdkinetics.models import get_card
     from weirdkinetics.sampling import spec_for
@@ -190,8 +196,33 @@ def _check_evaluation(
         check_batch_size(batch_size)
     for card in cards:  # clips and crops (views per video)
         spec_for(card, clips, crops)
-    check_runtime(runtime)
+    if engine == "local":
+        check_runtime(runtime)
+    else:
+        from weirdkinetics.engines.ray_engine import check_ray_runtime
+
+        check_ray_runtime(runtime)
     return cards
+
+
+def _engine(engine: str, address: str | None, actors: int | None, decode_workers: int | None):
+    """The evaluation engine's function, ``predict.evaluate_manifest``'s signature up to ``runtime``."""
+    import functools
+
+    from weirdkinetics.engines import check_engine
+
+    check_engine(engine, address, actors)
+    if engine == "local":
+        from weirdkinetics.predict import evaluate_manifest
+
+        return functools.partial(evaluate_manifest, decode_workers=decode_workers)
+    if decode_workers is not None:
+        raise UserError(
+            f"{option('decode_workers')} is for {option('engine', 'local')} (Ray decodes in its own tasks); drop it"
+        )
+    from weirdkinetics.engines.ray_engine import evaluate_manifest_ray
+
+    return functools.partial(evaluate_manifest_ray, address=address, actors=actors)
 
 
 def _read_for_cards(
@@ -432,15 +463,19 @@ def synthesize(
     weights: str | None = None,
     options: object | None = None,
     progress: bool = True,
+    engine: str = "local",
+    address: str | None = None,
+    actors: int | None = None,
 ) -> SynthResult:
     """Make ``variant`` of every row of a manifest (see ``synth.generate.run_synth``); return the derived
     manifest's path with the run's record (``counts`` per synth status, settings, versions), as also
-    written to ``synth.json``."""
+    written to ``synth.json``. engine: ``local`` or ``ray`` (rows made by Ray actors at ``address``; the
+    same files)."""
     from weirdkinetics.synth.generate import run_synth
 
     return run_synth(
         variant, manifest_path, out_dir, backgrounds=backgrounds, segmenter=segmenter, seed=seed,
-        weights=weights, options=options, progress=progress,
+        weights=weights, options=options, progress=progress, engine=engine, address=address, actors=actors,
     )  # fmt: skip
 
 

@@ -122,6 +122,33 @@ def _print_summary(outcome) -> None:
         print(f"report: {outcome.report.get('html', outcome.out_dir)}")
 
 
+def _engine_options(parser: argparse.ArgumentParser) -> None:
+    """--engine, --address and --actors: where the work runs (this machine, or Ray)."""
+    parser.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="local: this machine; ray: a Ray cluster (--address) or a local Ray (pip install 'weirdkinetics[ray]')",
+    )
+    parser.add_argument(
+        "--address",
+        help="with --engine ray: the cluster, auto (this node's) or ray://HOST:10001 (default: start a local Ray)",
+    )
+    parser.add_argument(
+        "--actors",
+        type=_int_option(1, 4096),
+        help="with --engine ray: Ray actors doing the work (evaluate: each holds the models, default one per GPU "
+        "with cuda, else half the CPUs; synth: default one per CPU)",
+    )
+
+
+def _engine_args(a) -> dict:
+    """The engine options as keyword arguments; none for the local engine, so its calls stay as they were."""
+    if a.engine == "local" and a.address is None and a.actors is None:
+        return {}
+    return {"engine": a.engine, "address": a.address, "actors": a.actors}
+
+
 def cmd_evaluate(a) -> int:
     from weirdkinetics import api
 
@@ -143,6 +170,7 @@ def cmd_evaluate(a) -> int:
         precision=a.precision,
         compile=a.compile,
         decode_workers=a.decode_workers,
+        **_engine_args(a),
     )
     _print_summary(outcome)
     return 0
@@ -281,6 +309,7 @@ def cmd_synth(a) -> int:
         weights=a.weights,
         options=options,
         progress=not a.no_progress,
+        **_engine_args(a),
     )
     if result.counts and a.no_progress:  # with progress, synthesize prints them itself
         print("rows: " + ", ".join(f"{k} {v}" for k, v in sorted(result.counts.items())))
@@ -370,6 +399,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="processes that decode videos, 1 to 64 (default: 1 on CPU, cores-1 on CUDA)",
     )
+    _engine_options(e)
     e.add_argument("--export", type=_path_option, help="write one CSV row per manifest row to this file")
     e.add_argument("--report", action="store_true", help="also write the report into OUT")
     e.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -542,6 +572,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep videos whose person mask is too small or missing",
     )
     s.add_argument("--seed", type=_int_option(0, MAX_SEED), default=0, help="seed of the background choice")
+    _engine_options(s)
     s.add_argument("--no-progress", action="store_true", help="no progress bar")
     s.set_defaults(func=cmd_synth)
 

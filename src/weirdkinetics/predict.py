@@ -28,7 +28,16 @@ from weirdkinetics.scoring import ScoredVideo, Scorer
 from weirdkinetics.store import RunInfo, Store, StoredPrediction, file_identity
 from weirdkinetics.workers import default_workers, parallel_events
 
-__all__ = ["Job", "build_jobs", "count_statuses", "evaluate_manifest", "plan_work", "run_id_for"]
+__all__ = [
+    "Evaluation",
+    "Job",
+    "begin_evaluation",
+    "build_jobs",
+    "count_statuses",
+    "evaluate_manifest",
+    "plan_work",
+    "run_id_for",
+]
 
 
 def run_id_for(model: LoadedModel, spec: sampling.ClipSpec, runtime: Runtime | None = None) -> str:
@@ -200,6 +209,81 @@ def in_background(events: Iterator, maxsize: int) -> Iterator:
                 pass
 
 
+@dataclass
+class Evaluation:
+    """One evaluation under way: its rows, jobs, plan and summary, and the store's only writer.
+
+    Every engine opens one with ``begin_evaluation`` on the driver, feeds ``write`` the videos its scorer
+    finishes (in any order) and ends with ``finish``; only ``write`` puts rows into the store.
+    """
+
+    rows: list[ManifestRow]
+    jobs: list[Job]
+    store: Store
+    identities: list[Identity]
+    plan: WorkPlan
+    summary: EvalSummary
+    bar: tqdm
+    started: float
+    remaining: dict[int, int] = field(default_factory=dict)  # row -> jobs still to write
+
+    def write(self, finished: list[ScoredVideo]) -> None:
+        """Put each finished (row, job) into the store at once; a row's progress tick comes with its last job."""
+        for video in finished:
+            self.store.put(
+                self.jobs[video.job].run_id,
+                _stored(self.rows[video.row], video, self.identities[video.row]),
+            )
+            self.summary.computed += 1
+            self.remaining[video.row] -= 1
+            if self.remaining[video.row] == 0:
+                self.bar.update(1)
+
+    def finish(self) -> EvalSummary:
+        """Count every run's statuses over the manifest (stored rows, old and new) and stop the clock."""
+        self.bar.close()
+        for job in self.jobs:
+            self.summary.counts[job.run_id], self.summary.by_split[job.run_id] = count_statuses(
+                self.rows, self.store.statuses(job.run_id)
+            )
+        self.summary.seconds = time.perf_counter() - self.started
+        return self.summary
+
+
+def begin_evaluation(
+    manifest: Manifest,
+    jobs: list[Job],
+    store: Store,
+    classes: dict[str, list[str]],
+    provenance: dict,
+    progress: bool = True,
+    run_labels: dict[str, str] | None = None,
+) -> Evaluation:
+    """Register the runs, take each file's identity and plan what is left (``plan_work`` against the store):
+    rows already stored are skipped before anything is scheduled, whatever the engine."""
+    started = time.perf_counter()
+    rows = manifest.rows
+    for job in jobs:
+        _register(
+            store, manifest, job, classes[job.run_id], provenance, (run_labels or {}).get(job.run_id, "")
+        )
+    # each file's identity, taken before it is decoded: a row is reused only while its file keeps it
+    identities = [file_identity(row.path) for row in rows]
+    plan = plan_work(rows, [store.reusable(job.run_id) for job in jobs], identities)
+    bar = tqdm(total=len(plan.todo), desc="evaluate", unit="video", disable=not progress, dynamic_ncols=True)
+    return Evaluation(
+        rows,
+        jobs,
+        store,
+        identities,
+        plan,
+        EvalSummary(reused=plan.reused),
+        bar,
+        started,
+        {i: len(js) for i, js in plan.todo.items()},
+    )
+
+
 def evaluate_manifest(
     manifest: Manifest,
     jobs: list[Job],
@@ -224,43 +308,19 @@ def evaluate_manifest(
     runtime = runtime or Runtime()
     batch_size = batch_size or default_batch_size(runtime.device)
     decode_workers = decode_workers or default_workers(runtime.device)
-    t_start = time.perf_counter()
-    rows = manifest.rows
-    for job in jobs:
-        _register(
-            store, manifest, job, classes[job.run_id], provenance, (run_labels or {}).get(job.run_id, "")
-        )
-    # each file's identity, taken before it is decoded: a row is reused only while its file keeps it
-    identities = [file_identity(row.path) for row in rows]
-    plan = plan_work(rows, [store.reusable(job.run_id) for job in jobs], identities)
-    summary = EvalSummary(reused=plan.reused)
-    remaining = {i: len(js) for i, js in plan.todo.items()}
+    ev = begin_evaluation(manifest, jobs, store, classes, provenance, progress, run_labels)
+    rows, todo = ev.rows, ev.plan.todo
     scorer = Scorer(jobs, batch_size, across_videos=runtime.device.startswith("cuda"), runtime=runtime)
-    bar = tqdm(total=len(plan.todo), desc="evaluate", unit="video", disable=not progress, dynamic_ncols=True)
-
-    def write(finished: list[ScoredVideo]) -> None:
-        for video in finished:
-            store.put(jobs[video.job].run_id, _stored(rows[video.row], video, identities[video.row]))
-            summary.computed += 1
-            remaining[video.row] -= 1
-            if remaining[video.row] == 0:
-                bar.update(1)
-
     tasks = [job.task for job in jobs]
-    if decode_workers > 1 and len(plan.todo) > 1:
-        events = parallel_events(rows, plan.todo, tasks, decode_workers, maxsize=max(8, 2 * batch_size))
+    if decode_workers > 1 and len(todo) > 1:
+        events = parallel_events(rows, todo, tasks, decode_workers, maxsize=max(8, 2 * batch_size))
     else:
-        events = in_background(manifest_events(rows, plan.todo, tasks), maxsize=max(4, 2 * batch_size))
+        events = in_background(manifest_events(rows, todo, tasks), maxsize=max(4, 2 * batch_size))
     try:
         for event in events:
-            write(scorer.feed(event))
-        write(scorer.close())
+            ev.write(scorer.feed(event))
+        ev.write(scorer.close())
     finally:
         events.close()
-        bar.close()
-    for job in jobs:
-        summary.counts[job.run_id], summary.by_split[job.run_id] = count_statuses(
-            rows, store.statuses(job.run_id)
-        )
-    summary.seconds = time.perf_counter() - t_start
-    return summary
+        ev.bar.close()
+    return ev.finish()

@@ -76,6 +76,7 @@ __all__ = [
     "RowFailure",
     "SynthOptions",
     "SynthResult",
+    "SynthSetup",
     "check_variant",
     "compose",
     "run_synth",
@@ -378,6 +379,42 @@ def _record(
     }
 
 
+@dataclass(frozen=True)
+class SynthSetup:
+    """What making any row of one synth run needs, as plain data: a Ray actor receives it and builds the
+    same mask and background sources (``build``) as the driver does."""
+
+    variant: str
+    manifest: Manifest
+    out_dir: Path
+    segmenter: str
+    weights: str | None
+    options: SynthOptions
+    seed: int
+    backgrounds: str | Path | BackgroundSource | None
+    cache_dir: Path | None
+
+    def build(self) -> SynthSources:
+        masks_from = _mask_source(self.segmenter, self.weights, self.manifest, self.options, self.cache_dir)
+        source = _background_source(
+            self.variant, self.backgrounds, self.manifest, masks_from, self.options, self.seed
+        )
+        return SynthSources(self, masks_from, source)
+
+
+@dataclass(frozen=True)
+class SynthSources:
+    """A run's mask and background sources, built once per process: ``make_row`` is ``synth_row`` for them."""
+
+    setup: SynthSetup
+    masks_from: MaskSource
+    source: BackgroundSource | None
+
+    def make_row(self, row: ManifestRow, rel_path: str) -> dict[str, str]:
+        s = self.setup
+        return synth_row(row, s.variant, s.out_dir, rel_path, self.masks_from, self.source, s.options)
+
+
 def run_synth(
     variant: str,
     manifest_path: str | Path,
@@ -390,6 +427,9 @@ def run_synth(
     options: SynthOptions | None = None,
     cache: bool = True,
     progress: bool = True,
+    engine: str = "local",
+    address: str | None = None,
+    actors: int | None = None,
 ) -> SynthResult:
     """Write ``variant`` of every row of ``manifest_path`` under ``out_dir``; return the manifest
     ``out_dir/manifest.csv`` with the record saved as ``out_dir/synth.json``.
@@ -409,8 +449,12 @@ def run_synth(
     background-only) plus ``variant, source_video_id, source_label, source_split, source_background,
     bg_label, bg_source, mask_coverage, mask_frames, people_detected, num_frames, fps, source_status, synth_status,
     excluded_reason`` (see the module docstring). ``out_dir/synth.json`` records the settings, versions
-    and status counts.
+    and status counts. engine: ``local`` (row by row here) or ``ray`` (rows in Ray actors at ``address``,
+    ``actors`` of them; ``engines.ray_engine.synth_rows_ray``): the same files either way.
     """
+    from weirdkinetics.engines import check_engine
+
+    check_engine(engine, address, actors)
     check_variant(variant)
     check_segmenter_name(segmenter)
     options = options or SynthOptions()
@@ -423,18 +467,26 @@ def run_synth(
         backgrounds if isinstance(backgrounds, (str, os.PathLike)) and variant in NEEDS_BACKGROUND else None
     )
     _check_synth_outputs(manifest, out_dir, paths, library, weights)
-    masks_from = _mask_source(
-        segmenter, weights, manifest, options, out_dir / ".mask_cache" if cache else None
-    )
-    source = _background_source(variant, backgrounds, manifest, masks_from, options, seed)
+    setup = SynthSetup(
+        variant, manifest, out_dir, segmenter, weights, options, seed, backgrounds,
+        out_dir / ".mask_cache" if cache else None,
+    )  # fmt: skip
+    sources = setup.build()  # here too: what cannot be built fails before any work, and synth.json names it
+    masks_from, source = sources.masks_from, sources.source
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    rows_out = []
-    for row, rel in zip(
-        tqdm(manifest.rows, desc=f"synth {variant}", unit="video", disable=not progress), paths
-    ):
-        rows_out.append(synth_row(row, variant, out_dir, rel, masks_from, source, options))
-    write_manifest(out_manifest, rows_out)
+    work = list(zip(manifest.rows, paths))
+    with tqdm(total=len(work), desc=f"synth {variant}", unit="video", disable=not progress) as bar:
+        if engine == "ray":
+            from weirdkinetics.engines.ray_engine import synth_rows_ray
+
+            rows_out = synth_rows_ray(setup, work, address, actors, on_row=lambda: bar.update(1))
+        else:
+            rows_out = []
+            for row, rel in work:
+                rows_out.append(sources.make_row(row, rel))
+                bar.update(1)
+    write_manifest(out_manifest, rows_out)  # the driver alone writes the manifest
 
     info = _record(variant, manifest, masks_from, source, seed, options, rows_out)
     atomic_write_text(out_dir / "synth.json", json.dumps(info, indent=2, default=str) + "\n")

@@ -27,6 +27,7 @@ import hashlib
 import io
 import json
 import os
+import secrets
 import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -431,7 +432,8 @@ class MaskCache:
         path.parent.mkdir(parents=True, exist_ok=True)
         buffer = io.BytesIO()
         np.savez_compressed(buffer, masks=stored)
-        tmp = path.with_name(path.name + ".partial")
+        # a temporary name per writer: Ray workers may segment the same donor video at once
+        tmp = path.with_name(f"{path.name}.{secrets.token_hex(4)}.partial")
         tmp.write_bytes(buffer.getvalue())
         tmp.replace(path)  # atomic: a crash never leaves half an entry
         # the same quantised values as a later read, so a run does not depend on the cache's state

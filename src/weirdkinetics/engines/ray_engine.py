@@ -1,0 +1,364 @@
+"""The Ray engine: the local engine's pieces, arranged as a Ray Data pipeline over a cluster (or a local Ray).
+
+Evaluation (``evaluate_manifest_ray``)::
+
+    driver: begin_evaluation (plan_work against the store: stored rows are never scheduled)
+      -> Ray Data: one item per row still to do
+      -> CPU tasks: clips.row_events (decode once per decode group, sample, transform), a row's events together
+      -> model actors (map_batches, a callable class): scoring.Scorer over every job, scored_status
+      -> driver: Evaluation.write (the only store writer, as locally) and one progress bar
+
+A row's events travel as one record so that one actor sees all of a video's clips (the scorer finishes a
+video only when all its clips are scored); memory per record is the clips of one video. Every model of a run
+lives in each actor, so models whose decode keys match share the decode, as locally. Scores equal the local
+engine's within float rounding (batches differ).
+
+Failures: a video that fails to decode gets its status from ``row_events`` as locally. A decode task whose
+worker dies is retried by Ray (3 times, Ray's default), a model actor that dies is restarted and its batch
+retried (Ray Data's defaults); only the driver writes, one ``INSERT OR REPLACE`` per (run, path, video), so a retry
+can never duplicate a row, and a row is in the store only once all its clips are scored. Ctrl-C stops the
+driver between writes: the next run, with either engine, resumes after the rows it wrote.
+
+Synthesis (``synth_rows_ray``): each source row is one ``synth.generate.synth_row`` call in an actor that
+builds the run's mask and background sources once (``SynthSetup.build``) and writes the row's video under
+OUT as the local engine does; the driver alone writes the manifest and ``synth.json``.
+
+On a cluster every node needs weirdkinetics (same version) and must see the manifest's videos, and for
+synthesis OUT, at the same paths (a shared file system); only the driver needs the store.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import pickle
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from weirdkinetics._optional import require
+from weirdkinetics.errors import UserError, option
+
+if TYPE_CHECKING:
+    from types import ModuleType
+
+    from weirdkinetics.clips import ClipTask, Job
+    from weirdkinetics.inference import Runtime
+    from weirdkinetics.manifest import Manifest, ManifestRow
+    from weirdkinetics.predict import EvalSummary
+    from weirdkinetics.store import Store
+    from weirdkinetics.synth.generate import SynthSetup
+
+VIDEOS_PER_CALL = {"cpu": 4, "cuda": 8}
+"""Videos per model-actor call by device type (fewer calls, less of Ray's per-call cost); a GPU actor fills its
+batches across them."""
+
+ROWS_PER_DECODE_TASK = 4
+"""Manifest rows one decode task takes in turn: Ray's cost per task (about 0.1 s on a loaded 2-core machine) is
+then paid once per 4 videos. Smaller manifests still get one task per CPU."""
+
+DECODE_MEMORY = 512 * 2**20
+"""Bytes Ray reserves per decode task: its videos' clips (``ROWS_PER_DECODE_TASK`` of them; a 10 s video's clips
+at 3 crops of 256 pixels are about 100 MB). It also keeps decoding out of the model actors: Ray Data fuses a task
+stage into the next actor stage only when their resource requests match."""
+
+
+def require_ray() -> ModuleType:
+    """The ``ray`` module, or a ``MissingExtraError`` that says ``pip install 'weirdkinetics[ray]'``."""
+    ray = require("ray", "ray", "--engine ray")
+    require("ray.data", "ray", "--engine ray")
+    return ray
+
+
+def check_address(address: str | None) -> None:
+    """``--address``: ``auto``, ``HOST:PORT`` or ``ray://HOST:PORT`` (None: start a local Ray)."""
+    if address is None:
+        return
+    if not address or any(c.isspace() for c in address):
+        raise UserError(
+            f"{option('address', address)}: give auto, HOST:PORT or ray://HOST:10001 (or leave it out for a local "
+            "Ray)"
+        )
+
+
+@contextlib.contextmanager
+def ray_session(address: str | None = None) -> Iterator[ModuleType]:
+    """Ray, connected: an instance already started in this process is used as it is; otherwise connect to
+    ``address`` (``auto``, ``HOST:PORT`` or ``ray://HOST:10001``) or, without one, start a local Ray on this
+    machine's cores, which is shut down afterwards. Ray Data's own progress bars and plan logs are turned off:
+    the driver shows one bar."""
+    ray = require_ray()
+    check_address(address)
+    started = False
+    if not ray.is_initialized():
+        try:
+            if address is None:
+                ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
+            else:
+                ray.init(address=address, log_to_driver=False, configure_logging=False)
+        except ConnectionError as exc:
+            raise UserError(
+                f"{option('address', address)}: no Ray cluster answers there ({exc}); start one with 'ray start --head' "
+                "(see the README's 'On a cluster') or leave --address out for a local Ray"
+            ) from None
+        started = True
+    context = ray.data.DataContext.get_current()
+    context.enable_progress_bars = False
+    context.print_on_execution_start = False
+    context.enable_auto_log_stats = False
+    logger = logging.getLogger("ray.data")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield ray
+    finally:
+        logger.setLevel(level)
+        if started:
+            ray.shutdown()
+
+
+def _user_error(exc: BaseException | None) -> UserError | None:
+    """The ``UserError`` a remote task raised, unwrapped from Ray's wrappers (None: a bug or a crash). Ray's
+    ``RayTaskError`` poses as its cause's class but prints a traceback: the original is its ``cause``."""
+    ray = require_ray()
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, UserError) and not isinstance(exc, ray.exceptions.RayError):
+            return exc
+        exc = getattr(exc, "cause", None) or exc.__cause__
+    return None
+
+
+@contextlib.contextmanager
+def _remote_errors(what: str) -> Iterator[None]:
+    """A ``UserError`` raised on a worker reaches the CLI as one line; a crash says what is kept."""
+    ray = require_ray()
+    try:
+        yield
+    except ray.exceptions.RayError as exc:
+        user = _user_error(exc)
+        if user is not None:
+            raise user from None
+        raise RuntimeError(
+            f"{what} failed on the Ray cluster: the work finished so far is kept; run the same command again "
+            "to resume, or with --engine local to see which file breaks it"
+        ) from exc
+
+
+# -- evaluation ------------------------------------------------------------------------------------------
+
+
+def check_ray_runtime(runtime: Runtime) -> None:
+    """What the driver can check of a runtime whose device lives on the workers: the precision, and that
+    fp16 comes with CUDA. (The actors check their device when they start.)"""
+    from weirdkinetics.inference import DEVICE_TYPES, PRECISIONS
+
+    if runtime.precision not in PRECISIONS:
+        raise UserError(f"{option('precision', runtime.precision)}: not one of {', '.join(PRECISIONS)}")
+    kind = runtime.device.split(":")[0]
+    if kind not in DEVICE_TYPES:
+        raise UserError(
+            f"{option('device', runtime.device)}: not a device this toolkit runs on; use cpu or cuda"
+        )
+    if kind == "mps":
+        raise UserError(
+            f"{option('device', 'mps')}: {option('engine', 'ray')} runs on cpu or cuda workers; use "
+            f"{option('engine', 'local')} on a Mac"
+        )
+    if runtime.precision == "fp16" and kind != "cuda":
+        raise UserError(f"{option('precision', 'fp16')} needs a CUDA device; on CPU use bf16 (or fp32)")
+
+
+def _use_assigned_cpus() -> None:
+    """torch threads = the CPUs Ray assigned to this task or actor: more threads than cores slow a loaded
+    machine down several times (and Ray's workers share the cores among themselves)."""
+    import ray
+    import torch
+
+    cpus = max(1, int(ray.get_runtime_context().get_assigned_resources().get("CPU", 1)))
+    if torch.get_num_threads() != cpus:
+        torch.set_num_threads(cpus)
+
+
+def decode_row(item: dict[str, Any], tasks: list[ClipTask]) -> dict[str, Any]:
+    """Ray task: one manifest row's events (``clips.row_events``), pickled together.
+
+    item: ``{"work": pickle of (row index, ManifestRow, wanted task indices)}``."""
+    from weirdkinetics.clips import row_events
+
+    _use_assigned_cpus()
+    i, row, wanted = pickle.loads(item["work"])
+    return {"row": i, "events": pickle.dumps(list(row_events(i, row, wanted, tasks)))}
+
+
+class ScoreRows:
+    """Ray Data callable class: one ``scoring.Scorer`` over every job, built once per actor.
+
+    A call takes whole rows' events (``decode_row``'s records) and returns, per row, its finished videos
+    (a pickled list of ``scoring.ScoredVideo``)."""
+
+    def __init__(self, jobs: list, batch_size: int, runtime: Runtime):
+        import ray
+
+        from weirdkinetics.scoring import Scorer
+
+        _use_assigned_cpus()
+        # the jobs (with the models' weights) come through the object store once, as a reference in a list
+        jobs = ray.get(jobs[0])
+        across = runtime.device.startswith("cuda")
+        self.scorer = Scorer(jobs, batch_size, across_videos=across, runtime=runtime)
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        rows = [int(i) for i in batch["row"]]
+        finished = []
+        for blob in batch["events"]:
+            for event in pickle.loads(blob):
+                finished += self.scorer.feed(event)
+        finished += self.scorer.close()  # every row here is complete: nothing stays behind
+        by_row: dict[int, list] = {i: [] for i in rows}
+        for video in finished:
+            by_row[video.row].append(video)
+        blobs = np.empty(len(rows), dtype=object)
+        blobs[:] = [pickle.dumps(by_row[i]) for i in rows]
+        return {"row": np.array(rows, dtype=np.int64), "videos": blobs}
+
+
+def _decode_tasks(ray: ModuleType, rows: int) -> int:
+    cpus = int(ray.cluster_resources().get("CPU", 1))
+    return max(min(rows, cpus), -(-rows // ROWS_PER_DECODE_TASK))
+
+
+def _actors(ray: ModuleType, device: str, actors: int | None) -> int:
+    if device.startswith("cuda"):
+        gpus = int(ray.cluster_resources().get("GPU", 0))
+        if gpus < 1:
+            raise UserError(
+                f"{option('device', device)}: the Ray cluster has no GPU; add GPU nodes or use "
+                f"{option('device', 'cpu')}"
+            )
+        return actors or gpus
+    if actors:
+        return actors
+    # on CPU half the cores score and half decode (tiny models are decode-bound, big ones model-bound)
+    return max(1, int(ray.cluster_resources().get("CPU", 2)) // 2)
+
+
+def evaluate_manifest_ray(
+    manifest: Manifest,
+    jobs: list[Job],
+    store: Store,
+    classes: dict[str, list[str]],
+    provenance: dict,
+    batch_size: int | None = None,
+    progress: bool = True,
+    run_labels: dict[str, str] | None = None,
+    runtime: Runtime | None = None,
+    address: str | None = None,
+    actors: int | None = None,
+) -> EvalSummary:
+    """``predict.evaluate_manifest`` on Ray: the same plan, clips, scorer and store writer (see the module).
+
+    address: a running cluster (``auto``, ``HOST:PORT``, ``ray://HOST:10001``); None starts a local Ray unless
+    one is already started in this process. actors: model actors (default: one per GPU with ``cuda``, half the
+    cluster's CPUs otherwise); each holds every job's model. batch_size: clips per forward pass, as locally.
+    """
+    from weirdkinetics.inference import Runtime, default_batch_size
+    from weirdkinetics.predict import begin_evaluation
+
+    runtime = runtime or Runtime()
+    check_ray_runtime(runtime)
+    batch_size = batch_size or default_batch_size(runtime.device)
+    ev = begin_evaluation(manifest, jobs, store, classes, provenance, progress, run_labels)
+    try:
+        if ev.plan.todo:  # nothing left: no cluster needed
+            with ray_session(address) as ray, _remote_errors("evaluation"):
+                for record in _scored_rows(ray, ev.rows, ev.plan.todo, jobs, batch_size, runtime, actors):
+                    ev.write(pickle.loads(record["videos"]))
+    finally:
+        ev.bar.close()
+    return ev.finish()
+
+
+def _scored_rows(
+    ray: ModuleType,
+    rows: list[ManifestRow],
+    todo: dict[int, list[int]],
+    jobs: list[Job],
+    batch_size: int,
+    runtime: Runtime,
+    actors: int | None,
+) -> Iterator[dict[str, Any]]:
+    """The pipeline's output as it streams in: ``{"row", "videos"}`` per row, in no particular order."""
+    device = runtime.device.split(":")[0]
+    concurrency = _actors(ray, runtime.device, actors)
+    gpu = {"num_gpus": 1} if device == "cuda" else {}
+    if (
+        device == "cuda"
+    ):  # each actor sees only the GPU Ray gave it: its "cuda" is that one, whatever N was asked
+        runtime = dataclasses.replace(runtime, device="cuda")
+    items = [{"work": pickle.dumps((i, rows[i], todo[i]))} for i in sorted(todo)]
+    jobs_ref = ray.put(jobs)
+    ds = (
+        ray.data.from_items(items, override_num_blocks=_decode_tasks(ray, len(items)))
+        .map(decode_row, fn_kwargs={"tasks": [job.task for job in jobs]}, num_cpus=1, memory=DECODE_MEMORY)
+        .map_batches(
+            ScoreRows,
+            fn_constructor_kwargs={"jobs": [jobs_ref], "batch_size": batch_size, "runtime": runtime},
+            batch_size=VIDEOS_PER_CALL.get(device, 1),
+            compute=ray.data.ActorPoolStrategy(size=concurrency),
+            batch_format="numpy",
+            **gpu,
+        )
+    )
+    yield from ds.iter_rows()
+
+
+# -- synthesis -------------------------------------------------------------------------------------------
+
+
+class SynthRows:
+    """Ray Data callable class: the run's mask and background sources built once per actor
+    (``SynthSetup.build``); a call makes each row's derived video and returns its manifest row (pickled)."""
+
+    def __init__(self, setup: SynthSetup):
+        self.make_row = setup.build().make_row
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        out = np.empty(len(batch["work"]), dtype=object)
+        out[:] = [pickle.dumps(self.make_row(*pickle.loads(blob))) for blob in batch["work"]]
+        return {"index": batch["index"], "row": out}
+
+
+def synth_rows_ray(
+    setup: SynthSetup,
+    work: list[tuple[ManifestRow, str]],
+    address: str | None = None,
+    actors: int | None = None,
+    on_row: Callable[[], None] | None = None,
+) -> list[dict[str, str]]:
+    """Every (source row, output path) of ``work`` through ``synth_row`` in Ray actors; the derived manifest's
+    rows in ``work``'s order. on_row: called on the driver as each row comes back (progress)."""
+    if not work:
+        return []
+    with ray_session(address) as ray, _remote_errors("synthesis"):
+        concurrency = actors or max(1, int(ray.cluster_resources().get("CPU", 1)))
+        items = [{"index": k, "work": pickle.dumps(w)} for k, w in enumerate(work)]
+        ds = ray.data.from_items(items, override_num_blocks=len(items)).map_batches(
+            SynthRows,
+            fn_constructor_kwargs={"setup": setup},
+            batch_size=1,
+            compute=ray.data.ActorPoolStrategy(size=min(concurrency, len(items))),
+            batch_format="numpy",
+        )
+        rows: list[dict[str, str] | None] = [None] * len(work)
+        for record in ds.iter_rows():
+            rows[int(record["index"])] = pickle.loads(record["row"])
+            if on_row is not None:
+                on_row()
+    missing = [k for k, r in enumerate(rows) if r is None]
+    if missing:  # Ray Data hands every row back exactly once; anything else is a bug
+        raise RuntimeError(f"synth on Ray lost {len(missing)} row(s), e.g. row index {missing[0]}")
+    return rows  # type: ignore[return-value]

@@ -1,0 +1,207 @@
+"""The Ray engine gives what the local engine gives: the same statuses and scores, the same resumable store,
+the same synthesised files. Ray runs locally here on 2 CPUs, started once for this module."""
+
+from __future__ import annotations
+
+import csv
+import sys
+
+import av
+import numpy as np
+import pytest
+from conftest import VIDEOS, shared_video
+
+from weirdkinetics import api
+from weirdkinetics.cli import main
+from weirdkinetics.errors import MissingExtraError, UserError
+from weirdkinetics.manifest import write_manifest
+from weirdkinetics.store import Store
+
+REAL = [
+    "arm_wrestling__mmaction2_demo.mp4",
+    "apply_eye_makeup__mmaction2_test.avi",
+    "awk_0.1s_rot90__decord.mov",
+    "awk_5fps_1s_pedestrians_walking__mmpose_demo.mp4",
+    "awk_corrupted_nal__decord.mp4",
+    "awk_vp9_opus__gradio.webm",
+    "derived_truncated35pct_juggling__sam2.mp4",
+]
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    ray = pytest.importorskip("ray")
+    pytest.importorskip("ray.data")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    yield ray
+    ray.shutdown()
+
+
+@pytest.fixture
+def awkward_manifest(tmp_path):
+    """Real clips and every awkward file of ../shared/data, plus a missing file and junk bytes."""
+    for name in REAL:
+        shared_video(name)
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"\x00garbage" * 500)
+    paths = [VIDEOS / n for n in REAL] + [VIDEOS / "not_there.mp4", junk]
+    rows = [
+        {"path": str(p), "label": "arm wrestling", "split": "real" if k % 2 else "weird", "video_id": p.name}
+        for k, p in enumerate(paths)
+    ]
+    return write_manifest(tmp_path / "m.csv", rows)
+
+
+def stored(store_path) -> dict[tuple[str, str], object]:
+    """(model, video_id) -> stored prediction, for every run in the store."""
+    with Store(store_path) as s:
+        return {
+            (run.model + run.weights_digest, p.video_id): p
+            for run in s.runs()
+            for p in s.predictions(run.run_id, len(run.class_names))
+        }
+
+
+def assert_same_store(a, b) -> None:
+    assert set(a) == set(b)
+    for key in a:
+        assert (a[key].status, a[key].reason, a[key].num_frames) == (
+            b[key].status,
+            b[key].reason,
+            b[key].num_frames,
+        )
+        if b[key].clip_scores is None:
+            assert a[key].clip_scores is None
+        else:
+            np.testing.assert_allclose(a[key].clip_scores, b[key].clip_scores, atol=1e-6, rtol=0)
+
+
+TWO_MODELS = {"models": ["tiny_c3d", "tiny_c3d"], "weights": ["random:0", "random:1"]}
+
+
+def test_ray_engine_gives_the_local_engines_statuses_and_scores(local_ray, awkward_manifest, tmp_path):
+    ray_run = api.evaluate(
+        awkward_manifest, out_dir=tmp_path / "ray", progress=False, engine="ray", **TWO_MODELS
+    )
+    local = api.evaluate(awkward_manifest, out_dir=tmp_path / "local", progress=False, **TWO_MODELS)
+    assert ray_run.run_ids == local.run_ids
+    a, b = stored(ray_run.store), stored(local.store)
+    assert_same_store(a, b)
+    statuses = {vid: p.status for (_, vid), p in b.items()}
+    assert {"ok", "short", "partial", "missing", "decode_error"} <= set(statuses.values())
+    assert ray_run.summary.counts == local.summary.counts and ray_run.summary.computed == 2 * 9
+    # a second run schedules only what the local engine would retry (the missing file, for both models)
+    again = api.evaluate(
+        awkward_manifest, out_dir=tmp_path / "ray", progress=False, engine="ray", **TWO_MODELS
+    )
+    local_again = api.evaluate(awkward_manifest, out_dir=tmp_path / "local", progress=False, **TWO_MODELS)
+    assert (again.summary.computed, again.summary.reused) == (2, 2 * 9 - 2)
+    assert (local_again.summary.computed, local_again.summary.reused) == (2, 2 * 9 - 2)
+
+
+def test_an_interrupted_ray_run_resumes_to_the_local_engines_store(local_ray, tmp_path, monkeypatch):
+    """Ctrl-C on the driver after two videos are written; the next run (Ray again) computes only the rest."""
+    names = REAL[:2] + REAL[3:6]
+    for name in names:
+        shared_video(name)
+    rows = [{"path": str(VIDEOS / n), "label": "arm wrestling", "split": "real"} for n in names]
+    manifest = write_manifest(tmp_path / "m.csv", rows)
+    put, writes = Store.put, []
+
+    def interrupted(self, run_id, pred):
+        if len(writes) == 2:
+            raise KeyboardInterrupt
+        writes.append(pred.video_id)
+        put(self, run_id, pred)
+
+    monkeypatch.setattr(Store, "put", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        api.evaluate(
+            manifest, ["tiny_c3d"], tmp_path / "ray", weights=["random:3"], progress=False, engine="ray"
+        )
+    monkeypatch.setattr(Store, "put", put)
+    assert len(stored(tmp_path / "ray" / "predictions.sqlite")) == 2
+    resumed = api.evaluate(
+        manifest, ["tiny_c3d"], tmp_path / "ray", weights=["random:3"], progress=False, engine="ray"
+    )
+    assert (resumed.summary.computed, resumed.summary.reused) == (3, 2)
+    full = api.evaluate(manifest, ["tiny_c3d"], tmp_path / "local", weights=["random:3"], progress=False)
+    assert_same_store(stored(resumed.store), stored(full.store))
+
+
+def _frames(path) -> np.ndarray:
+    with av.open(str(path)) as container:
+        return np.stack([f.to_ndarray(format="rgb24") for f in container.decode(video=0)])
+
+
+def test_synth_on_ray_writes_the_same_manifest_and_frames(local_ray, tmp_path):
+    pytest.importorskip("cv2")
+    from test_synth_generate import toy as make_toy  # the synth tests' two-class set with true masks
+
+    manifest, _ = make_toy.__wrapped__(tmp_path)
+    kw = {"segmenter": "true", "seed": 5, "progress": False}
+    local = api.synthesize("swap", manifest, tmp_path / "local", **kw)
+    on_ray = api.synthesize("swap", manifest, tmp_path / "ray", engine="ray", **kw)
+    local_bytes = local.manifest.read_bytes()
+    assert on_ray.manifest.read_bytes() == local_bytes
+    with open(local.manifest, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    made = [r["path"] for r in rows if r["synth_status"] == "ok"]
+    assert len(made) == 2 and {r["synth_status"] for r in rows} > {"ok"}
+    for rel in made:
+        np.testing.assert_array_equal(_frames(tmp_path / "ray" / rel), _frames(tmp_path / "local" / rel))
+    assert on_ray.counts == local.counts
+
+
+def test_engine_options_are_checked_before_any_work(tmp_path, capsys):
+    m = write_manifest(tmp_path / "m.csv", [{"path": "v.mkv", "label": "jogging", "split": "real"}])
+    with pytest.raises(UserError, match="not one of local, ray"):
+        api.evaluate(m, ["tiny_c3d"], tmp_path / "o", weights=["random:0"], engine="spark")
+    code = main(
+        [
+            "evaluate",
+            "--model",
+            "tiny_c3d",
+            "--manifest",
+            str(m),
+            "--out",
+            str(tmp_path / "o"),
+            "--address",
+            "auto",
+        ]
+    )
+    assert code == 1 and "--address and --actors are for --engine ray" in capsys.readouterr().err
+    with pytest.raises(UserError, match="--decode-workers is for --engine local"):
+        api.evaluate(m, ["tiny_c3d"], tmp_path / "o", weights=["random:0"], engine="ray", decode_workers=2)
+
+
+def test_a_user_error_on_a_worker_reaches_the_cli_as_its_own_line(local_ray):
+    from weirdkinetics.engines.ray_engine import _remote_errors
+
+    @local_ray.remote
+    def refuse():
+        raise UserError("--device cuda:3: only 1 CUDA GPU(s) here (cuda:0..cuda:0)")
+
+    with pytest.raises(UserError) as caught, _remote_errors("evaluation"):
+        local_ray.get(refuse.remote())
+    assert str(caught.value) == "--device cuda:3: only 1 CUDA GPU(s) here (cuda:0..cuda:0)"
+
+    @local_ray.remote
+    def crash():
+        raise ValueError("a bug")
+
+    with (
+        pytest.raises(RuntimeError, match="run the same command again to resume"),
+        _remote_errors("evaluation"),
+    ):
+        local_ray.get(crash.remote())
+
+
+def test_a_missing_ray_gives_the_install_command(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # what an environment without ray answers to an import
+    m = write_manifest(tmp_path / "m.csv", [{"path": "v.mkv", "label": "jogging", "split": "real"}])
+    with pytest.raises(MissingExtraError, match=r"pip install 'weirdkinetics\[ray\]'"):
+        api.evaluate(m, ["tiny_c3d"], tmp_path / "o", weights=["random:0"], progress=False, engine="ray")
+    assert not (tmp_path / "o").exists()  # refused before any work
+    with pytest.raises(MissingExtraError, match=r"pip install 'weirdkinetics\[ray\]'"):
+        api.synthesize("person-only", m, tmp_path / "s", segmenter="true", progress=False, engine="ray")
