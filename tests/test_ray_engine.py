@@ -171,7 +171,7 @@ def test_engine_options_are_checked_before_any_work(tmp_path, capsys):
         ]
     )
     assert code == 1 and "--address and --actors are for --engine ray" in capsys.readouterr().err
-    with pytest.raises(UserError, match="--decode-workers is for --engine local"):
+    with pytest.raises(UserError, match="decode_workers is for engine='local'"):
         api.evaluate(m, ["tiny_c3d"], tmp_path / "o", weights=["random:0"], engine="ray", decode_workers=2)
 
 
