@@ -48,7 +48,14 @@ class KeyValues:
     items: dict = field(default_factory=dict)
 
 
-Block = Heading | Paragraph | TableBlock | FigureBlock | KeyValues
+@dataclass
+class Links:
+    """A list of links to sections of the same page: ``(text, anchor)`` pairs."""
+
+    items: list[tuple[str, str]] = field(default_factory=list)
+
+
+Block = Heading | Paragraph | TableBlock | FigureBlock | KeyValues | Links
 
 _CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0; color: #222; background: #fff; }
@@ -113,6 +120,11 @@ def render_html(title: str, blocks: list[Block]) -> str:
                 f"<dt>{html_text(k)}</dt><dd>{html_text(_value_text(v))}</dd>" for k, v in b.items.items()
             )
             body.append(f"<details><summary>{html_text(b.title)}</summary><dl>{items}</dl></details>")
+        elif isinstance(b, Links):
+            items = "".join(
+                f'<li><a href="#{html_text(anchor)}">{html_text(text)}</a></li>' for text, anchor in b.items
+            )
+            body.append(f"<ul>{items}</ul>")
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">\n'
@@ -140,5 +152,8 @@ def render_markdown(title: str, blocks: list[Block]) -> str:
         elif isinstance(b, KeyValues):
             out.append(f"**{md_escape(b.title)}**\n")
             out.extend(f"- {md_escape(k)}: {md_escape(_value_text(v))}" for k, v in b.items.items())
+            out.append("")
+        elif isinstance(b, Links):
+            out.extend(f"- [{md_escape(text)}](#{anchor})" for text, anchor in b.items)
             out.append("")
     return "\n".join(out)
