@@ -260,16 +260,24 @@ def _synth_made_from(settings: StudySettings, variant: str, source: Manifest) ->
     }
 
 
-def _synth_source(settings: StudySettings, source: Manifest) -> Manifest:
-    """The rows synth derives from: all, or those of ``synth_split`` written as ``OUT/synth/source.csv``."""
+def _synth_rows(settings: StudySettings, source: Manifest) -> list:
+    """The source rows of ``synth_split`` (every row when None); refuses a split no row has."""
     if settings.synth_split is None:
-        return source
+        return list(source.rows)
     rows = [r for r in source.rows if r.split == settings.synth_split]
     if not rows:
         splits = ", ".join(sorted({r.split for r in source.rows}))
         raise UserError(
             f"--synth-split {settings.synth_split}: no row of {source.path} has it; splits: {splits}"
         )
+    return rows
+
+
+def _synth_source(settings: StudySettings, source: Manifest) -> Manifest:
+    """The rows synth derives from: all, or those of ``synth_split`` written as ``OUT/synth/source.csv``."""
+    if settings.synth_split is None:
+        return source
+    rows = _synth_rows(settings, source)
     path = settings.out / "synth" / "source.csv"
     dicts = combined_rows(replace(source, rows=rows), (), path.parent)
     if path.exists() and [r.to_dict() for r in read_manifest(path).rows] == dicts:
@@ -472,6 +480,7 @@ def run_study(settings: StudySettings, progress: bool = True) -> StudyOutcome:
             check_methods(card, list(settings.explain))
     check_segmenter_name(settings.segmenter)
     source = read_manifest(settings.manifest)
+    _synth_rows(settings, source)  # a split no row has fails before any work
     out.mkdir(parents=True, exist_ok=True)
     record = _Record(out / "study.json")
     outcome = StudyOutcome(out, out / api.DEFAULT_STORE, out / "study.csv", {}, None, {})
