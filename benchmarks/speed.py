@@ -55,6 +55,9 @@ def tutorial_way(video: Path, card, checkpoint: Path, device: str) -> tuple[floa
     from pytorchvideo.data.encoded_video import EncodedVideo
 
     t0 = time.perf_counter()
+    if device.startswith("cuda"):  # compare like with like: fp32 without TF32, as evaluate's fp32 runs
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
     model = load_model(card, str(checkpoint)).module.to(device).eval()
     mean = torch.tensor(card.mean)[:, None, None, None]
     std = torch.tensor(card.std)[:, None, None, None]
@@ -71,7 +74,9 @@ def tutorial_way(video: Path, card, checkpoint: Path, device: str) -> tuple[floa
         x = torch.nn.functional.interpolate(
             x, size=(round(h * scale), round(w * scale)), mode="bilinear", align_corners=False
         )
-        top, left = (x.shape[-2] - card.crop) // 2, (x.shape[-1] - card.crop) // 2
+        # torchvision's CenterCropVideo (the tutorial's): offsets int(round((extent - crop) / 2))
+        top = int(round((x.shape[-2] - card.crop) / 2.0))
+        left = int(round((x.shape[-1] - card.crop) / 2.0))
         x = x[..., top : top + card.crop, left : left + card.crop]
         with torch.no_grad():
             probs.append(torch.softmax(model(x[None].to(device)), -1)[0].cpu().numpy())

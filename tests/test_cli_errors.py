@@ -70,7 +70,7 @@ def evaluate_args(manifest, out, *extra):
         (["--crops", "2"], "argument --crops: invalid choice: 2"),
         (
             ["--device", "foo"],
-            "--device 'foo': not a device this toolkit runs on; use cpu, cuda, cuda:N or mps",
+            "--device foo: not a device this toolkit runs on; use cpu, cuda, cuda:N or mps",
         ),
         (["--device", "cuda:99"], "--device cuda:99:"),
     ],

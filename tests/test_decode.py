@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from conftest import frame_ids, shared_video
 
-from weirdkinetics.decode import VideoOpenError, probe, read_video
+from weirdkinetics.decode import VideoOpenError, frame_times, probe, read_video
 from weirdkinetics.encode import write_video
 
 
@@ -153,3 +153,12 @@ def test_decodes_whatever_ffmpeg_reads(tmp_path, codec, pix_fmt, name, options):
     assert video.frames.shape == frames.shape
     tolerance = 40 if codec == "gif" else 12  # GIF is palettised to 256 colours
     assert np.mean(np.abs(video.frames.astype(int) - frames.astype(int))) < tolerance
+
+
+def test_frame_times_sort_timestamps_or_fall_back_to_a_constant_rate():
+    times, timing = frame_times([0, 1024, 512], 0, 1 / 1024, 25.0)  # reordered packets (AVI, B-frames)
+    assert timing == "pts" and times.tolist() == [0.0, 0.5, 1.0]
+    times, timing = frame_times([0, 512], 1, 1 / 1024, 25.0)  # one packet without a timestamp
+    assert timing == "cfr" and times.tolist() == [0.0, 0.04, 0.08]
+    times, timing = frame_times([], 2, None, 0.0)  # no rate claimed: 30 fps assumed
+    assert timing == "cfr" and np.allclose(times, [0.0, 1 / 30])

@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 
 from weirdkinetics.api import attribution_records, load_results
-from weirdkinetics.metrics.attribution import MeanSummary, attribution_summary, intervals_disjoint
+from weirdkinetics.metrics.attribution import attribution_summary, intervals_disjoint
+from weirdkinetics.metrics.estimates import MeanEstimate
 
 
 def _groups(out):
@@ -23,8 +24,8 @@ def _groups(out):
     return by_label, overlays
 
 
-def _mean(block: dict) -> MeanSummary:
-    return MeanSummary(block["mean"], tuple(block["ci95"]), block["n"], block["resampled_by"])
+def _mean(block: dict) -> MeanEstimate:
+    return MeanEstimate(**block)
 
 
 def test_attribution_finds_the_known_shortcut(small_demo):
@@ -40,13 +41,13 @@ def test_attribution_finds_the_known_shortcut(small_demo):
     # Grad-CAM: the shortcut model's maps sit more on the background, beyond the intervals' overlap
     s_share = _mean(shortcut["gradcam"]["overall"]["background_share"])
     c_share = _mean(control["gradcam"]["overall"]["background_share"])
-    assert s_share.mean > c_share.mean and intervals_disjoint(s_share, c_share), (s_share, c_share)
+    assert s_share.value > c_share.value and intervals_disjoint(s_share, c_share), (s_share, c_share)
 
     # occlusion: removing the background hurts the shortcut model more than removing the actor; the control
     # shows the reverse
     s_occ, c_occ = shortcut["occlusion"]["overall"], control["occlusion"]["overall"]
-    assert s_occ["background_drop"]["mean"] > s_occ["person_drop"]["mean"], s_occ
-    assert c_occ["person_drop"]["mean"] > c_occ["background_drop"]["mean"], c_occ
+    assert s_occ["background_drop"]["value"] > s_occ["person_drop"]["value"], s_occ
+    assert c_occ["person_drop"]["value"] > c_occ["background_drop"]["value"], c_occ
 
     # the maps are faithful: deleting what they call important beats deleting at random, on both models
     assert shortcut["gradcam"]["beats_random"], shortcut["gradcam"]["overall"]["deletion_advantage"]

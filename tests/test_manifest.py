@@ -3,9 +3,9 @@ import csv
 import pytest
 
 from weirdkinetics import api
-from weirdkinetics.errors import ManifestError
+from weirdkinetics.errors import ManifestError, UserError
 from weirdkinetics.labels import label_space
-from weirdkinetics.manifest import from_folder, from_kinetics, read_manifest, write_manifest
+from weirdkinetics.manifest import from_folder, from_kinetics, read_manifest, row_problems, write_manifest
 
 
 def write_csv(path, header, rows):
@@ -108,3 +108,36 @@ def test_from_kinetics_lists_missing_clips(tmp_path):
     assert [r["video_id"] for r in rows] == ["abc_000010_000020", "def_000000_000010"]
     assert rows[1]["path"] == "val/def_000000_000010.mp4" and not (tmp_path / rows[1]["path"]).exists()
     assert all(r["split"] == "kinetics" for r in rows)
+
+
+def test_row_problems_is_a_pure_check_of_one_row():
+    space = label_space("kinetics400")
+    assert row_problems({"path": "a.mp4", "label": "Playing_Tennis", "split": "real"}, space) == (
+        "playing tennis",
+        [],
+    )
+    assert row_problems({"path": "a.mp4", "label": "jog", "split": ""}, space, {"jog": "jogging"}) == (
+        "jogging",
+        ["empty 'split'"],
+    )
+    label, problems = row_problems({"path": "", "label": "zzzz qqqq", "split": "real"}, space)
+    assert label == "zzzz qqqq" and problems[0] == "empty 'path'"
+    assert problems[1].startswith("label 'zzzz qqqq' is not in the model's label space.")
+    assert row_problems({"path": "a.mp4", "label": "anything", "split": "x"}) == ("anything", [])
+
+
+def test_from_kinetics_names_every_row_with_bad_times(tmp_path):
+    ann = write_csv(
+        tmp_path / "a.csv",
+        ["label", "youtube_id", "time_start", "time_end"],
+        [["jogging", "a", "nan", "3"], ["jogging", "b", "5", "2"], ["jogging", "c", "0", "10"]],
+    )
+    (tmp_path / "v").mkdir()
+    with pytest.raises(ManifestError) as err:
+        from_kinetics(ann, tmp_path / "v")
+    assert err.value.problems == [
+        "row 2: time_start/time_end are not finite numbers",
+        "row 3: time_start 5 and time_end 2 are not an interval of seconds",
+    ]
+    with pytest.raises(UserError, match="^videos='.*': not a folder$"):
+        from_kinetics(ann, tmp_path / "nope")

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from weirdkinetics.metrics import attribution as A
+from weirdkinetics.metrics.estimates import MeanEstimate
 from weirdkinetics.metrics.intervals import bootstrap_mean
 
 
@@ -98,17 +99,22 @@ def test_bootstrap_mean_is_seeded_and_resamples_clusters():
 
 def test_summarise_drops_non_finite_values_and_paired_difference_pairs_by_source():
     s = A.summarise(np.array([0.2, np.nan, 0.4]), np.array(["a", "b", "c"]), n_boot=200)
-    assert s.n == 2 and s.mean == pytest.approx(0.3) and s.resampled_by == "source_id"
+    assert s.n == 2 and s.value == pytest.approx(0.3) and s.resampled_by == "source_id"
+    assert isinstance(s, MeanEstimate) and (s.n_boot, s.n_clusters) == (200, 2)
     empty = A.summarise(np.array([np.nan]))
-    assert empty.n == 0 and math.isnan(empty.mean)
+    assert empty.n == 0 and empty.value is None and empty.ci95 == (None, None)
+    assert empty.resampled_by == "none"
     d = A.paired_difference({"x": 0.9, "y": 0.8, "z": 0.5}, {"x": 0.4, "y": 0.3}, n_boot=200)
-    assert d.n == 2 and d.mean == pytest.approx(0.5)
-    assert A.intervals_disjoint(
-        A.MeanSummary(0.8, (0.7, 0.9), 5, "video"), A.MeanSummary(0.2, (0.1, 0.3), 5, "video")
-    )
-    assert not A.intervals_disjoint(
-        A.MeanSummary(0.8, (0.2, 0.9), 5, "video"), A.MeanSummary(0.2, (0.1, 0.3), 5, "video")
-    )
+    assert d.n == 2 and d.value == pytest.approx(0.5)
+    # one value per recording: resampling the values is resampling source_id
+    assert d.resampled_by == "source_id" and d.n_clusters == 2
+    assert A.intervals_disjoint(_mean(0.8, (0.7, 0.9)), _mean(0.2, (0.1, 0.3)))
+    assert not A.intervals_disjoint(_mean(0.8, (0.2, 0.9)), _mean(0.2, (0.1, 0.3)))
+    assert not A.intervals_disjoint(_mean(0.8, (0.7, 0.9)), empty)
+
+
+def _mean(value: float, ci95: tuple[float, float]) -> MeanEstimate:
+    return MeanEstimate(value, ci95, 5, 100, 0, "value", 5)
 
 
 def test_random_deletion_can_keep_blocks_as_coarse_as_the_map():
@@ -157,13 +163,13 @@ def test_attribution_summary_groups_pairs_and_lists_what_was_not_counted():
         {"video_id": "s3w", "split": "weird", "label": "b", "status": "excluded", "reason": "why"}
     ]
     assert set(g["by_split"]) == {"real", "weird", "real (swap)"}
-    assert g["by_split"]["real"]["background_share"]["mean"] == pytest.approx(
+    assert g["by_split"]["real"]["background_share"]["value"] == pytest.approx(
         0.3
     )  # the None share is skipped
     assert g["by_split"]["real"]["n"] == 3 and g["by_split"]["real"]["background_share"]["n"] == 2
     assert set(g["by_class"]) == {"a", "b"} and set(g["by_background"]) == {"beach"}
     # weird - real per recording: s1 +0.4, s2 +0.2 (s3 has no weird counted and no real share)
     assert (
-        g["paired_weird_minus_real"]["mean"] == pytest.approx(0.3) and g["paired_weird_minus_real"]["n"] == 2
+        g["paired_weird_minus_real"]["value"] == pytest.approx(0.3) and g["paired_weird_minus_real"]["n"] == 2
     )
     assert g["beats_random"] and g["overall"]["faithful"] == 6

@@ -263,7 +263,7 @@ def test_hf_offline_without_a_cached_snapshot_says_what_to_pass(monkeypatch):
 
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)  # no network attempt
     card = dataclasses.replace(get_card("videomae_b_k400"), builder="weirdkinetics-tests/no-such-model")
-    with pytest.raises(WeightsError, match=r"--weights DIR .*--weights random"):
+    with pytest.raises(WeightsError, match=r"weights=DIR .*weights=random"):
         load_model(card)
 
 

@@ -83,13 +83,15 @@ def test_select_runs_refuses_an_unknown_name_with_close_spellings_and_what_exist
         select_runs(RUNS, ["x3d_m", "x3d-mm"], where="out/predictions.sqlite")
     message = str(err.value)
     assert "\n" not in message
-    assert message.startswith("--run x3d-mm: not in out/predictions.sqlite.")
+    assert message.startswith("run_ids x3d-mm: not in out/predictions.sqlite.")
     assert "Did you mean: x3d_m" in message
     assert "a1b2c3d4e5 (x3d_m), a1ffffffff (x3d_s), 9f00000000 (i3d_r50)" in message
 
 
 def test_select_runs_names_every_unknown_and_an_empty_store():
-    with pytest.raises(UserError, match=r"--run zz, b7: not in the store\. Runs there: a1b2c3d4e5 \(x3d_m\)"):
+    with pytest.raises(
+        UserError, match=r"run_ids zz, b7: not in the store\. Runs there: a1b2c3d4e5 \(x3d_m\)"
+    ):
         select_runs(RUNS[:1], ["zz", "b7"])
     with pytest.raises(UserError, match="Runs there: none"):
         select_runs([], ["x3d_m"])

@@ -107,7 +107,7 @@ def test_decode_workers_give_the_results_of_one_worker(manifest, tmp_path):
     [
         ("foo", "fp32", "not a device this toolkit runs on"),
         ("cuda", "fp32", "no CUDA GPU is visible" if not torch.cuda.is_available() else None),
-        ("cpu", "fp16", "fp16 needs a CUDA device"),
+        ("cpu", "fp16", "precision='fp16' needs a CUDA device"),
         ("cpu", "int3", "not one of fp32, bf16, fp16"),
     ],
 )
@@ -120,3 +120,18 @@ def test_devices_and_precisions_that_cannot_run_say_so(device, precision, messag
 
 def test_cpu_resolves():
     assert resolve_device("cpu").type == "cpu"
+
+
+def test_worker_messages_become_events_and_a_worker_failure_raises():
+    from weirdkinetics.clips import ClipViews, VideoEnd
+    from weirdkinetics.workers import _event
+
+    views = np.zeros((2, 3, 4, 8, 8), np.float32)
+    clip = _event(("clip", 3, 0, 1, 0, views))
+    assert isinstance(clip, ClipViews) and (clip.row, clip.job, clip.clip, clip.attempt) == (3, 0, 1, 0)
+    assert torch.equal(clip.views, torch.from_numpy(views))
+    end = VideoEnd.__new__(VideoEnd)
+    assert _event(("end", end)) is end
+    assert _event(("done",)) is None
+    with pytest.raises(RuntimeError, match="a decoding worker failed:\nTraceback"):
+        _event(("error", "Traceback (most recent call last): ..."))

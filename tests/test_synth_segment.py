@@ -126,14 +126,14 @@ def test_true_masks_read_resize_and_explain_problems(tmp_path):
 def test_unknown_segmenter_suggests_names():
     with pytest.raises(UnknownNameError, match="Did you mean: mediapipe"):
         S.check_segmenter_name("mediapipes")
-    with pytest.raises(UserError, match="--weights only applies"):
+    with pytest.raises(UserError, match="^weights only applies"):
         S.build_segmenter("mediapipe", weights="x.pth")
 
 
 def test_torchvision_deeplab_plumbing_random_and_checkpoint(tmp_path, monkeypatch):
     torch = pytest.importorskip("torch")
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "hub"))
-    with pytest.raises(UserError, match="--weights PATH"):
+    with pytest.raises(UserError, match="weights=PATH"):
         S.build_segmenter("deeplabv3_mobilenet_v3_large")
     seg = S.TorchvisionDeepLab("deeplabv3_mobilenet_v3_large", "random:3", size=64, batch=2)
     assert isinstance(seg, S.Segmenter) and seg.settings["weights"] == "random:3"

@@ -142,10 +142,10 @@ def test_real_sub_second_videos_are_still_short_not_still_images():
 def test_api_refuses_bad_numbers_before_any_work(tmp_path):
     m = write_manifest(tmp_path / "m.csv", [{"path": "a.mkv", "label": "jogging", "split": "real"}])
     for kwargs, match in [
-        ({"batch_size": 0}, "--batch-size 0"),
+        ({"batch_size": 0}, "batch_size=0"),
         ({"clips": "uniform:100000"}, "uniform:N"),
         ({"clips": "uniform:400", "crops": 3}, "1200 views per video"),
-        ({"device": "foo"}, "--device 'foo'"),
+        ({"device": "foo"}, "device='foo'"),
     ]:
         with pytest.raises(UserError, match=match):
             api.evaluate(m, ["tiny_c3d"], tmp_path / "o", weights=["random:0"], progress=False, **kwargs)

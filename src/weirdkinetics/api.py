@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from weirdkinetics.errors import ManifestError, UserError
-from weirdkinetics.inputs import unreadable
+from weirdkinetics.errors import ManifestError, UserError, option, rename_options
+from weirdkinetics.inputs import is_file, unreadable
 from weirdkinetics.labels import label_space, read_class_file, read_label_map, resolve_classes
 from weirdkinetics.manifest import Manifest, read_manifest
 from weirdkinetics.outputs import check_output_dir, check_output_file, check_outputs, write_csv
@@ -18,20 +18,30 @@ from weirdkinetics.results import RunResults, VideoResult
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from weirdkinetics.inference import Runtime
     from weirdkinetics.metrics.leaderboard import Leaderboard
+    from weirdkinetics.models.card import ModelCard
+    from weirdkinetics.models.loading import LoadedModel
     from weirdkinetics.report.contents import ReportContents
+    from weirdkinetics.sampling import ClipSpec
+    from weirdkinetics.store import Store, StoredAttribution
     from weirdkinetics.synth.generate import SynthResult
 
 DEFAULT_STORE = "predictions.sqlite"
 
 
 def validate(
-    manifest_path: str | Path, model: str | None = None, label_map: str | Path | None = None
+    manifest_path: str | Path,
+    model: str | None = None,
+    label_map: str | Path | None = None,
+    *,
+    flag: Callable[[str], str] | None = None,
 ) -> list[str]:
     """Every problem of a manifest at once (each with its row number); empty when valid.
 
     Checks the CSV's encoding and header, empty required cells, duplicate ids, missing or unreadable files,
-    and, with ``model``, labels unknown to the model's label space.
+    and, with ``model``, labels unknown to the model's label space. Problems name options as this API's
+    parameters, or as ``flag(name)`` (the CLI's flags; see ``errors.option``).
     """
     space = None
     if model:
@@ -42,7 +52,7 @@ def validate(
     try:
         read_manifest(manifest_path, space, mapping, check_files=True)
     except ManifestError as exc:
-        return exc.problems
+        return exc.problem_lines(flag)
     return []
 
 
@@ -69,7 +79,9 @@ def check_batch_size(batch_size: int) -> None:
         or not isinstance(batch_size, int)
         or not 1 <= batch_size <= MAX_BATCH_SIZE
     ):
-        raise UserError(f"--batch-size {batch_size!r}: must be a whole number from 1 to {MAX_BATCH_SIZE}")
+        raise UserError(
+            f"{option('batch_size', batch_size)}: must be a whole number from 1 to {MAX_BATCH_SIZE}"
+        )
 
 
 def _weights_for(models: list[str], weights: list[str] | None) -> list[str | None]:
@@ -78,11 +90,14 @@ def _weights_for(models: list[str], weights: list[str] | None) -> list[str | Non
     if len(weights) == 1 and len(models) > 1:
         if not weights[0].startswith("random"):
             raise UserError(
-                "one --weights PATH for several --model: give one --weights per --model, in order"
+                f"one {option('weights', meta='PATH')} for several {option('models')}: give one weights per model, "
+                "in order"
             )
         return weights * len(models)
     if len(weights) != len(models):
-        raise UserError(f"{len(weights)} --weights for {len(models)} --model: give one per model, in order")
+        raise UserError(
+            f"{len(weights)} {option('weights')} for {len(models)} {option('models')}: give one per model, in order"
+        )
     return list(weights)
 
 
@@ -112,54 +127,22 @@ def evaluate(
 
     Speed: ``precision`` fp32 (exact), bf16 or fp16 (CUDA) autocast, part of each run's identity;
     ``batch_size`` and ``decode_workers`` default per device; ``compile`` runs ``torch.compile``."""
-    from weirdkinetics.inference import Runtime, check_runtime
-    from weirdkinetics.models import get_card
-    from weirdkinetics.models.loading import load_model
+    from weirdkinetics.inference import Runtime
     from weirdkinetics.predict import build_jobs, evaluate_manifest
-    from weirdkinetics.sampling import spec_for
     from weirdkinetics.store import Store
 
     if not models:
-        raise UserError("no --model given; list them with 'weirdkinetics models'")
-    out_dir = check_output_dir(out_dir, "--out")
+        raise UserError(f"no {option('models')} given; list them with 'weirdkinetics models'")
+    out_dir = check_output_dir(out_dir, option("out_dir"))
     if export is not None:
-        export = check_output_file(export, "--export")
-    cards = [get_card(m) for m in models]  # unknown names fail before any work
-    if batch_size is not None:
-        check_batch_size(batch_size)
-    for card in cards:  # --clips and --crops (views per video) before any work
-        spec_for(card, clips, crops)
+        export = check_output_file(export, option("export"))
     runtime = Runtime(device=device, precision=precision, compile=compile)
-    check_runtime(runtime)  # no GPU, an unknown device or fp16 on CPU fail before any work
+    cards = _check_evaluation(models, clips, crops, batch_size, runtime)  # all before any work
     mapping = read_label_map(label_map) if label_map else None
-    # open-vocabulary models score the class subset's own names: with --classes manifest|FILE their labels
-    # need not belong to any label space
-    open_subset = classes != "all"
-    spaces = sorted({c.label_space for c in cards if not (c.open_vocabulary and open_subset)}) or [None]
-    for space in spaces:  # labels must belong to every fixed label space in use
-        manifest = read_manifest(manifest_path, label_space(space) if space else None, mapping)
+    manifest = _read_for_cards(manifest_path, cards, classes, mapping)
     store_path = Path(store_path) if store_path else out_dir / DEFAULT_STORE
-    problem = unreadable(store_path)
-    if problem is not None and not problem.missing:  # SQLite would block on a FIFO
-        raise UserError(f"--store {store_path}: {problem.reason}; give a store file (.sqlite)")
-    # no output may land on an input or on another output (the store, --export, the report's files)
-    inputs = _input_files(manifest, label_map=label_map, classes=classes, weights=weights)
-    outputs = {"the store (--store)": store_path}
-    if report:
-        outputs.update(report_outputs(out_dir))
-        _check_report_folders(out_dir, {**inputs, "the store (--store)": store_path})
-    if export is not None:
-        outputs["--export"] = export
-    check_outputs(outputs, inputs)
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UserError(f"--out {out_dir}: cannot create the folder ({exc.strerror or exc})") from None
-    loaded = [load_model(card, w, device) for card, w in zip(cards, _weights_for(models, weights))]
-    for m in loaded:
-        if m.card.open_vocabulary and open_subset:
-            names = sorted(set(manifest.labels)) if classes == "manifest" else read_class_file(classes)
-            m.set_classes(names)
+    _prepare_outputs(out_dir, store_path, export, report, manifest, label_map, classes, weights)
+    loaded = _load_models(cards, _weights_for(models, weights), device, classes, manifest)
     jobs = build_jobs(loaded, clips, crops, runtime)
     class_sets = {
         job.run_id: resolve_classes(classes, tuple(job.class_names), manifest.labels) for job in jobs
@@ -171,7 +154,8 @@ def evaluate(
         "device": device,
         "runtime": runtime.describe(),
     }
-    labels = dict(zip([j.run_id for j in jobs], run_labels or []))
+    run_ids = [j.run_id for j in jobs]
+    labels = dict(zip(run_ids, run_labels or []))
     with Store(store_path) as store:
         summary = evaluate_manifest(
             manifest,
@@ -185,36 +169,90 @@ def evaluate(
             runtime,
             decode_workers,
         )
-    outcome = EvalOutcome(out_dir, store_path, [j.run_id for j in jobs], models, summary, manifest)
+    outcome = EvalOutcome(out_dir, store_path, run_ids, models, summary, manifest)
     if export:
-        outcome.export = export_csv(store_path, manifest, jobs[0].run_id if len(jobs) == 1 else None, export)
+        outcome.export = export_csv(store_path, manifest, run_ids[0] if len(jobs) == 1 else None, export)
     if report:
-        outcome.report = make_report(store_path, out_dir, run_ids=[j.run_id for j in jobs], manifest=manifest)
+        outcome.report = make_report(store_path, out_dir, run_ids=run_ids, manifest=manifest)
     return outcome
 
 
-EXPORT_COLUMNS = [
-    "video_id",
-    "path",
-    "label",
-    "split",
-    "background",
-    "status",
-    "reason",
-    "pred",
-    "pred_score",
-    "pred_all",
-    "pred_all_score",
-    "top5",
-]
+def _check_evaluation(
+    models: list[str], clips: str | None, crops: int | None, batch_size: int | None, runtime: Runtime
+) -> list[ModelCard]:
+    """The cards of ``models``, once every setting is known to work: unknown names, batch size, views per
+    video, an unknown device, no GPU, or fp16 on CPU all fail before any work."""
+    from weirdkinetics.inference import check_runtime
+    from weirdkinetics.models import get_card
+    from weirdkinetics.sampling import spec_for
+
+    cards = [get_card(m) for m in models]
+    if batch_size is not None:
+        check_batch_size(batch_size)
+    for card in cards:  # clips and crops (views per video)
+        spec_for(card, clips, crops)
+    check_runtime(runtime)
+    return cards
 
 
-def _is_file(path: str) -> bool:
-    """Like ``Path.is_file`` but False for names the OS refuses (too long, NUL): loading says why, by flag."""
+def _read_for_cards(
+    manifest_path: str | Path, cards: list[ModelCard], classes: str, mapping: dict[str, str] | None
+) -> Manifest:
+    """The manifest, its labels checked against every fixed label space in use. Open-vocabulary models
+    score the class subset's own names: with classes ``manifest`` or a file, their labels need not belong
+    to any label space."""
+    open_subset = classes != "all"
+    spaces = sorted({c.label_space for c in cards if not (c.open_vocabulary and open_subset)}) or [None]
+    for space in spaces:
+        manifest = read_manifest(manifest_path, label_space(space) if space else None, mapping)
+    return manifest
+
+
+def _prepare_outputs(
+    out_dir: Path,
+    store_path: Path,
+    export: Path | None,
+    report: bool,
+    manifest: Manifest,
+    label_map: str | Path | None,
+    classes: str,
+    weights: list[str] | None,
+) -> None:
+    """Refuse outputs that would land on an input or on another output (the store, the export, the report's
+    files), and a store SQLite would block on (a FIFO); then make ``out_dir``."""
+    problem = unreadable(store_path)
+    if problem is not None and not problem.missing:
+        raise UserError(f"{option('store_path', store_path)}: {problem.reason}; give a store file (.sqlite)")
+    inputs = _input_files(manifest, label_map=label_map, classes=classes, weights=weights)
+    store = {f"the store ({option('store_path')})": store_path}
+    outputs = dict(store)
+    if report:
+        outputs.update(report_outputs(out_dir))
+        _check_report_folders(out_dir, {**inputs, **store})
+    if export is not None:
+        outputs[option("export")] = export
+    check_outputs(outputs, inputs)
     try:
-        return Path(path).is_file()
-    except (OSError, ValueError):
-        return False
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(
+            f"{option('out_dir', out_dir)}: cannot create the folder ({exc.strerror or exc})"
+        ) from None
+
+
+def _load_models(
+    cards: list[ModelCard], weights: list[str | None], device: str, classes: str, manifest: Manifest
+) -> list[LoadedModel]:
+    """Each card loaded with its weights; open-vocabulary models given the class subset's names (with
+    classes ``manifest`` or a file)."""
+    from weirdkinetics.models.loading import load_model
+
+    loaded = [load_model(card, w, device) for card, w in zip(cards, weights)]
+    for m in loaded:
+        if m.card.open_vocabulary and classes != "all":
+            names = sorted(set(manifest.labels)) if classes == "manifest" else read_class_file(classes)
+            m.set_classes(names)
+    return loaded
 
 
 def _input_files(
@@ -222,14 +260,14 @@ def _input_files(
 ) -> dict[str, Path]:
     """The files a command reads, by the name an error message gives them: the manifest, its videos and
     masks, the label map, a class file and checkpoint files."""
-    inputs: dict[str, Path] = {"the manifest (--manifest)": manifest.path}
+    inputs: dict[str, Path] = {f"the manifest ({option('manifest_path')})": manifest.path}
     if label_map:
-        inputs["--label-map"] = Path(label_map)
+        inputs[option("label_map")] = Path(label_map)
     if classes and classes not in ("all", "manifest"):
-        inputs["--classes"] = Path(classes)
+        inputs[option("classes")] = Path(classes)
     for w in weights or []:
-        if w and _is_file(w):
-            inputs[f"--weights {w}"] = Path(w)
+        if w and is_file(w):
+            inputs[option("weights", w)] = Path(w)
     for row in manifest.rows:
         inputs[f"the video of manifest row {row.row}"] = row.path
     return inputs
@@ -255,7 +293,7 @@ def _check_report_folders(out_dir: Path, inputs: dict[str, str | Path]) -> None:
         if parent in folders:
             raise UserError(
                 f"{name} {path} is inside the report's {folders[parent]}/ folder, whose files the report "
-                "rewrites; move it or choose another --out"
+                f"rewrites; move it or choose another {option('out_dir')}"
             )
 
 
@@ -284,8 +322,8 @@ def export_csv(store_path: str | Path, manifest: Manifest, run_id: str | None, o
     Refuses an ``out`` that is the store, the manifest or one of its videos."""
     from weirdkinetics.store import load_runs
 
-    out = check_output_file(out, "--export")
-    check_outputs({"--export": out}, {**_input_files(manifest), "the store": Path(store_path)})
+    out = check_output_file(out, option("out"))
+    check_outputs({option("out"): out}, {**_input_files(manifest), "the store": Path(store_path)})
     runs = load_runs(store_path, [run_id] if run_id else None, manifest=manifest)
     extras: list[str] = []
     for r in manifest.rows:
@@ -460,7 +498,6 @@ def attribution_records(
     again through the same decoder and cropped like the model's view, the stored map is blended over them
     and the person mask's outline drawn. qualitative: each run's qualitative panel (video ids), whose videos
     get overlays first."""
-    from weirdkinetics.report.attribution import overlay_selection
     from weirdkinetics.store import load_attributions
 
     stored = load_attributions(store_path, [r.run_id for r in runs])
@@ -471,32 +508,45 @@ def attribution_records(
         rows = [a for a in stored.get(run.run_id, []) if not keep or a.video_id in keep]
         if not rows:
             continue
-        recs = [
-            {
-                "video_id": a.video_id,
-                "path": a.path,
-                "method": a.method,
-                "settings_key": a.settings_key,
-                "settings": a.settings,
-                "status": a.status,
-                "reason": a.reason,
-                "row": a.row,
-                "numbers": a.numbers,
-                "has_map": a.saliency is not None,
-            }
-            for a in rows
-        ]
-        records[run.run_id] = recs
-        card = (run.provenance or {}).get("model_card") or {}
-        by_key = {(a.video_id, a.settings_key): a for a in rows}
+        records[run.run_id] = [_attribution_record(a) for a in rows]
         prefer = list(qualitative[i]) if qualitative else []
-        for key in dict.fromkeys(r["settings_key"] for r in recs):
-            for rec in overlay_selection([r for r in recs if r["settings_key"] == key], prefer=prefer):
-                a = by_key[(rec["video_id"], key)]
-                image = _overlay(a, card)
-                if image is not None:
-                    overlays[(run.run_id, a.video_id, key)] = image
+        overlays.update(_run_overlays(run, rows, records[run.run_id], prefer))
     return records, overlays
+
+
+def _attribution_record(a: StoredAttribution) -> dict:
+    """One stored attribution row (``store.StoredAttribution``) as the report reads it."""
+    return {
+        "video_id": a.video_id,
+        "path": a.path,
+        "method": a.method,
+        "settings_key": a.settings_key,
+        "settings": a.settings,
+        "status": a.status,
+        "reason": a.reason,
+        "row": a.row,
+        "numbers": a.numbers,
+        "has_map": a.saliency is not None,
+    }
+
+
+def _run_overlays(
+    run: RunResults, rows: list[StoredAttribution], recs: list[dict], prefer: list[str]
+) -> dict[tuple[str, str, str], object]:
+    """Overlays of the videos the report shows for one run, per settings: ``{(run_id, video_id,
+    settings_key): uint8 (T, H, W, 3)}`` (videos whose frames cannot be read again have none)."""
+    from weirdkinetics.report.attribution import overlay_selection
+
+    card = (run.provenance or {}).get("model_card") or {}
+    by_key = {(a.video_id, a.settings_key): a for a in rows}
+    out = {}
+    for key in dict.fromkeys(r["settings_key"] for r in recs):
+        for rec in overlay_selection([r for r in recs if r["settings_key"] == key], prefer=prefer):
+            a = by_key[(rec["video_id"], key)]
+            image = _overlay(a, card)
+            if image is not None:
+                out[(run.run_id, a.video_id, key)] = image
+    return out
 
 
 def _overlay(a, card: dict, side: int = 96):
@@ -554,11 +604,11 @@ def make_report(
     or a predictions CSV; return its files (``report_runs`` also returns its numbers). Runs with attribution
     rows (``explain``) get the "Where does the model look?" section."""
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= 2**32 - 1:
-        raise UserError(f"--seed {seed!r}: must be a whole number from 0 to {2**32 - 1}")
-    out_dir = check_output_dir(out_dir, "--out")
-    inputs: dict[str, str | Path] = {"the results (--store/--predictions)": Path(source)}
+        raise UserError(f"{option('seed', seed)}: must be a whole number from 0 to {2**32 - 1}")
+    out_dir = check_output_dir(out_dir, option("out_dir"))
+    inputs: dict[str, str | Path] = {f"the results ({option('source')})": Path(source)}
     if manifest is not None:
-        inputs["the manifest (--manifest)"] = manifest.path
+        inputs[f"the manifest ({option('manifest')})"] = manifest.path
     check_outputs(report_outputs(out_dir), inputs)
     _check_report_folders(out_dir, inputs)
     runs = load_results(source, run_ids, manifest)
@@ -566,6 +616,55 @@ def make_report(
         raise UserError(f"{source}: no runs to report")
     store = None if Path(source).suffix.lower() == ".csv" else source
     return report_runs(runs, out_dir, seed=seed, store=store).files
+
+
+def _register_explained_run(
+    store: Store,
+    loaded: LoadedModel,
+    run_id: str,
+    spec: ClipSpec,
+    class_names: list[str],
+    subset: list[str],
+    manifest: Manifest,
+    classes: str,
+    device: str,
+    run_label: str | None,
+) -> None:
+    """Record the run ``explain`` writes into (the same run as ``evaluate``'s for the card, weights and
+    dense sampling); a run only explained still names its classes and provenance."""
+    from weirdkinetics.store import RunInfo
+
+    card = loaded.card
+    store.ensure_run(
+        RunInfo(
+            run_id,
+            card.name,
+            card.to_dict(),
+            loaded.weights_digest,
+            loaded.weights_desc,
+            spec.key(),
+            spec.to_dict(),
+            class_names,
+        )
+    )
+    if store.evaluations(run_id):
+        return
+    store.record_evaluation(
+        run_id,
+        str(manifest.path),
+        manifest.digest,
+        subset,
+        [r.video_id for r in manifest.rows],
+        {
+            "versions": versions(),
+            "classes_spec": classes,
+            "device": device,
+            "manifest_digest": manifest.digest,
+            "manifest": str(manifest.path),
+            "run_label": run_label or "",
+            "explained_only": True,
+        },
+    )
 
 
 @dataclass
@@ -578,6 +677,19 @@ class ExplainOutcome:
     summary: object
     manifest: Manifest
     report: dict | None = None
+
+
+def _explain_segmenter(segmenter: str, segmenter_weights: str | None):
+    """``explain``'s segmenter (None for true masks); its errors name ``segmenter_weights``, as ``explain``
+    calls the segmenter's weights."""
+    from weirdkinetics.synth.segment import build_segmenter
+
+    if segmenter == "true":
+        return None
+    try:
+        return build_segmenter(segmenter, segmenter_weights)
+    except UserError as exc:
+        raise rename_options(exc, {"weights": "segmenter_weights"}) from None
 
 
 def explain(
@@ -614,8 +726,8 @@ def explain(
     from weirdkinetics.models.loading import load_model
     from weirdkinetics.predict import run_id_for
     from weirdkinetics.sampling import spec_for
-    from weirdkinetics.store import RunInfo, Store
-    from weirdkinetics.synth.segment import MaskCache, build_segmenter, check_segmenter_name
+    from weirdkinetics.store import Store
+    from weirdkinetics.synth.segment import MaskCache, check_segmenter_name
 
     card = get_card(model)
     chosen = check_methods(card, methods)
@@ -623,13 +735,14 @@ def explain(
     open_subset = classes != "all"
     space = None if (card.open_vocabulary and open_subset) else label_space(card.label_space)
     manifest = read_manifest(manifest_path, space)
-    out_dir = check_output_dir(out_dir, "--out")
+    out_dir = check_output_dir(out_dir, option("out_dir"))
     out_dir.mkdir(parents=True, exist_ok=True)
     store_path = Path(store_path) if store_path else out_dir / DEFAULT_STORE
     check_outputs(
-        {"the store (--store)": store_path}, _input_files(manifest, classes=classes, weights=[weights])
+        {f"the store ({option('store_path')})": store_path},
+        _input_files(manifest, classes=classes, weights=[weights]),
     )
-    seg = None if segmenter == "true" else build_segmenter(segmenter, segmenter_weights)
+    seg = _explain_segmenter(segmenter, segmenter_weights)
     cache = None if seg is None else MaskCache(Path(mask_cache) if mask_cache else out_dir / "mask-cache")
     masks_from = MaskSource(segmenter, seg, cache, manifest.path.parent)
     loaded = load_model(card, weights, device)
@@ -649,35 +762,9 @@ def explain(
     spec = spec_for(card, "dense")
     run_id = run_id_for(loaded, spec)
     with Store(store_path) as store:
-        store.ensure_run(
-            RunInfo(
-                run_id,
-                card.name,
-                card.to_dict(),
-                loaded.weights_digest,
-                loaded.weights_desc,
-                spec.key(),
-                spec.to_dict(),
-                class_names,
-            )
+        _register_explained_run(
+            store, loaded, run_id, spec, class_names, subset, manifest, classes, device, run_label
         )
-        if not store.evaluations(run_id):  # a run only explained still names its classes and provenance
-            store.record_evaluation(
-                run_id,
-                str(manifest.path),
-                manifest.digest,
-                subset,
-                [r.video_id for r in manifest.rows],
-                {
-                    "versions": versions(),
-                    "classes_spec": classes,
-                    "device": device,
-                    "manifest_digest": manifest.digest,
-                    "manifest": str(manifest.path),
-                    "run_label": run_label or "",
-                    "explained_only": True,
-                },
-            )
         summary = explain_manifest(
             manifest,
             loaded,

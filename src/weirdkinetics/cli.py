@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from weirdkinetics import __version__
-from weirdkinetics.errors import ManifestError, UserError
+from weirdkinetics.errors import UserError, option, render_options
 from weirdkinetics.outputs import check_output_file
 
 
@@ -59,9 +59,30 @@ def _clips_option(text: str) -> str:
 
     try:
         parse_clips(text)
-    except UserError as exc:
-        raise argparse.ArgumentTypeError(str(exc).split(": ", 1)[1]) from None
+    except UserError as exc:  # argparse names the flag and the value itself
+        head = render_options(option("clips", text), flag) + ": "
+        raise argparse.ArgumentTypeError(exc.render(flag).removeprefix(head)) from None
     return text
+
+
+# API parameter -> the flag that sets it, where the two names differ beyond "_" for "-"
+_FLAGS = {
+    "models": "--model",
+    "methods": "--method",
+    "run_ids": "--run",
+    "out_dir": "--out",
+    "store_path": "--store",
+    "manifest_path": "--manifest",
+    "source": "--store or --predictions",
+    "category": "--background-category",  # SynthOptions' fields
+    "choice": "--background-rule",
+}
+
+
+def flag(name: str) -> str:
+    """The command-line flag of the API parameter ``name`` (``store_path`` -> ``--store``): how the CLI
+    renders the options a ``UserError`` names (``errors.option``)."""
+    return _FLAGS.get(name, "--" + name.replace("_", "-"))
 
 
 def _path_option(text: str) -> str:
@@ -169,7 +190,7 @@ def cmd_explain(a) -> int:
 def cmd_validate(a) -> int:
     from weirdkinetics import api
 
-    problems = api.validate(a.manifest, a.model, a.label_map)
+    problems = api.validate(a.manifest, a.model, a.label_map, flag=flag)
     if problems:
         print(f"{a.manifest}: {len(problems)} problem(s):", file=sys.stderr)
         for p in problems:
@@ -728,11 +749,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except ManifestError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except UserError as exc:  # ManifestError included
+        print(f"error: {exc.render(flag)}", file=sys.stderr)
         return 1
     except OSError as exc:  # known causes are one line; any other keeps its traceback (a bug)
         line = _os_error_line(exc)

@@ -112,42 +112,12 @@ def probe(path: str | Path) -> VideoInfo:
     try:
         stream = _video_stream(container)
         ctx = stream.codec_context
+        avg = _average_rate(stream)
+        pts, no_pts = _packet_pts(container, stream)
         tb = float(stream.time_base) if stream.time_base else None
-        avg = float(stream.average_rate) if stream.average_rate else (float(stream.guessed_rate or 0) or 0.0)
-        pts: list[int] = []
-        no_pts = 0
-        try:
-            for packet in container.demux(stream):
-                if packet.size == 0:  # flush packet at EOF
-                    continue
-                if packet.pts is None:
-                    no_pts += 1
-                else:
-                    pts.append(packet.pts)
-        except (av.FFmpegError, OSError, ValueError):
-            pass  # truncated/corrupt containers: keep the packets read so far; decoding tells the rest
-        timing = "pts"
-        if tb and pts and not no_pts:
-            times = np.sort(np.asarray(pts, dtype=np.float64)) * tb
-        else:
-            count = len(pts) + no_pts
-            times = np.arange(count, dtype=np.float64) / (avg or 30.0)
-            timing = "cfr"
-        duration = float(stream.duration * stream.time_base) if stream.duration and stream.time_base else None
-        if duration is None and container.duration:
-            duration = container.duration / 1_000_000
-        rotation = 0
-        try:
-            # PyAV exposes the display matrix on frames; decode one frame to read it
-            container.seek(0)
-            for frame in container.decode(stream):
-                rotation = int(round(getattr(frame, "rotation", 0) or 0))
-                break
-        except (av.FFmpegError, OSError, ValueError):
-            pass  # no decodable first frame: no rotation to read; decoding reports the failure itself
-        width, height = ctx.width, ctx.height
-        if rotation % 180:
-            width, height = height, width
+        times, timing = frame_times(pts, no_pts, tb, avg)
+        rotation = _rotation(container, stream)
+        width, height = (ctx.height, ctx.width) if rotation % 180 else (ctx.width, ctx.height)
         return VideoInfo(
             path=str(path),
             codec=ctx.name,
@@ -155,13 +125,70 @@ def probe(path: str | Path) -> VideoInfo:
             height=height,
             rotation=rotation,
             avg_fps=avg,
-            duration=duration,
+            duration=_duration(container, stream),
             claimed_frames=int(stream.frames or 0),
             times=times,
             timing=timing,
         )
     finally:
         container.close()
+
+
+def frame_times(
+    pts: list[int], no_pts: int, time_base: float | None, avg_fps: float
+) -> tuple[np.ndarray, str]:
+    """Presentation times float64 (N,) of a stream's frames, in decoding output order, and how they were
+    found: ``"pts"`` (the packets' timestamps, sorted) or ``"cfr"`` (a constant rate, ``avg_fps`` or else
+    30, when any packet lacks a timestamp or the stream has no time base).
+
+    pts: the timestamps of the packets that have one; no_pts: how many have none.
+    """
+    if time_base and pts and not no_pts:
+        return np.sort(np.asarray(pts, dtype=np.float64)) * time_base, "pts"
+    count = len(pts) + no_pts
+    return np.arange(count, dtype=np.float64) / (avg_fps or 30.0), "cfr"
+
+
+def _average_rate(stream: av.video.stream.VideoStream) -> float:
+    if stream.average_rate:
+        return float(stream.average_rate)
+    return float(stream.guessed_rate or 0) or 0.0
+
+
+def _packet_pts(container: av.container.InputContainer, stream) -> tuple[list[int], int]:
+    """The timestamps of the stream's packets (demuxed, not decoded) and how many packets have none."""
+    pts: list[int] = []
+    no_pts = 0
+    try:
+        for packet in container.demux(stream):
+            if packet.size == 0:  # flush packet at EOF
+                continue
+            if packet.pts is None:
+                no_pts += 1
+            else:
+                pts.append(packet.pts)
+    except (av.FFmpegError, OSError, ValueError):
+        pass  # truncated/corrupt containers: keep the packets read so far; decoding tells the rest
+    return pts, no_pts
+
+
+def _duration(container: av.container.InputContainer, stream) -> float | None:
+    """Seconds, as the stream (else the container) claims; None when neither says."""
+    if stream.duration and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    return container.duration / 1_000_000 if container.duration else None
+
+
+def _rotation(container: av.container.InputContainer, stream) -> int:
+    """Display rotation in degrees counter-clockwise: PyAV exposes the display matrix on frames, so the
+    first frame is decoded to read it (0 when none decodes)."""
+    try:
+        container.seek(0)
+        for frame in container.decode(stream):
+            return int(round(getattr(frame, "rotation", 0) or 0))
+    except (av.FFmpegError, OSError, ValueError):
+        pass  # no decodable first frame: no rotation to read; decoding reports the failure itself
+    return 0
 
 
 def rotate(image: np.ndarray, rotation: int) -> np.ndarray:
@@ -196,33 +223,48 @@ def iter_source_frames(
     break were delivered) or ``decode_error`` (none were).
     """
     result = result if result is not None else DecodeResult()
-    last_wanted = max(wanted) if wanted else None
+    stop_after = max(wanted) if stop_early and wanted else None
     container = _open(path)
     try:
         stream = _video_stream(container)
         stream.thread_type = "AUTO"
-        # one swscale context for the whole video: to_ndarray(format=...) would build one per frame (~15x slower)
-        reformatter = av.video.reformatter.VideoReformatter()
-        index = 0
-        try:
-            for frame in container.decode(stream):
-                if limit is not None and index >= limit:
-                    break
-                if wanted is None or index in wanted:
-                    rgb = rotate(reformatter.reformat(frame, format="rgb24").to_ndarray(), rotation)
-                    yield index, (convert(rgb) if convert else rgb)
-                index += 1
-                result.frames_decoded = index
-                if stop_early and last_wanted is not None and index > last_wanted:
-                    break
-        except (av.FFmpegError, ValueError, OSError) as exc:
-            result.status = "partial" if index > 0 else "decode_error"
-            result.reason = f"decoding broke off after {index} frame(s): {_first_line(exc)}"
-            result.frames_decoded = index
-        if result.status == "ok" and index == 0:
-            result.status, result.reason = "decode_error", "no frame could be decoded"
+        yield from _decode(container, stream, wanted, rotation, convert, result, limit, stop_after)
     finally:
         container.close()
+
+
+def _decode(
+    container: av.container.InputContainer,
+    stream,
+    wanted: set[int] | None,
+    rotation: int,
+    convert: Callable[[np.ndarray], object] | None,
+    result: DecodeResult,
+    limit: int | None,
+    stop_after: int | None,
+) -> Iterator[tuple[int, object]]:
+    """``iter_source_frames``' decoding pass over an open stream; stops before frame ``limit`` and after
+    frame ``stop_after`` (None: no stop)."""
+    # one swscale context for the whole video: to_ndarray(format=...) would build one per frame (~15x slower)
+    reformatter = av.video.reformatter.VideoReformatter()
+    index = 0
+    try:
+        for frame in container.decode(stream):
+            if limit is not None and index >= limit:
+                break
+            if wanted is None or index in wanted:
+                rgb = rotate(reformatter.reformat(frame, format="rgb24").to_ndarray(), rotation)
+                yield index, (convert(rgb) if convert else rgb)
+            index += 1
+            result.frames_decoded = index
+            if stop_after is not None and index > stop_after:
+                break
+    except (av.FFmpegError, ValueError, OSError) as exc:
+        result.status = "partial" if index > 0 else "decode_error"
+        result.reason = f"decoding broke off after {index} frame(s): {_first_line(exc)}"
+        result.frames_decoded = index
+    if result.status == "ok" and index == 0:
+        result.status, result.reason = "decode_error", "no frame could be decoded"
 
 
 @dataclass

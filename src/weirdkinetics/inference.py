@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from weirdkinetics.errors import UserError
+from weirdkinetics.errors import UserError, option
 
 if TYPE_CHECKING:
     import torch
@@ -75,28 +75,35 @@ def resolve_device(name: str) -> torch.device:
     except (RuntimeError, TypeError, ValueError):
         device = None
     if device is None or device.type not in DEVICE_TYPES:
-        raise UserError(f"--device {name!r}: not a device this toolkit runs on; use cpu, cuda, cuda:N or mps")
+        raise UserError(
+            f"{option('device', name)}: not a device this toolkit runs on; use cpu, cuda, cuda:N or mps"
+        )
     if device.type == "cuda":
         count = torch.cuda.device_count() if torch.cuda.is_available() else 0
         if count == 0:
             built = f"built with CUDA {torch.version.cuda}" if torch.version.cuda else "built without CUDA"
             raise UserError(
-                f"--device {name}: no CUDA GPU is visible here (torch {torch.__version__}, {built}); use --device cpu"
+                f"{option('device', name)}: no CUDA GPU is visible here (torch {torch.__version__}, {built}); "
+                f"use {option('device', 'cpu')}"
             )
         if device.index is not None and device.index >= count:
-            raise UserError(f"--device {name}: only {count} CUDA GPU(s) here (cuda:0..cuda:{count - 1})")
+            raise UserError(
+                f"{option('device', name)}: only {count} CUDA GPU(s) here (cuda:0..cuda:{count - 1})"
+            )
     if device.type == "mps" and not torch.backends.mps.is_available():
-        raise UserError(f"--device {name}: Apple's Metal (MPS) is not available here; use --device cpu")
+        raise UserError(
+            f"{option('device', name)}: Apple's Metal (MPS) is not available here; use {option('device', 'cpu')}"
+        )
     return device
 
 
 def check_runtime(rt: Runtime) -> torch.device:
     """Validate a runtime before any model is built (one clear error each)."""
     if rt.precision not in PRECISIONS:
-        raise UserError(f"--precision {rt.precision!r}: not one of {', '.join(PRECISIONS)}")
+        raise UserError(f"{option('precision', rt.precision)}: not one of {', '.join(PRECISIONS)}")
     device = resolve_device(rt.device)
     if rt.precision == "fp16" and device.type != "cuda":
-        raise UserError("--precision fp16 needs a CUDA device; on CPU use bf16 (or fp32)")
+        raise UserError(f"{option('precision', 'fp16')} needs a CUDA device; on CPU use bf16 (or fp32)")
     return device
 
 

@@ -63,6 +63,15 @@ class Unreadable:
     missing: bool = False
 
 
+def is_file(path: str | Path) -> bool:
+    """Like ``Path.is_file`` but False, not an error, for names the OS refuses (too long, a NUL byte): the
+    caller that reads the file reports those with the option that named it."""
+    try:
+        return Path(path).is_file()
+    except (OSError, ValueError):
+        return False
+
+
 def unreadable(path: str | Path) -> Unreadable | None:
     """None when ``path`` is a readable regular file (symlinks followed); else why not. Never opens it."""
     try:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from functools import cache, lru_cache
 from pathlib import Path
 
-from weirdkinetics.errors import UnknownNameError, UserError, did_you_mean
+from weirdkinetics.errors import UnknownNameError, UserError, did_you_mean, option
 from weirdkinetics.inputs import TextInput, unreadable
 
 _LABEL_SPACES: dict[str, Callable[[], list[str]]] = {}
@@ -193,7 +193,9 @@ def read_class_file(path: str | Path) -> list[str]:
     path = Path(path)
     problem = unreadable(path)
     if problem is not None and problem.missing:
-        raise UserError(f"{path}: no such classes file (use --classes all, manifest, or a file)")
+        raise UserError(
+            f"{path}: no such classes file (give {option('classes')} as all, manifest, or a file)"
+        )
     with TextInput(path, "classes file") as source:
         lines = [ln.strip() for ln in source.lines()]
     return [ln for ln in lines if ln and not ln.startswith("#")]
@@ -212,6 +214,6 @@ def resolve_classes(spec: str, space: tuple[str, ...], manifest_labels: list[str
         r = resolve_label(n, space)
         (resolved.append(r) if r else unknown.append(n + suggest(n, space)))
     if unknown:
-        raise UserError(f"--classes {spec}: not in the model's label space: " + "; ".join(unknown))
+        raise UserError(f"{option('classes', spec)}: not in the model's label space: " + "; ".join(unknown))
     wanted = set(resolved)
     return [c for c in space if c in wanted]

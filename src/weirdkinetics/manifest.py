@@ -8,7 +8,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from weirdkinetics.errors import ManifestError, UserError
+from weirdkinetics.errors import ManifestError, UserError, option
 from weirdkinetics.inputs import TextEncodingError, TextInput, unreadable
 from weirdkinetics.labels import resolve_label, suggest
 from weirdkinetics.outputs import (
@@ -125,7 +125,65 @@ def _parse_manifest(
 ) -> Manifest:
     reader = source.dict_rows()
     columns = [_cell(c) for c in (reader.fieldnames or [])]
-    problems: list[str] = []
+    problems = _header_problems(columns, path)
+    rows: list[ManifestRow] = []
+    seen_ids: dict[str, int] = {}  # video_id -> its first row
+    for rownum, raw in enumerate(reader, start=2):
+        row, found = _read_row(rownum, raw, len(columns), path.parent, label_space, label_map, seen_ids)
+        if check_files and row is not None and (problem := _file_problem(row, path.parent)):
+            found.append(problem)
+        problems += [f"row {rownum}: {p}" for p in found]
+        rows += [row] if row is not None else []
+    if not rows and not problems:
+        problems.append("no rows after the header")
+    if problems:
+        raise ManifestError(problems, str(path))
+    for _ in source.lines():  # the digest covers the whole file (nothing is left after the csv reader)
+        pass
+    return Manifest(path=path, rows=rows, columns=columns, digest=source.digest)
+
+
+def _read_row(
+    rownum: int,
+    raw: dict,
+    num_columns: int,
+    base: Path,
+    label_space: tuple[str, ...] | list[str] | None,
+    label_map: dict[str, str] | None,
+    seen_ids: dict[str, int],
+) -> tuple[ManifestRow | None, list[str]]:
+    """One CSV row (``raw`` from ``csv.DictReader``; None for a blank line) and its problems without the row
+    number; ``seen_ids`` (video_id -> first row) is updated."""
+    problems = []
+    if None in raw:  # more cells than header columns
+        problems.append(f"{len(raw[None])} cell(s) more than the header's {num_columns} columns")
+    cells = {_cell(k): _cell(v) for k, v in raw.items() if k is not None}
+    if not any(cells.values()):
+        return None, problems  # blank line
+    label, found = row_problems(cells, label_space, label_map)
+    path_text = cells.get("path", "")
+    video_id = cells.get("video_id") or path_text
+    first = seen_ids.setdefault(video_id, rownum)
+    if first != rownum:
+        found.append(f"duplicate video_id '{video_id}' (first on row {first})")
+    full = Path(path_text) if os.path.isabs(path_text) else base / path_text
+    row = ManifestRow(
+        row=rownum,
+        path=_absolute(full) if path_text else full,
+        path_text=path_text,
+        label=label,
+        split=cells.get("split", ""),
+        background=cells.get("background", ""),
+        video_id=video_id,
+        source_id=cells.get("source_id", ""),
+        extra={k: v for k, v in cells.items() if k not in STANDARD},
+    )
+    return row, problems + found
+
+
+def _header_problems(columns: list[str], path: Path) -> list[str]:
+    """The header's problems that still let rows be read (duplicate columns); raises ``ManifestError`` for
+    those that do not (no header, a required column missing)."""
     if not columns:
         raise ManifestError(["row 1: empty file; the header must name at least path,label,split"], str(path))
     missing_cols = [c for c in REQUIRED if c not in columns]
@@ -135,71 +193,46 @@ def _parse_manifest(
             str(path),
         )
     dupes = sorted({c for c in columns if columns.count(c) > 1})
-    if dupes:
-        problems.append(f"row 1: duplicate column(s) {', '.join(dupes)}")
-    rows: list[ManifestRow] = []
-    seen_ids: dict[str, int] = {}
-    base = path.parent
-    for rownum, raw in enumerate(reader, start=2):
-        if None in raw:  # more cells than header columns
-            problems.append(
-                f"row {rownum}: {len(raw[None])} cell(s) more than the header's {len(columns)} columns"
-            )
-        cells = {_cell(k): _cell(v) for k, v in raw.items() if k is not None}
-        if not any(cells.values()):
-            continue  # blank line
-        for col in REQUIRED:
-            if not cells.get(col):
-                problems.append(f"row {rownum}: empty '{col}'")
-        path_text = cells.get("path", "")
-        label = cells.get("label", "")
-        if label and label_map:
-            label = label_map.get(label, label)
-        if label and label_space is not None:
-            resolved = resolve_label(label, label_space)
-            if resolved is None:
-                hint = suggest(label, label_space)
-                problems.append(
-                    f"row {rownum}: label '{label}' is not in the model's label space.{hint}"
-                    + ("" if hint else " Use --label-map FILE to map your labels.")
-                )
-            else:
-                label = resolved
-        video_id = cells.get("video_id") or path_text
-        if video_id in seen_ids:
-            problems.append(
-                f"row {rownum}: duplicate video_id '{video_id}' (first on row {seen_ids[video_id]})"
-            )
-        else:
-            seen_ids[video_id] = rownum
-        full = Path(path_text) if os.path.isabs(path_text) else base / path_text
-        derived_not_made = cells.get("synth_status", "ok") not in ("", "ok")  # synth rows kept with a reason
-        if check_files and path_text and not derived_not_made:
-            problem = unreadable(full)
-            if problem is not None and problem.missing:
-                problems.append(f"row {rownum}: missing file {full}")
-            elif problem is not None:  # a FIFO, folder, device or socket, a symlink loop, a long name, ...
-                problems.append(f"row {rownum}: {full}: {problem.reason}")
-        rows.append(
-            ManifestRow(
-                row=rownum,
-                path=_absolute(full) if path_text else full,
-                path_text=path_text,
-                label=label,
-                split=cells.get("split", ""),
-                background=cells.get("background", ""),
-                video_id=video_id,
-                source_id=cells.get("source_id", ""),
-                extra={k: v for k, v in cells.items() if k not in STANDARD},
-            )
-        )
-    if not rows and not problems:
-        problems.append("no rows after the header")
-    if problems:
-        raise ManifestError(problems, str(path))
-    for _ in source.lines():  # the digest covers the whole file (nothing is left after the csv reader)
-        pass
-    return Manifest(path=path, rows=rows, columns=columns, digest=source.digest)
+    return [f"row 1: duplicate column(s) {', '.join(dupes)}"] if dupes else []
+
+
+def row_problems(
+    cells: dict[str, str],
+    label_space: tuple[str, ...] | list[str] | None = None,
+    label_map: dict[str, str] | None = None,
+) -> tuple[str, list[str]]:
+    """One row's label and the problems of its cells (without the row number; files are not looked at).
+
+    cells: column -> stripped text. The label is mapped by ``label_map``, then resolved to the spelling of
+    ``label_space`` when it names one of its classes (spelling variants allowed).
+    """
+    problems = [f"empty '{col}'" for col in REQUIRED if not cells.get(col)]
+    label = cells.get("label", "")
+    if label and label_map:
+        label = label_map.get(label, label)
+    if not label or label_space is None:
+        return label, problems
+    resolved = resolve_label(label, label_space)
+    if resolved is not None:
+        return resolved, problems
+    hint = suggest(label, label_space)
+    problems.append(
+        f"label '{label}' is not in the model's label space.{hint}"
+        + ("" if hint else f" Use {option('label_map', meta='FILE')} to map your labels.")
+    )
+    return label, problems
+
+
+def _file_problem(row: ManifestRow, base: Path) -> str | None:
+    """Why the row's video cannot be read (missing, a FIFO, a folder, a symlink loop, a long name, ...), or
+    None. Derived rows that synth kept with a reason (no video made) have nothing to read."""
+    if not row.path_text or row.extra.get("synth_status", "ok") not in ("", "ok"):
+        return None
+    full = Path(row.path_text) if os.path.isabs(row.path_text) else base / row.path_text
+    problem = unreadable(full)
+    if problem is None:
+        return None
+    return f"missing file {full}" if problem.missing else f"{full}: {problem.reason}"
 
 
 def _cell(value: str | None) -> str:
@@ -217,7 +250,7 @@ def write_manifest(
     unchanged by ``read_manifest``). Refuses a ``path`` that is a folder, one of ``inputs`` (name -> path)
     or one of the rows' videos.
     """
-    path = check_output_file(path, "-o")
+    path = check_output_file(path, option("path"))
     base = path.resolve().parent
     videos = {
         f"the video of row {i}": (Path(r["path"]) if os.path.isabs(r["path"]) else base / r["path"])
@@ -288,13 +321,7 @@ def _kinetics_rows(reader, annotations: Path, videos: Path, classes, relative_to
         raise UserError(
             f"{annotations}: expected columns {', '.join(sorted(need))} (the official Kinetics CSV)"
         )
-    on_disk: dict[str, Path] = {}
-    if videos.is_dir():
-        for p in videos.rglob("*"):
-            if p.is_file() and p.suffix.lower() in VIDEO_EXTENSIONS:
-                on_disk.setdefault(p.stem, p)
-    else:
-        raise UserError(f"--videos {videos}: not a folder")
+    on_disk = _videos_by_stem(videos)
     wanted = {c.strip().lower() for c in classes} if classes else None
     base = Path(relative_to) if relative_to else videos
     rows, problems = [], []
@@ -303,16 +330,10 @@ def _kinetics_rows(reader, annotations: Path, videos: Path, classes, relative_to
         if wanted is not None and label.lower() not in wanted:
             continue
         try:
-            start, end = int(float(r.get("time_start") or "")), int(float(r.get("time_end") or ""))
-        except (TypeError, ValueError, OverflowError):  # empty cells, text, nan, inf
-            problems.append(f"row {rownum}: time_start/time_end are not finite numbers")
+            stem = _kinetics_stem(r)
+        except ValueError as exc:
+            problems.append(f"row {rownum}: {exc}")
             continue
-        if start < 0 or end < start:
-            problems.append(
-                f"row {rownum}: time_start {start} and time_end {end} are not an interval of seconds"
-            )
-            continue
-        stem = _KINETICS_NAME.format(youtube_id=(r.get("youtube_id") or "").strip(), start=start, end=end)
         path = on_disk.get(stem, videos / f"{stem}.mp4")
         rows.append(
             {
@@ -326,6 +347,31 @@ def _kinetics_rows(reader, annotations: Path, videos: Path, classes, relative_to
     if problems:
         raise ManifestError(problems, str(annotations))
     return rows
+
+
+def _kinetics_stem(annotation: dict[str, str | None]) -> str:
+    """The file stem ``<youtube_id>_<start:06d>_<end:06d>`` of one annotation row; a ``ValueError`` says
+    what is wrong with its times."""
+    try:
+        start = int(float(annotation.get("time_start") or ""))
+        end = int(float(annotation.get("time_end") or ""))
+    except (TypeError, ValueError, OverflowError):  # empty cells, text, nan, inf
+        raise ValueError("time_start/time_end are not finite numbers") from None
+    if start < 0 or end < start:
+        raise ValueError(f"time_start {start} and time_end {end} are not an interval of seconds")
+    youtube_id = (annotation.get("youtube_id") or "").strip()
+    return _KINETICS_NAME.format(youtube_id=youtube_id, start=start, end=end)
+
+
+def _videos_by_stem(videos: Path) -> dict[str, Path]:
+    """The video files under ``videos`` by file stem (the first found of each)."""
+    if not videos.is_dir():
+        raise UserError(f"{option('videos', str(videos))}: not a folder")
+    on_disk: dict[str, Path] = {}
+    for p in videos.rglob("*"):
+        if p.is_file() and p.suffix.lower() in VIDEO_EXTENSIONS:
+            on_disk.setdefault(p.stem, p)
+    return on_disk
 
 
 def digest_text(text: str) -> str:

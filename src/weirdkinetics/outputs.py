@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from weirdkinetics.errors import UserError
+from weirdkinetics.errors import UserError, option
 
 # --- atomic files -------------------------------------------------------------------------------------------
 
@@ -215,7 +215,8 @@ def check_outputs(
 ) -> None:
     """Refuse an output path that is one of ``inputs`` or another of ``outputs`` (one line saying which).
 
-    Keys name the paths for the message (``"--export"``, ``"the store (--store)"``). Paths are compared
+    Keys name the paths for the message (``option("export")``, ``f"the store ({option('store_path')})"``:
+    see ``errors.option``). Paths are compared
     resolved (symlinks followed) and, where both exist, by file identity (hard links).
     """
     seen: dict[str, str] = {}
@@ -237,7 +238,8 @@ def check_outputs(
 
 
 def check_output_file(path: str | Path, flag: str) -> Path:
-    """An output file path given by the user: not empty, not an existing folder."""
+    """An output file path given by the user: not empty, not an existing folder. ``flag`` names the path in
+    messages (an ``errors.option``, or a flag the CLI checks itself)."""
     if str(path).strip() == "":
         raise UserError(f"{flag} is empty: give a file name")
     p = Path(path)
@@ -246,8 +248,9 @@ def check_output_file(path: str | Path, flag: str) -> Path:
     return p
 
 
-def check_output_dir(path: str | Path, flag: str = "--out") -> Path:
-    """An output folder given by the user: not empty, not an existing file."""
+def check_output_dir(path: str | Path, flag: str = option("out_dir")) -> Path:
+    """An output folder given by the user: not empty, not an existing file. ``flag`` names the path in
+    messages (an ``errors.option``)."""
     if str(path).strip() == "":
         raise UserError(f"{flag} is empty: give a folder name")
     p = Path(path)

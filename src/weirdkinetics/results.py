@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from weirdkinetics import statuses
-from weirdkinetics.errors import ManifestError, UserError, did_you_mean
+from weirdkinetics.errors import ManifestError, UserError, did_you_mean, option
 from weirdkinetics.inputs import TextInput
 from weirdkinetics.labels import resolve_label
 from weirdkinetics.outputs import unneutralise_cell
@@ -118,7 +118,9 @@ def select_runs(
         choices = [info.model for info in runs] + [info.run_id for info in runs]
         hints = "".join(did_you_mean(name, dict.fromkeys(choices)) for name in unknown)
         listing = ", ".join(f"{info.run_id} ({info.model})" for info in runs) or "none"
-        raise UserError(f"--run {', '.join(unknown)}: not in {where}.{hints} Runs there: {listing}")
+        raise UserError(
+            f"{option('run_ids')} {', '.join(unknown)}: not in {where}.{hints} Runs there: {listing}"
+        )
     return [info for info in runs if any(matches(info, name) for name in wanted)]
 
 

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from weirdkinetics.errors import UserError
+from weirdkinetics.errors import UserError, option
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ def parse_clips(clips: str) -> tuple[str, int | None, int]:
     m = _CLIPS.fullmatch(clips)
     if m is None or (m.group(1) and not 1 <= int(m.group(1)) <= MAX_VIEWS_PER_VIDEO):
         raise UserError(
-            f"--clips {clips!r}: use 'dense' (the card's protocol), 'uniform:N' with N from 1 to "
+            f"{option('clips', clips)}: use 'dense' (the card's protocol), 'uniform:N' with N from 1 to "
             f"{MAX_VIEWS_PER_VIDEO}, or 'segments:N[xV]' (N equal segments, one frame each; V views)"
         )
     if clips == "dense":
@@ -78,7 +78,9 @@ def parse_clips(clips: str) -> tuple[str, int | None, int]:
         return "uniform", int(m.group(1)), 1
     n, views = int(m.group(2)), int(m.group(3) or 1)
     if not 1 <= views <= MAX_VIEWS_PER_VIDEO:
-        raise UserError(f"--clips {clips!r}: V must be from 1 to {MAX_VIEWS_PER_VIDEO}: use 'segments:{n}xV'")
+        raise UserError(
+            f"{option('clips', clips)}: V must be from 1 to {MAX_VIEWS_PER_VIDEO}: use 'segments:{n}xV'"
+        )
     return "segments", n, views
 
 
@@ -92,12 +94,12 @@ def spec_for(card, clips: str | None = None, crops: int | None = None) -> ClipSp
     crops = card.default_crops if crops is None else crops
     clips = card.default_clips if clips is None else clips
     if crops not in (1, 3):
-        raise UserError(f"--crops {crops}: must be 1 or 3")
+        raise UserError(f"{option('crops', crops)}: must be 1 or 3")
     kind, n, views = parse_clips(clips)
     count = views if kind == "segments" else n
     if count is not None and count * crops > MAX_VIEWS_PER_VIDEO:
         raise UserError(
-            f"--clips {clips} with {crops} crops is {count * crops} views per video, more than the limit of "
+            f"{option('clips', clips)} with {crops} crops is {count * crops} views per video, more than the limit of "
             f"{MAX_VIEWS_PER_VIDEO}; use at most "
             + (
                 f"segments:{n}x{MAX_VIEWS_PER_VIDEO // crops}"
@@ -108,7 +110,7 @@ def spec_for(card, clips: str | None = None, crops: int | None = None) -> ClipSp
     if kind == "segments":
         if n != card.frames:
             raise UserError(
-                f"--clips {clips!r}: model '{card.name}' takes {card.frames} frames, one per segment: "
+                f"{option('clips', clips)}: model '{card.name}' takes {card.frames} frames, one per segment: "
                 f"use 'segments:{card.frames}' (or 'segments:{card.frames}xV' for V views)"
             )
         return ClipSpec(card.fps, card.frames, card.stride, card.clip_spacing, views, crops, segments=True)

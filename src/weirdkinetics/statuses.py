@@ -32,5 +32,14 @@ RETRIED = ("missing",)
 DECODE = ("ok", "partial", "decode_error")
 """How one decoding pass can end."""
 
+
+class RowFailure(Exception):
+    """Ends one row of a stage (synth, explain) with ``status`` and ``reason``: a result, not a crash."""
+
+    def __init__(self, status: str, reason: str):
+        super().__init__(reason)
+        self.status, self.reason = status, reason
+
+
 SYNTH = ("ok", "excluded", "missing", "decode_error", "mask_error", "no_background", "background_error")
 """Statuses of a row of a derived (synth) manifest."""

@@ -25,7 +25,7 @@ from typing import Self
 import numpy as np
 
 from weirdkinetics import statuses
-from weirdkinetics.errors import UserError
+from weirdkinetics.errors import UserError, option
 from weirdkinetics.results import RunResults, dumps, pick_evaluation, run_results, select_runs
 
 SCHEMA_VERSION = 2
@@ -213,7 +213,8 @@ def _db_error(path: Path, exc: sqlite3.Error) -> UserError:
         )
     if "not a database" in low:
         return UserError(
-            f"{path}: not a weirdkinetics store (not an SQLite file); choose another --out or --store"
+            f"{path}: not a weirdkinetics store (not an SQLite file); choose another {option('out_dir')} or "
+            f"{option('store_path')}"
         )
     if "locked" in low or "busy" in low:
         return UserError(
@@ -222,7 +223,7 @@ def _db_error(path: Path, exc: sqlite3.Error) -> UserError:
     if "readonly" in low or "read-only" in low or "unable to open" in low or "permission" in low:
         return UserError(
             f"{path}: cannot open the store for writing ({msg}): check the permissions of the file and its "
-            "folder, or choose another --out or --store"
+            f"folder, or choose another {option('out_dir')} or {option('store_path')}"
         )
     return UserError(f"{path}: cannot use the store ({msg})")
 
@@ -260,7 +261,8 @@ def _check_file(path: Path, must_exist: bool) -> bool:
         raise UserError(f"{path}: cannot read the store ({exc.strerror or exc})") from None
     if head and head != _SQLITE_MAGIC:
         raise UserError(
-            f"{path}: not a weirdkinetics store (not an SQLite file); choose another --out or --store"
+            f"{path}: not a weirdkinetics store (not an SQLite file); choose another {option('out_dir')} or "
+            f"{option('store_path')}"
         )
     if not head and must_exist:
         raise UserError(f"{path}: empty file, not a weirdkinetics store; run 'weirdkinetics evaluate' first")
@@ -280,7 +282,7 @@ def _schema_of(db: sqlite3.Connection, path: Path) -> int | None:
     if row is None or not {"runs", "predictions"} <= tables:
         raise UserError(
             f"{path}: not a weirdkinetics store (an SQLite database without its tables; it was not changed); "
-            "choose another --out or --store"
+            f"choose another {option('out_dir')} or {option('store_path')}"
         )
     try:
         version = int(row[0])

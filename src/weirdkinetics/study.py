@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from weirdkinetics.errors import UserError
+from weirdkinetics.errors import UserError, option
 from weirdkinetics.manifest import Manifest, read_manifest, write_manifest
 from weirdkinetics.outputs import atomic_write_text, check_output_dir
 
@@ -126,19 +126,21 @@ def check_settings(settings: StudySettings) -> None:
     """Refuse what would fail later, before any work: no model, a model twice, an unknown engine, a label
     map with synth or explain of a model whose labels it maps."""
     if not settings.models:
-        raise UserError("no --model given; list them with 'weirdkinetics models'")
+        raise UserError(f"no {option('models')} given; list them with 'weirdkinetics models'")
     keys = [m.key for m in settings.models]
     twice = sorted({k.split("|")[0] for k in keys if keys.count(k) > 1})
     if twice:
-        raise UserError(f"--model {', '.join(twice)} given twice with the same weights: give each once")
+        raise UserError(
+            f"{option('models', ', '.join(twice))} given twice with the same weights: give each once"
+        )
     if settings.engine not in ENGINES:
         raise UserError(
-            f"--engine {settings.engine}: not available here; engines: {', '.join(ENGINES)} "
+            f"{option('engine', settings.engine)}: not available here; engines: {', '.join(ENGINES)} "
             "(the Ray engine is not part of this version)"
         )
     if settings.explain and settings.label_map:
         raise UserError(
-            "--explain reads the manifest's labels as they are, without --label-map: explain separately "
+            f"{option('explain')} reads the manifest's labels as they are, without {option('label_map')}: explain separately "
             "('weirdkinetics explain') or relabel the manifest"
         )
 
@@ -268,7 +270,7 @@ def _synth_rows(settings: StudySettings, source: Manifest) -> list:
     if not rows:
         splits = ", ".join(sorted({r.split for r in source.rows}))
         raise UserError(
-            f"--synth-split {settings.synth_split}: no row of {source.path} has it; splits: {splits}"
+            f"{option('synth_split', settings.synth_split)}: no row of {source.path} has it; splits: {splits}"
         )
     return rows
 
@@ -463,73 +465,92 @@ def leaderboard_of(
     return board
 
 
-def run_study(settings: StudySettings, progress: bool = True) -> StudyOutcome:
-    """Run (or continue) the study described by ``settings``; return what it wrote (see the module doc)."""
-    from weirdkinetics import api
+def _check_before_work(settings: StudySettings) -> tuple[Path, Manifest]:
+    """Every check that needs no output: settings, model names, methods, segmenter, the manifest and the
+    synth split. Returns the output folder and the source manifest."""
+    from weirdkinetics.attribution import check_methods
     from weirdkinetics.models import get_card
     from weirdkinetics.synth.segment import check_segmenter_name
 
     check_settings(settings)
-    out = check_output_dir(settings.out, "--out")
-    settings = replace(settings, out=out)
+    out = check_output_dir(settings.out, option("out"))
     for model in settings.models:  # unknown names and bad methods fail before any work
         card = get_card(model.name)
-        if settings.explain:
-            from weirdkinetics.attribution import check_methods
-
+        if settings.explain and model.explain:
             check_methods(card, list(settings.explain))
     check_segmenter_name(settings.segmenter)
     source = read_manifest(settings.manifest)
     _synth_rows(settings, source)  # a split no row has fails before any work
-    out.mkdir(parents=True, exist_ok=True)
-    record = _Record(out / "study.json")
-    outcome = StudyOutcome(out, out / api.DEFAULT_STORE, out / "study.csv", {}, None, {})
+    return out, source
 
-    synth_source = _synth_source(settings, source)
-    explained = [m for m in settings.models if m.explain] if settings.explain else []
+
+def _plan_size(settings: StudySettings, source: Manifest, synth_source: Manifest) -> float:
+    """The whole plan's work in ``UNIT_COST``-weighted units, for the progress line's ETA."""
     n_synth = len(synth_source.rows) * len(settings.variants)
+    explained = sum(m.explain for m in settings.models) if settings.explain else 0
     n_explain = len(explain_subset_rows(source.rows, settings.explain_per_class)) * len(settings.explain)
-    total = (
+    return (
         n_synth * UNIT_COST["synth"]
         + (len(source.rows) + n_synth) * len(settings.models) * UNIT_COST["evaluate"]
-        + n_explain * len(explained) * UNIT_COST["explain"]
+        + n_explain * explained * UNIT_COST["explain"]
     )
-    bar = _Progress(total, progress)
 
-    derived = [_synth_step(settings, record, bar, synth_source, v, outcome) for v in settings.variants]
+
+def _study_manifest(source: Manifest, derived: list[Manifest], out: Path) -> Manifest:
+    """``OUT/study.csv``: the originals and every derived row, rewritten only when its rows change."""
     rows = combined_rows(source, derived, out)
-    study_csv = out / "study.csv"
-    if study_csv.exists() and [r.to_dict() for r in read_manifest(study_csv).rows] == rows:
-        manifest = read_manifest(study_csv)
-    else:
-        manifest = read_manifest(write_manifest(study_csv, rows, inputs={"the manifest": source.path}))
-    _evaluate_step(settings, record, bar, manifest, outcome)
-    explain_runs: dict[str, str] = {}
-    if explained:
-        to_explain = _explain_manifest(settings, source)
-        for model in explained:
-            _explain_step(settings, record, bar, to_explain, model, outcome)
-            explain_runs[model.key] = record.steps[f"explain:{model.key}"]["run_id"]
+    path = out / "study.csv"
+    if path.exists() and [r.to_dict() for r in read_manifest(path).rows] == rows:
+        return read_manifest(path)
+    return read_manifest(write_manifest(path, rows, inputs={"the manifest": source.path}))
 
-    if progress:
-        print(f"[study] report of {len(settings.models)} model(s)", flush=True)
+
+def _report(settings: StudySettings, manifest: Manifest, outcome: StudyOutcome) -> None:
+    """One report of every model's run, in the study's order, with the leaderboard on top."""
+    from weirdkinetics import api
+
     run_ids = [outcome.run_ids[m.key] for m in settings.models]
-    runs = api.load_results(outcome.store, run_ids, manifest)
     order = {rid: i for i, rid in enumerate(run_ids)}
+    runs = api.load_results(outcome.store, run_ids, manifest)
     runs = sorted((r for r in runs if r.run_id in order), key=lambda r: order[r.run_id])
     method = settings.explain[0] if settings.explain else None
     board = leaderboard_of(settings.models, outcome.run_ids, method, settings.n_boot, settings.seed)
     report = api.report_runs(
-        runs, out / "report", seed=settings.seed, n_boot=settings.n_boot, store=outcome.store, board=board
-    )
-    outcome.report, outcome.leaderboard = report.files, report.leaderboard
-    outcome.contents = report.contents
-    if explain_runs and any(explain_runs[k] != outcome.run_ids[k] for k in explain_runs):
-        print(
-            "note: some explained runs differ from the evaluated ones (the card's default sampling is not "
-            "dense); their attribution is not in the leaderboard",
-            file=sys.stderr,
-        )
+        runs, outcome.out / "report", seed=settings.seed, n_boot=settings.n_boot, store=outcome.store,
+        board=board,
+    )  # fmt: skip
+    outcome.report, outcome.leaderboard, outcome.contents = report.files, report.leaderboard, report.contents
+
+
+def run_study(settings: StudySettings, progress: bool = True) -> StudyOutcome:
+    """Run (or continue) the study described by ``settings``; return what it wrote (see the module doc)."""
+    from weirdkinetics import api
+
+    out, source = _check_before_work(settings)
+    settings = replace(settings, out=out)
+    out.mkdir(parents=True, exist_ok=True)
+    record = _Record(out / "study.json")
+    outcome = StudyOutcome(out, out / api.DEFAULT_STORE, out / "study.csv", {}, None, {})
+    synth_source = _synth_source(settings, source)
+    bar = _Progress(_plan_size(settings, source, synth_source), progress)
+
+    derived = [_synth_step(settings, record, bar, synth_source, v, outcome) for v in settings.variants]
+    manifest = _study_manifest(source, derived, out)
+    _evaluate_step(settings, record, bar, manifest, outcome)
+    explained = [m for m in settings.models if m.explain] if settings.explain else []
+    if explained:
+        to_explain = _explain_manifest(settings, source)
+        for model in explained:
+            _explain_step(settings, record, bar, to_explain, model, outcome)
+            if record.steps[f"explain:{model.key}"]["run_id"] != outcome.run_ids[model.key]:
+                print(
+                    f"note: {model.label or model.name}: the explained run differs from the evaluated one (the "
+                    "card's default sampling is not dense); its attribution is not in the leaderboard",
+                    file=sys.stderr,
+                )
+    if progress:
+        print(f"[study] report of {len(settings.models)} model(s)", flush=True)
+    _report(settings, manifest, outcome)
     return outcome
 
 

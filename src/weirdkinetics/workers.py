@@ -56,8 +56,30 @@ def parallel_events(
     maxsize: int = 16,
 ) -> Iterator[Event]:
     """Events of the rows in ``todo`` (row index -> task indices), decoded by ``workers`` processes."""
-    import torch
+    procs, event_queue = _start(rows, todo, tasks, workers, maxsize)
+    done = 0
+    try:
+        while done < workers:
+            item = _next_item(event_queue, procs)
+            if item is None:
+                continue
+            event = _event(item)
+            if event is None:
+                done += 1
+            else:
+                yield event
+    finally:
+        for p in procs:
+            if p.is_alive():
+                p.terminate()
+        for p in procs:
+            p.join(timeout=5)
 
+
+def _start(
+    rows: list[ManifestRow], todo: dict[int, list[int]], tasks: list[ClipTask], workers: int, maxsize: int
+) -> tuple[list, multiprocessing.Queue]:
+    """Queue the rows (then one stop per worker) and start the workers; their events come on the queue."""
     # fork where the platform has it (as torch's DataLoader does: torch resets its thread pool in the child),
     # which starts a worker in milliseconds; spawn elsewhere, which imports torch again in each worker
     ctx = multiprocessing.get_context(
@@ -74,33 +96,35 @@ def parallel_events(
     ]
     for p in procs:
         p.start()
-    done = 0
+    return procs, event_queue
+
+
+def _next_item(event_queue: multiprocessing.Queue, procs: list) -> tuple | None:
+    """The next message of the workers, or None after a second without one; a worker that died raises."""
     try:
-        while done < workers:
-            try:
-                item = event_queue.get(timeout=1.0)
-            except queue.Empty:
-                dead = [p for p in procs if p.exitcode not in (None, 0)]
-                if dead:
-                    raise RuntimeError(
-                        f"a decoding worker exited with code {dead[0].exitcode}; the videos scored so far are "
-                        "stored: run again to resume, with --decode-workers 1 to find the file that crashes it"
-                    ) from None
-                continue
-            kind = item[0]
-            if kind == "clip":
-                _, row, job, clip, attempt, views = item
-                yield ClipViews(row, job, clip, attempt, torch.from_numpy(views))
-            elif kind == "end":
-                end: VideoEnd = item[1]
-                yield end
-            elif kind == "error":
-                raise RuntimeError(f"a decoding worker failed:\n{item[1]}")
-            else:
-                done += 1
-    finally:
-        for p in procs:
-            if p.is_alive():
-                p.terminate()
-        for p in procs:
-            p.join(timeout=5)
+        return event_queue.get(timeout=1.0)
+    except queue.Empty:
+        dead = [p for p in procs if p.exitcode not in (None, 0)]
+        if dead:
+            raise RuntimeError(
+                f"a decoding worker exited with code {dead[0].exitcode}; the videos scored so far are "
+                "stored: run again to resume, with a single decode worker (decode_workers=1) to find the file "
+                "that crashes it"
+            ) from None
+        return None
+
+
+def _event(item: tuple) -> Event | None:
+    """A worker's message as the event it carries; None when the worker is done; its failure raises."""
+    import torch
+
+    kind = item[0]
+    if kind == "clip":
+        _, row, job, clip, attempt, views = item
+        return ClipViews(row, job, clip, attempt, torch.from_numpy(views))
+    if kind == "end":
+        end: VideoEnd = item[1]
+        return end
+    if kind == "error":
+        raise RuntimeError(f"a decoding worker failed:\n{item[1]}")
+    return None

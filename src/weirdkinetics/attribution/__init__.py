@@ -3,29 +3,47 @@
 One small protocol per method family: ``gradcam(model, clip, target) -> saliency float32 (T, H, W)`` for
 cards that declare a target layer, and occlusion (person removed vs background removed) for every card. The
 statistics over saliency and masks are pure functions in ``weirdkinetics.metrics.attribution``.
+
+``explain_manifest`` is a plan (``plan_explain``: which (row, method) pairs are still to do), one
+``RowExplainer`` call per row (check the row, decode the clips' frames, person masks, each method per clip;
+every row ends with a status and reason, a ``RowFailure`` ending it early) and the store writer.
 """
 
 from weirdkinetics.attribution.explain import (
     METHODS,
+    ExplainPlan,
     ExplainSettings,
     MaskSource,
+    RowExplainer,
+    RowFailure,
+    RowResult,
     check_methods,
+    check_row,
+    decode_clips,
     explain_clip,
     explain_manifest,
     methods_for,
     person_in_view,
+    plan_explain,
 )
 from weirdkinetics.attribution.gradcam import gradcam, resolve_layer
 
 __all__ = [
     "METHODS",
+    "ExplainPlan",
     "ExplainSettings",
     "MaskSource",
+    "RowExplainer",
+    "RowFailure",
+    "RowResult",
     "check_methods",
+    "check_row",
+    "decode_clips",
     "explain_clip",
     "explain_manifest",
     "gradcam",
     "methods_for",
     "person_in_view",
+    "plan_explain",
     "resolve_layer",
 ]

@@ -35,13 +35,16 @@ from tqdm import tqdm
 
 from weirdkinetics import sampling
 from weirdkinetics.attribution.gradcam import gradcam
+from weirdkinetics.clips import ClipTask, plan_video
 from weirdkinetics.decode import VideoOpenError, probe, read_video
-from weirdkinetics.errors import UserError
+from weirdkinetics.errors import UserError, option
 from weirdkinetics.manifest import Manifest, ManifestRow
 from weirdkinetics.metrics import attribution as stats
 from weirdkinetics.models.card import ModelCard
 from weirdkinetics.models.loading import LoadedModel
+from weirdkinetics.predict import Identity, count_statuses
 from weirdkinetics.results import dumps
+from weirdkinetics.statuses import RowFailure
 from weirdkinetics.store import Store, StoredAttribution, file_identity
 from weirdkinetics.transforms import crop_offsets, preprocess_clip, resized_hw
 
@@ -67,11 +70,13 @@ def check_methods(card: ModelCard, methods: list[str] | None) -> list[str]:
         return works
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
-        raise UserError(f"--method {', '.join(unknown)}: not a method; methods: {', '.join(METHODS)}")
+        raise UserError(
+            f"{option('methods')} {', '.join(unknown)}: not a method; methods: {', '.join(METHODS)}"
+        )
     lacking = [m for m in methods if m not in works]
     if lacking:
         raise UserError(
-            f"--method {', '.join(lacking)}: model '{card.name}' declares no Grad-CAM target layer "
+            f"{option('methods')} {', '.join(lacking)}: model '{card.name}' declares no Grad-CAM target layer "
             f"(cam_layers); methods that work for it: {', '.join(works)}"
         )
     return list(dict.fromkeys(methods))
@@ -97,9 +102,15 @@ class ExplainSettings:
 
     def __post_init__(self) -> None:
         if self.clips not in CLIP_CHOICES:
-            raise UserError(f"--clips {self.clips!r}: use one of {', '.join(CLIP_CHOICES)}")
+            raise UserError(f"{option('clips', self.clips)}: use one of {', '.join(CLIP_CHOICES)}")
         if self.target not in TARGET_CHOICES:
-            raise UserError(f"--target {self.target!r}: use one of {', '.join(TARGET_CHOICES)}")
+            raise UserError(f"{option('target', self.target)}: use one of {', '.join(TARGET_CHOICES)}")
+
+    def clip_spec(self, card: ModelCard) -> sampling.ClipSpec:
+        """The explained clips: the card's dense protocol, its centre clip only for ``clips="centre"``."""
+        return sampling.ClipSpec(
+            card.fps, card.frames, card.stride, card.clip_spacing, 1 if self.clips == "centre" else None
+        )
 
     def dilation(self, card: ModelCard) -> int:
         return self.dilate_px if self.dilate_px is not None else max(1, round(0.02 * card.crop))
@@ -160,15 +171,10 @@ class MaskSource:
     def masks(self, row: ManifestRow, frames: np.ndarray, source_index: np.ndarray, tag: str) -> np.ndarray:
         """frames: uint8 (T, H, W, 3) decoded at source frames ``source_index`` int (T,). Raises
         ``UserError`` when no mask can be made (synth's ``mask_error``)."""
-        from weirdkinetics.synth.segment import TrueMasks
+        from weirdkinetics.synth.segment import TrueMasks, true_mask_path
 
         if self.name == "true":
-            text = row.extra.get("mask_path", "")
-            if not text:
-                raise UserError(
-                    f"row {row.row}: empty mask_path; --segmenter true needs the demo's mask files"
-                )
-            path = Path(text) if Path(text).is_absolute() else self.manifest_dir / text
+            path = true_mask_path(row, self.manifest_dir)
             count = int(source_index.max()) + 1 if len(source_index) else 0
             try:
                 with np.load(path) as data:
@@ -346,14 +352,306 @@ def _mean_numbers(per_clip: list[dict]) -> dict:
     return out
 
 
+# -- one row -------------------------------------------------------------------------------------------
+
+
+def check_row(row: ManifestRow, classes: list[str], target: str) -> None:
+    """Pure: raise ``RowFailure("excluded", ...)`` for a row that cannot be explained whatever its video
+    holds: a synth row that was not made, or (target ``true``) a label outside the class subset."""
+    synth_status = row.extra.get("synth_status", "ok")
+    if synth_status not in ("", "ok"):
+        why = row.extra.get("excluded_reason") or f"synth status {synth_status}"
+        raise RowFailure("excluded", f"synth {synth_status}: {why}")
+    if row.label not in classes and target == "true":
+        raise RowFailure("excluded", f"label '{row.label}' is not in the class subset: no target score")
+
+
+@dataclass(frozen=True)
+class ExplainedFrames:
+    """The decoded frames that a row's explained clips use, and how decoding went."""
+
+    frames: np.ndarray  # uint8 (K, H, W, 3): resampled frames ``wanted``, in order
+    wanted: np.ndarray  # int64 (K,) sorted distinct resampled frame indices
+    clips: np.ndarray  # int64 (num_clips, T) resampled frame indices of each explained clip
+    source_index: (
+        np.ndarray
+    )  # int64 (K,) source frame of each of ``frames`` (true masks are per source frame)
+    status: str  # ok, partial or short
+    reason: str  # the decode notes ("" when ok)
+
+
+def _read_clip_frames(
+    path: Path, fps: float, spec: sampling.ClipSpec, clips: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, int | None, str | None]:
+    """Decode the frames ``clips`` use. Returns ``(frames, clips, num_frames, note)``: when decoding broke
+    off before the last of them, the clips are taken again from the frames before the break (``num_frames``
+    of them) and ``note`` says so; ``num_frames`` None: as planned. ``note`` is None when nothing broke off
+    ("" for a partial decode without a reason). Raises ``RowFailure`` when no frame decodes."""
+    wanted = np.unique(clips)
+    video = read_video(path, fps=fps, indices=wanted)
+    if video.status not in ("missing", "decode_error") and len(video.frames) >= len(wanted):
+        return video.frames, clips, None, (video.reason if video.status == "partial" else None)
+    if not (video.status == "partial" or (video.status == "ok" and len(video.frames))):
+        raise RowFailure(
+            video.status if video.status != "ok" else "decode_error", video.reason or "no frames"
+        )
+    # decode what precedes the break, and take the clips from those frames
+    whole = read_video(path, fps=fps)
+    if len(whole.frames) == 0:
+        raise RowFailure("decode_error", whole.reason or "no frame could be decoded")
+    n = len(whole.frames)
+    clips = sampling.clip_indices(n, spec)
+    note = f"{whole.reason or video.reason}; used the {n} frame(s) before the break"
+    return whole.frames[np.unique(clips)], clips, n, note
+
+
+def decode_clips(path: Path, card: ModelCard, spec: sampling.ClipSpec) -> ExplainedFrames:
+    """The explained clips' frames of one video at the card's frame rate, with the row's decode status
+    (``partial`` after a truncation or a break, ``short`` when a clip is clamped); raises ``RowFailure``
+    when there is nothing to explain.
+
+    The clips are planned by the shared seam (``clips.plan_video``, as evaluation plans them), but decoded
+    here with ``read_video`` rather than ``clips.assemble``: the person masks and the pose detector need the
+    raw uint8 frames at the source's size, which ``assemble`` does not keep (it resizes while it decodes).
+    """
+    try:
+        info = probe(path)
+    except VideoOpenError as exc:
+        raise RowFailure(exc.status, exc.reason) from None
+    if info.num_frames == 0:
+        raise RowFailure("decode_error", "no video frames in the file")
+    plan = plan_video(info.times, card.fps, {0: ClipTask(card, spec)})
+    status, notes = ("partial", [info.truncation]) if info.truncation else ("ok", [])
+    frames, clips, broke_at, note = _read_clip_frames(path, card.fps, spec, plan.clips[0])
+    if note is not None:
+        status = "partial"
+        notes.append(note)
+    n = plan.num_frames if broke_at is None else broke_at
+    if sampling.is_short(n, spec):
+        notes.append(f"{n} frame(s) at {card.fps:g} fps, fewer than one clip's span of {spec.span}")
+        status = "short" if status == "ok" else status
+    wanted = np.unique(clips)
+    source_index = plan.src_of_out[np.minimum(wanted, len(plan.src_of_out) - 1)]
+    return ExplainedFrames(frames, wanted, clips, source_index, status, "; ".join(x for x in notes if x))
+
+
+def person_masks(
+    row: ManifestRow,
+    decoded: ExplainedFrames,
+    fps: float,
+    masks_from: MaskSource,
+    confirm_person: bool,
+    quality: dict,
+) -> np.ndarray:
+    """Person probabilities float32 (K, H, W) for ``decoded.frames``, checked as synth checks them (mask
+    coverage, then, for a segmenter's masks with ``confirm_person``, MediaPipe's pose detector). Fills
+    ``quality`` (stored with the row whatever happens) and raises ``RowFailure("excluded", ...)`` when no
+    usable mask is found."""
+    from weirdkinetics.synth import composite
+
+    # the frame selection (and the rate it was resampled at) joins the mask cache's key
+    selection = f"{fps:g}:{','.join(map(str, decoded.wanted.tolist()))}"
+    tag = hashlib.sha256(selection.encode()).hexdigest()[:16]
+    try:
+        masks = masks_from.masks(row, decoded.frames, decoded.source_index, tag)
+    except UserError as exc:
+        raise RowFailure("excluded", f"no usable person mask: {exc}") from None
+    q = composite.mask_quality(composite.mask_coverage(masks))
+    quality.update(mask_coverage=q.mean_coverage, person_frames=q.person_frames)
+    if not q.ok:
+        raise RowFailure("excluded", f"no usable person mask: {q.reason}")
+    if confirm_person and masks_from.name != "true":
+        from weirdkinetics.synth.segment import detect_people
+
+        found, looked = detect_people(decoded.frames)
+        quality["people_detected"] = f"{found}/{looked}"
+        if found == 0:
+            raise RowFailure(
+                "excluded",
+                f"no usable person mask: MediaPipe's pose detector finds no person in any of {looked} "
+                f"evenly spaced frames, so the mask ({q.mean_coverage:.0%} mean coverage) is likely not a person",
+            )
+    return masks
+
+
+@dataclass
+class RowResult:
+    """How one row ended, for every method it was explained with."""
+
+    status: str
+    reason: str
+    numbers: dict[str, dict] = field(default_factory=dict)  # method -> its numbers (rows that got that far)
+    # method -> (saliency float32 (T, h, w), person bool (T, h, w)) of the first clip, downsampled
+    maps: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    quality: dict = field(default_factory=dict)  # the masks' quality, stored as a failed row's numbers
+    seconds: dict[str, float] = field(default_factory=dict)  # method -> seconds in its clips (explained rows)
+
+    def numbers_of(self, method: str) -> dict:
+        return self.numbers.get(method, self.quality)
+
+
+@dataclass(frozen=True)
+class RowExplainer:
+    """Explains one manifest row with the methods it still needs: decode the clips' frames, person masks,
+    then per clip the target and each method. Holds what every row shares, so an engine only hands it rows.
+
+    classes: the class subset the scorer restricts scores to (targets are positions in it).
+    """
+
+    model: LoadedModel
+    scorer: Scorer
+    classes: list[str]
+    settings: ExplainSettings
+    masks_from: MaskSource
+
+    @property
+    def spec(self) -> sampling.ClipSpec:
+        return self.settings.clip_spec(self.model.card)
+
+    def __call__(self, row: ManifestRow, methods: list[str]) -> RowResult:
+        quality: dict = {}
+        decoded = None
+        try:
+            check_row(row, self.classes, self.settings.target)
+            decoded = decode_clips(row.path, self.model.card, self.spec)
+            masks = person_masks(
+                row, decoded, self.model.card.fps, self.masks_from, self.settings.confirm_person, quality
+            )
+        except RowFailure as failure:
+            # a decode note found before the failure (partial, short) stays in the reason
+            note = decoded.reason if decoded is not None else ""
+            return RowResult(
+                failure.status, "; ".join(x for x in (failure.reason, note) if x), quality=quality
+            )
+        result = RowResult(decoded.status, decoded.reason, quality=quality)
+        self._explain_clips(row, decoded, masks, methods, result)
+        return result
+
+    def target(self, clip: torch.Tensor, label: str) -> tuple[int, str]:
+        """The target's position in ``classes`` and its name: the label, or the clip's restricted
+        prediction (target ``pred``). clip: float32 (C, T, H, W)."""
+        if self.settings.target == "pred":
+            pos = int(torch.argmax(self.scorer.restricted(clip[None])[0]))
+            return pos, self.classes[pos]
+        return self.classes.index(label), label
+
+    def _explain_clips(
+        self,
+        row: ManifestRow,
+        decoded: ExplainedFrames,
+        masks: np.ndarray,
+        methods: list[str],
+        out: RowResult,
+    ) -> None:
+        """Every method on every clip into ``out``: numbers averaged over clips, maps of the first clip."""
+        card = self.model.card
+        dilate = self.settings.dilation(card)
+        position = {int(k): i for i, k in enumerate(decoded.wanted)}
+        per_clip: dict[str, list[dict]] = {m: [] for m in methods}
+        out.seconds = {m: 0.0 for m in methods}
+        target_name = row.label
+        for c, idx in enumerate(decoded.clips):
+            pick = [position[int(k)] for k in idx]
+            clip = preprocess_clip(decoded.frames[pick], card, crops=1)[0]
+            person = person_in_view(masks[pick], card, dilate)
+            target_pos, target_name = self.target(clip, row.label)
+            for m in methods:
+                tm = time.perf_counter()
+                result = explain_clip(self.model, self.scorer, clip, person, target_pos, [m], self.settings)
+                result = result[m]
+                out.seconds[m] += time.perf_counter() - tm
+                per_clip[m].append(result["numbers"])
+                if c == 0:
+                    out.maps[m] = (
+                        downsample(result["saliency"]),
+                        downsample(person.astype(np.float32)) >= 0.5,
+                    )
+        about = {
+            "target": target_name,
+            "num_clips": len(decoded.clips),
+            "clip_frames": decoded.clips.tolist(),
+            "fps": card.fps,
+        }
+        for m in methods:
+            out.numbers[m] = _mean_numbers(per_clip[m]) | out.quality | about
+
+
 # -- the manifest --------------------------------------------------------------------------------------
 
 
-def _reusable(prev: tuple[str, tuple[int, int] | None] | None, identity, row: ManifestRow) -> bool:
+def _reusable(prev: tuple[str, Identity] | None, identity: Identity, row: ManifestRow) -> bool:
     """Pure: a stored (status, identity) still stands for this row's file: same file identity, and a synth
-    row now marked as not made is never served by an older result computed from a video."""
+    row now marked as not made is never served by an older result computed from a video.
+
+    Unlike evaluation (``predict.plan_work``), an ``excluded`` row of a made video stays reused: here
+    ``excluded`` also means "no usable person mask", which the same file gives again."""
     not_made = row.extra.get("synth_status", "ok") not in ("", "ok")
     return prev is not None and prev[1] == identity and not (not_made and prev[0] != "excluded")
+
+
+@dataclass(frozen=True)
+class ExplainPlan:
+    """What an explain run has to do: row index -> the methods still to compute for it."""
+
+    todo: dict[int, list[str]]
+    reused: int
+
+
+def plan_explain(
+    rows: list[ManifestRow],
+    methods: list[str],
+    done: dict[str, dict[tuple[str, str], tuple[str, Identity]]],
+    identities: list[Identity],
+) -> ExplainPlan:
+    """Pure: which (row, method) pairs still need computing.
+
+    ``done[method]`` maps (path, video_id) of that method's stored final rows (same run and settings) to
+    (status, the file's identity when explained); ``identities[i]`` is row i's file identity now. A row is
+    reused for a method when ``_reusable`` says its stored result still stands.
+    """
+    todo: dict[int, list[str]] = {}
+    reused = 0
+    for i, row in enumerate(rows):
+        key = (str(row.path), row.video_id)
+        left = [m for m in methods if not _reusable(done[m].get(key), identities[i], row)]
+        reused += len(methods) - len(left)
+        if left:
+            todo[i] = left
+    return ExplainPlan(todo, reused)
+
+
+def _store_row(
+    store: Store,
+    run_id: str,
+    row: ManifestRow,
+    identity: Identity,
+    methods: list[str],
+    settings: ExplainSettings,
+    card: ModelCard,
+    result: RowResult,
+    seconds: float,
+) -> None:
+    """One store row per method for a finished manifest row (the store's only writer here)."""
+    for m in methods:
+        saliency, person = result.maps.get(m, (None, None))
+        store.put_attribution(
+            run_id,
+            StoredAttribution(
+                row.video_id,
+                str(row.path),
+                m,
+                settings.key(m, card),
+                settings.to_dict(m, card),
+                row.to_dict(),
+                result.status,
+                result.reason,
+                _finite(result.numbers_of(m)),
+                saliency,
+                person,
+                seconds,
+                identity,
+            ),
+        )
 
 
 @dataclass
@@ -379,186 +677,57 @@ def explain_manifest(
     progress: bool = True,
 ) -> ExplainSummary:
     """Explain every row with every method into ``store``; rows already stored for the same run, method,
-    settings and path are not recomputed (a killed run resumes where it stopped)."""
-    from weirdkinetics.synth import composite
+    settings and path are not recomputed (a killed run resumes where it stopped).
 
+    A plan (``plan_explain``), one ``RowExplainer`` call per row still to do, and the store writer; the
+    statuses are then counted over the manifest's rows (``predict.count_statuses``)."""
     began = time.perf_counter()
     card = model.card
-    summary = ExplainSummary()
-    keys = {m: settings.key(m, card) for m in methods}
-    done = {m: store.attribution_reusable(run_id, m, keys[m]) for m in methods}
-    scorer = Scorer(model, class_names, classes, batch_size)
-    spec = sampling.ClipSpec(
-        card.fps, card.frames, card.stride, card.clip_spacing, 1 if settings.clips == "centre" else None
-    )
-    dilate = settings.dilation(card)
-    method_seconds: dict[str, list[float]] = {m: [] for m in methods}
     rows = manifest.rows
+    # a stored row is reused only for the same file (path and id) while it keeps its size and mtime
+    identities = [file_identity(row.path) for row in rows]
+    done = {m: store.attribution_reusable(run_id, m, settings.key(m, card)) for m in methods}
+    plan = plan_explain(rows, methods, done, identities)
+    summary = ExplainSummary(reused=plan.reused)
+    explainer = RowExplainer(
+        model, Scorer(model, class_names, classes, batch_size), classes, settings, masks_from
+    )
+    method_seconds: dict[str, list[float]] = {m: [] for m in methods}
     bar = tqdm(
         total=len(rows), desc=f"explain {card.name}", unit="video", disable=not progress, dynamic_ncols=True
     )
-    for row in rows:
-        # a stored row is reused only for the same file (path and id) while it keeps its size and mtime
-        identity = file_identity(row.path)
-        todo = [
-            m for m in methods if not _reusable(done[m].get((str(row.path), row.video_id)), identity, row)
-        ]
-        summary.reused += len(methods) - len(todo)
-        if not todo:
-            bar.update(1)
-            continue
-        t0 = time.perf_counter()
-        status, reason, numbers, maps, quality = "ok", "", {}, {}, {}
-        try:
-            synth_status = row.extra.get("synth_status", "ok")
-            if synth_status not in ("", "ok"):
-                why = row.extra.get("excluded_reason") or f"synth status {synth_status}"
-                raise _Failure("excluded", f"synth {synth_status}: {why}")
-            if row.label not in classes and settings.target == "true":
-                raise _Failure("excluded", f"label '{row.label}' is not in the class subset: no target score")
-            try:
-                info = probe(row.path)
-            except VideoOpenError as exc:
-                raise _Failure(exc.status, exc.reason) from None
-            if info.num_frames == 0:
-                raise _Failure("decode_error", "no video frames in the file")
-            src_of_out = sampling.resample_indices(info.times, card.fps)
-            n = len(src_of_out)
-            notes = []
-            if info.truncation:
-                status, notes = "partial", [info.truncation]
-            clip_idx = sampling.clip_indices(n, spec)
-            wanted = np.unique(clip_idx)
-            video = read_video(row.path, fps=card.fps, indices=wanted)
-            if video.status in ("missing", "decode_error") or len(video.frames) < len(wanted):
-                if video.status == "partial" or (video.status == "ok" and len(video.frames)):
-                    # decode what precedes the break, and take the clips from those frames
-                    whole = read_video(row.path, fps=card.fps)
-                    if len(whole.frames) == 0:
-                        raise _Failure("decode_error", whole.reason or "no frame could be decoded")
-                    n = len(whole.frames)
-                    clip_idx = sampling.clip_indices(n, spec)
-                    wanted = np.unique(clip_idx)
-                    frames = whole.frames[wanted]
-                    status = "partial"
-                    notes.append(f"{whole.reason or video.reason}; used the {n} frame(s) before the break")
-                else:
-                    raise _Failure(
-                        video.status if video.status != "ok" else "decode_error", video.reason or "no frames"
-                    )
-            else:
-                frames = video.frames
-                if video.status == "partial":
-                    status = "partial"
-                    notes.append(video.reason)
-            if sampling.is_short(n, spec):
-                note = f"{n} frame(s) at {card.fps:g} fps, fewer than one clip's span of {spec.span}"
-                notes.append(note)
-                status = "short" if status == "ok" else status
-            reason = "; ".join(x for x in notes if x)
-            tag = hashlib.sha256(f"{card.fps:g}:{','.join(map(str, wanted.tolist()))}".encode()).hexdigest()[
-                :16
-            ]
-            try:
-                masks = masks_from.masks(
-                    row, frames, src_of_out[np.minimum(wanted, len(src_of_out) - 1)], tag
-                )
-            except UserError as exc:
-                raise _Failure("excluded", f"no usable person mask: {exc}") from None
-            q = composite.mask_quality(composite.mask_coverage(masks))
-            quality = {"mask_coverage": q.mean_coverage, "person_frames": q.person_frames}
-            if not q.ok:
-                raise _Failure("excluded", f"no usable person mask: {q.reason}")
-            if settings.confirm_person and masks_from.name != "true":
-                from weirdkinetics.synth.segment import detect_people
-
-                found, looked = detect_people(frames)
-                quality["people_detected"] = f"{found}/{looked}"
-                if found == 0:
-                    raise _Failure(
-                        "excluded",
-                        f"no usable person mask: MediaPipe's pose detector finds no person in any of {looked} "
-                        f"evenly spaced frames, so the mask ({q.mean_coverage:.0%} mean coverage) is likely not a person",
-                    )
-            position = {int(k): i for i, k in enumerate(wanted)}
-            per_clip: dict[str, list[dict]] = {m: [] for m in todo}
-            spent = {m: 0.0 for m in todo}
-            target_name = row.label
-            for c, idx in enumerate(clip_idx):
-                pick = [position[int(k)] for k in idx]
-                clip = preprocess_clip(frames[pick], card, crops=1)[0]
-                person = person_in_view(masks[pick], card, dilate)
-                if settings.target == "pred":
-                    target_pos = int(torch.argmax(scorer.restricted(clip[None])[0]))
-                    target_name = classes[target_pos]
-                else:
-                    target_pos = classes.index(row.label)
-                for m in todo:
-                    tm = time.perf_counter()
-                    result = explain_clip(model, scorer, clip, person, target_pos, [m], settings)[m]
-                    spent[m] += time.perf_counter() - tm
-                    per_clip[m].append(result["numbers"])
-                    if c == 0:
-                        maps[m] = (
-                            downsample(result["saliency"]),
-                            downsample(person.astype(np.float32)) >= 0.5,
-                        )
-            for m in todo:
-                method_seconds[m].append(spent[m])
-                numbers[m] = (
-                    _mean_numbers(per_clip[m])
-                    | quality
-                    | {
-                        "target": target_name,
-                        "num_clips": len(clip_idx),
-                        "clip_frames": clip_idx.tolist(),
-                        "fps": card.fps,
-                    }
-                )
-        except _Failure as failure:
-            # a decode note found before the failure (partial, short) stays in the reason
-            status, reason = failure.status, "; ".join(x for x in (failure.reason, reason) if x)
-        seconds = time.perf_counter() - t0
-        for m in todo:
-            saliency, person = maps.get(m, (None, None))
-            store.put_attribution(
+    for i, row in enumerate(rows):
+        if i in plan.todo:
+            t0 = time.perf_counter()
+            result = explainer(row, plan.todo[i])
+            _store_row(
+                store,
                 run_id,
-                StoredAttribution(
-                    row.video_id,
-                    str(row.path),
-                    m,
-                    keys[m],
-                    settings.to_dict(m, card),
-                    row.to_dict(),
-                    status,
-                    reason,
-                    _finite(numbers.get(m, quality)),
-                    saliency,
-                    person,
-                    seconds,
-                    identity,
-                ),
+                row,
+                identities[i],
+                plan.todo[i],
+                settings,
+                card,
+                result,
+                time.perf_counter() - t0,
             )
-            summary.computed += 1
+            summary.computed += len(plan.todo[i])
+            for m, spent in result.seconds.items():
+                method_seconds[m].append(spent)
         bar.update(1)
     bar.close()
-    here = {(str(r.path), r.video_id) for r in rows}
     for m in methods:
-        counts: dict[str, int] = {}
-        for rec in store.attributions(run_id):
-            if rec.method == m and rec.settings_key == keys[m] and (rec.path, rec.video_id) in here:
-                counts[rec.status] = counts.get(rec.status, 0) + 1
-        summary.counts[m] = counts
+        key = settings.key(m, card)
+        stored = {
+            (a.path, a.video_id): a.status
+            for a in store.attributions(run_id)
+            if (a.method, a.settings_key) == (m, key)
+        }
+        summary.counts[m] = count_statuses(rows, stored)[0]
         if method_seconds[m]:
             summary.seconds_per_video[m] = float(np.mean(method_seconds[m]))
     summary.seconds = time.perf_counter() - began
     return summary
-
-
-class _Failure(Exception):
-    def __init__(self, status: str, reason: str):
-        super().__init__(reason)
-        self.status, self.reason = status, reason
 
 
 def _finite(value: Any) -> Any:

@@ -99,7 +99,7 @@ def gradcam(model: LoadedModel, clip: torch.Tensor, target: int, info: dict | No
     card = model.card
     if not card.cam_layers:
         raise UserError(
-            f"model '{card.name}' declares no Grad-CAM target layer; use --method occlusion (works for every model)"
+            f"model '{card.name}' declares no Grad-CAM target layer; use the occlusion method (works for every model)"
         )
     layers = [resolve_layer(model.module, path) for path in card.cam_layers]
     captured: list[torch.Tensor | None] = [None] * len(layers)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from weirdkinetics.demo.config import DemoConfig
+from weirdkinetics.errors import option
 from weirdkinetics.outputs import atomic_write_text, check_output_dir
 from weirdkinetics.results import RunResults
 
@@ -97,14 +98,17 @@ def run_demo(
     and, as a chance-level reference row, ``tiny_c3d_demo`` with random weights (tiny_c3d's network with a
     head over the demo's 5 classes; not explained, to keep the demo quick). Variants are made from the
     ``real`` videos (their ``weird`` twins already are out of context) with the true masks and the demo's
-    own background scenes. model: study this registered model on the generated set instead of training the two demo models.
+    own background scenes. model: study this registered model on the generated set instead of training the
+    two demo models.
     """
+    from weirdkinetics import api
     from weirdkinetics.demo.generate import generate_backgrounds, generate_dataset, generate_training_set
     from weirdkinetics.demo.train import train_model
+    from weirdkinetics.manifest import read_manifest
     from weirdkinetics.models import get_card
     from weirdkinetics.study import StudyModel, StudySettings, print_top, run_study
 
-    out = check_output_dir(out, "--out")
+    out = check_output_dir(out, option("out"))
     config = config or (DemoConfig.small() if small else DemoConfig())
     config = config.with_(data_seed=config.data_seed + seed, train_seed=config.train_seed + seed)
     print(
@@ -176,6 +180,7 @@ def run_demo(
     )
     outcome = run_study(settings, progress=progress)
     print("[4/4] report")
+    api.export_csv(outcome.store, read_manifest(outcome.manifest), None, out / "predictions.csv")
     # The report's own numbers make the headline: one bootstrap, so headline.json and metrics.json agree.
     numbers = headline(outcome.contents)
     _print_headline(numbers)

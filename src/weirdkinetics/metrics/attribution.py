@@ -8,10 +8,12 @@ mass counts); person: bool (T, H, W), True on the person (already dilated by the
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
+from weirdkinetics.metrics.estimates import MeanEstimate, finite_or_none
 from weirdkinetics.metrics.intervals import CONFIDENCE, bootstrap_mean
 
 DELETION_FRACTIONS: tuple[float, ...] = tuple(round(0.05 * k, 2) for k in range(1, 11))
@@ -157,33 +159,12 @@ def deletion_result(
 # -- summaries -----------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class MeanSummary:
-    """A mean over videos with its percentile bootstrap interval (resampled by ``resampled_by``)."""
-
-    mean: float
-    ci95: tuple[float, float]
-    n: int
-    resampled_by: str
-
-    def to_dict(self) -> dict:
-        return {
-            "mean": _num(self.mean),
-            "ci95": [_num(self.ci95[0]), _num(self.ci95[1])],
-            "n": self.n,
-            "resampled_by": self.resampled_by,
-        }
-
-
-def _num(x: float) -> float | None:
-    return float(x) if x is not None and math.isfinite(x) else None
-
-
 def summarise(
     values: np.ndarray, clusters: np.ndarray | None = None, n_boot: int = 2000, seed: int = 0
-) -> MeanSummary:
+) -> MeanEstimate:
     """Mean of the finite ``values`` with a seeded bootstrap interval, resampling whole clusters
-    (``source_id``: the real and weird versions of one recording) when given. Empty -> NaN, n 0."""
+    (``source_id``: the real and weird versions of one recording) when given. Empty -> no value, n 0,
+    resampled by ``"none"``."""
     values = np.asarray(values, dtype=np.float64).ravel()
     keep = np.isfinite(values)
     if clusters is not None:
@@ -192,27 +173,29 @@ def summarise(
             clusters = None
     values = values[keep]
     if values.size == 0:
-        return MeanSummary(math.nan, (math.nan, math.nan), 0, "none")
-    est = bootstrap_mean(values, clusters, n_boot=n_boot, seed=seed)
-    return MeanSummary(est.value, est.ci95, int(values.size), est.resampled_by)
+        return _no_mean(n_boot, seed)
+    return bootstrap_mean(values, clusters, n_boot=n_boot, seed=seed)
+
+
+def _no_mean(n_boot: int, seed: int) -> MeanEstimate:
+    return MeanEstimate(None, (None, None), 0, n_boot, seed, "none", 0)
 
 
 def paired_difference(
     a: dict[str, float], b: dict[str, float], n_boot: int = 2000, seed: int = 0
-) -> MeanSummary:
+) -> MeanEstimate:
     """Mean of ``a[s] - b[s]`` over the keys (source ids) both hold with a finite value, with a bootstrap
     interval over those sources (each source is one pair: resampling sources is the cluster bootstrap)."""
     keys = sorted(k for k in a.keys() & b.keys() if math.isfinite(a[k]) and math.isfinite(b[k]))
     diffs = np.array([a[k] - b[k] for k in keys], dtype=np.float64)
     if diffs.size == 0:
-        return MeanSummary(math.nan, (math.nan, math.nan), 0, "none")
-    est = bootstrap_mean(diffs, None, n_boot=n_boot, seed=seed)
-    return MeanSummary(est.value, est.ci95, int(diffs.size), "source_id")
+        return _no_mean(n_boot, seed)
+    return replace(bootstrap_mean(diffs, None, n_boot=n_boot, seed=seed), resampled_by="source_id")
 
 
-def intervals_disjoint(a: MeanSummary, b: MeanSummary) -> bool:
+def intervals_disjoint(a: MeanEstimate, b: MeanEstimate) -> bool:
     """True when the two intervals do not overlap (both finite)."""
-    if not all(math.isfinite(x) for x in (*a.ci95, *b.ci95)):
+    if None in (*a.ci95, *b.ci95):
         return False
     return a.ci95[1] < b.ci95[0] or b.ci95[1] < a.ci95[0]
 
@@ -235,6 +218,22 @@ def group_of(record: dict) -> str:
     return f"{row.get('split', '')} ({variant})" if variant else str(row.get("split", ""))
 
 
+def _label_of(record: dict) -> str:
+    return str((record.get("row") or {}).get("label", ""))
+
+
+def _background_of(record: dict) -> str:
+    return str((record.get("row") or {}).get("background", "")) or "-"
+
+
+_PARTS: tuple[tuple[str, Callable[[dict], str]], ...] = (
+    ("by_split", group_of),
+    ("by_class", _label_of),
+    ("by_background", _background_of),
+)
+"""The summary's breakdowns: name -> the group a counted record falls in."""
+
+
 def _value(record: dict, key: str) -> float:
     numbers = record.get("numbers") or {}
     if key == "deletion_advantage":
@@ -244,17 +243,94 @@ def _value(record: dict, key: str) -> float:
     return math.nan if value is None else float(value)
 
 
-def _block(records: list[dict], method: str, n_boot: int, seed: int) -> dict:
+def _means(records: list[dict], method: str, n_boot: int, seed: int) -> dict[str, MeanEstimate]:
+    """Each of the method's quantities over ``records``, resampling ``source_id``."""
     clusters = np.array([(r.get("row") or {}).get("source_id", "") for r in records], dtype=object)
+    return {
+        key: summarise(np.array([_value(r, key) for r in records], dtype=np.float64), clusters, n_boot, seed)
+        for key in _QUANTITIES.get(method, ("background_share",))
+    }
+
+
+def _block(records: list[dict], method: str, means: dict[str, MeanEstimate]) -> dict:
+    """One row of a summary: how many records, each quantity's mean, and (Grad-CAM) the faithful maps."""
     out: dict = {"n": len(records)}
-    for key in _QUANTITIES.get(method, ("background_share",)):
-        values = np.array([_value(r, key) for r in records], dtype=np.float64)
-        out[key] = summarise(values, clusters, n_boot, seed).to_dict()
+    out.update((key, est.to_dict()) for key, est in means.items())
     if method == "gradcam":
         out["faithful"] = sum(
             bool(((r.get("numbers") or {}).get("deletion") or {}).get("faithful")) for r in records
         )
     return out
+
+
+def _status_counts(records: list[dict]) -> dict[str, int]:
+    status: dict[str, int] = {}
+    for r in records:
+        status[r["status"]] = status.get(r["status"], 0) + 1
+    return status
+
+
+def _not_counted(records: list[dict]) -> list[dict]:
+    """The rows left out of the numbers, with their reasons."""
+    return [
+        {
+            "video_id": r["video_id"],
+            "split": group_of(r),
+            "label": (r.get("row") or {}).get("label", ""),
+            "status": r["status"],
+            "reason": r["reason"],
+        }
+        for r in records
+        if r["status"] not in OK_ATTRIBUTION
+    ]
+
+
+def _breakdown(
+    counted: list[dict], field_of: Callable[[dict], str], method: str, n_boot: int, seed: int
+) -> dict:
+    parts: dict[str, list[dict]] = {}
+    for r in counted:
+        parts.setdefault(field_of(r), []).append(r)
+    return {g: _block(rs, method, _means(rs, method, n_boot, seed)) for g, rs in sorted(parts.items())}
+
+
+def paired_shares(counted: list[dict], n_boot: int, seed: int) -> MeanEstimate:
+    """Background share on weird minus real, per recording (``source_id``) with both versions counted."""
+    shares: dict[str, dict[str, float]] = {s: {} for s in ("real", "weird")}
+    for r in counted:
+        row = r.get("row") or {}
+        if group_of(r) in shares and row.get("source_id"):
+            shares[group_of(r)][row["source_id"]] = _value(r, "background_share")
+    return paired_difference(shares["weird"], shares["real"], n_boot, seed)
+
+
+def summarise_group(
+    method: str, settings_key: str, records: list[dict], n_boot: int = 2000, seed: int = 0
+) -> dict:
+    """The summary of one (method, settings) group of attribution records (see ``attribution_summary``)."""
+    counted = [r for r in records if r["status"] in OK_ATTRIBUTION]
+    overall = _means(counted, method, n_boot, seed)
+    entry: dict = {
+        "method": method,
+        "settings_key": settings_key,
+        "settings": records[0].get("settings") or {},
+        "rows": len(records),
+        "counted": len(counted),
+        "status": _status_counts(records),
+        "not_counted": _not_counted(records),
+        "overall": _block(counted, method, overall),
+    }
+    entry.update((name, _breakdown(counted, field_of, method, n_boot, seed)) for name, field_of in _PARTS)
+    entry["shares"] = {
+        g: [finite_or_none(_value(r, "background_share")) for r in counted if group_of(r) == g]
+        for g in entry["by_split"]
+    }
+    paired = paired_shares(counted, n_boot, seed)
+    entry["paired_weird_minus_real"] = paired.to_dict() if paired.n else None
+    if method == "gradcam":
+        lo = overall["deletion_advantage"].ci95[0]
+        entry["beats_random"] = bool(lo is not None and lo > 0)
+    return entry
 
 
 def attribution_summary(records: list[dict], n_boot: int = 2000, seed: int = 0) -> dict:
@@ -263,72 +339,22 @@ def attribution_summary(records: list[dict], n_boot: int = 2000, seed: int = 0) 
     records: dicts with ``video_id, method, settings_key, settings, status, reason, row`` (the manifest row,
     with split, label, background, source_id) and ``numbers`` (as ``explain`` stores them). Returns
     ``{"groups": [...]}``, one entry per (method, settings) with status counts, the rows not counted with
-    their reasons, and means with 95 % bootstrap intervals (resampling source_id) overall, per split,
-    per class and per background; the paired real-minus-weird background share per source_id; for
-    Grad-CAM, whether the maps beat random deletion (mean advantage's interval above zero).
+    their reasons, and means (``MeanEstimate.to_dict()``) with 95 % bootstrap intervals (resampling
+    source_id) overall, per split, per class and per background; the paired real-minus-weird background
+    share per source_id; for Grad-CAM, whether the maps beat random deletion (mean advantage's interval
+    above zero).
     """
     by_key: dict[tuple[str, str], list[dict]] = {}
     for r in records:
         by_key.setdefault((r["method"], r["settings_key"]), []).append(r)
-    groups = []
-    for (method, key), recs in by_key.items():
-        counted = [r for r in recs if r["status"] in OK_ATTRIBUTION]
-        status: dict[str, int] = {}
-        for r in recs:
-            status[r["status"]] = status.get(r["status"], 0) + 1
-        entry: dict = {
-            "method": method,
-            "settings_key": key,
-            "settings": recs[0].get("settings") or {},
-            "rows": len(recs),
-            "counted": len(counted),
-            "status": status,
-            "not_counted": [
-                {
-                    "video_id": r["video_id"],
-                    "split": group_of(r),
-                    "label": (r.get("row") or {}).get("label", ""),
-                    "status": r["status"],
-                    "reason": r["reason"],
-                }
-                for r in recs
-                if r["status"] not in OK_ATTRIBUTION
-            ],
-            "overall": _block(counted, method, n_boot, seed),
-        }
-        for name, field_of in (
-            ("by_split", group_of),
-            ("by_class", lambda r: str((r.get("row") or {}).get("label", ""))),
-            ("by_background", lambda r: str((r.get("row") or {}).get("background", "")) or "-"),
-        ):
-            parts: dict[str, list[dict]] = {}
-            for r in counted:
-                parts.setdefault(field_of(r), []).append(r)
-            entry[name] = {g: _block(rs, method, n_boot, seed) for g, rs in sorted(parts.items())}
-        entry["shares"] = {
-            g: [_num(_value(r, "background_share")) for r in counted if group_of(r) == g]
-            for g in entry["by_split"]
-        }
-        shares = {s: {} for s in ("real", "weird")}
-        for r in counted:
-            row = r.get("row") or {}
-            if group_of(r) in shares and row.get("source_id"):
-                shares[group_of(r)][row["source_id"]] = _value(r, "background_share")
-        paired = paired_difference(shares["weird"], shares["real"], n_boot, seed)
-        entry["paired_weird_minus_real"] = paired.to_dict() if paired.n else None
-        if method == "gradcam":
-            adv = entry["overall"].get("deletion_advantage") or {}
-            lo = (adv.get("ci95") or [None, None])[0]
-            entry["beats_random"] = bool(lo is not None and lo > 0)
-        groups.append(entry)
-    return {"groups": groups}
+    return {"groups": [summarise_group(m, k, recs, n_boot, seed) for (m, k), recs in by_key.items()]}
 
 
 __all__ = [
     "CONFIDENCE",
     "DELETION_FRACTIONS",
     "DeletionResult",
-    "MeanSummary",
+    "MeanEstimate",
     "attribution_summary",
     "background_area",
     "background_share",
@@ -338,6 +364,8 @@ __all__ = [
     "intervals_disjoint",
     "occlusion_share",
     "paired_difference",
+    "paired_shares",
     "reliance_ratio",
     "summarise",
+    "summarise_group",
 ]

@@ -259,29 +259,58 @@ def proportion(correct: int, n: int) -> dict:
     return wilson(correct, n).to_dict()
 
 
-def _split_accuracy(run: RunResults, videos: list[VideoResult]) -> SplitAccuracy:
-    counted = [v for v in videos if v.has_prediction]
-    # Unrestricted top-1 / top-5 and leak: only over videos that stored the unrestricted prediction.
+def _in_top5(v: VideoResult) -> bool:
+    return v.label in [c for c, _ in v.topk[:5]]
+
+
+def _unrestricted(
+    run: RunResults, counted: list[VideoResult]
+) -> tuple[Proportion | None, Proportion | None, Proportion | None]:
+    """Top-1 and top-5 over all classes and the leak rate (top-1 outside the run's classes), each only over
+    the videos that stored the unrestricted prediction (None when none did)."""
     with_all = [v for v in counted if v.pred_all is not None]
     with_topk = [v for v in counted if v.topk]
-    subset = set(run.classes)
+    if not with_all:
+        top1_all = leak = None
+    else:
+        subset = set(run.classes)
+        top1_all = wilson(sum(v.pred_all == v.label for v in with_all), len(with_all))
+        leak = wilson(sum(v.pred_all not in subset for v in with_all), len(with_all), "rate")
+    top5_all = wilson(sum(_in_top5(v) for v in with_topk), len(with_topk)) if with_topk else None
+    return top1_all, top5_all, leak
+
+
+def _split_accuracy(run: RunResults, videos: list[VideoResult]) -> SplitAccuracy:
+    counted = _counted(videos)
+    top1_all, top5_all, leak = _unrestricted(run, counted)
     return SplitAccuracy(
         accuracy=wilson(sum(v.correct for v in counted), len(counted)),
-        top1_all=wilson(sum(v.pred_all == v.label for v in with_all), len(with_all)) if with_all else None,
-        top5_all=(
-            wilson(sum(v.label in [c for c, _ in v.topk[:5]] for v in with_topk), len(with_topk))
-            if with_topk
-            else None
-        ),
-        leak=wilson(sum(v.pred_all not in subset for v in with_all), len(with_all), "rate")
-        if with_all
-        else None,
+        top1_all=top1_all,
+        top5_all=top5_all,
+        leak=leak,
     )
 
 
-def _clusters(videos: list[VideoResult]) -> list[str]:
-    # Videos without a source_id are their own cluster; the NUL prefix keeps them apart from real ids.
-    return [v.source_id if v.source_id else f"\x00video\x00{v.video_id}" for v in videos]
+def _counted(videos: Iterable[VideoResult]) -> list[VideoResult]:
+    """The videos that count: an OK status and a prediction."""
+    return [v for v in videos if v.has_prediction]
+
+
+def _source_ids(videos: Iterable[VideoResult]) -> set[str]:
+    return {v.source_id for v in videos if v.source_id}
+
+
+def _correct(videos: list[VideoResult]) -> np.ndarray:
+    """bool (N,): right or wrong, per video."""
+    return np.array([v.correct for v in videos], dtype=bool)
+
+
+def _clusters(videos: list[VideoResult]) -> np.ndarray:
+    """object (N,): each video's cluster id for the bootstrap.
+
+    Videos without a source_id are their own cluster; the NUL prefix keeps them apart from real ids."""
+    ids = [v.source_id if v.source_id else f"\x00video\x00{v.video_id}" for v in videos]
+    return np.array(ids, dtype=object)
 
 
 def _mcnemar(a: list[VideoResult], b: list[VideoResult]) -> McNemar | None:
@@ -316,21 +345,15 @@ def split_gap(
     """Gap accuracy(a) - accuracy(b) over counted videos, with bootstrap interval and McNemar when paired.
 
     Versions linked by ``source_id`` across the two splits make the bootstrap resample whole recordings."""
-    a = [v for v in a if v.has_prediction]
-    b = [v for v in b if v.has_prediction]
+    a, b = _counted(a), _counted(b)
     if not a or not b:
         return SplitGap(name_a, name_b, None, f"no counted video in '{name_a if not a else name_b}'")
-    paired = bool({v.source_id for v in a if v.source_id} & {v.source_id for v in b if v.source_id})
-    est = bootstrap_gap(
-        np.array([v.correct for v in a], dtype=bool),
-        np.array([v.correct for v in b], dtype=bool),
-        np.array(_clusters(a), dtype=object) if paired else None,
-        np.array(_clusters(b), dtype=object) if paired else None,
-        n_boot=n_boot,
-        seed=seed,
-    )
-    mcnemar = _mcnemar(a, b) if paired else None
-    return SplitGap(name_a, name_b, dataclasses.replace(est, mcnemar=mcnemar))
+    if not _source_ids(a) & _source_ids(b):
+        # Nothing links the splits: each is resampled on its own, and there is no pair to test.
+        est = bootstrap_gap(_correct(a), _correct(b), n_boot=n_boot, seed=seed)
+        return SplitGap(name_a, name_b, est)
+    est = bootstrap_gap(_correct(a), _correct(b), _clusters(a), _clusters(b), n_boot=n_boot, seed=seed)
+    return SplitGap(name_a, name_b, dataclasses.replace(est, mcnemar=_mcnemar(a, b)))
 
 
 def gap_metrics(
@@ -354,8 +377,9 @@ def _grid(counted: list[VideoResult], labels: list[str]) -> Grid | None:
     )
 
 
-def _denominators(run: RunResults, splits: list[str]) -> Denominators:
-    excluded = tuple(
+def _excluded(run: RunResults) -> tuple[ExcludedVideo, ...]:
+    """Every video not counted, with its reason (an OK status without a prediction says so)."""
+    return tuple(
         ExcludedVideo(
             v.video_id,
             v.split,
@@ -367,13 +391,16 @@ def _denominators(run: RunResults, splits: list[str]) -> Denominators:
         for v in run.videos
         if not v.has_prediction
     )
-    by_split = {}
-    for s in splits:
-        vids = [v for v in run.videos if v.split == s]
-        by_split[s] = SplitDenominator(
-            len(vids), sum(v.has_prediction for v in vids), dict(Counter(v.status for v in vids))
-        )
-    counted = [v for v in run.videos if v.has_prediction]
+
+
+def _split_denominator(videos: list[VideoResult]) -> SplitDenominator:
+    return SplitDenominator(
+        len(videos), sum(v.has_prediction for v in videos), dict(Counter(v.status for v in videos))
+    )
+
+
+def _denominators(run: RunResults, splits: list[str]) -> Denominators:
+    counted = _counted(run.videos)
     return Denominators(
         rows=len(run.videos),
         counted=len(counted),
@@ -381,8 +408,8 @@ def _denominators(run: RunResults, splits: list[str]) -> Denominators:
         # short / partial videos count, but readers should know how many there are.
         flagged={s: n for s, n in Counter(v.status for v in counted).items() if s != "ok"},
         counted_statuses=tuple(OK_STATUSES),
-        by_split=by_split,
-        excluded=excluded,
+        by_split={s: _split_denominator([v for v in run.videos if v.split == s]) for s in splits},
+        excluded=_excluded(run),
     )
 
 
@@ -407,6 +434,27 @@ def _per_class(
     return out
 
 
+def _reference_gaps(by_split: dict[str, list[VideoResult]], seed: int, n_boot: int) -> dict[str, SplitGap]:
+    """Every split against the reference (the first), keyed ``"<reference>-<other>"``."""
+    splits = list(by_split)
+    if not splits:
+        return {}
+    ref = splits[0]
+    return {
+        f"{ref}-{other}": split_gap(by_split[ref], by_split[other], ref, other, seed, n_boot)
+        for other in splits[1:]
+    }
+
+
+def _confusion_counts(by_split: dict[str, list[VideoResult]], labels: list[str]) -> dict[str, np.ndarray]:
+    """int64 (K, K) per split over the counted videos, in ``labels`` order."""
+    counts = {}
+    for s, videos in by_split.items():
+        vids = _counted(videos)
+        counts[s] = confusion_counts([v.label for v in vids], [v.pred for v in vids], labels)
+    return counts
+
+
 def measure_run(run: RunResults, seed: int = 0, n_boot: int = 2000) -> RunMetrics:
     """Every metric of one run as frozen types (``RunMetrics``; ``.to_dict()`` is its ``metrics.json`` entry).
 
@@ -418,26 +466,15 @@ def measure_run(run: RunResults, seed: int = 0, n_boot: int = 2000) -> RunMetric
     splits = split_order(run.videos)
     labels = class_order(run)
     by_split = {s: [v for v in run.videos if v.split == s] for s in splits}
-    counted = [v for v in run.videos if v.has_prediction]
-
-    gaps: dict[str, SplitGap] = {}
-    if splits:
-        ref = splits[0]
-        for other in splits[1:]:
-            gaps[f"{ref}-{other}"] = split_gap(by_split[ref], by_split[other], ref, other, seed, n_boot)
-
-    counts = {}
-    for s in splits:
-        vids = [v for v in by_split[s] if v.has_prediction]
-        counts[s] = confusion_counts([v.label for v in vids], [v.pred for v in vids], labels)
-
+    counted = _counted(run.videos)
+    counts = _confusion_counts(by_split, labels)
     return RunMetrics(
         run=run.run_id,
         model=run.model,
         classes=tuple(labels),
         reference_split=splits[0] if splits else None,
         splits={s: _split_accuracy(run, by_split[s]) for s in splits},
-        gaps=gaps,
+        gaps=_reference_gaps(by_split, seed, n_boot),
         small_cell=SMALL_CELL,
         grid=_grid(counted, labels),
         confusion={s: Confusion(tuple(labels), counts[s], row_normalise(counts[s])) for s in splits},

@@ -241,6 +241,20 @@ def _cluster(o: VideoResult) -> str:
     return o.source_id or f"\x00video\x00{o.video_id}"
 
 
+def _not_made(rows: Sequence[VideoResult]) -> list[NotMade]:
+    """Rows synth did not make, with synth's reason (else the evaluation's)."""
+    return [
+        NotMade(v.video_id, v.extra.get("synth_status", ""), v.extra.get("excluded_reason", "") or v.reason)
+        for v in rows
+        if not synth_ok(v)
+    ]
+
+
+def _has_bg_label(rows: Sequence[VideoResult]) -> bool:
+    """Some row names its background's class (swaps): HAT's label rates apply."""
+    return any((v.extra.get("bg_label") or "").strip() for v in rows)
+
+
 def _variant_block(
     rows: Sequence[VideoResult],
     source_rows: Sequence[VideoResult],
@@ -250,28 +264,20 @@ def _variant_block(
 ) -> VariantBlock:
     synth = Counter((v.extra.get("synth_status") or "ok") for v in rows)
     not_predicted = Counter(v.status for v in rows if synth_ok(v) and not v.has_prediction)
-    not_made = [
-        NotMade(v.video_id, v.extra.get("synth_status", ""), v.extra.get("excluded_reason", "") or v.reason)
-        for v in rows
-        if not synth_ok(v)
-    ]
+    not_made = _not_made(rows)
     pairs = pair_with_originals(rows, source_rows)
     usable = [(v, o) for v, o in pairs if counted(v) and o is not None and o.has_prediction]
-    n_counted = sum(counted(v) for v in rows)
+    rows_counted = [v for v in rows if counted(v)]
     return VariantBlock(
         rows=len(rows),
-        counted=n_counted,
+        counted=len(rows_counted),
         synth_status=dict(sorted(synth.items())),
         not_predicted=dict(sorted(not_predicted.items())),
         excluded=tuple(not_made[:MAX_LISTED]),
         excluded_total=len(not_made),
-        accuracy=wilson(sum(v.correct for v in rows if counted(v)), n_counted),
-        paired=_paired(usable, n_counted - len(usable), n_boot, seed),
-        background_label=(
-            background_label_rates(pairs, classes)
-            if any((v.extra.get("bg_label") or "").strip() for v in rows)
-            else None
-        ),
+        accuracy=wilson(sum(v.correct for v in rows_counted), len(rows_counted)),
+        paired=_paired(usable, len(rows_counted) - len(usable), n_boot, seed),
+        background_label=background_label_rates(pairs, classes) if _has_bg_label(rows) else None,
     )
 
 
@@ -372,6 +378,21 @@ def scuba_scufo(
     )
 
 
+def _variant_names(derived: Sequence[VideoResult]) -> list[str]:
+    """Variants present: those of ``VARIANT_ORDER`` in its order, then any other by name."""
+    present = {variant_of(v) for v in derived}
+    names = [n for n in VARIANT_ORDER if n in present]
+    return names + sorted(present - set(names))
+
+
+def _twins(by_name: dict[str, list[VideoResult]], n_boot: int, seed: int) -> ScubaScufo | None:
+    """SCUBA/SCUFO when both static variants have rows."""
+    scuba, scufo = by_name.get("static-background"), by_name.get("static-person")
+    if not scuba or not scufo:
+        return None
+    return scuba_scufo(scuba, scufo, n_boot, seed)
+
+
 def measure_variants(
     run: RunResults, originals: RunResults | None = None, n_boot: int = 2000, seed: int = 0
 ) -> VariantMetrics:
@@ -384,24 +405,15 @@ def measure_variants(
     person/background label rates. ``scuba_scufo`` when both static variants are present.
     """
     derived = [v for v in run.videos if variant_of(v)]
-    source_rows = (
-        list(originals.videos) if originals is not None else [v for v in run.videos if not variant_of(v)]
-    )
-    names = [n for n in VARIANT_ORDER if any(variant_of(v) == n for v in derived)]
-    names += sorted({variant_of(v) for v in derived} - set(names))
+    if originals is not None:
+        source_rows = list(originals.videos)
+    else:
+        source_rows = [v for v in run.videos if not variant_of(v)]
+    by_name = {name: [v for v in derived if variant_of(v) == name] for name in _variant_names(derived)}
     blocks = {
-        name: _variant_block(
-            [v for v in derived if variant_of(v) == name], source_rows, run.classes, n_boot, seed
-        )
-        for name in names
+        name: _variant_block(rows, source_rows, run.classes, n_boot, seed) for name, rows in by_name.items()
     }
-    by_name = {n: [v for v in derived if variant_of(v) == n] for n in ("static-background", "static-person")}
-    twins = (
-        scuba_scufo(by_name["static-background"], by_name["static-person"], n_boot, seed)
-        if all(by_name.values())
-        else None
-    )
-    return VariantMetrics(run.model, run.run_id, len(source_rows), blocks, twins)
+    return VariantMetrics(run.model, run.run_id, len(source_rows), blocks, _twins(by_name, n_boot, seed))
 
 
 def variant_metrics(

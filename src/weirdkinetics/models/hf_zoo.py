@@ -25,7 +25,7 @@ from torch import nn
 
 from weirdkinetics._optional import require
 from weirdkinetics.digest import sha256_file
-from weirdkinetics.errors import UserError, WeightsError
+from weirdkinetics.errors import UserError, WeightsError, option
 from weirdkinetics.labels import label_order, label_space
 from weirdkinetics.models.card import ModelCard
 from weirdkinetics.models.loading import LoadedModel
@@ -270,7 +270,7 @@ class HuggingFaceAdapter:
         except (OSError, ValueError) as exc:
             if local:
                 raise WeightsError(
-                    f"--weights {weights}: not a loadable Hugging Face snapshot of {card.builder} "
+                    f"{option('weights', str(weights))}: not a loadable Hugging Face snapshot of {card.builder} "
                     f"({_first_line(exc)}). A snapshot folder holds config.json and model.safetensors "
                     "(or pytorch_model.bin)"
                     + (" and the tokenizer files" if card.open_vocabulary else "")
@@ -278,9 +278,9 @@ class HuggingFaceAdapter:
                 ) from None
             raise WeightsError(
                 f"could not load the weights of '{card.name}' ({card.builder}) from the Hugging Face cache or hub "
-                f"({_first_line(exc)}). Offline? Pass --weights DIR with a local snapshot of {card.builder} "
+                f"({_first_line(exc)}). Offline? Pass {option('weights', meta='DIR')} with a local snapshot of {card.builder} "
                 f"(e.g. made elsewhere with `huggingface-cli download {card.builder} --local-dir DIR`), "
-                "or --weights random[:SEED]."
+                f"or {option('weights', meta='random[:SEED]')}."
             ) from None
         mismatched = _architecture_mismatches(card.arch.get("config", {}), model.config)
         if mismatched:

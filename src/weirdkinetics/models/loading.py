@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from weirdkinetics.digest import sha256_file
-from weirdkinetics.errors import WeightsError
+from weirdkinetics.errors import WeightsError, option
 from weirdkinetics.inference import resolve_device
 from weirdkinetics.models.card import ModelCard
 from weirdkinetics.models.registry import get_adapter, register_adapter
@@ -87,7 +87,7 @@ def load_model(card: ModelCard, weights: str | None = None, device: str = "cpu")
     if m:
         seed = int(m.group(1) or 0)
         if seed > MAX_SEED:
-            raise WeightsError(f"--weights {weights}: the seed must be at most {MAX_SEED}")
+            raise WeightsError(f"{option('weights', weights)}: the seed must be at most {MAX_SEED}")
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             module = adapter.build(card)

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from weirdkinetics.digest import sha256_file
-from weirdkinetics.errors import WeightsError
+from weirdkinetics.errors import WeightsError, option
 from weirdkinetics.inputs import unreadable
 from weirdkinetics.models.card import ModelCard
 
@@ -33,7 +33,8 @@ def fetch_hub_checkpoint(card: ModelCard) -> Path:
     """
     if not card.weights_url:
         raise WeightsError(
-            f"model '{card.name}' has no published weights; pass --weights PATH or --weights random[:SEED]"
+            f"model '{card.name}' has no published weights; pass {option('weights', meta='PATH')} or "
+            f"{option('weights', meta='random[:SEED]')}"
         )
     dest = hub_checkpoint_path(card.weights_url)
     if not dest.exists():
@@ -43,7 +44,8 @@ def fetch_hub_checkpoint(card: ModelCard) -> Path:
         except Exception as exc:  # noqa: BLE001 -- urllib, ssl, http and OS errors all mean "could not download"
             raise WeightsError(
                 f"could not download weights for '{card.name}' from {card.weights_url} ({exc}). "
-                f"Offline? Put the file at {dest}, or pass --weights PATH, or --weights random[:SEED]."
+                f"Offline? Put the file at {dest}, or pass {option('weights', meta='PATH')}, or "
+                f"{option('weights', meta='random[:SEED]')}."
             ) from None
     digest = sha256_file(dest)
     if card.weights_sha256 and not digest.startswith(card.weights_sha256):
@@ -108,8 +110,7 @@ def load_checkpoint_file(path: str | Path) -> dict[str, torch.Tensor]:
     path = Path(path)
     problem = unreadable(path)  # before opening: torch.load would block forever on a FIFO
     if problem is not None:
-        shown = str(path).replace("\x00", "\\0")
-        raise WeightsError(f"--weights {shown}: {problem.reason}")
+        raise WeightsError(f"{option('weights', str(path))}: {problem.reason}")
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 -- torch.load fails in many types; each is a problem with the file

@@ -27,11 +27,11 @@ _COLUMNS = {
 
 
 def _fmt(block: dict | None, digits: int = 3) -> str:
-    if not block or block.get("mean") is None:
+    if not block or block.get("value") is None:
         return DASH
     lo, hi = block.get("ci95") or [None, None]
     ci = f" [{lo:.{digits}f}, {hi:.{digits}f}]" if lo is not None and hi is not None else ""
-    return f"{block['mean']:.{digits}f}{ci}"
+    return f"{block['value']:.{digits}f}{ci}"
 
 
 def settings_text(group: dict) -> str:
@@ -66,7 +66,7 @@ def summary_table(group: dict, part: str, name: str, title: str) -> Table:
         for k in keys:
             b = block.get(k) or {}
             ci = b.get("ci95") or [None, None]
-            raw += [b.get("mean"), ci[0], ci[1]]
+            raw += [b.get("value"), ci[0], ci[1]]
         if group["method"] == "gradcam":
             row.append(f"{block.get('faithful', 0)}/{block['n']}")
             raw.append(block.get("faithful"))
@@ -93,12 +93,12 @@ def not_counted_table(group: dict, name: str) -> Table:
 def faithfulness_line(group: dict, model: str) -> str:
     """One line: did the maps beat random deletion for this model?"""
     adv = group["overall"].get("deletion_advantage") or {}
-    if adv.get("mean") is None:
+    if adv.get("value") is None:
         return f"{model}: no video to check the maps against random deletion."
     lo, hi = adv.get("ci95") or [math.nan, math.nan]
     faithful, n = group["overall"].get("faithful", 0), group["overall"]["n"]
     numbers = (
-        f"removing the most salient 5-50 % of pixels lowers the target score by {adv['mean']:+.3f} more than "
+        f"removing the most salient 5-50 % of pixels lowers the target score by {adv['value']:+.3f} more than "
         f"removing as many at random (95 % interval {lo:+.3f} to {hi:+.3f}; {faithful} of {n} videos better "
         "than random)"
     )
@@ -117,7 +117,7 @@ def paired_line(group: dict) -> str | None:
     lo, hi = paired["ci95"]
     return (
         f"Paired by source_id ({paired['n']} recordings with a real and a weird version): background share on "
-        f"weird minus real = {paired['mean']:+.3f} (95 % bootstrap interval {lo:+.3f} to {hi:+.3f})."
+        f"weird minus real = {paired['value']:+.3f} (95 % bootstrap interval {lo:+.3f} to {hi:+.3f})."
     )
 
 
@@ -127,23 +127,28 @@ def distribution_figure(groups: list[dict]) -> Figure:
         fig = _new_figure(max(4.0, 3.2 * len(groups)), 3.2)
         axes = fig.subplots(1, len(groups), squeeze=False)[0]
         for ax, group in zip(axes, groups):
-            names = list(group["shares"])
-            data = [[v for v in group["shares"][n] if v is not None and math.isfinite(v)] for n in names]
-            keep = [i for i, d in enumerate(data) if d]
-            if keep:
-                ax.boxplot([data[i] for i in keep], showfliers=False)
-                for pos, i in enumerate(keep, start=1):
-                    x = pos + np.linspace(-0.12, 0.12, len(data[i])) if len(data[i]) > 1 else [pos]
-                    ax.plot(x, data[i], "o", ms=3, alpha=0.6, color="tab:blue")
-                ax.set_xticks(range(1, len(keep) + 1), [_text(f"{names[i]}\nn={len(data[i])}") for i in keep])
-            ax.axhline(group["overall"].get("background_share", {}).get("mean") or 0, lw=0.5, color="grey")
-            ax.set_ylim(-0.02, 1.02)
-            ax.set_ylabel("background share")
+            _distribution_panel(ax, group)
             title = METHOD_NAMES.get(group["method"], group["method"])
             if sum(g["method"] == group["method"] for g in groups) > 1:  # several settings: name which
                 title += f" (settings {group['settings_key'][:8]})"
             ax.set_title(_text(title))
     return fig
+
+
+def _distribution_panel(ax, group: dict) -> None:
+    """One method's panel: a box and the points per split that has a finite share, the overall mean."""
+    names = list(group["shares"])
+    data = [[v for v in group["shares"][n] if v is not None and math.isfinite(v)] for n in names]
+    keep = [i for i, d in enumerate(data) if d]
+    if keep:
+        ax.boxplot([data[i] for i in keep], showfliers=False)
+        for pos, i in enumerate(keep, start=1):
+            x = pos + np.linspace(-0.12, 0.12, len(data[i])) if len(data[i]) > 1 else [pos]
+            ax.plot(x, data[i], "o", ms=3, alpha=0.6, color="tab:blue")
+        ax.set_xticks(range(1, len(keep) + 1), [_text(f"{names[i]}\nn={len(data[i])}") for i in keep])
+    ax.axhline(group["overall"].get("background_share", {}).get("value") or 0, lw=0.5, color="grey")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_ylabel("background share")
 
 
 def overlay_figure(selected: list[tuple[str, str, str]], overlays: dict) -> Figure | None:
@@ -171,18 +176,40 @@ def overlay_selection(records: list[dict], count: int = 6, prefer: list[str] | N
     counted = [r for r in records if r["status"] in ("ok", "short", "partial") and r.get("has_map")]
     by_id = {r["video_id"]: r for r in counted}
     picked: list[dict] = [by_id[v] for v in dict.fromkeys(prefer or []) if v in by_id][:count]
-    by_source: dict[str, dict[str, dict]] = {}
-    for r in counted:
-        row = r.get("row") or {}
-        if row.get("source_id"):
-            by_source.setdefault(row["source_id"], {})[str(row.get("split", ""))] = r
-    for versions in by_source.values():
-        pair = [versions.get("real"), versions.get("weird")]
-        if all(pair) and len(picked) + 2 <= count and not any(p in picked for p in pair):
+    for pair in real_weird_pairs(counted):
+        if len(picked) + 2 <= count and not any(p in picked for p in pair):
             picked += pair
-    for r in counted:
+    return _top_up(picked, counted, count)
+
+
+def _top_up(picked: list[dict], records: list[dict], count: int) -> list[dict]:
+    """``picked`` followed by the first ``records`` not in it, ``count`` in all."""
+    for r in records:
         if len(picked) >= count:
             break
         if r not in picked:
             picked.append(r)
     return picked[:count]
+
+
+def real_weird_pairs(records: list[dict]) -> list[list[dict]]:
+    """``[real, weird]`` records of each recording (``source_id``) that has both, in first-seen order (the
+    last record of a split wins)."""
+    by_source: dict[str, dict[str, dict]] = {}
+    for r in records:
+        row = r.get("row") or {}
+        if row.get("source_id"):
+            by_source.setdefault(row["source_id"], {})[str(row.get("split", ""))] = r
+    pairs = [[versions.get("real"), versions.get("weird")] for versions in by_source.values()]
+    return [pair for pair in pairs if all(pair)]
+
+
+def overlay_caption(record: dict) -> str:
+    """The caption over one overlay strip: video, true label, target, split, background, background share."""
+    row, numbers = record.get("row") or {}, record.get("numbers") or {}
+    share = numbers.get("background_share")
+    return (
+        f"{record['video_id']}: true '{row.get('label', '')}', target '{numbers.get('target', '')}', "
+        f"{row.get('split', '')}, {row.get('background', '') or '-'}; background share "
+        + (f"{share:.2f}" if share is not None else "-")
+    )

@@ -181,6 +181,43 @@ def grid_figure(m: RunMetrics) -> Figure:
     return fig
 
 
+def _runs_accuracy_axes(ax, metrics: list[RunMetrics], splits: list[str], x: np.ndarray) -> None:
+    """Accuracy bars per run, one colour per split, with Wilson error bars; no bar where a run lacks the
+    split."""
+    width = 0.8 / max(1, len(splits))
+    for si, split in enumerate(splits):
+        blocks = [m.splits[split].accuracy if split in m.splits else None for m in metrics]
+        values = [b.value if b else None for b in blocks]
+        cis = [b.interval if b else (None, None) for b in blocks]
+        pos = x - 0.4 + width * (si + 0.5)
+        ax.bar(pos, [v if v is not None else 0 for v in values], width, label=_text(split))
+        ax.errorbar(
+            pos,
+            [v if v is not None else np.nan for v in values],
+            yerr=_err(values, cis),
+            fmt="none",
+            ecolor="black",
+            capsize=3,
+        )
+
+
+def _runs_gap_axes(ax, metrics: list[RunMetrics], gaps: list[str], x: np.ndarray) -> None:
+    """Each gap per run as a point with its bootstrap interval; no point where a run has no estimate."""
+    for gi, gap in enumerate(gaps):
+        entries = [m.gaps.get(gap) for m in metrics]
+        values = [e.value if e else None for e in entries]
+        cis = [e.ci95 if e else (None, None) for e in entries]
+        y = x + 0.8 * (gi + 0.5) / max(1, len(gaps)) - 0.4
+        ax.errorbar(
+            [v if v is not None else np.nan for v in values],
+            y,
+            xerr=_err(values, cis),
+            fmt="o",
+            capsize=3,
+            label=_text(gap),
+        )
+
+
 def runs_figure(metrics: list[RunMetrics]) -> Figure:
     """Several runs side by side: accuracy per split (Wilson) and each gap (bootstrap), with intervals."""
     splits = list(dict.fromkeys(s for m in metrics for s in m.splits))
@@ -189,39 +226,13 @@ def runs_figure(metrics: list[RunMetrics]) -> Figure:
     with matplotlib.rc_context(_RC):
         fig = _new_figure(max(7.0, 1.2 * len(metrics) * max(1, len(splits)) * 0.6 + 4), 3.6)
         ax_acc, ax_gap = fig.subplots(1, 2, width_ratios=[2, 1])
-        width = 0.8 / max(1, len(splits))
         x = np.arange(len(metrics))
-        for si, split in enumerate(splits):
-            blocks = [m.splits[split].accuracy if split in m.splits else None for m in metrics]
-            values = [b.value if b else None for b in blocks]
-            cis = [b.interval if b else (None, None) for b in blocks]
-            pos = x - 0.4 + width * (si + 0.5)
-            ax_acc.bar(pos, [v if v is not None else 0 for v in values], width, label=_text(split))
-            ax_acc.errorbar(
-                pos,
-                [v if v is not None else np.nan for v in values],
-                yerr=_err(values, cis),
-                fmt="none",
-                ecolor="black",
-                capsize=3,
-            )
+        _runs_accuracy_axes(ax_acc, metrics, splits, x)
         ax_acc.set_xticks(x, runs, rotation=20, ha="right")
         ax_acc.set_ylim(0, 1.05)
         ax_acc.set_ylabel("accuracy (95% Wilson)")
         ax_acc.legend(fontsize=7)
-        for gi, gap in enumerate(gaps):
-            entries = [m.gaps.get(gap) for m in metrics]
-            values = [e.value if e else None for e in entries]
-            cis = [e.ci95 if e else (None, None) for e in entries]
-            y = x + 0.8 * (gi + 0.5) / max(1, len(gaps)) - 0.4
-            ax_gap.errorbar(
-                [v if v is not None else np.nan for v in values],
-                y,
-                xerr=_err(values, cis),
-                fmt="o",
-                capsize=3,
-                label=_text(gap),
-            )
+        _runs_gap_axes(ax_gap, metrics, gaps, x)
         ax_gap.axvline(0, color="gray", lw=0.8)
         ax_gap.set_yticks(x, runs)
         ax_gap.invert_yaxis()
@@ -298,18 +309,24 @@ def variants_figure(vm: VariantMetrics) -> Figure:
         ax_acc.set_ylabel("accuracy (95% Wilson interval)")
         ax_acc.set_title(f"{_text(vm.run_id)}: accuracy per variant", fontsize=9)
         if ax_hat is not None:
-            hats = [vm.variants[n].background_label for n in hat_names]
-            xh = np.arange(len(hat_names))
-            series = [
-                ("person's label", [h.person for h in hats], "#55a868"),
-                ("background's label", [h.background for h in hats], "#c44e52"),
-                ("background's label on the originals", [h.original_background for h in hats], "#bbbbbb"),
-            ]
-            _grouped_bars(ax_hat, xh, series)
-            ax_hat.set_xticks(xh, [_text(n) for n in hat_names])
-            ax_hat.set_ylabel("share of rows (95% Wilson interval)")
-            ax_hat.set_title("HAT: whose label is predicted", fontsize=9)
+            _hat_axes(ax_hat, vm, hat_names)
     return fig
+
+
+def _hat_axes(ax, vm: VariantMetrics, hat_names: list[str]) -> None:
+    """HAT's label rates of the variants that have them: person's label, background's label, and the
+    background's label on the originals before the swap."""
+    hats = [vm.variants[n].background_label for n in hat_names]
+    xh = np.arange(len(hat_names))
+    series = [
+        ("person's label", [h.person for h in hats], "#55a868"),
+        ("background's label", [h.background for h in hats], "#c44e52"),
+        ("background's label on the originals", [h.original_background for h in hats], "#bbbbbb"),
+    ]
+    _grouped_bars(ax, xh, series)
+    ax.set_xticks(xh, [_text(n) for n in hat_names])
+    ax.set_ylabel("share of rows (95% Wilson interval)")
+    ax.set_title("HAT: whose label is predicted", fontsize=9)
 
 
 def _grouped_bars(ax, x: np.ndarray, series: list[tuple[str, list[Proportion], str]]) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from weirdkinetics.metrics.estimates import Proportion, finite_or_none
-from weirdkinetics.metrics.summary import RunMetrics
+from weirdkinetics.metrics.summary import ClassAccuracy, RunMetrics
 from weirdkinetics.metrics.variants import ScubaScufo, VariantBlock, VariantMetrics
 from weirdkinetics.results import RunResults, VideoResult
 
@@ -236,8 +236,8 @@ def confusion_table(m: RunMetrics, split: str) -> Table:
     )
 
 
-def per_class_table(m: RunMetrics) -> Table:
-    splits = list(m.splits)
+def _per_class_columns(splits: list[str]) -> tuple[list[str], list[str]]:
+    """Display columns and CSV columns of the per-class table."""
     first_two = splits[:2]
     gap_title = f"gap ({first_two[0]} − {first_two[1]})" if len(first_two) == 2 else "gap"
     columns = [
@@ -252,23 +252,36 @@ def per_class_table(m: RunMetrics) -> Table:
     csv_columns.append("gap")
     for s in splits:
         csv_columns += [f"{s}_top_wrong", f"{s}_top_wrong_count"]
+    return columns, csv_columns
+
+
+def _per_class_row(lab: str, entry: ClassAccuracy, splits: list[str]) -> tuple[list[str], list[object]]:
+    """One class: its display cells and its raw CSV values (None where the class has no video)."""
+    blocks = [entry.splits.get(s) for s in splits]
+    wrongs = [b.top_wrong if b else None for b in blocks]
+    row = (
+        [lab]
+        + [_prop(b.accuracy if b else None) for b in blocks]
+        + [signed_pct(entry.gap)]
+        + [f"{w[0]} ({w[1]})" if w else DASH for w in wrongs]
+    )
+    raw: list[object] = [lab]
+    for b in blocks:
+        raw += [*_prop_raw(b.accuracy), *b.accuracy.interval] if b else [None] * 5
+    raw.append(entry.gap)
+    for w in wrongs:
+        raw += list(w) if w else [None, None]
+    return row, raw
+
+
+def per_class_table(m: RunMetrics) -> Table:
+    splits = list(m.splits)
+    columns, csv_columns = _per_class_columns(splits)
     rows, raw = [], []
     for lab, entry in m.per_class.items():
-        blocks = [entry.splits.get(s) for s in splits]
-        wrongs = [b.top_wrong if b else None for b in blocks]
-        rows.append(
-            [lab]
-            + [_prop(b.accuracy if b else None) for b in blocks]
-            + [signed_pct(entry.gap)]
-            + [f"{w[0]} ({w[1]})" if w else DASH for w in wrongs]
-        )
-        r: list[object] = [lab]
-        for b in blocks:
-            r += [*_prop_raw(b.accuracy), *b.accuracy.interval] if b else [None] * 5
-        r.append(entry.gap)
-        for w in wrongs:
-            r += list(w) if w else [None, None]
-        raw.append(r)
+        row, values = _per_class_row(lab, entry, splits)
+        rows.append(row)
+        raw.append(values)
     return Table("per_class", "Per class", columns, rows, csv_columns, raw, row_header=True)
 
 
@@ -355,6 +368,29 @@ def qualitative_table(run: RunResults, selected: list[VideoResult]) -> Table:
     return Table("qualitative", "Qualitative examples", columns, rows, csv_columns, raw, note=note)
 
 
+def _run_accuracy_cells(m: RunMetrics, splits: list[str]) -> tuple[list[str], list[list[object]]]:
+    """A run's accuracy per split: display cells (dash where the split is absent or empty) and CSV lines."""
+    cells, raw = [], []
+    for s in splits:
+        b = m.splits.get(s)
+        acc = b.accuracy if b else None
+        cells.append(f"{_prop(acc)} [{pct_ci(acc.interval)}]" if acc and acc.n else DASH)
+        if acc:
+            raw.append([m.run, m.model, f"accuracy:{s}", acc.n, acc.value, *acc.interval])
+    return cells, raw
+
+
+def _run_gap_cells(m: RunMetrics, gaps: list[str]) -> tuple[list[str], list[list[object]]]:
+    """A run's gaps: display cells (dash where the gap is absent or has no estimate) and CSV lines."""
+    cells, raw = [], []
+    for g in gaps:
+        e = m.gaps.get(g)
+        cells.append(f"{signed_pct(e.value)} [{signed_ci(e.ci95)}]" if e and e.value is not None else DASH)
+        if e:
+            raw.append([m.run, m.model, f"gap:{g}", None, e.value, *e.ci95])
+    return cells, raw
+
+
 def runs_table(metrics: list[RunMetrics]) -> Table:
     """Several runs side by side: accuracy per split and the gaps, with intervals."""
     splits = list(dict.fromkeys(s for m in metrics for s in m.splits))
@@ -363,19 +399,10 @@ def runs_table(metrics: list[RunMetrics]) -> Table:
     rows = []
     raw = []
     for m in metrics:
-        row = [m.run, m.model]
-        for s in splits:
-            b = m.splits.get(s)
-            acc = b.accuracy if b else None
-            row.append(f"{_prop(acc)} [{pct_ci(acc.interval)}]" if acc and acc.n else DASH)
-            if acc:
-                raw.append([m.run, m.model, f"accuracy:{s}", acc.n, acc.value, *acc.interval])
-        for g in gaps:
-            e = m.gaps.get(g)
-            row.append(f"{signed_pct(e.value)} [{signed_ci(e.ci95)}]" if e and e.value is not None else DASH)
-            if e:
-                raw.append([m.run, m.model, f"gap:{g}", None, e.value, *e.ci95])
-        rows.append(row)
+        acc_cells, acc_raw = _run_accuracy_cells(m, splits)
+        gap_cells, gap_raw = _run_gap_cells(m, gaps)
+        rows.append([m.run, m.model, *acc_cells, *gap_cells])
+        raw += acc_raw + gap_raw
     csv_columns = ["run", "model", "quantity", "n", "value", "ci95_lo", "ci95_hi"]
     note = "Accuracy (correct/n) [95% Wilson interval]; gap in percentage points [95% bootstrap interval]."
     return Table("runs", "Runs side by side", columns, rows, csv_columns, raw, note=note, row_header=True)
@@ -402,6 +429,54 @@ def _not_counted_text(b: VariantBlock) -> str:
     return "; ".join(parts) or DASH
 
 
+def _variant_row(name: str, b: VariantBlock) -> list[str]:
+    """One variant's display cells (dash where a number is absent)."""
+    acc, paired = b.accuracy, b.paired
+    gap, mc = paired.gap, paired.mcnemar
+    hat = b.background_label
+    pairs_text = str(paired.n_pairs)
+    if paired.unpaired:
+        pairs_text += f" ({paired.unpaired} counted without one)"
+    return [
+        name,
+        f"{b.counted} / {b.rows}",
+        _not_counted_text(b),
+        _prop(acc),
+        pct_ci(acc.interval),
+        pairs_text,
+        _rate_ci(paired.original),
+        _rate_ci(paired.variant),
+        signed_pct(gap.value) if gap else DASH,
+        signed_ci(gap.ci95) if gap else DASH,
+        f"{mc.b} / {mc.c}" if mc else DASH,  # b: right on the original only; c: on the variant only
+        p_value(mc.p_value) if mc else DASH,
+        _rate_ci(hat.person) if hat else DASH,
+        _rate_ci(hat.background) if hat else DASH,
+    ]
+
+
+def _variant_raw(name: str, b: VariantBlock) -> list[object]:
+    """One variant's raw CSV values, in ``variants_table``'s CSV columns (None where absent)."""
+    acc, paired = b.accuracy, b.paired
+    gap, mc = paired.gap, paired.mcnemar
+    hat = b.background_label
+    original, variant = paired.original, paired.variant
+    return [
+        name, b.rows, b.counted, acc.count, acc.value, *acc.interval,
+        paired.n_pairs, paired.unpaired,
+        original.count, original.value, *original.interval,
+        variant.count, variant.value, *variant.interval,
+        *([gap.value, *gap.ci95, gap.n_boot, gap.seed, gap.resampled_by, gap.n_clusters]
+          if gap else [None] * 7),
+        *([mc.b, mc.c, mc.p_value] if mc else [None] * 3),
+        hat.n if hat else None,
+        *(_rate_raw(hat.person)[1:] if hat else [None] * 4),
+        *(_rate_raw(hat.background)[1:] if hat else [None] * 4),
+        *(_rate_raw(hat.other)[1:3] if hat else [None] * 2),
+        *(_rate_raw(hat.original_background)[:3] if hat else [None] * 3),
+    ]  # fmt: skip
+
+
 def variants_table(vm: VariantMetrics) -> Table:
     """One row per derived variant (``VariantMetrics``): counted rows, accuracy (Wilson), the
     originals' accuracy on the same sources, the paired gap (bootstrap) with McNemar's test, and for swaps
@@ -423,49 +498,8 @@ def variants_table(vm: VariantMetrics) -> Table:
         "other_count", "other_rate",
         "original_background_n", "original_background_count", "original_background_rate",
     ]  # fmt: skip
-    rows, raw = [], []
-    for name, b in vm.variants.items():
-        acc, paired = b.accuracy, b.paired
-        gap, mc = paired.gap, paired.mcnemar
-        hat = b.background_label
-        pairs_text = str(paired.n_pairs)
-        if paired.unpaired:
-            pairs_text += f" ({paired.unpaired} counted without one)"
-        rows.append(
-            [
-                name,
-                f"{b.counted} / {b.rows}",
-                _not_counted_text(b),
-                _prop(acc),
-                pct_ci(acc.interval),
-                pairs_text,
-                _rate_ci(paired.original),
-                _rate_ci(paired.variant),
-                signed_pct(gap.value) if gap else DASH,
-                signed_ci(gap.ci95) if gap else DASH,
-                f"{mc.b} / {mc.c}" if mc else DASH,  # b: right on the original only; c: on the variant only
-                p_value(mc.p_value) if mc else DASH,
-                _rate_ci(hat.person) if hat else DASH,
-                _rate_ci(hat.background) if hat else DASH,
-            ]
-        )
-        original, variant = paired.original, paired.variant
-        raw.append(
-            [
-                name, b.rows, b.counted, acc.count, acc.value, *acc.interval,
-                paired.n_pairs, paired.unpaired,
-                original.count, original.value, *original.interval,
-                variant.count, variant.value, *variant.interval,
-                *([gap.value, *gap.ci95, gap.n_boot, gap.seed, gap.resampled_by, gap.n_clusters]
-                  if gap else [None] * 7),
-                *([mc.b, mc.c, mc.p_value] if mc else [None] * 3),
-                hat.n if hat else None,
-                *(_rate_raw(hat.person)[1:] if hat else [None] * 4),
-                *(_rate_raw(hat.background)[1:] if hat else [None] * 4),
-                *(_rate_raw(hat.other)[1:3] if hat else [None] * 2),
-                *(_rate_raw(hat.original_background)[:3] if hat else [None] * 3),
-            ]
-        )  # fmt: skip
+    rows = [_variant_row(name, b) for name, b in vm.variants.items()]
+    raw = [_variant_raw(name, b) for name, b in vm.variants.items()]
     note = (
         "Counted: made by synth without problem and predicted. Accuracy over counted rows; 'same sources': "
         "counted rows whose original video was predicted, with the originals' accuracy on those sources; "

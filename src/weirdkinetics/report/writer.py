@@ -216,57 +216,59 @@ def _attribution_section(
         )
     )
     for g, group in enumerate(am["groups"]):
-        name = attr.METHOD_NAMES.get(group["method"], group["method"])
-        tag = f"attribution{g}_{group['method']}"
-        w.add(Heading(4, f"{name}: {group['counted']} of {group['rows']} videos explained", f"{slug}-{tag}"))
-        w.add(Paragraph(attr.settings_text(group)))
-        w.table(attr.summary_table(group, "by_split", f"{tag}_split", f"{name} per split"), slug)
-        if group["method"] == "gradcam":
-            w.add(Paragraph(attr.faithfulness_line(group, run.model)))
-        line = attr.paired_line(group)
-        if line:
-            w.add(Paragraph(line))
-        w.table(
-            attr.summary_table(group, "by_class", f"{tag}_class", f"{name} per class"), slug, collapsed=True
+        _attribution_group(
+            w, run, f"attribution{g}_{group['method']}", group, slug, records, overlays, qualitative
         )
-        w.table(
-            attr.summary_table(group, "by_background", f"{tag}_background", f"{name} per background"),
-            slug,
-            collapsed=True,
-        )
-        picked = attr.overlay_selection(
-            [r for r in records if r["settings_key"] == group["settings_key"]], prefer=qualitative
-        )
-        selected = [
-            (
-                r["video_id"],
-                f"{r['video_id']}: true '{(r.get('row') or {}).get('label', '')}', target "
-                f"'{(r.get('numbers') or {}).get('target', '')}', {(r.get('row') or {}).get('split', '')}, "
-                f"{(r.get('row') or {}).get('background', '') or '-'}; background share "
-                + (
-                    f"{r['numbers']['background_share']:.2f}"
-                    if (r.get("numbers") or {}).get("background_share") is not None
-                    else "-"
-                ),
-                (run.run_id, r["video_id"], group["settings_key"]),
-            )
-            for r in picked
-        ]
-        fig = attr.overlay_figure(selected, overlays)
-        if fig is not None:
-            w.figure(
-                fig,
-                f"{slug}__{tag}_overlays",
-                f"{name} overlays on the explained clip's frames (qualitative panel's videos first; map blended, "
-                f"person mask outlined), {run.run_id}",
-            )
-        if group["not_counted"]:
-            w.table(attr.not_counted_table(group, f"{tag}_not_counted"), slug)
     w.figure(
         attr.distribution_figure(am["groups"]),
         f"{slug}__attribution_distribution",
         f"Background share per video and split, {run.run_id}",
     )
+
+
+def _attribution_group(
+    w: _Writer,
+    run: RunResults,
+    tag: str,
+    group: dict,
+    slug: str,
+    records: list[dict],
+    overlays: dict,
+    qualitative: list[str],
+) -> None:
+    """One (method, settings) group of the attribution section: its tables, lines and overlays."""
+    name = attr.METHOD_NAMES.get(group["method"], group["method"])
+    w.add(Heading(4, f"{name}: {group['counted']} of {group['rows']} videos explained", f"{slug}-{tag}"))
+    w.add(Paragraph(attr.settings_text(group)))
+    w.table(attr.summary_table(group, "by_split", f"{tag}_split", f"{name} per split"), slug)
+    if group["method"] == "gradcam":
+        w.add(Paragraph(attr.faithfulness_line(group, run.model)))
+    line = attr.paired_line(group)
+    if line:
+        w.add(Paragraph(line))
+    w.table(attr.summary_table(group, "by_class", f"{tag}_class", f"{name} per class"), slug, collapsed=True)
+    w.table(
+        attr.summary_table(group, "by_background", f"{tag}_background", f"{name} per background"),
+        slug,
+        collapsed=True,
+    )
+    picked = attr.overlay_selection(
+        [r for r in records if r["settings_key"] == group["settings_key"]], prefer=qualitative
+    )
+    selected = [
+        (r["video_id"], attr.overlay_caption(r), (run.run_id, r["video_id"], group["settings_key"]))
+        for r in picked
+    ]
+    fig = attr.overlay_figure(selected, overlays)
+    if fig is not None:
+        w.figure(
+            fig,
+            f"{slug}__{tag}_overlays",
+            f"{name} overlays on the explained clip's frames (qualitative panel's videos first; map blended, "
+            f"person mask outlined), {run.run_id}",
+        )
+    if group["not_counted"]:
+        w.table(attr.not_counted_table(group, f"{tag}_not_counted"), slug)
 
 
 INPAINT_NOTE = (
@@ -332,6 +334,60 @@ def _variants_section(w: _Writer, run: RunResults, vm: VariantMetrics, slug: str
         w.add(Paragraph("Synth made every derived video."))
 
 
+def _checked_contents(
+    runs: list[RunResults], contents: ReportContents | None, seed: int, n_boot: int
+) -> ReportContents:
+    """The caller's contents when they were prepared for these runs, seed and n_boot; computed otherwise."""
+    if contents is None:
+        return prepare_report(runs, seed=seed, n_boot=n_boot)
+    if not contents.matches(runs, seed, n_boot):
+        raise ValueError(
+            "contents were prepared for other runs, seed or n_boot: pass prepare_report(runs, seed, n_boot)"
+        )
+    return contents
+
+
+def _attribution_summaries(
+    runs: list[RunResults], attributions: dict[str, list[dict]], seed: int, n_boot: int
+) -> list[dict | None]:
+    """Per run, ``attribution_summary`` of its records, or None when it has none."""
+    return [
+        attribution_summary(attributions[run.run_id], n_boot=n_boot, seed=seed)
+        if attributions.get(run.run_id)
+        else None
+        for run in runs
+    ]
+
+
+def _runs_side_by_side(w: _Writer, contents: ReportContents) -> None:
+    """The comparison of several runs (table and figure) that opens a report of more than one."""
+    w.add(Heading(2, "Runs side by side", "runs"))
+    metrics = [section.metrics for section in contents.runs]
+    w.table(tabs.runs_table(metrics), "all")
+    w.figure(figs.runs_figure(metrics), "all__runs", "Accuracy per split and gaps, all runs")
+
+
+def _metrics_document(
+    contents: ReportContents, attribution: list[dict | None], seed: int, n_boot: int
+) -> dict:
+    """``metrics.json``: schema, versions, bootstrap settings and each run's metrics with its provenance,
+    plus its variants and attribution blocks where it has them."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "generated_by": generated_by(),
+        "seed": seed,
+        "n_boot": n_boot,
+        "runs": [
+            section.metrics.to_dict()
+            | {"provenance": _jsonable(section.run.provenance)}
+            # Only runs holding derived rows (synth's 'variant' column) get the variants block.
+            | ({"variants": section.variants.to_dict()} if section.variants is not None else {})
+            | ({"attribution": _jsonable(am)} if am is not None else {})
+            for section, am in zip(contents.runs, attribution)
+        ],
+    }
+
+
 def write_report(
     runs: list[RunResults],
     out_dir: str | Path,
@@ -373,19 +429,9 @@ def write_report(
     for sub in ("tables", "figures"):
         (out_dir / sub).mkdir(parents=True, exist_ok=True)
 
-    if contents is None:
-        contents = prepare_report(runs, seed=seed, n_boot=n_boot)
-    elif not contents.matches(runs, seed, n_boot):
-        raise ValueError(
-            "contents were prepared for other runs, seed or n_boot: pass prepare_report(runs, seed, n_boot)"
-        )
+    contents = _checked_contents(runs, contents, seed, n_boot)
     attributions = attributions or {}
-    attribution = [
-        attribution_summary(attributions[run.run_id], n_boot=n_boot, seed=seed)
-        if attributions.get(run.run_id)
-        else None
-        for run in runs
-    ]
+    attribution = _attribution_summaries(runs, attributions, seed, n_boot)
     slugs = _slugs([run.run_id for run in runs])
     w = _Writer(out_dir)
     w.add(
@@ -398,37 +444,20 @@ def write_report(
     if leaderboard is not None:
         _leaderboard_section(w, leaderboard, dict(zip([run.run_id for run in runs], slugs)))
     if len(runs) > 1:
-        w.add(Heading(2, "Runs side by side", "runs"))
-        metrics = [section.metrics for section in contents.runs]
-        w.table(tabs.runs_table(metrics), "all")
-        w.figure(figs.runs_figure(metrics), "all__runs", "Accuracy per split and gaps, all runs")
+        _runs_side_by_side(w, contents)
     for section, am, slug in zip(contents.runs, attribution, slugs):
         _run_section(w, section, slug, strips, am, attributions.get(section.run.run_id), overlays)
 
     html_path, md_path, json_path = out_dir / "report.html", out_dir / "report.md", out_dir / "metrics.json"
     atomic_write_text(html_path, render_html(title, w.blocks))
     atomic_write_text(md_path, render_markdown(title, w.blocks))
-    doc = {
-        "schema_version": SCHEMA_VERSION,
-        "generated_by": generated_by(),
-        "seed": seed,
-        "n_boot": n_boot,
-        "runs": [
-            section.metrics.to_dict()
-            | {"provenance": _jsonable(section.run.provenance)}
-            # Only runs holding derived rows (synth's 'variant' column) get the variants block.
-            | ({"variants": section.variants.to_dict()} if section.variants is not None else {})
-            | ({"attribution": _jsonable(am)} if am is not None else {})
-            for section, am in zip(contents.runs, attribution)
-        ],
-    }
+    doc = _metrics_document(contents, attribution, seed, n_boot)
     if leaderboard is not None:
         doc["leaderboard"] = leaderboard.to_dict()
-        board_path = atomic_write_text(
+        w.files["leaderboard.json"] = atomic_write_text(
             out_dir / "leaderboard.json",
             json.dumps(leaderboard.to_dict(), indent=2, allow_nan=False, ensure_ascii=False) + "\n",
         )
-        w.files["leaderboard.json"] = board_path
     atomic_write_text(json_path, json.dumps(doc, indent=2, allow_nan=False, ensure_ascii=False) + "\n")
     files = dict(w.files)
     files.update({"report.html": html_path, "report.md": md_path, "metrics.json": json_path})

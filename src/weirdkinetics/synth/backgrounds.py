@@ -29,7 +29,7 @@ import numpy as np
 
 from weirdkinetics._optional import require
 from weirdkinetics.decode import DecodedVideo, VideoOpenError, probe, read_video
-from weirdkinetics.errors import UserError
+from weirdkinetics.errors import UserError, option
 from weirdkinetics.manifest import Manifest, ManifestRow
 from weirdkinetics.synth import composite
 from weirdkinetics.synth.options import SynthOptions
@@ -109,7 +109,7 @@ def choose_background(
     """
     if rule == "fixed":
         if fixed is None:
-            raise UserError("background rule 'fixed' needs a category (--background-category NAME)")
+            raise UserError(f"background rule 'fixed' needs a category ({option('category', meta='NAME')})")
         if fixed not in pool:
             raise UserError(
                 f"background category '{fixed}' is not in the library; categories: {', '.join(sorted(pool))}"
@@ -251,7 +251,7 @@ class LibraryBackgrounds:
         if choice is None:
             return NoBackground(
                 "no_background",
-                f"no library category other than {sorted(avoid)}; add categories or use --background-rule fixed",
+                f"no library category other than {sorted(avoid)}; add categories or use the background rule 'fixed'",
             )
         try:
             frames = self._fit(choice.item, num_frames, height, width, still)
@@ -311,7 +311,7 @@ class DonorBackgrounds:
         if len(labels) < 2:
             raise UserError(
                 f"{manifest.path}: every row has the same class, so no other class's background exists to swap in; "
-                "pass --backgrounds LIBRARY (a folder with one sub-folder of images/videos per category)"
+                f"pass {option('backgrounds', meta='LIBRARY')} (a folder with one sub-folder of images/videos per category)"
             )
 
     @staticmethod

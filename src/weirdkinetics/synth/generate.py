@@ -45,10 +45,12 @@ from weirdkinetics import statuses
 from weirdkinetics._optional import require
 from weirdkinetics.decode import DecodedVideo, read_video
 from weirdkinetics.encode import write_video
-from weirdkinetics.errors import UserError
+from weirdkinetics.errors import UserError, option
+from weirdkinetics.inputs import is_file
 from weirdkinetics.manifest import Manifest, ManifestRow, read_manifest, safe_name, write_manifest
 from weirdkinetics.outputs import atomic_write_text, check_output_dir, check_outputs
 from weirdkinetics.provenance import versions
+from weirdkinetics.statuses import RowFailure
 from weirdkinetics.synth import composite
 from weirdkinetics.synth.backgrounds import (
     RULES,
@@ -86,14 +88,6 @@ SCHEMA_VERSION = 1
 
 
 # -- one row -------------------------------------------------------------------------------------------
-
-
-class RowFailure(Exception):
-    """Ends one row with ``status`` and ``reason`` (not a crash)."""
-
-    def __init__(self, status: str, reason: str):
-        super().__init__(reason)
-        self.status, self.reason = status, reason
 
 
 def _base_row(row: ManifestRow, variant: str, rel_path: str) -> dict[str, str]:
@@ -252,22 +246,14 @@ class SynthResult:
         return int(self.info["rows"])
 
 
-def _is_file(path: str) -> bool:
-    """Like ``Path.is_file`` but False for names the OS refuses (too long, NUL): loading says why."""
-    try:
-        return Path(path).is_file()
-    except (OSError, ValueError):
-        return False
-
-
 def _check_synth_outputs(
     manifest: Manifest, out_dir: Path, paths: list[str], backgrounds: str | Path | None, weights: str | None
 ) -> None:
     """Refuse outputs (the new manifest, synth.json, the videos) that would land on an input (the source
     manifest, its videos and masks, the weights), and a background library that holds the outputs."""
-    inputs: dict[str, Path] = {"the source manifest (--manifest)": manifest.path}
-    if weights and _is_file(weights):
-        inputs["--weights"] = Path(weights)
+    inputs: dict[str, Path] = {f"the source manifest ({option('manifest_path')})": manifest.path}
+    if weights and is_file(weights):
+        inputs[option("weights")] = Path(weights)
     for row in manifest.rows:
         inputs[f"the video of manifest row {row.row}"] = row.path
         mask = row.extra.get("mask_path", "")
@@ -277,13 +263,13 @@ def _check_synth_outputs(
             )
     outputs = {"the new manifest": out_dir / "manifest.csv", "synth.json": out_dir / "synth.json"}
     outputs.update({f"the output video {rel}": out_dir / rel for rel in paths})
-    check_outputs(outputs, inputs, hint="choose another --out")
+    check_outputs(outputs, inputs, hint=f"choose another {option('out_dir')}")
     if backgrounds is not None:
         library, videos = Path(backgrounds).resolve(), (out_dir / "videos").resolve()
         if videos == library or library in videos.parents or videos in library.parents:
             raise UserError(
-                f"--backgrounds {backgrounds} and the output videos {out_dir / 'videos'} overlap: the outputs "
-                "would become backgrounds; choose another --out"
+                f"{option('backgrounds', backgrounds)} and the output videos {out_dir / 'videos'} overlap: the "
+                f"outputs would become backgrounds; choose another {option('out_dir')}"
             )
 
 
@@ -325,8 +311,8 @@ def _mask_source(
     ``cache_dir`` (None: no cache)."""
     if segmenter == "true" and "mask_path" not in manifest.columns:
         raise UserError(
-            f"{manifest.path}: --segmenter true needs a mask_path column (the demo writes one); "
-            "use --segmenter mediapipe for other videos"
+            f"{manifest.path}: {option('segmenter', 'true')} needs a mask_path column (the demo writes one); "
+            f"use {option('segmenter', 'mediapipe')} for other videos"
         )
     seg = None if segmenter == "true" else build_segmenter(segmenter, weights)
     if seg is not None and options.confirm_person and options.exclude_low_quality:
@@ -351,7 +337,7 @@ def _background_source(
     the variants that need no background."""
     if variant not in NEEDS_BACKGROUND:
         if backgrounds is not None:
-            raise UserError(f"variant '{variant}' uses no background; drop --backgrounds")
+            raise UserError(f"variant '{variant}' uses no background; drop {option('backgrounds')}")
         return None
     if isinstance(backgrounds, BackgroundSource):
         return backgrounds
@@ -430,7 +416,7 @@ def run_synth(
     options = options or SynthOptions()
     _check_options(options)
     manifest = read_manifest(manifest_path)
-    out_dir = check_output_dir(out_dir, "--out")
+    out_dir = check_output_dir(out_dir, option("out_dir"))
     out_manifest = out_dir / "manifest.csv"
     paths = _output_paths(manifest.rows, variant)
     library = (

@@ -35,7 +35,7 @@ import numpy as np
 
 from weirdkinetics._optional import require
 from weirdkinetics.digest import sha256_file
-from weirdkinetics.errors import UnknownNameError, UserError, did_you_mean
+from weirdkinetics.errors import UnknownNameError, UserError, did_you_mean, option
 from weirdkinetics.inputs import unreadable
 
 if TYPE_CHECKING:
@@ -248,9 +248,9 @@ class TorchvisionDeepLab:
             cached = hub_checkpoint_path(enum.url)
             if not cached.exists():
                 raise UserError(
-                    f"segmenter '{arch}' needs weights: pass --weights PATH to a torchvision checkpoint "
+                    f"segmenter '{arch}' needs weights: pass {option('weights', meta='PATH')} to a torchvision checkpoint "
                     f"(e.g. {os.path.basename(enum.url)} from {enum.url}), or put that file at {cached}; "
-                    "or use --segmenter mediapipe, which needs no download"
+                    f"or use {option('segmenter', 'mediapipe')}, which needs no download"
                 )
             weights = str(cached)
         if weights.startswith("random"):
@@ -299,8 +299,8 @@ SEGMENTERS: dict[str, str] = {
     "mediapipe-landscape": "MediaPipe selfie segmentation, landscape model (faster, less stable)",
     "mediapipe-pose": "MediaPipe pose tracking with segmentation (one person; empty when nobody is there)",
     "true": "true masks from the manifest's mask_path column (the demo writes them)",
-    "deeplabv3_resnet50": "torchvision DeepLabV3-ResNet50, VOC person class (needs --weights)",
-    "deeplabv3_mobilenet_v3_large": "torchvision DeepLabV3-MobileNetV3, VOC person class (needs --weights)",
+    "deeplabv3_resnet50": "torchvision DeepLabV3-ResNet50, VOC person class (needs weights)",
+    "deeplabv3_mobilenet_v3_large": "torchvision DeepLabV3-MobileNetV3, VOC person class (needs weights)",
 }
 
 
@@ -321,7 +321,7 @@ def build_segmenter(name: str, weights: str | None = None) -> Segmenter:
     check_segmenter_name(name)
     if weights is not None and name not in _TV_ARCHS:
         raise UserError(
-            f"--weights only applies to the torchvision segmenters ({', '.join(_TV_ARCHS)}), not '{name}'"
+            f"{option('weights')} only applies to the torchvision segmenters ({', '.join(_TV_ARCHS)}), not '{name}'"
         )
     if name == "mediapipe":
         require("mediapipe", "synth", "MediaPipe person segmentation")
@@ -441,6 +441,16 @@ class MaskCache:
 # -- per manifest row ----------------------------------------------------------------------------------
 
 
+def true_mask_path(row: ManifestRow, manifest_dir: Path) -> Path:
+    """The row's ``mask_path`` file (relative paths from the manifest's folder); a ``UserError`` when empty."""
+    text = row.extra.get("mask_path", "")
+    if not text:
+        raise UserError(
+            f"row {row.row}: empty mask_path; {option('segmenter', 'true')} needs the demo's mask files"
+        )
+    return Path(text) if Path(text).is_absolute() else manifest_dir / text
+
+
 class MaskSource:
     """Smoothed person masks for a manifest row's decoded frames.
 
@@ -464,13 +474,7 @@ class MaskSource:
         """frames: uint8 (T, H, W, 3) decoded from ``row`` -> float32 (T, H, W) in [0, 1], smoothed.
         Raises ``UserError`` when they cannot be made."""
         if self.name == "true":
-            text = row.extra.get("mask_path", "")
-            if not text:
-                raise UserError(
-                    f"row {row.row}: empty mask_path; --segmenter true needs the demo's mask files"
-                )
-            path = Path(text) if Path(text).is_absolute() else self.manifest_dir / text
-            raw = TrueMasks(path).masks(frames)
+            raw = TrueMasks(true_mask_path(row, self.manifest_dir)).masks(frames)
         elif self.cache is not None:
             raw, _ = self.cache.masks(row.path, frames, self.segmenter)
         else:
