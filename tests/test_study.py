@@ -153,9 +153,9 @@ def test_explain_subset_keeps_whole_recordings():
 def test_checks_before_any_work(videos, tmp_path):
     with pytest.raises(UserError, match="given twice"):
         run_study(_settings(videos, tmp_path / "s", models=(A, A)), progress=False)
-    with pytest.raises(UserError, match="--engine ray"):
+    with pytest.raises(UserError, match="engine='ray'"):
         run_study(_settings(videos, tmp_path / "s", engine="ray"), progress=False)
-    with pytest.raises(UserError, match="--synth-split train"):
+    with pytest.raises(UserError, match="synth_split='train'"):
         run_study(_settings(videos, tmp_path / "s", synth_split="train"), progress=False)
     with pytest.raises(UserError, match="Did you mean"):
         parse_variants("swap,persn-only")
