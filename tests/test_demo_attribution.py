@@ -16,6 +16,8 @@ def _groups(out):
     records, overlays = attribution_records(store, runs)
     by_label = {}
     for run in runs:
+        if run.run_id not in records:  # the random reference row is not explained
+            continue
         label = "shortcut" if " shortcut " in run.model else "control"
         summary = attribution_summary(records[run.run_id], n_boot=2000, seed=0)
         by_label[label] = {g["method"]: g for g in summary["groups"]}
@@ -56,4 +58,4 @@ def test_attribution_finds_the_known_shortcut(small_demo):
     html = (out / "report" / "report.html").read_text()
     assert "Where does the model look?" in html and "beat random deletion" in html
     metrics = json.loads((out / "report" / "metrics.json").read_text())
-    assert all("attribution" in run for run in metrics["runs"])
+    assert ["attribution" in run for run in metrics["runs"]] == [True, True, False]

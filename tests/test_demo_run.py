@@ -61,13 +61,50 @@ def test_demo_measures_the_known_shortcut(small_demo):
     assert control["gap"]["ci95"][0] < shortcut["gap"]["ci95"][0]
 
     metrics = json.loads((out / "report" / "metrics.json").read_text())
-    assert len(metrics["runs"]) == 2
-    assert all(
-        r["provenance"]["weights_digest"] and not r["provenance"]["weights_digest"].startswith("random")
-        for r in metrics["runs"]
-    )
+    assert len(metrics["runs"]) == 3  # shortcut, control and the random reference
+    digests = [r["provenance"]["weights_digest"] for r in metrics["runs"]]
+    assert all(d and not d.startswith("random") for d in digests[:2]) and digests[2] == "random:0"
     assert (out / "report" / "report.html").stat().st_size > 10_000
     assert (out / "predictions.csv").exists()
     # a rerun reuses data, checkpoints and predictions
     again = run_demo(out, small=True, progress=False)
     assert again == headline
+
+
+def _value(cell: dict) -> float:
+    """The number of a serialised cell (``Proportion``: accuracy or rate; gap and mean: value)."""
+    return next(cell[k] for k in ("accuracy", "rate", "value") if k in cell)
+
+
+def test_demo_study_orders_the_models_on_every_reliance_column(small_demo):
+    """The expected answer of the controlled experiment, read from the leaderboard the demo wrote: the
+    shortcut model is the more background-reliant on every reliance column, the control the less, and the
+    random reference sits at chance on the demo's 5 classes."""
+    out, _ = small_demo
+    board = json.loads((out / "report" / "leaderboard.json").read_text())
+    by_name = {}
+    for row in board["rows"]:
+        name = next((k for k in ("shortcut", "control") if f" {k} " in row["model"]), "random")
+        by_name[name] = row
+    assert by_name["random"]["reference"] and not by_name["shortcut"]["reference"]
+    columns = {c["key"]: c for c in board["columns"]}
+    reliance = {k for k, c in columns.items() if c["reliance"]}
+    assert reliance == {
+        "gap", "person_only", "background_only", "swap_person", "swap_background", "contrasted",
+        "background_share",
+    }  # fmt: skip
+    for key in sorted(reliance):
+        shortcut = _value(by_name["shortcut"]["cells"][key])
+        control = _value(by_name["control"]["cells"][key])
+        more = columns[key]["more_reliant"]
+        assert (shortcut > control) if more == "higher" else (shortcut < control), (key, shortcut, control)
+    for key in ("originals", "real", "weird", "person_only", "background_only", "swap_person"):
+        lo, hi = by_name["random"]["cells"][key]["ci95"]
+        assert lo <= 1 / 5 <= hi, (key, by_name["random"]["cells"][key])
+    # the summary names the shortcut as the more background-reliant, and never the reverse
+    sentences = [s for s in board["summary"] if s["column"] in reliance]
+    assert sentences and all(
+        (" shortcut " in s["higher"]) == (columns[s["column"]]["more_reliant"] == "higher") for s in sentences
+    )
+    html = (out / "report" / "report.html").read_text()
+    assert html.index("Leaderboard") < html.index("Runs side by side")

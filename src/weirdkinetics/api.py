@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from weirdkinetics.inference import Runtime
+    from weirdkinetics.metrics.leaderboard import Leaderboard
     from weirdkinetics.models.card import ModelCard
     from weirdkinetics.models.loading import LoadedModel
     from weirdkinetics.report.contents import ReportContents
@@ -486,6 +487,7 @@ class ReportOutcome:
 
     files: dict[str, Path]
     contents: ReportContents
+    leaderboard: Leaderboard | None = None
 
 
 def report_runs(
@@ -494,11 +496,14 @@ def report_runs(
     seed: int = 0,
     n_boot: int = 2000,
     store: str | Path | None = None,
+    board: Callable[[ReportContents, dict[str, list[dict]]], Leaderboard] | None = None,
 ) -> ReportOutcome:
     """Write the report of ``runs`` into ``out_dir``: metrics and qualitative selection computed once,
     frame strips decoded for exactly that selection, and both returned with the files. With the ``store``
     the runs came from, runs with attribution rows (``explain``) get the "Where does the model look?"
-    section, its overlays drawn for the qualitative panel's videos first."""
+    section, its overlays drawn for the qualitative panel's videos first. board: makes a study's
+    leaderboard from the report's contents and attribution records (``study.leaderboard_of``); it is shown
+    on top and returned."""
     from weirdkinetics.report import prepare_report, write_report
 
     if not runs:
@@ -511,11 +516,12 @@ def report_runs(
         records, overlays = attribution_records(
             store, runs, [[v.video_id for v in sel] for sel in selections]
         )
+    leaderboard = board(contents, records) if board is not None else None
     files = write_report(
         runs, Path(out_dir), strips=strips, seed=seed, n_boot=n_boot, contents=contents,
-        attributions=records, overlays=overlays,
+        attributions=records, overlays=overlays, leaderboard=leaderboard,
     )  # fmt: skip
-    return ReportOutcome(files, contents)
+    return ReportOutcome(files, contents, leaderboard)
 
 
 def attribution_records(

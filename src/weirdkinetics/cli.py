@@ -317,6 +317,46 @@ def cmd_synth(a) -> int:
     return 0
 
 
+def cmd_study(a) -> int:
+    from weirdkinetics.study import StudyModel, StudySettings, parse_variants, print_top, run_study
+
+    weights = list(a.weights or [])
+    if weights and len(weights) != len(a.model):
+        raise UserError(f"{len(weights)} --weights for {len(a.model)} --model: give one per model, in order")
+    labels = list(a.label or [])
+    if labels and len(labels) != len(a.model):
+        raise UserError(f"{len(labels)} --label for {len(a.model)} --model: give one per model, in order")
+    models = tuple(
+        StudyModel(
+            name,
+            (weights[i] or None) if weights else None,
+            labels[i] if labels else "",
+            reference=name in (a.reference or []),
+        )
+        for i, name in enumerate(a.model)
+    )
+    settings = StudySettings(
+        manifest=Path(a.manifest),
+        models=models,
+        out=Path(a.out),
+        variants=parse_variants(a.variants),
+        synth_split=a.synth_split,
+        backgrounds=Path(a.backgrounds) if a.backgrounds else None,
+        segmenter=a.segmenter,
+        seed=a.seed,
+        explain=tuple(dict.fromkeys(a.explain or [])),
+        explain_per_class=a.explain_per_class,
+        classes=a.classes,
+        label_map=Path(a.label_map) if a.label_map else None,
+        device=a.device,
+        batch_size=a.batch_size,
+        engine=a.engine,
+    )
+    outcome = run_study(settings, progress=not a.no_progress)
+    print_top(outcome)
+    return 0
+
+
 def cmd_demo(a) -> int:
     from weirdkinetics.demo.run import run_demo
 
@@ -576,10 +616,96 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--no-progress", action="store_true", help="no progress bar")
     s.set_defaults(func=cmd_synth)
 
+    st = _sub(
+        sub,
+        "study",
+        "The whole study across many models in one resumable command: synth variants, evaluate every model "
+        "on the originals and every variant, explain, one report with a background-reliance leaderboard.",
+        "weirdkinetics study --manifest videos.csv --model i3d_r50 --model x3d_m --out study "
+        "--variants swap,person-only,background-only --explain gradcam",
+    )
+    st.add_argument(
+        "--manifest", required=True, type=_path_option, help="manifest CSV of the original videos"
+    )
+    st.add_argument("--model", action="append", required=True, help="model card name (repeat for several)")
+    st.add_argument(
+        "--out", required=True, type=_path_option, help="output folder (derived sets, store, report)"
+    )
+    st.add_argument(
+        "--weights",
+        action="append",
+        type=_path_option,
+        help="checkpoint PATH, snapshot DIR or random[:SEED]; one per --model, in order (default: published)",
+    )
+    st.add_argument("--label", action="append", help="how the report names each --model, in order")
+    st.add_argument(
+        "--reference",
+        action="append",
+        help="a --model shown as a reference row (e.g. random weights), not compared in the summary",
+    )
+    st.add_argument(
+        "--variants",
+        default="swap,person-only,background-only,static-background,static-person",
+        help="comma-separated synth variants to derive (each once, reused across models and reruns), or none",
+    )
+    st.add_argument(
+        "--synth-split", help="derive the variants from the rows of this split only (default: every row)"
+    )
+    st.add_argument(
+        "--backgrounds",
+        type=_path_option,
+        help="background library (one sub-folder per category) for swap and the static variants "
+        "(default: another class's background-only video, HAT's recipe)",
+    )
+    st.add_argument(
+        "--segmenter",
+        default="mediapipe",
+        help="person masks for synth and explain: mediapipe, mediapipe-landscape, mediapipe-pose, true "
+        "(the manifest's mask_path)",
+    )
+    st.add_argument(
+        "--explain",
+        action="append",
+        choices=["gradcam", "occlusion"],
+        help="attribution method (repeat for several; default: none); the first gives the leaderboard's "
+        "background share",
+    )
+    st.add_argument(
+        "--explain-per-class",
+        type=_int_option(1, 1_000_000),
+        default=None,
+        help="explain only the first N recordings of each class (default: every original video)",
+    )
+    st.add_argument(
+        "--classes",
+        default="all",
+        type=_path_option,
+        help="class subset: all, manifest (the manifest's labels), or FILE (one per line)",
+    )
+    st.add_argument(
+        "--label-map", type=_path_option, help="CSV 'from,to' mapping manifest labels to model labels"
+    )
+    st.add_argument("--device", default="cpu", help="torch device: cpu, cuda, cuda:N or mps")
+    st.add_argument(
+        "--batch-size", type=_int_option(1, 1024), default=None, help="clips per forward pass, 1 to 1024"
+    )
+    st.add_argument(
+        "--engine",
+        default="local",
+        choices=["local"],
+        help="evaluation engine (local: this process, decode workers)",
+    )
+    st.add_argument(
+        "--seed", type=_int_option(0, MAX_SEED), default=0, help="seed of backgrounds and bootstrap intervals"
+    )
+    st.add_argument("--no-progress", action="store_true", help="no progress bars")
+    st.set_defaults(func=cmd_study)
+
     d = _sub(
         sub,
         "demo",
-        "Run the offline shortcut experiment: generate videos, train two models, evaluate, report.",
+        "Run the offline shortcut experiment as a study: generate videos, train two models, derive "
+        "out-of-context variants, evaluate them with a random reference, explain, report a leaderboard.",
         "weirdkinetics demo --out weirdkinetics-demo",
     )
     d.add_argument("--out", default="weirdkinetics-demo", type=_path_option)

@@ -18,7 +18,9 @@ class DemoConfig:
     set exactly). Training runs ``epochs`` passes of ``clips_per_video`` random clips per video,
     ``batch_size`` clips a step, AdamW with a one-cycle schedule peaking at ``lr``. Attribution (``explain``,
     Grad-CAM and occlusion on the centre clip, true masks) covers the first ``explain_per_class`` recordings
-    of each class, both versions, to keep the demo quick.
+    of each class, both versions, to keep the demo quick (``explain_methods``). The study derives
+    ``variants`` of every test video with the true masks, swapping in the demo's own background scenes
+    (``backgrounds_per_class`` actor-free videos per class, a synth library).
     """
 
     height: int = 64
@@ -37,6 +39,15 @@ class DemoConfig:
     lr: float = 3e-3
     weight_decay: float = 1e-4
     explain_per_class: int = 4
+    explain_methods: tuple[str, ...] = ("gradcam", "occlusion")
+    variants: tuple[str, ...] = (
+        "swap",
+        "person-only",
+        "background-only",
+        "static-background",
+        "static-person",
+    )
+    backgrounds_per_class: int = 2
 
     @classmethod
     def small(cls) -> DemoConfig:

@@ -265,3 +265,52 @@ def generate_training_set(
     )
     desc = f"generate {flavour} training videos"
     return _generate(Path(out_dir), items, seed, config, write_masks, desc, progress, info, reuse)
+
+
+_LIBRARY_STREAM = 2
+
+
+def generate_backgrounds(
+    out_dir: str | Path,
+    n_per_class: int,
+    seed: int,
+    config: DemoConfig | None = None,
+    reuse: bool = False,
+) -> Path:
+    """Write the demo's own background scenes, without the actor, as a synth background library under
+    ``out_dir``: ``<class>/<scene>_<i>.mp4``, one folder per class named after the class that owns the scene
+    (so a swap's ``bg_label`` is that class, HAT's reading), ``n_per_class`` videos each,
+    ``config.num_frames`` long. Scenes are drawn from their own seed stream (never a test or training
+    video's). ``library.json`` records how; with ``reuse`` a complete earlier library is kept. Returns
+    ``out_dir``."""
+    from weirdkinetics.demo.render import render_background
+
+    config = config or DemoConfig()
+    out_dir = Path(out_dir)
+    info = _provenance("backgrounds", seed, config, config.num_frames, n_per_class=n_per_class)
+    files = [
+        out_dir / label / f"{DEMO_BACKGROUNDS[label]}_{i:02d}.mp4"
+        for label in DEMO_CLASSES
+        for i in range(n_per_class)
+    ]
+    stamp = out_dir / "library.json"
+    try:
+        if (
+            reuse
+            and json.loads(stamp.read_text(encoding="utf-8")) == info
+            and all(f.is_file() for f in files)
+        ):
+            return out_dir
+    except (OSError, ValueError):
+        pass
+    stamp.unlink(missing_ok=True)
+    duration = config.num_frames / config.fps
+    for path in files:
+        label, index = path.parent.name, int(path.stem.rsplit("_", 1)[1])
+        rng = np.random.default_rng([seed, _LIBRARY_STREAM, DEMO_CLASSES.index(label), index])
+        params = sample_background(DEMO_BACKGROUNDS[label], rng, duration)
+        frames = render_background(params, config.num_frames, config.height, config.width, config.fps)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_video(path, frames, config.fps, crf=config.crf)
+    atomic_write_text(stamp, json.dumps(info, indent=2) + "\n")
+    return out_dir

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from weirdkinetics.report.contents import ReportContents
 
 CARD = "demo_c3d"
+REFERENCE = "tiny_c3d_demo"
+"""The chance-level reference row: tiny_c3d's network over the demo's 5 classes, random weights."""
 
 
 def background_capture(run: RunResults, split: str = "weird") -> tuple[int, int]:
@@ -81,22 +83,6 @@ def report_with_headline(runs: list[RunResults], out: Path, store: Path | None =
     return numbers
 
 
-def _explain_subset(manifest: Path, per_class: int) -> Path:
-    """The test manifest's first ``per_class`` recordings (source_id) of each class, both versions, as
-    ``explain.csv`` beside it (the whole manifest when it holds no more than that)."""
-    from weirdkinetics.manifest import read_manifest, write_manifest
-
-    rows = read_manifest(manifest).rows
-    sources: dict[str, list[str]] = {}
-    for r in rows:
-        if r.source_id not in sources.setdefault(r.label, []):
-            sources[r.label].append(r.source_id)
-    keep = {s for ids in sources.values() for s in ids[:per_class]}
-    if len(keep) == len({r.source_id for r in rows}):
-        return manifest
-    return write_manifest(manifest.parent / "explain.csv", [r.to_dict() for r in rows if r.source_id in keep])
-
-
 def run_demo(
     out: str | Path = "weirdkinetics-demo",
     model: str | None = None,
@@ -108,32 +94,44 @@ def run_demo(
 ) -> dict:
     """Run the demo into ``out``; return the headline numbers (also printed).
 
-    model: evaluate this registered model on the generated set instead of training the two demo models.
+    The demo is the study (``weirdkinetics.study``) on the generated set: the shortcut and control models
+    and, as a chance-level reference row, ``tiny_c3d_demo`` with random weights (tiny_c3d's network with a
+    head over the demo's 5 classes; not explained, to keep the demo quick). Variants are made from the
+    ``real`` videos (their ``weird`` twins already are out of context) with the true masks and the demo's
+    own background scenes. model: study this registered model on the generated set instead of training the
+    two demo models.
     """
     from weirdkinetics import api
-    from weirdkinetics.demo.generate import generate_dataset, generate_training_set
+    from weirdkinetics.demo.generate import generate_backgrounds, generate_dataset, generate_training_set
     from weirdkinetics.demo.train import train_model
+    from weirdkinetics.manifest import read_manifest
     from weirdkinetics.models import get_card
+    from weirdkinetics.study import StudyModel, StudySettings, print_top, run_study
 
     out = check_output_dir(out, option("out"))
     config = config or (DemoConfig.small() if small else DemoConfig())
     config = config.with_(data_seed=config.data_seed + seed, train_seed=config.train_seed + seed)
     print(
-        f"[1/4] test set: {config.test_per_class_split} recordings per class, each on its real and a weird background"
+        f"[1/4] test set: {config.test_per_class_split} recordings per class, each on its real and a weird "
+        "background; the demo's background scenes as a library"
     )
     test_manifest = generate_dataset(
         out / "data" / "test", config.test_per_class_split, config.data_seed, config, progress, reuse=True
     )
+    library = generate_backgrounds(
+        out / "data" / "backgrounds", config.backgrounds_per_class, config.data_seed, config, reuse=True
+    )
     if model:
         card = get_card(model)
         print(
-            f"[2/4] skipping training: evaluating registered model '{model}' ({card.description or card.zoo})"
+            f"[2/4] skipping training: studying registered model '{model}' ({card.description or card.zoo})"
         )
-        models, ckpts, labels = [model], [weights], [f"{model} (user-chosen)"]
+        models = (StudyModel(model, weights, f"{model} (user-chosen)"),)
+        explain: tuple[str, ...] = ()
     else:
         card = get_card(CARD)
-        models, ckpts, labels = [CARD, CARD], [], ["shortcut", "control"]
         print(f"[2/4] training two {CARD} models ({config.epochs} epochs each, seed {config.train_seed})")
+        trained = []
         for flavour in ("shortcut", "control"):
             manifest = generate_training_set(
                 out / "data" / f"train_{flavour}",
@@ -157,52 +155,35 @@ def run_demo(
                 progress,
                 reuse=True,
             )
-            ckpts.append(str(ckpt))
-    print("[3/4] evaluating through the registry, --weights and the store, like any model")
-    outcome = api.evaluate(
-        test_manifest,
-        models,
-        out,
-        weights=ckpts,
-        classes="all",
-        progress=progress,
-        run_labels=labels,
-        export=out / "predictions.csv",
+            trained.append(StudyModel(CARD, str(ckpt), flavour))
+        models = (
+            *trained,
+            StudyModel(REFERENCE, "random:0", "random (chance)", reference=True, explain=False),
+        )
+        explain = config.explain_methods
+    print(
+        f"[3/4] the study: {len(config.variants)} variants (true masks, the demo's backgrounds), "
+        f"{len(models)} models through the registry and the store, where they look "
+        f"({', '.join(explain) or 'not asked'})"
     )
-    if not model:
-        explain_manifest = _explain_subset(test_manifest, config.explain_per_class)
-        print(
-            f"[3b/4] where do they look? Grad-CAM and occlusion on the centre clip, true masks ({explain_manifest.name})"
-        )
-        for ckpt, label in zip(ckpts, labels):
-            api.explain(
-                explain_manifest,
-                CARD,
-                out,
-                weights=ckpt,
-                segmenter="true",
-                progress=progress,
-                run_label=label,
-                store_path=outcome.store,
-            )
-    if not model:
-        explain_manifest = _explain_subset(test_manifest, config.explain_per_class)
-        print(
-            "[3b/4] where do they look? Grad-CAM and occlusion on the centre clip, true masks "
-            f"({explain_manifest.name})"
-        )
-        for ckpt, label in zip(ckpts, labels):
-            api.explain(
-                explain_manifest,
-                CARD,
-                out,
-                weights=ckpt,
-                segmenter="true",
-                progress=progress,
-                run_label=label,
-                store_path=outcome.store,
-            )
+    settings = StudySettings(
+        manifest=test_manifest,
+        models=models,
+        out=out,
+        variants=config.variants,
+        synth_split="real",
+        backgrounds=library,
+        segmenter="true",
+        seed=config.data_seed,
+        explain=explain,
+        explain_per_class=config.explain_per_class,
+    )
+    outcome = run_study(settings, progress=progress)
     print("[4/4] report")
+    api.export_csv(outcome.store, read_manifest(outcome.manifest), None, out / "predictions.csv")
     # The report's own numbers make the headline: one bootstrap, so headline.json and metrics.json agree.
-    runs = api.load_results(outcome.store, outcome.run_ids, outcome.manifest)
-    return report_with_headline(runs, out, store=outcome.store)
+    numbers = headline(outcome.contents)
+    _print_headline(numbers)
+    atomic_write_text(out / "headline.json", json.dumps(numbers, indent=2) + "\n")
+    print_top(outcome)
+    return numbers

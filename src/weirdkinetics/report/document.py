@@ -48,7 +48,14 @@ class KeyValues:
     items: dict = field(default_factory=dict)
 
 
-Block = Heading | Paragraph | TableBlock | FigureBlock | KeyValues
+@dataclass
+class Links:
+    """A list of links to sections of the same page: ``(text, anchor)`` pairs."""
+
+    items: list[tuple[str, str]] = field(default_factory=list)
+
+
+Block = Heading | Paragraph | TableBlock | FigureBlock | KeyValues | Links
 
 _CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0; color: #222; background: #fff; }
@@ -79,6 +86,39 @@ def _value_text(value: object) -> str:
     return value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
 
 
+def _block_html(b: Block) -> str:
+    """One block as HTML; every user-given string through ``html.escape``."""
+    if isinstance(b, Heading):
+        level = min(max(b.level, 2), 4)
+        return f'<h{level} id="{html_text(b.anchor)}">{html_text(b.text)}</h{level}>'
+    elif isinstance(b, Paragraph):
+        return f"<p>{html_text(b.text)}</p>"
+    elif isinstance(b, TableBlock):
+        link = f'<p class="note">CSV: <code>{html_text(b.csv_path)}</code></p>'
+        inner = f'<div class="wrap">{table_html(b.table, b.table_id)}</div>{link}'
+        if b.collapsed:
+            inner = f"<details><summary>{html_text(b.table.title)}</summary>{inner}</details>"
+        return inner
+    elif isinstance(b, FigureBlock):
+        data = base64.b64encode(b.png).decode("ascii")
+        return (
+            f'<figure><img src="data:image/png;base64,{data}" alt="{html_text(b.title)}">'
+            f"<figcaption>{html_text(b.title)} (files: <code>{html_text(b.png_path)}</code>, "
+            f"<code>{html_text(b.svg_path)}</code>)</figcaption></figure>"
+        )
+    elif isinstance(b, KeyValues):
+        items = "".join(
+            f"<dt>{html_text(k)}</dt><dd>{html_text(_value_text(v))}</dd>" for k, v in b.items.items()
+        )
+        return f"<details><summary>{html_text(b.title)}</summary><dl>{items}</dl></details>"
+    elif isinstance(b, Links):
+        items = "".join(
+            f'<li><a href="#{html_text(anchor)}">{html_text(text)}</a></li>' for text, anchor in b.items
+        )
+        return f"<ul>{items}</ul>"
+    raise TypeError(f"not a report block: {type(b).__name__}")
+
+
 def render_html(title: str, blocks: list[Block]) -> str:
     """One self-contained HTML page; every user-given string goes through ``html.escape``."""
     toc = [b for b in blocks if isinstance(b, Heading) and b.level == 2]
@@ -89,30 +129,7 @@ def render_html(title: str, blocks: list[Block]) -> str:
             + "".join(f'<li><a href="#{html_text(h.anchor)}">{html_text(h.text)}</a></li>' for h in toc)
             + "</ul></nav>"
         )
-    for b in blocks:
-        if isinstance(b, Heading):
-            level = min(max(b.level, 2), 4)
-            body.append(f'<h{level} id="{html_text(b.anchor)}">{html_text(b.text)}</h{level}>')
-        elif isinstance(b, Paragraph):
-            body.append(f"<p>{html_text(b.text)}</p>")
-        elif isinstance(b, TableBlock):
-            link = f'<p class="note">CSV: <code>{html_text(b.csv_path)}</code></p>'
-            inner = f'<div class="wrap">{table_html(b.table, b.table_id)}</div>{link}'
-            if b.collapsed:
-                inner = f"<details><summary>{html_text(b.table.title)}</summary>{inner}</details>"
-            body.append(inner)
-        elif isinstance(b, FigureBlock):
-            data = base64.b64encode(b.png).decode("ascii")
-            body.append(
-                f'<figure><img src="data:image/png;base64,{data}" alt="{html_text(b.title)}">'
-                f"<figcaption>{html_text(b.title)} (files: <code>{html_text(b.png_path)}</code>, "
-                f"<code>{html_text(b.svg_path)}</code>)</figcaption></figure>"
-            )
-        elif isinstance(b, KeyValues):
-            items = "".join(
-                f"<dt>{html_text(k)}</dt><dd>{html_text(_value_text(v))}</dd>" for k, v in b.items.items()
-            )
-            body.append(f"<details><summary>{html_text(b.title)}</summary><dl>{items}</dl></details>")
+    body.extend(_block_html(b) for b in blocks)
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">\n'
@@ -140,5 +157,8 @@ def render_markdown(title: str, blocks: list[Block]) -> str:
         elif isinstance(b, KeyValues):
             out.append(f"**{md_escape(b.title)}**\n")
             out.extend(f"- {md_escape(k)}: {md_escape(_value_text(v))}" for k, v in b.items.items())
+            out.append("")
+        elif isinstance(b, Links):
+            out.extend(f"- [{md_escape(text)}](#{anchor})" for text, anchor in b.items)
             out.append("")
     return "\n".join(out)

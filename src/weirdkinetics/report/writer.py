@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -22,6 +23,7 @@ from weirdkinetics.report.document import (
     FigureBlock,
     Heading,
     KeyValues,
+    Links,
     Paragraph,
     TableBlock,
     render_html,
@@ -29,6 +31,12 @@ from weirdkinetics.report.document import (
 )
 from weirdkinetics.report.render import table_csv
 from weirdkinetics.results import RunResults
+
+if TYPE_CHECKING:
+    from weirdkinetics.metrics.leaderboard import Leaderboard
+
+SUMMARY_SHOWN = 12
+"""At most this many summary sentences on the page (``metrics.json`` holds them all)."""
 
 SCHEMA_VERSION = 1
 """Version of ``metrics.json``; bumped whenever a key changes meaning or disappears."""
@@ -271,6 +279,35 @@ INPAINT_NOTE = (
 )
 
 
+def _leaderboard_section(w: _Writer, board: Leaderboard, slugs: dict[str, str]) -> None:
+    """The study's leaderboard on top: the summary (only where intervals separate), the table in the
+    study's order, one pre-sorted table per column, the scatter, and links to each model's section."""
+    from weirdkinetics.report import leaderboard as lb
+
+    w.add(Heading(2, "Leaderboard: how much does each model rely on the background?", "leaderboard"))
+    if board.findings:
+        shown = board.findings[:SUMMARY_SHOWN]
+        w.add(Paragraph("Summary, only where the 95% intervals of two models do not overlap:"))
+        for finding in shown:
+            w.add(Paragraph(f"{finding.sentence}."))
+        if len(board.findings) > len(shown):
+            more = len(board.findings) - len(shown)
+            w.add(Paragraph(f"... and {more} more in metrics.json ('leaderboard', 'summary')."))
+    else:
+        w.add(Paragraph("No two models differ beyond their 95% intervals on any column: no claim is made."))
+    w.table(lb.leaderboard_table(board), "study")
+    w.table(lb.columns_table(board), "study", collapsed=True)
+    for col in board.columns:
+        w.table(lb.leaderboard_table(board, order=col.key), "study", collapsed=True)
+    y = lb.reliance_axis(board)
+    if y is not None and "originals" in {c.key for c in board.columns}:
+        w.figure(
+            lb.leaderboard_figure(board, y), "study__leaderboard", "Accuracy against background reliance"
+        )
+    w.add(Paragraph("Each model's detailed section:"))
+    w.add(Links([(r.model, f"run-{slugs[r.anchor]}") for r in board.rows if r.anchor in slugs]))
+
+
 def _variants_section(w: _Writer, run: RunResults, vm: VariantMetrics, slug: str) -> None:
     """Derived-set metrics of a run (``VariantMetrics``): table, figure, SCUBA/SCUFO, rows not made."""
     w.add(Heading(3, "7. Out-of-context variants", f"{slug}-variants"))
@@ -362,6 +399,7 @@ def write_report(
     contents: ReportContents | None = None,
     attributions: dict[str, list[dict]] | None = None,
     overlays: dict[tuple[str, str, str], np.ndarray] | None = None,
+    leaderboard: Leaderboard | None = None,
 ) -> dict[str, Path]:
     """Write the report of one or several runs into ``out_dir`` (created if needed).
 
@@ -375,7 +413,9 @@ def write_report(
     also gets an "Out-of-context variants" section and a ``"variants"`` block in ``metrics.json``
     (``variant_metrics``); a run without them is reported exactly as before. attributions: each run's
     attribution records (``api.attribution_records``), which add the "Where does the model look?" section
-    and an ``"attribution"`` block; overlays: their saliency overlays, drawn upstream.
+    and an ``"attribution"`` block; overlays: their saliency overlays, drawn upstream. leaderboard: a study's
+    board (``metrics.leaderboard``), shown on top with links to each run's section and written to
+    ``metrics.json`` under ``"leaderboard"`` and alone as ``leaderboard.json``.
 
     Writes ``report.html`` (self-contained), ``report.md``, ``metrics.json``, ``tables/*.csv`` and
     ``figures/*.png|svg``. Returns every written file by its path relative to ``out_dir``, plus the keys
@@ -401,6 +441,8 @@ def write_report(
             "McNemar's exact test on linked pairs."
         )
     )
+    if leaderboard is not None:
+        _leaderboard_section(w, leaderboard, dict(zip([run.run_id for run in runs], slugs)))
     if len(runs) > 1:
         _runs_side_by_side(w, contents)
     for section, am, slug in zip(contents.runs, attribution, slugs):
@@ -410,6 +452,12 @@ def write_report(
     atomic_write_text(html_path, render_html(title, w.blocks))
     atomic_write_text(md_path, render_markdown(title, w.blocks))
     doc = _metrics_document(contents, attribution, seed, n_boot)
+    if leaderboard is not None:
+        doc["leaderboard"] = leaderboard.to_dict()
+        w.files["leaderboard.json"] = atomic_write_text(
+            out_dir / "leaderboard.json",
+            json.dumps(leaderboard.to_dict(), indent=2, allow_nan=False, ensure_ascii=False) + "\n",
+        )
     atomic_write_text(json_path, json.dumps(doc, indent=2, allow_nan=False, ensure_ascii=False) + "\n")
     files = dict(w.files)
     files.update({"report.html": html_path, "report.md": md_path, "metrics.json": json_path})

@@ -1,0 +1,576 @@
+"""``weirdkinetics study``: the whole background-reliance study across many models, as one resumable plan.
+
+An orchestration over the stages that exist, copying none of them:
+
+1. ``synth`` each variant of the manifest once (``api.synthesize`` into ``OUT/synth/<variant>/``);
+2. one manifest of the originals and every derived row (``OUT/study.csv``);
+3. ``evaluate`` every model on it in one pass (``api.evaluate``: models sharing a decode key share decoding;
+   rows already in the store are reused);
+4. ``explain`` each model where asked (``api.explain``, on the originals);
+5. one report (``api.report_runs``) with the leaderboard (``metrics.leaderboard``) on top and each model's
+   detailed section below.
+
+Resumable and idempotent: every finished step is recorded in ``OUT/study.json`` with what it was made
+from; a step is skipped only while its record matches its inputs and its outputs are still there (the
+store still holds every row of a model's run). Killed at any point, the same command redoes only the step
+it was in, and that step's own stage resumes from its stored rows. A second run with one more model
+evaluates (and explains) only that model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+from weirdkinetics.errors import UserError, option
+from weirdkinetics.manifest import Manifest, read_manifest, write_manifest
+from weirdkinetics.outputs import atomic_write_text, check_output_dir
+
+SCHEMA = "weirdkinetics.study/1"
+VARIANTS = ("swap", "person-only", "background-only", "static-background", "static-person")
+ENGINES = ("local",)
+"""Evaluation engines the study can use (``--engine``)."""
+
+
+@dataclass(frozen=True)
+class StudyModel:
+    """One leaderboard row: a registered card, its weights (``None``: the card's published ones; a path;
+    ``random[:SEED]``), how the report names it, and whether it is a reference row (e.g. random weights at
+    chance: shown, not compared in the summary). ``explain``: False leaves the model out of the study's
+    attribution step (its background share stays empty)."""
+
+    name: str
+    weights: str | None = None
+    label: str = ""
+    reference: bool = False
+    explain: bool = True
+
+    @property
+    def key(self) -> str:
+        """Identifies the model in ``study.json``: card, weights and label."""
+        return f"{self.name}|{self.weights or 'published'}|{self.label}"
+
+
+@dataclass(frozen=True)
+class StudySettings:
+    """Everything a study is made from. ``variants``: synth's variants to derive (each once);
+    ``synth_split``: derive them from the rows of this split only (None: every row), e.g. the demo's
+    ``real`` videos, whose ``weird`` twins are already out of context; ``backgrounds``: a library folder for the variants that need a new background (else HAT's donor
+    backgrounds); ``segmenter``/``seed``/``synth_options``: synth's. ``explain``: attribution methods
+    (empty: none); ``explain_per_class``: explain only the first N recordings (``source_id``) of each
+    class, all their versions (None: every original). ``classes``, ``label_map``, ``device``,
+    ``batch_size``, ``precision``, ``decode_workers``: evaluate's. ``engine``: ``ENGINES``."""
+
+    manifest: Path
+    models: tuple[StudyModel, ...]
+    out: Path
+    variants: tuple[str, ...] = VARIANTS
+    synth_split: str | None = None
+    backgrounds: Path | None = None
+    segmenter: str = "mediapipe"
+    seed: int = 0
+    synth_options: object | None = None
+    explain: tuple[str, ...] = ()
+    explain_per_class: int | None = None
+    classes: str = "all"
+    label_map: Path | None = None
+    device: str = "cpu"
+    batch_size: int | None = None
+    precision: str = "fp32"
+    decode_workers: int | None = None
+    engine: str = "local"
+    n_boot: int = 2000
+
+
+@dataclass
+class StudyOutcome:
+    """What a study wrote: the report's files, the board, each model's run id, and per step whether it ran
+    (``computed``) or was found done (``reused``)."""
+
+    out: Path
+    store: Path
+    manifest: Path
+    report: dict[str, Path]
+    leaderboard: object
+    run_ids: dict[str, str]
+    computed: list[str] = field(default_factory=list)
+    reused: list[str] = field(default_factory=list)
+    contents: object = None
+
+
+# ---------------------------------------------------------------------------------------- checks (pure)
+
+
+def parse_variants(text: str | Sequence[str] | None) -> tuple[str, ...]:
+    """``swap,person-only`` (or a list) as a tuple of known variants, in the given order, without repeats;
+    ``none`` or empty: no variant."""
+    from weirdkinetics.synth.variants import check_variant
+
+    if text is None:
+        return VARIANTS
+    names = text.split(",") if isinstance(text, str) else list(text)
+    names = [n.strip() for n in names if n.strip()]
+    if names == ["none"]:
+        return ()
+    for name in names:
+        check_variant(name)
+    return tuple(dict.fromkeys(names))
+
+
+def check_settings(settings: StudySettings) -> None:
+    """Refuse what would fail later, before any work: no model, a model twice, an unknown engine, a label
+    map with synth or explain of a model whose labels it maps."""
+    if not settings.models:
+        raise UserError(f"no {option('models')} given; list them with 'weirdkinetics models'")
+    keys = [m.key for m in settings.models]
+    twice = sorted({k.split("|")[0] for k in keys if keys.count(k) > 1})
+    if twice:
+        raise UserError(
+            f"{option('models', ', '.join(twice))} given twice with the same weights: give each once"
+        )
+    if settings.engine not in ENGINES:
+        raise UserError(
+            f"{option('engine', settings.engine)}: not available here; engines: {', '.join(ENGINES)} "
+            "(the Ray engine is not part of this version)"
+        )
+    if settings.explain and settings.label_map:
+        raise UserError(
+            f"{option('explain')} reads the manifest's labels as they are, without {option('label_map')}: explain separately "
+            "('weirdkinetics explain') or relabel the manifest"
+        )
+
+
+def explain_subset_rows(rows: Sequence, per_class: int | None) -> list:
+    """The rows of the first ``per_class`` recordings (``source_id``, else ``video_id``) of each class, all
+    their versions, in manifest order; every row when ``per_class`` is None."""
+    if per_class is None:
+        return list(rows)
+    sources: dict[str, list[str]] = {}
+    for r in rows:
+        source = r.source_id or r.video_id
+        if source not in sources.setdefault(r.label, []):
+            sources[r.label].append(source)
+    keep = {s for ids in sources.values() for s in ids[:per_class]}
+    return [r for r in rows if (r.source_id or r.video_id) in keep]
+
+
+def _rebased(text: str, base: Path, out: Path) -> str:
+    """A path written relative to ``base``, rewritten relative to ``out`` (absolute paths stay)."""
+    if not text or os.path.isabs(text):
+        return text
+    return os.path.relpath((base / text).resolve(), out.resolve())
+
+
+def combined_rows(originals: Manifest, derived: Sequence[Manifest], out: Path) -> list[dict[str, str]]:
+    """The originals then every derived row, paths (and ``mask_path``) rewritten relative to ``out``, so
+    one manifest in ``out`` names the same files: the store keys rows by resolved path and id."""
+    rows = []
+    for manifest in (originals, *derived):
+        base = manifest.path.resolve().parent
+        for row in manifest.rows:
+            d = row.to_dict()
+            d["path"] = _rebased(d["path"], base, out)
+            if d.get("mask_path"):
+                d["mask_path"] = _rebased(d["mask_path"], base, out)
+            rows.append(d)
+    return rows
+
+
+# ------------------------------------------------------------------------------------------- the plan
+
+
+class _Record:
+    """``OUT/study.json``: what each finished step was made from, written atomically after each step."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.steps: dict[str, dict] = {}
+        if path.exists():
+            try:
+                doc = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):  # a damaged record: every step checks its outputs again
+                doc = {}
+            if isinstance(doc, dict) and doc.get("schema") == SCHEMA and isinstance(doc.get("steps"), dict):
+                self.steps = doc["steps"]
+
+    def done(self, key: str, made_from: dict) -> dict | None:
+        entry = self.steps.get(key)
+        return entry if entry is not None and entry.get("made_from") == made_from else None
+
+    def finish(self, key: str, made_from: dict, **result) -> None:
+        self.steps[key] = {"made_from": made_from, **result}
+        doc = {"schema": SCHEMA, "steps": self.steps}
+        atomic_write_text(self.path, json.dumps(doc, indent=2, sort_keys=True, default=str) + "\n")
+
+
+UNIT_COST = {"synth": 1.0, "evaluate": 1.0, "explain": 10.0}
+"""Rough relative cost of one unit of work per kind (a source row synthesised, a row evaluated by one model,
+a row explained by one method), so the ETA weighs an explanation's many passes against one evaluation."""
+
+
+class _Progress:
+    """Progress across the whole plan: work done and left (``UNIT_COST``-weighted units: source rows for
+    synth, rows x models for evaluation, rows x methods for explain), elapsed time and an ETA from the
+    pace so far."""
+
+    def __init__(self, total: int, enabled: bool):
+        self.total, self.done, self.enabled = max(total, 1), 0, enabled
+        self.start = time.perf_counter()
+        self.step = 0
+
+    def begin(self, what: str, units: float) -> None:
+        self.step += 1
+        if not self.enabled:
+            return
+        elapsed = time.perf_counter() - self.start
+        eta = ""
+        if self.done and elapsed > 1:
+            left = elapsed / self.done * (self.total - self.done)
+            eta = f", about {_duration(left)} left"
+        print(
+            f"[study {int(self.done * 100 // self.total):3d}%] {what} ({_duration(elapsed)} elapsed{eta})",
+            flush=True,
+        )
+
+    def end(self, units: float) -> None:
+        self.done += units
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+
+
+def _synth_made_from(settings: StudySettings, variant: str, source: Manifest) -> dict:
+    from weirdkinetics.synth.variants import NEEDS_BACKGROUND
+
+    library = settings.backgrounds if variant in NEEDS_BACKGROUND else None
+    return {
+        "variant": variant,
+        "source_manifest_sha256": source.digest,
+        "segmenter": settings.segmenter,
+        "backgrounds": str(Path(library).resolve()) if library else None,
+        "seed": settings.seed,
+        "options": json.loads(json.dumps(asdict(settings.synth_options), default=str))
+        if settings.synth_options is not None
+        else None,
+    }
+
+
+def _synth_rows(settings: StudySettings, source: Manifest) -> list:
+    """The source rows of ``synth_split`` (every row when None); refuses a split no row has."""
+    if settings.synth_split is None:
+        return list(source.rows)
+    rows = [r for r in source.rows if r.split == settings.synth_split]
+    if not rows:
+        splits = ", ".join(sorted({r.split for r in source.rows}))
+        raise UserError(
+            f"{option('synth_split', settings.synth_split)}: no row of {source.path} has it; splits: {splits}"
+        )
+    return rows
+
+
+def _synth_source(settings: StudySettings, source: Manifest) -> Manifest:
+    """The rows synth derives from: all, or those of ``synth_split`` written as ``OUT/synth/source.csv``."""
+    if settings.synth_split is None:
+        return source
+    rows = _synth_rows(settings, source)
+    path = settings.out / "synth" / "source.csv"
+    dicts = combined_rows(replace(source, rows=rows), (), path.parent)
+    if path.exists() and [r.to_dict() for r in read_manifest(path).rows] == dicts:
+        return read_manifest(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return read_manifest(write_manifest(path, dicts, inputs={"the manifest": source.path}))
+
+
+def _synth_step(settings, record, progress, source, variant, outcome) -> Manifest:
+    from weirdkinetics import api
+    from weirdkinetics.synth.variants import NEEDS_BACKGROUND
+
+    folder = settings.out / "synth" / variant
+    made_from = _synth_made_from(settings, variant, source)
+    key = f"synth:{variant}"
+    entry = record.done(key, made_from)
+    if entry is not None and (folder / "manifest.csv").exists():
+        derived = read_manifest(folder / "manifest.csv")
+        if derived.digest == entry.get("manifest_sha256") and all(
+            r.path.exists() for r in derived.rows if r.extra.get("synth_status") == "ok"
+        ):
+            outcome.reused.append(key)
+            return derived
+    units = len(source.rows) * UNIT_COST["synth"]
+    progress.begin(f"synth {variant}: {len(source.rows)} source video(s)", units)
+    result = api.synthesize(
+        variant,
+        source.path,
+        folder,
+        backgrounds=settings.backgrounds if variant in NEEDS_BACKGROUND else None,
+        segmenter=settings.segmenter,
+        seed=settings.seed,
+        options=settings.synth_options,
+        progress=progress.enabled,
+    )
+    derived = read_manifest(result.manifest)
+    record.finish(key, made_from, manifest_sha256=derived.digest, counts=result.counts)
+    progress.end(units)
+    outcome.computed.append(key)
+    return derived
+
+
+def _evaluated(store_path: Path, run_id: str, manifest: Manifest) -> bool:
+    """True when the store holds a final row for every row of ``manifest`` in run ``run_id``."""
+    from weirdkinetics.store import Store
+
+    if not store_path.exists():
+        return False
+    with Store(store_path, read_only=True) as store:
+        stored = store.statuses(run_id)
+    return all((str(r.path), r.video_id) in stored for r in manifest.rows)
+
+
+def _evaluate_step(settings, record, progress, manifest, outcome) -> None:
+    """Evaluate, in one pass, every model whose run does not yet hold every row of the study manifest."""
+    from weirdkinetics import api
+
+    store = settings.out / api.DEFAULT_STORE
+    made_from = {
+        "manifest_sha256": manifest.digest,
+        "classes": settings.classes,
+        "label_map": str(settings.label_map) if settings.label_map else None,
+        "precision": settings.precision,
+    }
+    pending = []
+    for model in settings.models:
+        key = f"evaluate:{model.key}"
+        entry = record.done(key, made_from)
+        if entry is not None and _evaluated(store, entry["run_id"], manifest):
+            outcome.run_ids[model.key] = entry["run_id"]
+            outcome.reused.append(key)
+        else:
+            pending.append(model)
+    if not pending:
+        return
+    units = len(manifest.rows) * len(pending) * UNIT_COST["evaluate"]
+    names = ", ".join(m.label or m.name for m in pending)
+    progress.begin(f"evaluate {len(pending)} model(s) ({names}) on {len(manifest.rows)} video(s)", units)
+    result = api.evaluate(
+        manifest.path,
+        [m.name for m in pending],
+        settings.out,
+        weights=[m.weights for m in pending] if any(m.weights for m in pending) else None,
+        store_path=store,
+        classes=settings.classes,
+        label_map=settings.label_map,
+        batch_size=settings.batch_size,
+        device=settings.device,
+        progress=progress.enabled,
+        run_labels=[m.label for m in pending],
+        precision=settings.precision,
+        decode_workers=settings.decode_workers,
+    )
+    for model, run_id in zip(pending, result.run_ids):
+        record.finish(f"evaluate:{model.key}", made_from, run_id=run_id)
+        outcome.run_ids[model.key] = run_id
+        outcome.computed.append(f"evaluate:{model.key}")
+    progress.end(units)
+
+
+def _explain_manifest(settings: StudySettings, source: Manifest) -> Manifest:
+    """The originals to explain: all, or ``explain_per_class`` recordings per class as ``OUT/explain.csv``."""
+    rows = explain_subset_rows(source.rows, settings.explain_per_class)
+    if len(rows) == len(source.rows):
+        return source
+    path = settings.out / "explain.csv"
+    dicts = combined_rows(replace(source, rows=rows), (), settings.out)
+    if path.exists():
+        current = read_manifest(path)
+        if [r.to_dict() for r in current.rows] == dicts:
+            return current
+    return read_manifest(write_manifest(path, dicts))
+
+
+def _explain_step(settings, record, progress, manifest, model, outcome) -> None:
+    from weirdkinetics import api
+
+    made_from = {
+        "manifest_sha256": manifest.digest,
+        "methods": list(settings.explain),
+        "segmenter": settings.segmenter,
+        "classes": settings.classes,
+        "evaluated_run": outcome.run_ids.get(model.key),
+    }
+    key = f"explain:{model.key}"
+    if record.done(key, made_from) is not None:
+        outcome.reused.append(key)
+        return
+    units = len(manifest.rows) * len(settings.explain) * UNIT_COST["explain"]
+    progress.begin(
+        f"explain {model.label or model.name} ({', '.join(settings.explain)}) on {len(manifest.rows)} video(s)",
+        units,
+    )
+    result = api.explain(
+        manifest.path,
+        model.name,
+        settings.out,
+        weights=model.weights,
+        methods=list(settings.explain),
+        segmenter=settings.segmenter,
+        classes=settings.classes,
+        store_path=settings.out / api.DEFAULT_STORE,
+        device=settings.device,
+        progress=progress.enabled,
+        run_label=model.label,
+    )
+    record.finish(key, made_from, run_id=result.run_id)
+    outcome.computed.append(key)
+    progress.end(units)
+
+
+def leaderboard_of(
+    models: Sequence[StudyModel], run_ids: dict[str, str], method: str | None, n_boot: int, seed: int
+):
+    """The function ``api.report_runs`` calls to make the board from the report's own numbers: one row per
+    model in the study's order (its run's section is the detailed one), the background share from
+    ``method``'s attribution records."""
+    from weirdkinetics.metrics import leaderboard as lb
+
+    def board(contents, records: dict[str, list[dict]]):
+        by_run = {section.run.run_id: section for section in contents.runs}
+        rows = []
+        for model in models:
+            section = by_run.get(run_ids.get(model.key, ""))
+            if section is None:
+                continue
+            share = None
+            if method and model.explain and records.get(section.run.run_id):
+                share = lb.background_share(records[section.run.run_id], method, n_boot=n_boot, seed=seed)
+            rows.append(
+                lb.model_row(
+                    section.run.model,
+                    section.run.run_id,
+                    section.metrics,
+                    section.variants,
+                    lb.originals_accuracy(section.run),
+                    share,
+                    reference=model.reference,
+                )
+            )
+        return lb.leaderboard(rows)
+
+    return board
+
+
+def _check_before_work(settings: StudySettings) -> tuple[Path, Manifest]:
+    """Every check that needs no output: settings, model names, methods, segmenter, the manifest and the
+    synth split. Returns the output folder and the source manifest."""
+    from weirdkinetics.attribution import check_methods
+    from weirdkinetics.models import get_card
+    from weirdkinetics.synth.segment import check_segmenter_name
+
+    check_settings(settings)
+    out = check_output_dir(settings.out, option("out"))
+    for model in settings.models:  # unknown names and bad methods fail before any work
+        card = get_card(model.name)
+        if settings.explain and model.explain:
+            check_methods(card, list(settings.explain))
+    check_segmenter_name(settings.segmenter)
+    source = read_manifest(settings.manifest)
+    _synth_rows(settings, source)  # a split no row has fails before any work
+    return out, source
+
+
+def _plan_size(settings: StudySettings, source: Manifest, synth_source: Manifest) -> float:
+    """The whole plan's work in ``UNIT_COST``-weighted units, for the progress line's ETA."""
+    n_synth = len(synth_source.rows) * len(settings.variants)
+    explained = sum(m.explain for m in settings.models) if settings.explain else 0
+    n_explain = len(explain_subset_rows(source.rows, settings.explain_per_class)) * len(settings.explain)
+    return (
+        n_synth * UNIT_COST["synth"]
+        + (len(source.rows) + n_synth) * len(settings.models) * UNIT_COST["evaluate"]
+        + n_explain * explained * UNIT_COST["explain"]
+    )
+
+
+def _study_manifest(source: Manifest, derived: list[Manifest], out: Path) -> Manifest:
+    """``OUT/study.csv``: the originals and every derived row, rewritten only when its rows change."""
+    rows = combined_rows(source, derived, out)
+    path = out / "study.csv"
+    if path.exists() and [r.to_dict() for r in read_manifest(path).rows] == rows:
+        return read_manifest(path)
+    return read_manifest(write_manifest(path, rows, inputs={"the manifest": source.path}))
+
+
+def _report(settings: StudySettings, manifest: Manifest, outcome: StudyOutcome) -> None:
+    """One report of every model's run, in the study's order, with the leaderboard on top."""
+    from weirdkinetics import api
+
+    run_ids = [outcome.run_ids[m.key] for m in settings.models]
+    order = {rid: i for i, rid in enumerate(run_ids)}
+    runs = api.load_results(outcome.store, run_ids, manifest)
+    runs = sorted((r for r in runs if r.run_id in order), key=lambda r: order[r.run_id])
+    method = settings.explain[0] if settings.explain else None
+    board = leaderboard_of(settings.models, outcome.run_ids, method, settings.n_boot, settings.seed)
+    report = api.report_runs(
+        runs, outcome.out / "report", seed=settings.seed, n_boot=settings.n_boot, store=outcome.store,
+        board=board,
+    )  # fmt: skip
+    outcome.report, outcome.leaderboard, outcome.contents = report.files, report.leaderboard, report.contents
+
+
+def run_study(settings: StudySettings, progress: bool = True) -> StudyOutcome:
+    """Run (or continue) the study described by ``settings``; return what it wrote (see the module doc)."""
+    from weirdkinetics import api
+
+    out, source = _check_before_work(settings)
+    settings = replace(settings, out=out)
+    out.mkdir(parents=True, exist_ok=True)
+    record = _Record(out / "study.json")
+    outcome = StudyOutcome(out, out / api.DEFAULT_STORE, out / "study.csv", {}, None, {})
+    synth_source = _synth_source(settings, source)
+    bar = _Progress(_plan_size(settings, source, synth_source), progress)
+
+    derived = [_synth_step(settings, record, bar, synth_source, v, outcome) for v in settings.variants]
+    manifest = _study_manifest(source, derived, out)
+    _evaluate_step(settings, record, bar, manifest, outcome)
+    explained = [m for m in settings.models if m.explain] if settings.explain else []
+    if explained:
+        to_explain = _explain_manifest(settings, source)
+        for model in explained:
+            _explain_step(settings, record, bar, to_explain, model, outcome)
+            if record.steps[f"explain:{model.key}"]["run_id"] != outcome.run_ids[model.key]:
+                print(
+                    f"note: {model.label or model.name}: the explained run differs from the evaluated one (the "
+                    "card's default sampling is not dense); its attribution is not in the leaderboard",
+                    file=sys.stderr,
+                )
+    if progress:
+        print(f"[study] report of {len(settings.models)} model(s)", flush=True)
+    _report(settings, manifest, outcome)
+    return outcome
+
+
+def print_top(outcome: StudyOutcome, rows: int = 5) -> None:
+    """The top of the leaderboard (each model's numbers with their intervals, one line per column), the
+    first summary sentences, and where the report is."""
+    from weirdkinetics.metrics.leaderboard import format_estimate
+
+    board = outcome.leaderboard
+    if board is not None and board.rows:
+        print(
+            "\nleaderboard (95% intervals; ↑ higher / ↓ lower is better; the report sorts by every column):"
+        )
+        for r in board.rows[:rows]:
+            print(f"  {r.model}{' (reference)' if r.reference else ''}")
+            for c in board.columns:
+                arrow = "↑" if c.better == "higher" else "↓"
+                print(f"    {c.title + ' ' + arrow:<32} {format_estimate(r.cell(c.key), c)}")
+        if board.findings:
+            print("summary (only where intervals separate):")
+        for f in board.findings[:3]:
+            print(f"  - {f.sentence}")
+    print(f"\nreport: {outcome.report.get('html')}")
