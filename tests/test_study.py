@@ -153,8 +153,8 @@ def test_explain_subset_keeps_whole_recordings():
 def test_checks_before_any_work(videos, tmp_path):
     with pytest.raises(UserError, match="given twice"):
         run_study(_settings(videos, tmp_path / "s", models=(A, A)), progress=False)
-    with pytest.raises(UserError, match="engine='ray'"):
-        run_study(_settings(videos, tmp_path / "s", engine="ray"), progress=False)
+    with pytest.raises(UserError, match="engine='spark'"):
+        run_study(_settings(videos, tmp_path / "s", engine="spark"), progress=False)
     with pytest.raises(UserError, match="synth_split='train'"):
         run_study(_settings(videos, tmp_path / "s", synth_split="train"), progress=False)
     with pytest.raises(UserError, match="Did you mean"):
@@ -173,5 +173,5 @@ def test_cli_study_runs_and_refuses_in_one_line(videos, tmp_path, capsys):
     assert main([*args[:-1], "--weights", "random:1"]) == 1
     assert "2 --weights for 1 --model" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exc:
-        main([*args, "--engine", "ray"])
+        main([*args, "--engine", "spark"])
     assert exc.value.code == 2

@@ -351,6 +351,8 @@ def cmd_study(a) -> int:
         device=a.device,
         batch_size=a.batch_size,
         engine=a.engine,
+        address=a.address,
+        actors=a.actors,
     )
     outcome = run_study(settings, progress=not a.no_progress)
     print_top(outcome)
@@ -689,12 +691,7 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument(
         "--batch-size", type=_int_option(1, 1024), default=None, help="clips per forward pass, 1 to 1024"
     )
-    st.add_argument(
-        "--engine",
-        default="local",
-        choices=["local"],
-        help="evaluation engine (local: this process, decode workers)",
-    )
+    _engine_options(st)
     st.add_argument(
         "--seed", type=_int_option(0, MAX_SEED), default=0, help="seed of backgrounds and bootstrap intervals"
     )

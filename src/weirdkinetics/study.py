@@ -33,8 +33,8 @@ from weirdkinetics.outputs import atomic_write_text, check_output_dir
 
 SCHEMA = "weirdkinetics.study/1"
 VARIANTS = ("swap", "person-only", "background-only", "static-background", "static-person")
-ENGINES = ("local",)
-"""Evaluation engines the study can use (``--engine``)."""
+ENGINES = ("local", "ray")
+"""Engines the study can use (``--engine``): evaluation and synthesis run there; explanations run locally."""
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,8 @@ class StudySettings:
     backgrounds); ``segmenter``/``seed``/``synth_options``: synth's. ``explain``: attribution methods
     (empty: none); ``explain_per_class``: explain only the first N recordings (``source_id``) of each
     class, all their versions (None: every original). ``classes``, ``label_map``, ``device``,
-    ``batch_size``, ``precision``, ``decode_workers``: evaluate's. ``engine``: ``ENGINES``."""
+    ``batch_size``, ``precision``, ``decode_workers``: evaluate's. ``engine``, ``address``, ``actors``: where
+    synth and evaluate run (``ENGINES``; explain runs locally)."""
 
     manifest: Path
     models: tuple[StudyModel, ...]
@@ -84,6 +85,8 @@ class StudySettings:
     precision: str = "fp32"
     decode_workers: int | None = None
     engine: str = "local"
+    address: str | None = None
+    actors: int | None = None
     n_boot: int = 2000
 
 
@@ -134,10 +137,7 @@ def check_settings(settings: StudySettings) -> None:
             f"{option('models', ', '.join(twice))} given twice with the same weights: give each once"
         )
     if settings.engine not in ENGINES:
-        raise UserError(
-            f"{option('engine', settings.engine)}: not available here; engines: {', '.join(ENGINES)} "
-            "(the Ray engine is not part of this version)"
-        )
+        raise UserError(f"{option('engine', settings.engine)}: not one of {', '.join(ENGINES)}")
     if settings.explain and settings.label_map:
         raise UserError(
             f"{option('explain')} reads the manifest's labels as they are, without {option('label_map')}: explain separately "
@@ -314,6 +314,9 @@ def _synth_step(settings, record, progress, source, variant, outcome) -> Manifes
         seed=settings.seed,
         options=settings.synth_options,
         progress=progress.enabled,
+        engine=settings.engine,
+        address=settings.address,
+        actors=settings.actors,
     )
     derived = read_manifest(result.manifest)
     record.finish(key, made_from, manifest_sha256=derived.digest, counts=result.counts)
@@ -372,6 +375,9 @@ def _evaluate_step(settings, record, progress, manifest, outcome) -> None:
         run_labels=[m.label for m in pending],
         precision=settings.precision,
         decode_workers=settings.decode_workers,
+        engine=settings.engine,
+        address=settings.address,
+        actors=settings.actors,
     )
     for model, run_id in zip(pending, result.run_ids):
         record.finish(f"evaluate:{model.key}", made_from, run_id=run_id)
