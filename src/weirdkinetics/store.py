@@ -503,13 +503,19 @@ class Store:
     def reusable(self, run_id: str) -> dict[tuple[str, str], tuple[str, tuple[int, int] | None]]:
         """(path, video_id) -> (status, file identity when evaluated) of rows that need no recomputation
         while their file keeps that identity (``file_identity``)."""
+        return self._reusable("predictions", "run_id=?", (run_id,))
+
+    def _reusable(
+        self, table: str, where: str, params: tuple
+    ) -> dict[tuple[str, str], tuple[str, tuple[int, int] | None]]:
+        """(path, video_id) -> (status, file identity) of ``table``'s final rows matching ``where``."""
         q = (
-            "SELECT path, video_id, status, file_size, file_mtime_ns FROM predictions "
-            f"WHERE run_id=? AND status NOT IN ({','.join('?' * len(RETRY_STATUSES))})"
+            f"SELECT path, video_id, status, file_size, file_mtime_ns FROM {table} "
+            f"WHERE {where} AND status NOT IN ({','.join('?' * len(RETRY_STATUSES))})"
         )
         return {
             (r[0], r[1]): (r[2], None if r[3] is None else (r[3], r[4]))
-            for r in self.db.execute(q, (run_id, *RETRY_STATUSES))
+            for r in self.db.execute(q, (*params, *RETRY_STATUSES))
         }
 
     def statuses(self, run_id: str) -> dict[tuple[str, str], str]:
@@ -576,14 +582,19 @@ class Store:
         recomputation while their file keeps that identity."""
         if not self._has_table("attributions"):
             return {}
-        q = (
-            "SELECT path, video_id, status, file_size, file_mtime_ns FROM attributions WHERE run_id=? AND "
-            f"method=? AND settings_key=? AND status NOT IN ({','.join('?' * len(RETRY_STATUSES))})"
+        return self._reusable(
+            "attributions", "run_id=? AND method=? AND settings_key=?", (run_id, method, settings_key)
         )
-        return {
-            (r[0], r[1]): (r[2], None if r[3] is None else (r[3], r[4]))
-            for r in self.db.execute(q, (run_id, method, settings_key, *RETRY_STATUSES))
-        }
+
+    def attribution_statuses(self, run_id: str, method: str, settings_key: str) -> dict[tuple[str, str], str]:
+        """(path, video_id) -> status of a run's attribution rows for one method and settings (no maps read)."""
+        if not self._has_table("attributions"):
+            return {}
+        rows = self.db.execute(
+            "SELECT path, video_id, status FROM attributions WHERE run_id=? AND method=? AND settings_key=?",
+            (run_id, method, settings_key),
+        )
+        return {(r[0], r[1]): r[2] for r in rows}
 
     def _has_table(self, name: str) -> bool:
         """Stores written before a table existed (read-only ones cannot gain it) simply have no such rows."""
