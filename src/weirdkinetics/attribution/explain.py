@@ -175,16 +175,13 @@ class MaskSource:
 
         if self.name == "true":
             path = true_mask_path(row, self.manifest_dir)
-            count = int(source_index.max()) + 1 if len(source_index) else 0
-            try:
-                with np.load(path) as data:
-                    count = max(count, int(data["masks"].shape[0]))
-            except (OSError, KeyError, ValueError):
-                pass  # TrueMasks says what is wrong with the file
-            # TrueMasks checks the file against the whole video (frame count and size); a broadcast view
-            # stands in for the frames so nothing is decoded twice
-            shape = (count, *frames.shape[1:])
-            whole = TrueMasks(path).masks(np.broadcast_to(np.zeros((1, 1, 1, 3), np.uint8), shape))
+            # one read of the file (its own regular-file check first), then the decoded frames' masks
+            whole = TrueMasks(path).load(frames.shape[1:3])
+            if len(source_index) and int(source_index.max()) >= len(whole):
+                raise UserError(
+                    f"mask file {path} holds {len(whole)} frames, but the video has frame "
+                    f"{int(source_index.max())}"
+                )
             return whole[source_index]
         segmenter = _FramesSegmenter(self.segmenter, tag)
         if self.cache is not None:
@@ -717,12 +714,7 @@ def explain_manifest(
         bar.update(1)
     bar.close()
     for m in methods:
-        key = settings.key(m, card)
-        stored = {
-            (a.path, a.video_id): a.status
-            for a in store.attributions(run_id)
-            if (a.method, a.settings_key) == (m, key)
-        }
+        stored = store.attribution_statuses(run_id, m, settings.key(m, card))
         summary.counts[m] = count_statuses(rows, stored)[0]
         if method_seconds[m]:
             summary.seconds_per_video[m] = float(np.mean(method_seconds[m]))

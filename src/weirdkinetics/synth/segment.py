@@ -181,6 +181,11 @@ class TrueMasks:
 
     def masks(self, frames: np.ndarray) -> np.ndarray:
         frames = _check_frames(frames)
+        return self.load(frames.shape[1:3], frames.shape[0])
+
+    def load(self, frame_hw: tuple[int, int], count: int | None = None) -> np.ndarray:
+        """The file's masks as float32 (T, H, W) in [0, 1] at ``frame_hw``; ``count``: the frame count the
+        file must hold (None: any)."""
         problem = unreadable(self.path)  # before opening: np.load would block forever on a FIFO
         if problem is not None and not problem.missing:
             raise UserError(f"mask file {self.path}: {problem.reason}; fix mask_path or regenerate the demo")
@@ -195,15 +200,16 @@ class TrueMasks:
             ) from None
         except (OSError, ValueError, zipfile.BadZipFile) as exc:
             raise UserError(f"mask file {self.path} cannot be read ({exc})") from None
-        if masks.ndim != 3 or masks.shape[0] != frames.shape[0]:
+        if masks.ndim != 3 or (count is not None and masks.shape[0] != count):
+            video = f"{count} frames" if count is not None else "frames"
             raise UserError(
                 f"mask file {self.path} holds masks of shape {masks.shape}, but the video has "
-                f"{frames.shape[0]} frames of {frames.shape[1]}x{frames.shape[2]}"
+                f"{video} of {frame_hw[0]}x{frame_hw[1]}"
             )
         masks = masks.astype(np.float32)
-        if masks.shape[1:] != frames.shape[1:3]:
+        if masks.shape[1:] != tuple(frame_hw):
             cv2 = require("cv2", "synth", "resizing masks")
-            size = (frames.shape[2], frames.shape[1])
+            size = (frame_hw[1], frame_hw[0])
             masks = np.stack([cv2.resize(m, size, interpolation=cv2.INTER_NEAREST) for m in masks])
         return np.clip(masks, 0.0, 1.0)
 
