@@ -234,3 +234,13 @@ def test_unknown_os_errors_and_sqlite_bugs_keep_their_traceback(manifest, tmp_pa
     )
     with pytest.raises(OSError, match="Bad file"):
         main(evaluate_args(manifest, tmp_path / "o"))
+
+
+def test_explain_checks_its_batch_size(tmp_path):
+    from weirdkinetics import api
+    from weirdkinetics.errors import UserError
+
+    m = tmp_path / "m.csv"
+    m.write_text("path,label,split\nv.mkv,jogging,real\n")
+    with pytest.raises(UserError, match="batch_size"):
+        api.explain(m, "tiny_c3d", tmp_path / "o", weights="random:0", batch_size=0, segmenter="true")

@@ -306,3 +306,27 @@ def test_report_with_a_manifest_read_as_it_is_spells_labels_as_evaluate_did(tmp_
     assert (
         main(["report", "--store", str(out.store), "--manifest", str(m), "--out", str(tmp_path / "r")]) == 0
     )
+
+
+def test_every_store_open_refuses_a_fifo_instead_of_blocking(tmp_path):
+    import os
+    import threading
+
+    fifo = tmp_path / "store.sqlite"
+    os.mkfifo(fifo)
+    caught: list[BaseException] = []
+
+    def open_it() -> None:
+        try:
+            Store(fifo)
+        except BaseException as exc:  # noqa: BLE001 -- handed to the test thread
+            caught.append(exc)
+
+    opener = threading.Thread(target=open_it, daemon=True)
+    opener.start()
+    opener.join(timeout=60)
+    if opener.is_alive():  # a regression blocks in open(): unblock it, then fail instead of hanging
+        with open(fifo, "wb"):
+            pass
+        pytest.fail("opening a FIFO as a store blocked")
+    assert len(caught) == 1 and isinstance(caught[0], UserError) and "not a regular file" in str(caught[0])

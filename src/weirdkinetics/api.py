@@ -766,6 +766,7 @@ def explain(
 
     card = get_card(model)
     chosen = check_methods(card, methods)
+    check_batch_size(batch_size)  # range(0, n, 0) would crash deep in the deletion curves
     check_segmenter_name(segmenter)
     open_subset = classes != "all"
     space = None if (card.open_vocabulary and open_subset) else label_space(card.label_space)

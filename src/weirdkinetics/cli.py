@@ -488,7 +488,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     x.add_argument("--store", help="SQLite store (default OUT/predictions.sqlite)")
     x.add_argument("--mask-cache", help="mask cache folder (default OUT/mask-cache)")
-    x.add_argument("--batch-size", type=int, default=8, help="clips per forward pass (deletion curves)")
+    x.add_argument(
+        "--batch-size",
+        type=_int_option(1, 1024),
+        default=8,
+        help="clips per forward pass (deletion curves), 1 to 1024",
+    )
     x.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
     x.add_argument("--report", action="store_true", help="also write the report into OUT")
     x.add_argument("--no-progress", action="store_true", help="no progress bar")

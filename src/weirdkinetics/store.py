@@ -26,6 +26,7 @@ import numpy as np
 
 from weirdkinetics import statuses
 from weirdkinetics.errors import UserError, option
+from weirdkinetics.inputs import unreadable
 from weirdkinetics.results import RunResults, dumps, pick_evaluation, run_results, select_runs
 
 SCHEMA_VERSION = 2
@@ -250,6 +251,9 @@ def _check_file(path: Path, must_exist: bool) -> bool:
         if must_exist:
             raise UserError(f"{path}: no such store; run 'weirdkinetics evaluate' first")
         return False
+    problem = unreadable(path)  # before opening: a FIFO would block open() and SQLite forever
+    if problem is not None:
+        raise UserError(f"{path}: {problem.reason}; give a store file (.sqlite)")
     try:
         with open(path, "rb") as fh:
             head = fh.read(16)
