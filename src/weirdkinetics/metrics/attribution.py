@@ -15,6 +15,7 @@ import numpy as np
 
 from weirdkinetics.metrics.estimates import MeanEstimate, finite_or_none
 from weirdkinetics.metrics.intervals import CONFIDENCE, bootstrap_mean
+from weirdkinetics.statuses import COUNTED
 
 DELETION_FRACTIONS: tuple[float, ...] = tuple(round(0.05 * k, 2) for k in range(1, 11))
 """Fractions of each frame's pixels removed for the deletion curves: 5 %, 10 %, ..., 50 %."""
@@ -202,7 +203,7 @@ def intervals_disjoint(a: MeanEstimate, b: MeanEstimate) -> bool:
 
 # -- per run ------------------------------------------------------------------------------------------
 
-OK_ATTRIBUTION = ("ok", "short", "partial")
+OK_ATTRIBUTION = COUNTED
 """Statuses whose numbers are counted (as in evaluation: short and partial are flagged, not dropped)."""
 
 _QUANTITIES = {

@@ -24,6 +24,7 @@ from weirdkinetics.metrics.intervals import bootstrap_mean, wilson
 from weirdkinetics.metrics.summary import RunMetrics
 from weirdkinetics.metrics.variants import VariantMetrics, variant_of
 from weirdkinetics.results import RunResults
+from weirdkinetics.statuses import COUNTED
 
 SCHEMA = "weirdkinetics.leaderboard/1"
 
@@ -235,11 +236,7 @@ def background_share(
     for r in records:
         row = r.get("row") or {}
         share = (r.get("numbers") or {}).get("background_share")
-        if (
-            r.get("method") != method
-            or r.get("status") not in ("ok", "short", "partial")
-            or row.get("variant")
-        ):
+        if r.get("method") != method or r.get("status") not in COUNTED or row.get("variant"):
             continue
         if share is None or not math.isfinite(float(share)):
             continue

@@ -40,14 +40,6 @@ def _gap_dict(gap: GapEstimate | None, keys: tuple[str, ...]) -> dict | None:
     return {k: full[k] for k in keys}
 
 
-def rate(count: int, n: int) -> dict:
-    """``{"n", "count", "rate", "ci95": [lo, hi]}`` with a Wilson interval; ``rate``/``ci95`` None when n == 0.
-
-    The serialised form of ``intervals.wilson(count, n, "rate")``; accuracies use ``kind="accuracy"``
-    (``{"n", "correct", "accuracy", "ci95"}``)."""
-    return wilson(count, n, "rate").to_dict()
-
-
 @dataclass(frozen=True)
 class NotMade:
     """A derived row synth did not make (``synth_status`` other than ok), with synth's reason."""

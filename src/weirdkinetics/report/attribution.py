@@ -14,6 +14,7 @@ from matplotlib.figure import Figure
 
 from weirdkinetics.report.figures import _RC, _new_figure, _text, strip_image
 from weirdkinetics.report.tables import DASH, Table
+from weirdkinetics.statuses import COUNTED
 
 METHOD_NAMES = {"gradcam": "Grad-CAM", "occlusion": "Occlusion"}
 
@@ -173,7 +174,7 @@ def overlay_selection(records: list[dict], count: int = 6, prefer: list[str] | N
     """Which explained videos get an overlay: those of the qualitative panel first (``prefer``: its video ids,
     in its order), then recordings with both a real and a weird version (both shown, one after the other),
     then others, in manifest order. Pure and deterministic."""
-    counted = [r for r in records if r["status"] in ("ok", "short", "partial") and r.get("has_map")]
+    counted = [r for r in records if r["status"] in COUNTED and r.get("has_map")]
     by_id = {r["video_id"]: r for r in counted}
     picked: list[dict] = [by_id[v] for v in dict.fromkeys(prefer or []) if v in by_id][:count]
     for pair in real_weird_pairs(counted):
