@@ -304,7 +304,7 @@ def _input_files(
     return inputs
 
 
-REPORT_FILES = ("report.html", "report.md", "metrics.json")
+REPORT_FILES = ("report.html", "report.md", "metrics.json", "leaderboard.json")
 REPORT_FOLDERS = ("tables", "figures")
 
 
