@@ -97,13 +97,19 @@ def resolve_device(name: str) -> torch.device:
     return device
 
 
+def check_precision(precision: str, device_type: str | None = None) -> None:
+    """One clear error for an unknown precision, or (``device_type`` given) fp16 on a device other than CUDA."""
+    if precision not in PRECISIONS:
+        raise UserError(f"{option('precision', precision)}: not one of {', '.join(PRECISIONS)}")
+    if precision == "fp16" and device_type is not None and device_type != "cuda":
+        raise UserError(f"{option('precision', 'fp16')} needs a CUDA device; on CPU use bf16 (or fp32)")
+
+
 def check_runtime(rt: Runtime) -> torch.device:
     """Validate a runtime before any model is built (one clear error each)."""
-    if rt.precision not in PRECISIONS:
-        raise UserError(f"{option('precision', rt.precision)}: not one of {', '.join(PRECISIONS)}")
+    check_precision(rt.precision)  # before the device: an unknown precision is the first thing to say
     device = resolve_device(rt.device)
-    if rt.precision == "fp16" and device.type != "cuda":
-        raise UserError(f"{option('precision', 'fp16')} needs a CUDA device; on CPU use bf16 (or fp32)")
+    check_precision(rt.precision, device.type)
     return device
 
 

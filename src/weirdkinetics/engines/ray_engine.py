@@ -154,10 +154,9 @@ def _remote_errors(what: str) -> Iterator[None]:
 def check_ray_runtime(runtime: Runtime) -> None:
     """What the driver can check of a runtime whose device lives on the workers: the precision, and that
     fp16 comes with CUDA. (The actors check their device when they start.)"""
-    from weirdkinetics.inference import DEVICE_TYPES, PRECISIONS
+    from weirdkinetics.inference import DEVICE_TYPES, check_precision
 
-    if runtime.precision not in PRECISIONS:
-        raise UserError(f"{option('precision', runtime.precision)}: not one of {', '.join(PRECISIONS)}")
+    check_precision(runtime.precision)
     kind = runtime.device.split(":")[0]
     if kind not in DEVICE_TYPES:
         raise UserError(
@@ -168,8 +167,7 @@ def check_ray_runtime(runtime: Runtime) -> None:
             f"{option('device', 'mps')}: {option('engine', 'ray')} runs on cpu or cuda workers; use "
             f"{option('engine', 'local')} on a Mac"
         )
-    if runtime.precision == "fp16" and kind != "cuda":
-        raise UserError(f"{option('precision', 'fp16')} needs a CUDA device; on CPU use bf16 (or fp32)")
+    check_precision(runtime.precision, kind)
 
 
 def _use_assigned_cpus() -> None:
