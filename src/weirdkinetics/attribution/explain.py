@@ -274,13 +274,16 @@ def explain_clip(
     target_pos: int,
     methods: list[str],
     settings: ExplainSettings,
+    base: float | None = None,
 ) -> dict[str, dict]:
     """All requested methods on one clip. clip: float32 (C, T, H, W); person: bool (T, H, W) in the same view.
+    base: the clip's target score when the caller already has it (one forward pass per clip, not per method).
 
     Returns method -> {"numbers": {...}, "saliency": float32 (T, H, W)}.
     """
     target = int(scorer.index[target_pos])
-    base = float(scorer.restricted(clip[None])[0, target_pos])
+    if base is None:
+        base = float(scorer.restricted(clip[None])[0, target_pos])
     area = stats.background_area(person)
     out: dict[str, dict] = {}
     if "gradcam" in methods:
@@ -524,11 +527,11 @@ class RowExplainer:
         self._explain_clips(row, decoded, masks, methods, result)
         return result
 
-    def target(self, clip: torch.Tensor, label: str) -> tuple[int, str]:
+    def target(self, probs: torch.Tensor, label: str) -> tuple[int, str]:
         """The target's position in ``classes`` and its name: the label, or the clip's restricted
-        prediction (target ``pred``). clip: float32 (C, T, H, W)."""
+        prediction (target ``pred``). probs: float32 (len(classes),), the clip's restricted scores."""
         if self.settings.target == "pred":
-            pos = int(torch.argmax(self.scorer.restricted(clip[None])[0]))
+            pos = int(torch.argmax(probs))
             return pos, self.classes[pos]
         return self.classes.index(label), label
 
@@ -551,10 +554,14 @@ class RowExplainer:
             pick = [position[int(k)] for k in idx]
             clip = preprocess_clip(decoded.frames[pick], card, crops=1)[0]
             person = person_in_view(masks[pick], card, dilate)
-            target_pos, target_name = self.target(clip, row.label)
+            probs = self.scorer.restricted(clip[None])[0]  # once per clip: the target and every method's base
+            target_pos, target_name = self.target(probs, row.label)
+            base = float(probs[target_pos])
             for m in methods:
                 tm = time.perf_counter()
-                result = explain_clip(self.model, self.scorer, clip, person, target_pos, [m], self.settings)
+                result = explain_clip(
+                    self.model, self.scorer, clip, person, target_pos, [m], self.settings, base=base
+                )
                 result = result[m]
                 out.seconds[m] += time.perf_counter() - tm
                 per_clip[m].append(result["numbers"])
