@@ -282,10 +282,7 @@ def _synth_source(settings: StudySettings, source: Manifest) -> Manifest:
     rows = _synth_rows(settings, source)
     path = settings.out / "synth" / "source.csv"
     dicts = combined_rows(replace(source, rows=rows), (), path.parent)
-    if path.exists() and [r.to_dict() for r in read_manifest(path).rows] == dicts:
-        return read_manifest(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return read_manifest(write_manifest(path, dicts, inputs={"the manifest": source.path}))
+    return _manifest_of(path, dicts, inputs={"the manifest": source.path})
 
 
 def _synth_step(settings, record, progress, source, variant, outcome) -> Manifest:
@@ -393,11 +390,7 @@ def _explain_manifest(settings: StudySettings, source: Manifest) -> Manifest:
         return source
     path = settings.out / "explain.csv"
     dicts = combined_rows(replace(source, rows=rows), (), settings.out)
-    if path.exists():
-        current = read_manifest(path)
-        if [r.to_dict() for r in current.rows] == dicts:
-            return current
-    return read_manifest(write_manifest(path, dicts))
+    return _manifest_of(path, dicts)
 
 
 def _explain_step(settings, record, progress, manifest, model, outcome) -> None:
@@ -506,9 +499,18 @@ def _study_manifest(source: Manifest, derived: list[Manifest], out: Path) -> Man
     """``OUT/study.csv``: the originals and every derived row, rewritten only when its rows change."""
     rows = combined_rows(source, derived, out)
     path = out / "study.csv"
-    if path.exists() and [r.to_dict() for r in read_manifest(path).rows] == rows:
-        return read_manifest(path)
-    return read_manifest(write_manifest(path, rows, inputs={"the manifest": source.path}))
+    return _manifest_of(path, rows, inputs={"the manifest": source.path})
+
+
+def _manifest_of(path: Path, rows: list[dict], inputs: dict | None = None) -> Manifest:
+    """The manifest at ``path`` holding ``rows``: read once and kept when it already holds them (so a rerun
+    rewrites nothing), else written (atomically, never onto ``inputs``) and read back."""
+    if path.exists():
+        current = read_manifest(path)
+        if [r.to_dict() for r in current.rows] == rows:
+            return current
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return read_manifest(write_manifest(path, rows, inputs=inputs))
 
 
 def _report(settings: StudySettings, manifest: Manifest, outcome: StudyOutcome) -> None:
