@@ -244,3 +244,18 @@ def test_explain_checks_its_batch_size(tmp_path):
     m.write_text("path,label,split\nv.mkv,jogging,real\n")
     with pytest.raises(UserError, match="batch_size"):
         api.explain(m, "tiny_c3d", tmp_path / "o", weights="random:0", batch_size=0, segmenter="true")
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly():
+    """`weirdkinetics models | head -1`: no traceback, the shell's SIGPIPE status."""
+    import subprocess
+    import sys
+
+    code = "from weirdkinetics.cli import main; raise SystemExit(main(['models', '--json']))"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    proc.stdout.close()  # before the child writes anything: every write meets a closed pipe
+    err = proc.stderr.read()
+    assert proc.wait() == 141, err
+    assert "Traceback" not in err and "BrokenPipeError" not in err, err

@@ -54,11 +54,23 @@ def test_every_card_is_complete_and_consistent(card):
 def test_describe_cards_gives_one_row_per_card_for_the_models_command():
     rows = {r["name"]: r for r in describe_cards()}
     assert set(rows) == {c.name for c in all_cards()}
-    assert rows["i3d_r50"]["protocol"] == "8x8 @30fps, crop 256"
-    assert rows["slowfast_r50"]["protocol"] == "32x2 @30fps, crop 256"
-    assert rows["r3d_18"]["protocol"] == "16x1 @15fps, crop 112"
+    assert (rows["i3d_r50"]["frames"], rows["i3d_r50"]["stride"], rows["i3d_r50"]["crop"]) == (8, 8, 256)
+    assert (rows["slowfast_r50"]["frames"], rows["slowfast_r50"]["stride"]) == (32, 2)
+    assert (rows["r3d_18"]["frames"], rows["r3d_18"]["fps"], rows["r3d_18"]["crop"]) == (16, 15, 112)
+    assert rows["r3d_18"]["protocol"] == get_card("r3d_18").protocol
     assert rows["x3d_xs"]["top1"] == 69.12 and rows["xclip_b32"]["extra"] == "hf"
     assert rows["xclip_b32"]["open_vocabulary"] and not rows["i3d_r50"]["open_vocabulary"]
+
+
+def test_models_json_lists_every_card_as_data(capsys):
+    import json
+
+    from weirdkinetics.cli import main
+
+    assert main(["models", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert listed == json.loads(json.dumps(describe_cards()))
+    assert {c["name"] for c in listed} == {c.name for c in all_cards()}
 
 
 def test_unknown_model_suggests_a_close_name():

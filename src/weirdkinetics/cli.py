@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import json
 import os
 import sys
 from pathlib import Path
@@ -254,16 +255,20 @@ def cmd_manifest_from_kinetics(a) -> int:
 
 
 def cmd_models(a) -> int:
-    from weirdkinetics.models import all_cards
+    from weirdkinetics.models.cards import describe_cards
 
+    cards = describe_cards()
+    if a.json:
+        print(json.dumps(cards, indent=2))
+        return 0
     rows = [("name", "zoo", "family", "protocol", "top-1", "extra")]
-    for c in all_cards():
-        top1 = f"{c.reported_top1:.2f}" if c.reported_top1 is not None else "-"
-        rows.append((c.name, c.zoo, c.family or "-", c.protocol, top1, c.extra or "-"))
+    for c in cards:
+        top1 = f"{c['top1']:.2f}" if c["top1"] is not None else "-"
+        rows.append((c["name"], c["zoo"], c["family"] or "-", c["protocol"], top1, c["extra"] or "-"))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip())
-    notes = [(c.name, c.note) for c in all_cards() if c.note]
+    notes = [(c["name"], c["note"]) for c in cards if c["note"]]
     if notes:
         print("\nnotes:")
         for name, note in notes:
@@ -546,8 +551,9 @@ def build_parser() -> argparse.ArgumentParser:
         sub,
         "models",
         "List model cards with their input protocol and reported accuracy.",
-        "weirdkinetics models",
+        "weirdkinetics models --json",
     )
+    ms.add_argument("--json", action="store_true", help="every card's protocol and numbers as JSON")
     ms.set_defaults(func=cmd_models)
 
     r = _sub(
@@ -781,10 +787,16 @@ def main(argv: list[str] | None = None) -> int:
 
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        rc = args.func(args)
+        sys.stdout.flush()  # here, so that a reader gone away is caught below, not at interpreter exit
+        return rc
     except UserError as exc:  # ManifestError included
         print(f"error: {exc.render(flag)}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # the reader went away (`weirdkinetics models | head`): not an error of ours
+        # Python would complain once more when it flushes stdout at exit: point stdout at nothing first
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # what a shell reports for SIGPIPE
     except OSError as exc:  # known causes are one line; any other keeps its traceback (a bug)
         line = _os_error_line(exc)
         if line is None:

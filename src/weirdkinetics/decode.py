@@ -16,6 +16,7 @@ import av.video.reformatter
 import numpy as np
 
 from weirdkinetics import statuses
+from weirdkinetics.errors import first_line
 from weirdkinetics.inputs import unreadable
 from weirdkinetics.sampling import resample_indices
 
@@ -67,11 +68,6 @@ class VideoOpenError(Exception):
         self.status, self.reason = status, reason
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}"[:300]
-
-
 def _open(path: str | Path) -> av.container.InputContainer:
     path = str(path)
     # checked before opening: FFmpeg would block forever on a FIFO and read a device without end
@@ -83,7 +79,7 @@ def _open(path: str | Path) -> av.container.InputContainer:
     try:
         container = av.open(path, mode="r")
     except (av.FFmpegError, OSError, ValueError, UnicodeError) as exc:
-        raise VideoOpenError("decode_error", f"FFmpeg cannot open the file ({_first_line(exc)})") from None
+        raise VideoOpenError("decode_error", f"FFmpeg cannot open the file ({first_line(exc)})") from None
     if not container.streams.video:
         container.close()
         raise VideoOpenError("decode_error", "no video stream in the file")
@@ -261,7 +257,7 @@ def _decode(
                 break
     except (av.FFmpegError, ValueError, OSError) as exc:
         result.status = "partial" if index > 0 else "decode_error"
-        result.reason = f"decoding broke off after {index} frame(s): {_first_line(exc)}"
+        result.reason = f"decoding broke off after {index} frame(s): {first_line(exc)}"
         result.frames_decoded = index
     if result.status == "ok" and index == 0:
         result.status, result.reason = "decode_error", "no frame could be decoded"

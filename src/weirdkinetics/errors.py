@@ -96,6 +96,13 @@ def did_you_mean(
     return f" Did you mean: {', '.join(close)}?" if close else ""
 
 
+def first_line(exc: BaseException, limit: int = 300) -> str:
+    """``Type: first line of the message`` for a cause quoted inside a status reason or a user error (library
+    messages can run to pages: FFmpeg's, or a hub's HTML)."""
+    text = str(exc).strip().splitlines()
+    return (f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__)[:limit]
+
+
 class UserError(Exception):
     """An input problem the user can fix; the message says how (naming options with ``option``)."""
 

@@ -814,26 +814,32 @@ CARDS: tuple[ModelCard, ...] = (
 
 
 def describe_cards() -> list[dict]:
-    """One row per registered card for ``weirdkinetics models``: name, zoo, family, protocol (frames x stride,
-    fps, crop), reported top-1/top-5, how it was measured, extra and licence."""
+    """One row per registered card for ``weirdkinetics models`` (its table, and all of it with ``--json``): name,
+    zoo, family, the input protocol as data and in words, reported top-1/top-5 and how they were measured, extra
+    and licence."""
     from weirdkinetics.models.registry import all_cards
 
-    rows = []
-    for c in all_cards():
-        rows.append(
-            {
-                "name": c.name,
-                "zoo": c.zoo,
-                "family": c.family,
-                "protocol": f"{c.frames}x{c.stride} @{c.fps:g}fps, crop {c.crop}",
-                "default_clips": c.default_clips,
-                "note": c.note,
-                "top1": c.reported_top1,
-                "top5": c.reported_top5,
-                "reported_protocol": c.reported_protocol,
-                "extra": c.extra,
-                "licence": c.licence,
-                "open_vocabulary": c.open_vocabulary,
-            }
-        )
-    return rows
+    return [
+        {
+            "name": c.name,
+            "zoo": c.zoo,
+            "family": c.family,
+            "protocol": c.protocol,
+            "frames": c.frames,
+            "stride": c.stride,
+            "fps": c.fps,
+            "resize": c.resize,
+            "crop": c.crop,
+            "mean": list(c.mean),
+            "std": list(c.std),
+            "default_clips": c.default_clips,
+            "note": c.note,
+            "top1": c.reported_top1,
+            "top5": c.reported_top5,
+            "reported_protocol": c.reported_protocol,
+            "extra": c.extra,
+            "licence": c.licence,
+            "open_vocabulary": c.open_vocabulary,
+        }
+        for c in all_cards()
+    ]

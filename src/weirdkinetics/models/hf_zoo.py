@@ -25,7 +25,7 @@ from torch import nn
 
 from weirdkinetics._optional import require
 from weirdkinetics.digest import sha256_file
-from weirdkinetics.errors import UserError, WeightsError, option
+from weirdkinetics.errors import UserError, WeightsError, first_line, option
 from weirdkinetics.labels import label_order, label_space
 from weirdkinetics.models.card import ModelCard
 from weirdkinetics.models.loading import LoadedModel
@@ -140,11 +140,6 @@ def _architecture_mismatches(expected: dict, actual: Any, prefix: str = "") -> l
         if got != want:
             problems.append(f"{prefix}{key} {got!r} (card: {want!r})")
     return problems
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0][:200]}" if text else type(exc).__name__
 
 
 def state_digest(module: nn.Module) -> str:
@@ -271,14 +266,14 @@ class HuggingFaceAdapter:
             if local:
                 raise WeightsError(
                     f"{option('weights', str(weights))}: not a loadable Hugging Face snapshot of {card.builder} "
-                    f"({_first_line(exc)}). A snapshot folder holds config.json and model.safetensors "
+                    f"({first_line(exc)}). A snapshot folder holds config.json and model.safetensors "
                     "(or pytorch_model.bin)"
                     + (" and the tokenizer files" if card.open_vocabulary else "")
                     + "."
                 ) from None
             raise WeightsError(
                 f"could not load the weights of '{card.name}' ({card.builder}) from the Hugging Face cache or hub "
-                f"({_first_line(exc)}). Offline? Pass {option('weights', meta='DIR')} with a local snapshot of {card.builder} "
+                f"({first_line(exc)}). Offline? Pass {option('weights', meta='DIR')} with a local snapshot of {card.builder} "
                 f"(e.g. made elsewhere with `huggingface-cli download {card.builder} --local-dir DIR`), "
                 f"or {option('weights', meta='random[:SEED]')}."
             ) from None
