@@ -301,6 +301,23 @@ def test_synth_refuses_outputs_over_its_inputs(tmp_path):
         synthesize("swap", m, lib / "beach" / "..", backgrounds=lib / "videos" / "..", progress=False)
 
 
+def test_no_command_writes_over_a_rows_mask(tmp_path):
+    """A row's mask_path file is an input too (synth and explain read it): an export onto it is refused and
+    the mask is left as it was."""
+    video(tmp_path / "a.mp4")
+    mask = tmp_path / "a_mask.npz"
+    mask.write_bytes(b"the only copy of hand-made masks")
+    m = write_manifest(
+        tmp_path / "m.csv",
+        [{"path": "a.mp4", "label": "jogging", "split": "real", "video_id": "a", "mask_path": "a_mask.npz"}],
+    )
+    files = read_manifest(m).input_files()
+    assert files["the mask of manifest row 2"] == mask
+    with pytest.raises(UserError, match="would overwrite the mask of manifest row 2"):
+        api.evaluate(m, ["tiny_c3d"], tmp_path / "o", weights=["random:0"], progress=False, export=mask)
+    assert mask.read_bytes() == b"the only copy of hand-made masks"
+
+
 # ------------------------------------------------------------------------------------------------ names
 
 NASTY_SPLITS = ["a/b", "..", "x" * 300, "a\x00b", "real", "a_b", "../../escape"]

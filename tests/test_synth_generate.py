@@ -314,7 +314,7 @@ def test_user_errors_say_what_to_do(toy, tmp_path):
     (empty / "cat").mkdir(parents=True)
     with pytest.raises(UserError, match="holds no image or video"):
         _run("swap", manifest, tmp_path / "e", backgrounds=empty)
-    with pytest.raises(UserError, match="overwrite the source manifest"):
+    with pytest.raises(UserError, match="overwrite the manifest"):
         _run("person-only", manifest, manifest.parent)
     plain = tmp_path / "plain.csv"
     plain.write_text("path,label,split\nx.mp4,jump,real\n", encoding="utf-8")

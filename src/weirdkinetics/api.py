@@ -291,7 +291,7 @@ def _input_files(
 ) -> dict[str, Path]:
     """The files a command reads, by the name an error message gives them: the manifest, its videos and
     masks, the label map, a class file and checkpoint files."""
-    inputs: dict[str, Path] = {f"the manifest ({option('manifest_path')})": manifest.path}
+    inputs = manifest.input_files()
     if label_map:
         inputs[option("label_map")] = Path(label_map)
     if classes and classes not in ("all", "manifest"):
@@ -299,8 +299,6 @@ def _input_files(
     for w in weights or []:
         if w and is_file(w):
             inputs[option("weights", w)] = Path(w)
-    for row in manifest.rows:
-        inputs[f"the video of manifest row {row.row}"] = row.path
     return inputs
 
 

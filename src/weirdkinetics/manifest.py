@@ -76,6 +76,25 @@ class Manifest:
     def labels(self) -> list[str]:
         return [r.label for r in self.rows]
 
+    def input_files(self) -> dict[str, Path]:
+        """The files this manifest makes a command read, by the name an error message gives them: the manifest
+        itself, each row's video and each row's mask (``mask_path``). What no output may overwrite."""
+        files: dict[str, Path] = {f"the manifest ({option('manifest_path')})": self.path}
+        for row in self.rows:
+            files[f"the video of manifest row {row.row}"] = row.path
+            mask = mask_path(row, self.path.parent)
+            if mask is not None:
+                files[f"the mask of manifest row {row.row}"] = mask
+        return files
+
+
+def mask_path(row: ManifestRow, manifest_dir: Path) -> Path | None:
+    """Pure: the row's ``mask_path`` file (a relative path is taken from the manifest's folder), or None."""
+    text = row.extra.get("mask_path", "")
+    if not text:
+        return None
+    return Path(text) if Path(text).is_absolute() else manifest_dir / text
+
 
 def _manifest_input(path: Path) -> TextInput:
     try:

@@ -252,16 +252,9 @@ def _check_synth_outputs(
 ) -> None:
     """Refuse outputs (the new manifest, synth.json, the videos) that would land on an input (the source
     manifest, its videos and masks, the weights), and a background library that holds the outputs."""
-    inputs: dict[str, Path] = {f"the source manifest ({option('manifest_path')})": manifest.path}
+    inputs = manifest.input_files()
     if weights and is_file(weights):
         inputs[option("weights")] = Path(weights)
-    for row in manifest.rows:
-        inputs[f"the video of manifest row {row.row}"] = row.path
-        mask = row.extra.get("mask_path", "")
-        if mask:
-            inputs[f"the mask of manifest row {row.row}"] = (
-                Path(mask) if Path(mask).is_absolute() else manifest.path.parent / mask
-            )
     outputs = {"the new manifest": out_dir / "manifest.csv", "synth.json": out_dir / "synth.json"}
     outputs.update({f"the output video {rel}": out_dir / rel for rel in paths})
     check_outputs(outputs, inputs, hint=f"choose another {option('out_dir')}")

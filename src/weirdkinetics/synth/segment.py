@@ -38,6 +38,7 @@ from weirdkinetics._optional import require
 from weirdkinetics.digest import sha256_file
 from weirdkinetics.errors import UnknownNameError, UserError, did_you_mean, option
 from weirdkinetics.inputs import unreadable
+from weirdkinetics.manifest import mask_path
 
 if TYPE_CHECKING:
     from weirdkinetics.manifest import ManifestRow
@@ -451,12 +452,12 @@ class MaskCache:
 
 def true_mask_path(row: ManifestRow, manifest_dir: Path) -> Path:
     """The row's ``mask_path`` file (relative paths from the manifest's folder); a ``UserError`` when empty."""
-    text = row.extra.get("mask_path", "")
-    if not text:
+    path = mask_path(row, manifest_dir)
+    if path is None:
         raise UserError(
             f"row {row.row}: empty mask_path; {option('segmenter', 'true')} needs the demo's mask files"
         )
-    return Path(text) if Path(text).is_absolute() else manifest_dir / text
+    return path
 
 
 class MaskSource:
