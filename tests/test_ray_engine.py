@@ -1,5 +1,5 @@
 """The Ray engine gives what the local engine gives: the same statuses and scores, the same resumable store,
-the same synthesised files. Ray runs locally here on 2 CPUs, started once for this module."""
+the same synthesised files. Ray runs locally here on 2 CPUs (``conftest.local_ray``, started once per session)."""
 
 from __future__ import annotations
 
@@ -26,15 +26,6 @@ REAL = [
     "awk_vp9_opus__gradio.webm",
     "derived_truncated35pct_juggling__sam2.mp4",
 ]
-
-
-@pytest.fixture(scope="module")
-def local_ray():
-    ray = pytest.importorskip("ray")
-    pytest.importorskip("ray.data")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
-    yield ray
-    ray.shutdown()
 
 
 @pytest.fixture
