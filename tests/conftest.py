@@ -71,3 +71,13 @@ def small_demo(tmp_path_factory):
 
     out = tmp_path_factory.mktemp("small-demo") / "demo"
     return out, run_demo(out, small=True, progress=False)
+
+
+@pytest.fixture(scope="session")
+def local_ray():
+    """A local Ray on 2 CPUs, started once for every Ray test of the session (skipped without ray)."""
+    ray = pytest.importorskip("ray")
+    pytest.importorskip("ray.data")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    yield ray
+    ray.shutdown()

@@ -1,9 +1,10 @@
 """The Ray engine gives what the local engine gives: the same statuses and scores, the same resumable store,
-the same synthesised files. Ray runs locally here on 2 CPUs, started once for this module."""
+the same synthesised files. Ray runs locally here on 2 CPUs (``conftest.local_ray``, started once per session)."""
 
 from __future__ import annotations
 
 import csv
+import logging
 import sys
 
 import av
@@ -26,15 +27,6 @@ REAL = [
     "awk_vp9_opus__gradio.webm",
     "derived_truncated35pct_juggling__sam2.mp4",
 ]
-
-
-@pytest.fixture(scope="module")
-def local_ray():
-    ray = pytest.importorskip("ray")
-    pytest.importorskip("ray.data")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
-    yield ray
-    ray.shutdown()
 
 
 @pytest.fixture
@@ -205,3 +197,31 @@ def test_a_missing_ray_gives_the_install_command(tmp_path, monkeypatch):
     assert not (tmp_path / "o").exists()  # refused before any work
     with pytest.raises(MissingExtraError, match=r"pip install 'weirdkinetics\[ray\]'"):
         api.synthesize("person-only", m, tmp_path / "s", segmenter="true", progress=False, engine="ray")
+
+
+def test_a_local_start_hides_only_rays_token_notice(local_ray, caplog):
+    """Ray announces at each local start that it turned token authentication on; the engine hides that notice
+    (and nothing else of Ray's) while it starts a local Ray. Fails if Ray moves the notice to another logger."""
+    from ray._private.authentication import authentication_token_setup as setup
+
+    from weirdkinetics.engines.ray_engine import TOKEN_NOTICE_LOGGER, _quiet_logger
+
+    caplog.set_level(logging.WARNING)
+    with _quiet_logger(TOKEN_NOTICE_LOGGER):
+        setup._warn_token_auth_enabled()
+        logging.getLogger("ray").warning("another of Ray's warnings")
+    assert [r.getMessage() for r in caplog.records] == ["another of Ray's warnings"]
+    setup._warn_token_auth_enabled()  # outside: as Ray has it
+    assert "Token authentication is enabled" in caplog.records[-1].getMessage()
+
+
+def test_ray_datas_retry_defaults_are_the_ones_the_engine_relies_on(local_ray):
+    """The module docstring's claim, on this Ray: tasks retried and actors restarted without limit. The engine
+    leaves these to Ray Data (setting them through ``**ray_remote_args`` is deprecated)."""
+    from ray.data._internal.execution.operators.actor_pool_map_operator import ActorPoolMapOperator
+    from ray.data._internal.remote_fn import cached_remote_fn
+
+    actor = ActorPoolMapOperator._apply_default_remote_args({}, local_ray.data.DataContext.get_current())
+    assert (actor["max_restarts"], actor["max_task_retries"]) == (-1, -1)
+    task = cached_remote_fn(_frames)
+    assert task._default_options["max_retries"] == -1

@@ -14,14 +14,30 @@ lives in each actor, so models whose decode keys match share the decode, as loca
 engine's within float rounding (batches differ).
 
 Failures: a video that fails to decode gets its status from ``row_events`` as locally. A decode task whose
-worker dies is retried by Ray (3 times, Ray's default), a model actor that dies is restarted and its batch
-retried (Ray Data's defaults); only the driver writes, one ``INSERT OR REPLACE`` per (run, path, video), so a retry
-can never duplicate a row, and a row is in the store only once all its clips are scored. Ctrl-C stops the
-driver between writes: the next run, with either engine, resumes after the rows it wrote.
+worker dies is run again on another worker, and a model actor whose process dies is restarted (its constructor
+runs again with the same jobs, which the driver keeps alive for the whole run) and its batch run again: Ray
+Data's defaults (checked on Ray 2.60: ``max_retries=-1`` for its tasks, ``max_restarts=-1`` and
+``max_task_retries=-1`` for its actors) retry without limit. They are left so because Ray 2.60 deprecates
+setting them through ``map``'s ``**ray_remote_args`` (a warning on every run, gone in 2.64); the cost is that
+a file that kills its decoder on every try would keep the run retrying instead of failing. Ray Data hands each
+row on once however often it was retried, and only the driver writes, one ``INSERT OR REPLACE`` per (run,
+path, video): a row is never duplicated or lost, and it is in the store only once all its clips are scored.
+Ctrl-C stops the driver between writes: the next run, with either engine, resumes after the rows it wrote.
+``tests/test_ray_faults.py`` SIGKILLs decode workers and model actors mid-task to check all this.
+
+Ray prints one line per run that is not ours to silence: ``core_worker.cc: Actor with class name:
+'MapWorker(MapBatches(ScoreRows))' ... has constructor arguments in the object store and max_restarts > 0``.
+Ray Core logs it for every restartable actor created with an object-store argument, and Ray Data creates all
+its pool actors so (its data context and map function go by reference, whatever the constructor's own
+arguments); only ``max_restarts=0`` (no restarts) or Ray's C++ log level (which hides Ray's real errors too)
+would quiet it. Those references live as long as the run does, so restarts within a run work.
 
 Synthesis (``synth_rows_ray``): each source row is one ``synth.generate.synth_row`` call in an actor that
 builds the run's mask and background sources once (``SynthSetup.build``) and writes the row's video under
-OUT as the local engine does; the driver alone writes the manifest and ``synth.json``.
+OUT as the local engine does; the driver alone writes the manifest and ``synth.json``. A synth actor that dies
+is restarted and its row made again, as for evaluation: the video goes to a temporary name first
+(``encode.write_video``), and the row made again writes the same temporary name and renames it, so no
+half-written video stays under OUT.
 
 On a cluster every node needs weirdkinetics (same version) and must see the manifest's videos, and for
 synthesis OUT, at the same paths (a shared file system); only the driver needs the store.
@@ -95,7 +111,8 @@ def ray_session(address: str | None = None) -> Iterator[ModuleType]:
     if not ray.is_initialized():
         try:
             if address is None:
-                ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
+                with _quiet_logger(TOKEN_NOTICE_LOGGER):
+                    ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
             else:
                 ray.init(address=address, log_to_driver=False, configure_logging=False)
         except ConnectionError as exc:
@@ -108,15 +125,31 @@ def ray_session(address: str | None = None) -> Iterator[ModuleType]:
     context.enable_progress_bars = False
     context.print_on_execution_start = False
     context.enable_auto_log_stats = False
-    logger = logging.getLogger("ray.data")
+    try:
+        with _quiet_logger("ray.data"):
+            yield ray
+    finally:
+        if started:
+            ray.shutdown()
+
+
+TOKEN_NOTICE_LOGGER = "ray._private.authentication"
+"""Where Ray (2.60) logs, at each local start, that it turned token authentication on and how to opt out: a
+warning, though nothing is wrong. It is hidden only while this engine starts a local Ray (authentication stays
+on); connecting to a cluster keeps every message. ``RAY_AUTH_MODE=token`` set before Ray is imported quiets it
+too (Ray reads the variable at import)."""
+
+
+@contextlib.contextmanager
+def _quiet_logger(name: str) -> Iterator[None]:
+    """Only errors from the Python logger ``name`` (and its children) while inside."""
+    logger = logging.getLogger(name)
     level = logger.level
     logger.setLevel(logging.ERROR)
     try:
-        yield ray
+        yield
     finally:
         logger.setLevel(level)
-        if started:
-            ray.shutdown()
 
 
 def _user_error(exc: BaseException | None) -> UserError | None:
@@ -301,7 +334,12 @@ def _scored_rows(
     jobs_ref = ray.put(jobs)
     ds = (
         ray.data.from_items(items, override_num_blocks=_decode_tasks(ray, len(items)))
-        .map(decode_row, fn_kwargs={"tasks": [job.task for job in jobs]}, num_cpus=1, memory=DECODE_MEMORY)
+        .map(
+            decode_row,
+            fn_kwargs={"tasks": [job.task for job in jobs]},
+            num_cpus=1,
+            memory=DECODE_MEMORY,
+        )
         .map_batches(
             ScoreRows,
             fn_constructor_kwargs={"jobs": [jobs_ref], "batch_size": batch_size, "runtime": runtime},
