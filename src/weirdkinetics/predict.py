@@ -199,11 +199,13 @@ def precision_warning(model: str, precision: str, record: dict) -> str | None:
     worst = min(record["top1_agreement"], record["top1_agreement_classes"])
     if worst >= AGREEMENT_FLOOR:
         return None
+    within = ""
+    if record["top1_agreement_classes"] != record["top1_agreement"]:
+        within = f" ({record['top1_agreement_classes']:.1%} within the run's classes)"
     return (
         f"warning: {model} at {precision} names fp32's top-1 class for {record['top1_agreement']:.1%} of "
-        f"{record['clips']} checked clips ({record['top1_agreement_classes']:.1%} within the run's classes), "
-        f"below {AGREEMENT_FLOOR:.0%}: its results are not fp32's; evaluate it with precision fp32 "
-        "(--precision fp32)"
+        f"{record['clips']} checked clips{within}, below {AGREEMENT_FLOOR:.0%}: its results are not fp32's; "
+        "evaluate it in fp32 (--precision fp32)"
     )
 
 
