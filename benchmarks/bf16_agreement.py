@@ -37,7 +37,14 @@ Measured on this 2-core CPU (``xclip_b32``, ``random:0``, 16 clips = ``uniform:4
     ... and centred text:         margin quartiles 0.012/0.023/0.11/0.19/0.22, max error 0.0081, 0.39 %,
                                   16/16, no margin below the error (logit std 0.64)
 
-and, as this script runs it (the first clip of each video), see the README's speed section.
+and as this script runs it (``--cards xclip_b32,x3d_xs,mvit_v2_s``: the first clip of each video; logits):
+
+    xclip_b32:  4/4, relative error 0.38 %, fp32 top-1 margin min 0.010 / median 0.13, max bf16 error 0.008
+    mvit_v2_s:  4/4, relative error 0.85 %, margin min 3.9 / median 4.8, max error 0.77
+    x3d_xs:     4/4, relative error 0.13 %, margin min 1e-5 / median 3e-5, max error 1e-5: flat, not judged.
+                pytorchvideo's X3D (and r2plus1d_r50) heads end in a Softmax applied in eval mode, so their
+                "logits" are already probabilities (about 1/400 each) and scaling the last linear layer cannot
+                spread them.
 """
 
 from __future__ import annotations
