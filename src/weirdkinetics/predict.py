@@ -158,7 +158,7 @@ def _register(
             "manifest": str(manifest.path),
             "run_label": label,
             # the check so far stays recorded while this evaluation runs (it is updated when it ends)
-            **({"precision_check": check} if check else {}),
+            **({PRECISION_CHECK: check} if check else {}),
         },
     )
 
