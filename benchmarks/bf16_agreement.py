@@ -7,7 +7,44 @@ trained models on their test set. A check, not a test (it builds every full-size
 
 Zoo cards use seeded random weights with the last linear layer scaled up (random heads give near-flat scores,
 where any rounding flips the top-1); the clips are the first clip (``uniform:1``) of the real videos in
-../shared/data/videos, preprocessed by each card's own protocol. Prints one JSON object.
+../shared/data/videos, preprocessed by each card's own protocol. Prints one JSON object; per card also the fp32
+top-1 margin (top-1 minus top-2 logit: min and median over the clips) beside the largest bf16 logit error, so a
+card whose outputs are too flat to judge shows it.
+
+X-CLIP (open vocabulary: logits = logit_scale * cos(video, text of each class)) needs two steps instead of a
+scaled head, since its order is invariant to the logit scale:
+
+1. Its prompt generator is re-initialised as X-CLIP's authors initialise it (``trunc_normal_(std=0.02)``, zero
+   bias). transformers leaves those 12 linear layers (``prompts_generator.decoder.*``) to
+   ``PreTrainedModel._init_weights``, which falls back to ``initializer_factor`` = 1.0 as the std because
+   ``XCLIPConfig`` has no ``initializer_range``: weights of std 1 make the generator's output about 120x the text
+   embedding (norm 2860 vs 23), so every similarity is dominated by a video-dependent vector that amplifies any
+   rounding of the visual features. This, not flat prompts, is what lost the precision: with the transformers
+   init bf16 changed the logits by 12.9 % (relative; largest error 0.86 logits against a logit range of 1.3),
+   and putting the vision tower, the prompt generator or the final similarity alone back in fp32 did not
+   fix it (each op's own bf16 error is 0.3-0.4 %; the std-1 generator amplifies its input's error to 8 %).
+2. The class text embeddings are centred (their mean over the classes is subtracted): the part every prompt
+   shares (mean pairwise cosine 0.88 with random weights) moves every class's similarity alike, and what is
+   left is the class-specific part, which orders the classes. In 512 dimensions a random video direction then
+   gets similarities of std about 1/sqrt(512), 2.9x those of the uncentred prompts.
+
+Measured on this 2-core CPU (``xclip_b32``, ``random:0``, 16 clips = ``uniform:4`` of the 4 videos; logits):
+
+    transformers init:            margin quartiles 0.0014/0.034/0.070/0.19/0.34, bf16 max error 0.45 (median),
+                                  relative error 11.7 %, top-1 agreement 14/16
+    generator at X-CLIP's init:   margin quartiles 0.0005/0.0067/0.023/0.055/0.11, max error 0.0063, 0.29 %,
+                                  16/16, but 5 of 16 margins below the error (flat: logit std 0.22)
+    ... and centred text:         margin quartiles 0.012/0.023/0.11/0.19/0.22, max error 0.0081, 0.39 %,
+                                  16/16, no margin below the error (logit std 0.64)
+
+and as this script runs it (``--cards xclip_b32,x3d_xs,mvit_v2_s``: the first clip of each video; logits):
+
+    xclip_b32:  4/4, relative error 0.38 %, fp32 top-1 margin min 0.010 / median 0.13, max bf16 error 0.008
+    mvit_v2_s:  4/4, relative error 0.85 %, margin min 3.9 / median 4.8, max error 0.77
+    x3d_xs:     4/4, relative error 0.13 %, margin min 1e-5 / median 3e-5, max error 1e-5: flat, not judged.
+                pytorchvideo's X3D (and r2plus1d_r50) heads end in a Softmax applied in eval mode, so their
+                "logits" are already probabilities (about 1/400 each) and scaling the last linear layer cannot
+                spread them.
 """
 
 from __future__ import annotations
@@ -23,6 +60,7 @@ import torch
 
 from weirdkinetics.clips import ClipTask, ClipViews, row_events
 from weirdkinetics.inference import Runner, Runtime
+from weirdkinetics.labels import label_space
 from weirdkinetics.manifest import ManifestRow
 from weirdkinetics.models import all_cards, get_card
 from weirdkinetics.models.loading import load_model
@@ -35,6 +73,20 @@ CLIPS = [
     "cleaning_pool__mmaction2_test.mp4",
     "flipping_pancake__decord.mkv",
 ]
+
+
+def _xclip_random_init(model) -> None:
+    """Random X-CLIP made judgeable (see the module docstring): the prompt generator at X-CLIP's own init, and
+    the class text embeddings centred over the classes."""
+    module = model.module
+    with torch.no_grad():
+        for layer in module.net.prompts_generator.modules():
+            if isinstance(layer, torch.nn.Linear):
+                torch.nn.init.trunc_normal_(layer.weight, std=0.02)
+                if layer.bias is not None:
+                    layer.bias.zero_()
+    model.set_classes(list(model.class_names or label_space(model.card.label_space)))  # encoded in fp32
+    module.text_embeds = module.text_embeds - module.text_embeds.mean(dim=0, keepdim=True)
 
 
 def _scale_head(module: torch.nn.Module, scale: float = 40.0) -> None:
@@ -62,7 +114,16 @@ def agreement(model, views: torch.Tensor, device: str) -> dict:
     bf16 = Runner(model, Runtime(device=device, precision="bf16")).logits(views)
     same = (fp32.argmax(1) == bf16.argmax(1)).float().mean().item()
     rel = float((bf16 - fp32).norm() / fp32.norm().clamp_min(1e-12))
-    return {"clips": len(views), "top1_agreement": same, "relative_logit_error": rel}
+    top2 = fp32.topk(2, dim=1).values
+    margin = top2[:, 0] - top2[:, 1]
+    return {
+        "clips": len(views),
+        "top1_agreement": same,
+        "relative_logit_error": rel,
+        "fp32_top1_margin_min": round(float(margin.min()), 5),
+        "fp32_top1_margin_median": round(float(margin.median()), 5),
+        "max_abs_logit_error": round(float((bf16 - fp32).abs().max()), 5),
+    }
 
 
 def zoo_cards(names: list[str], device: str) -> dict:
@@ -75,7 +136,9 @@ def zoo_cards(names: list[str], device: str) -> dict:
         except Exception as exc:  # noqa: BLE001 -- a card whose zoo is not installed is reported, not fatal
             out[name] = {"error": f"{type(exc).__name__}: {exc}"}
             continue
-        if not card.open_vocabulary:
+        if card.open_vocabulary:
+            _xclip_random_init(model)
+        else:
             _scale_head(model.module)
         views = card_views(card, CLIPS)
         out[name] = agreement(model, views, device) | {"seconds": round(time.perf_counter() - t0, 1)}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import queue
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -24,7 +25,7 @@ from weirdkinetics.labels import label_space
 from weirdkinetics.manifest import Manifest, ManifestRow
 from weirdkinetics.models.loading import LoadedModel
 from weirdkinetics.results import dumps
-from weirdkinetics.scoring import ScoredVideo, Scorer
+from weirdkinetics.scoring import AGREEMENT_FLOOR, PrecisionCheck, ScoredVideo, Scorer, compare_precision
 from weirdkinetics.store import RunInfo, Store, StoredPrediction, file_identity
 from weirdkinetics.workers import default_workers, parallel_events
 
@@ -125,7 +126,13 @@ def count_statuses(
 
 
 def _register(
-    store: Store, manifest: Manifest, job: Job, classes: list[str], provenance: dict, label: str
+    store: Store,
+    manifest: Manifest,
+    job: Job,
+    classes: list[str],
+    provenance: dict,
+    label: str,
+    check: dict | None = None,
 ) -> None:
     store.ensure_run(
         RunInfo(
@@ -150,7 +157,55 @@ def _register(
             "manifest_digest": manifest.digest,
             "manifest": str(manifest.path),
             "run_label": label,
+            # the check so far stays recorded while this evaluation runs (it is updated when it ends)
+            **({PRECISION_CHECK: check} if check else {}),
         },
+    )
+
+
+PRECISION_CHECK = "precision_check"
+"""The provenance key of a low-precision run's check against fp32 (``scoring.PrecisionCheck.to_dict`` and the
+device it ran on)."""
+
+
+def _stored_check(store: Store, run_id: str, manifest_digest: str) -> dict | None:
+    """The precision check a run's evaluations recorded so far: its evaluation of this manifest first, else the
+    latest other one (rows stored for the run are never scored again, so its check carries over)."""
+    evaluations = store.evaluations(run_id)  # oldest first
+    ordered = [e for e in evaluations if e["manifest_digest"] != manifest_digest] + [
+        e for e in evaluations if e["manifest_digest"] == manifest_digest
+    ]
+    for e in reversed(ordered):
+        if isinstance(e["provenance"].get(PRECISION_CHECK), dict):
+            return e["provenance"][PRECISION_CHECK]
+    return None
+
+
+def combined_check(earlier: dict | None, check: PrecisionCheck, device: str | None) -> dict:
+    """Pure: the check to record after a run that checked ``check`` on ``device``. A resumed run scores only
+    rows its earlier runs did not, so its clips are new ones: counts add up when the earlier check ran on the
+    same device; a check from another device (other kernels) is replaced, as the recorded runtime is."""
+    if earlier and earlier.get("device") == device:
+        try:
+            check = PrecisionCheck.from_dict(earlier) + check
+        except (KeyError, TypeError, ValueError):  # not a check this version wrote: replaced
+            pass
+    return check.to_dict() | {"device": device}
+
+
+def precision_warning(model: str, precision: str, record: dict) -> str | None:
+    """Pure: one line for stderr when a check's top-1 agreement with fp32 (over all classes or over the run's
+    class subset) is below ``AGREEMENT_FLOOR``; None otherwise."""
+    worst = min(record["top1_agreement"], record["top1_agreement_classes"])
+    if worst >= AGREEMENT_FLOOR:
+        return None
+    within = ""
+    if record["top1_agreement_classes"] != record["top1_agreement"]:
+        within = f" ({record['top1_agreement_classes']:.1%} within the run's classes)"
+    return (
+        f"warning: {model} at {precision} names fp32's top-1 class for {record['top1_agreement']:.1%} of "
+        f"{record['clips']} checked clips{within}, below {AGREEMENT_FLOOR:.0%}: its results are not fp32's; "
+        "evaluate it in fp32 (--precision fp32)"
     )
 
 
@@ -226,10 +281,18 @@ class Evaluation:
     bar: tqdm
     started: float
     remaining: dict[int, int] = field(default_factory=dict)  # row -> jobs still to write
+    manifest_digest: str = ""
+    runtime: dict = field(default_factory=dict)  # Runtime.describe() of this evaluation (its provenance)
+    subsets: list[list[int] | None] = field(default_factory=list)  # job -> class indices of its class subset
+    earlier_checks: dict[int, dict] = field(default_factory=dict)  # job -> precision check stored before
+    checks: dict[int, PrecisionCheck] = field(default_factory=dict)  # job -> this evaluation's check
 
     def write(self, finished: list[ScoredVideo]) -> None:
         """Put each finished (row, job) into the store at once; a row's progress tick comes with its last job."""
         for video in finished:
+            if video.checked is not None:  # a low-precision run's clips also scored in fp32
+                check = compare_precision(*video.checked, self.subsets[video.job])
+                self.checks[video.job] = self.checks.get(video.job, PrecisionCheck()) + check
             self.store.put(
                 self.jobs[video.job].run_id,
                 _stored(self.rows[video.row], video, self.identities[video.row]),
@@ -246,8 +309,20 @@ class Evaluation:
             self.summary.counts[job.run_id], self.summary.by_split[job.run_id] = count_statuses(
                 self.rows, self.store.statuses(job.run_id)
             )
+        self._record_checks()
         self.summary.seconds = time.perf_counter() - self.started
         return self.summary
+
+    def _record_checks(self) -> None:
+        """Each low-precision run's agreement with fp32 into its provenance; one warning line below the floor."""
+        device = self.runtime.get("device")
+        for j, check in sorted(self.checks.items()):
+            job = self.jobs[j]
+            record = combined_check(self.earlier_checks.get(j), check, device)
+            self.store.update_provenance(job.run_id, self.manifest_digest, {PRECISION_CHECK: record})
+            line = precision_warning(job.model.card.name, self.runtime.get("precision", "?"), record)
+            if line:
+                print(line, file=sys.stderr, flush=True)
 
 
 def begin_evaluation(
@@ -263,10 +338,13 @@ def begin_evaluation(
     rows already stored are skipped before anything is scheduled, whatever the engine."""
     started = time.perf_counter()
     rows = manifest.rows
-    for job in jobs:
-        _register(
-            store, manifest, job, classes[job.run_id], provenance, (run_labels or {}).get(job.run_id, "")
-        )
+    earlier = {}
+    for j, job in enumerate(jobs):
+        check = _stored_check(store, job.run_id, manifest.digest)
+        if check is not None:
+            earlier[j] = check
+        label = (run_labels or {}).get(job.run_id, "")
+        _register(store, manifest, job, classes[job.run_id], provenance, label, check)
     # each file's identity, taken before it is decoded: a row is reused only while its file keeps it
     identities = [file_identity(row.path) for row in rows]
     plan = plan_work(rows, [store.reusable(job.run_id) for job in jobs], identities)
@@ -281,7 +359,17 @@ def begin_evaluation(
         bar,
         started,
         {i: len(js) for i, js in plan.todo.items()},
+        manifest_digest=manifest.digest,
+        runtime=dict(provenance.get("runtime") or {}),
+        subsets=[_subset(job, classes[job.run_id]) for job in jobs],
+        earlier_checks=earlier,
     )
+
+
+def _subset(job: Job, classes: list[str]) -> list[int] | None:
+    """The indices of a run's class subset in its score vector; None when it is every class."""
+    index = [job.class_names.index(c) for c in classes]
+    return None if index == list(range(len(job.class_names))) else index
 
 
 def evaluate_manifest(

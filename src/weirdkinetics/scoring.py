@@ -6,10 +6,16 @@ With ``across_videos`` a batch fills up with clips of several videos (what a GPU
 at the end of each video (fastest per clip on CPU, and the first results come soonest). Either way a video is
 finished only when all its clips are scored, so per-video accounting stays exact, and memory is bounded by
 ``batch_size`` clips per job in flight.
+
+A run at bf16 or fp16 checks itself: the scorer also scores its first ``PRECISION_CHECK_CLIPS`` clips per model
+in fp32 (the same views through the same module) and hands both back with their videos
+(``ScoredVideo.checked``); the store's writer compares them (``compare_precision``) and records the agreement in
+the run's provenance. On Ray each actor's scorer checks its own first clips. fp32 runs check nothing.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 
@@ -19,6 +25,13 @@ from weirdkinetics import statuses
 from weirdkinetics.clips import ClipViews, Event, Job, VideoEnd
 from weirdkinetics.inference import Runner, Runtime
 from weirdkinetics.statuses import COUNTED as OK_STATUSES
+
+PRECISION_CHECK_CLIPS = 16
+"""Clips per model that a bf16/fp16 scorer also scores in fp32 (its first ones, in the order they arrive): one
+more fp32 forward per clip for 16 clips, enough to see a model whose top-1 flips under rounding."""
+
+AGREEMENT_FLOOR = 0.99
+"""Below this top-1 agreement with fp32 a low-precision run warns (issue 12: at least 99 %)."""
 
 
 @dataclass(frozen=True)
@@ -33,6 +46,9 @@ class ScoredVideo:
     clip_scores: np.ndarray | None
     decode_s: float
     infer_s: float
+    checked: tuple[np.ndarray, np.ndarray] | None = None
+    """The precision check's clips of this video: (probabilities at the run's precision, the same clips' fp32
+    probabilities), each float32 (n, K); None when none of its clips was checked."""
 
     @property
     def scores(self) -> np.ndarray | None:
@@ -58,10 +74,74 @@ def scored_status(status: str, reason: str, clip_scores: np.ndarray | None) -> t
     return status, reason
 
 
+@dataclass(frozen=True)
+class PrecisionCheck:
+    """A low-precision run against fp32 on the same clips: how many clips were compared, how many name the
+    same top-1 class over all the model's classes (``agree``) and over the run's class subset
+    (``agree_subset``: where the study's accuracy is decided), and the largest |p - p_fp32| of a probability.
+    Checks of disjoint clips add up (counts sum, the largest difference is the larger one)."""
+
+    clips: int = 0
+    agree: int = 0
+    agree_subset: int = 0
+    max_abs_prob_diff: float = 0.0
+
+    def __add__(self, other: PrecisionCheck) -> PrecisionCheck:
+        return PrecisionCheck(
+            self.clips + other.clips,
+            self.agree + other.agree,
+            self.agree_subset + other.agree_subset,
+            max(self.max_abs_prob_diff, other.max_abs_prob_diff),
+        )
+
+    @property
+    def top1_agreement(self) -> float:
+        return self.agree / self.clips if self.clips else float("nan")
+
+    @property
+    def top1_agreement_subset(self) -> float:
+        return self.agree_subset / self.clips if self.clips else float("nan")
+
+    def to_dict(self) -> dict:
+        """What a run's provenance records (``precision_check``)."""
+        return {
+            "against": "fp32",
+            "clips": self.clips,
+            "top1_agreement": round(self.top1_agreement, 6),
+            "top1_agreement_classes": round(self.top1_agreement_subset, 6),
+            "max_abs_prob_diff": float(f"{self.max_abs_prob_diff:.6g}"),
+            "agree": self.agree,
+            "agree_classes": self.agree_subset,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> PrecisionCheck:
+        return cls(int(d["clips"]), int(d["agree"]), int(d["agree_classes"]), float(d["max_abs_prob_diff"]))
+
+
+def compare_precision(low: np.ndarray, ref: np.ndarray, subset: list[int] | None = None) -> PrecisionCheck:
+    """Pure: clips scored at low precision against the same clips in fp32.
+
+    low, ref: float32 (n, K) probabilities; subset: the class indices of the run's class subset (None: all).
+    A clip whose fp32 scores are not finite is left out (fp32 itself fails there, not the precision); one whose
+    low-precision scores are not finite disagrees and is left out of the largest difference."""
+    keep = np.isfinite(ref).all(axis=1)
+    low, ref = low[keep], ref[keep]
+    finite = np.isfinite(low).all(axis=1)
+    same = finite & (low.argmax(axis=1) == ref.argmax(axis=1))
+    if subset is None:
+        same_subset = same
+    else:
+        same_subset = finite & (low[:, subset].argmax(axis=1) == ref[:, subset].argmax(axis=1))
+    diff = float(np.abs(low[finite] - ref[finite]).max()) if finite.any() else 0.0
+    return PrecisionCheck(len(ref), int(same.sum()), int(same_subset.sum()), diff)
+
+
 @dataclass
 class _Video:
     attempt: int = 0
     clips: dict[int, np.ndarray] = field(default_factory=dict)  # clip index -> float32 (K,)
+    reference: dict[int, np.ndarray] = field(default_factory=dict)  # checked clip index -> fp32 (K,)
     pending: int = 0  # clips of the current attempt waiting in a batch
     infer_s: float = 0.0
     end: VideoEnd | None = None
@@ -76,12 +156,18 @@ class Scorer:
         batch_size: int = 8,
         across_videos: bool = False,
         runtime: Runtime | None = None,
+        check_clips: int = PRECISION_CHECK_CLIPS,
     ):
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         self.jobs, self.batch_size, self.across_videos = jobs, batch_size, across_videos
         runtime = runtime or Runtime()
         self.runners = [Runner(job.model, runtime) for job in jobs]
+        # a bf16/fp16 run also scores its first clips in fp32: the same module, uncompiled, in its own runner
+        reference = dataclasses.replace(runtime, precision="fp32", compile=False)
+        checks = runtime.precision != "fp32" and check_clips > 0
+        self._references = [Runner(job.model, reference) for job in jobs] if checks else []
+        self._to_check = [check_clips if checks else 0 for _ in jobs]
         self._batches: dict[int, list[ClipViews]] = {}
         self._videos: dict[tuple[int, int], _Video] = {}
 
@@ -90,6 +176,7 @@ class Scorer:
         video = self._videos.setdefault(key, _Video(attempt=event.attempt))
         if event.attempt > video.attempt:  # a retry supersedes the clips of the earlier pass
             video.attempt, video.clips, video.pending, video.infer_s = event.attempt, {}, 0, 0.0
+            video.reference = {}
         if isinstance(event, ClipViews):
             if event.attempt == video.attempt:
                 self._batches.setdefault(event.job, []).append(event)
@@ -121,14 +208,27 @@ class Scorer:
         views = torch.cat([it.views for it in items])  # (sum of crops, C, T, H, W)
         probs = self.runners[j].probs(views)
         share = (time.perf_counter() - t0) / len(items)
+        reference, checked = self._reference(j, items, views)  # not timed: the check is not the run's speed
         at = 0
-        for it in items:
+        for k, it in enumerate(items):
             n = it.views.shape[0]
             video = self._videos[(it.row, it.job)]
             video.clips[it.clip] = probs[at : at + n].mean(axis=0)
+            if k < checked:
+                video.reference[it.clip] = reference[at : at + n].mean(axis=0)
             video.pending -= 1
             video.infer_s += share
             at += n
+
+    def _reference(self, j: int, items: list[ClipViews], views) -> tuple[np.ndarray | None, int]:
+        """fp32 probabilities (float32 (views, K)) of the batch's first clips that job j still has to check,
+        and how many clips that is (0: none)."""
+        checked = min(self._to_check[j], len(items)) if self._references else 0
+        if checked == 0:
+            return None, 0
+        self._to_check[j] -= checked
+        rows = sum(it.views.shape[0] for it in items[:checked])
+        return self._references[j].probs(views[:rows]), checked
 
     def _finished(self) -> list[ScoredVideo]:
         done = [key for key, v in self._videos.items() if v.end is not None and v.pending == 0]
@@ -142,7 +242,24 @@ class Scorer:
             status, reason = scored_status(end.status, end.reason, clip_arr)
             out.append(
                 ScoredVideo(
-                    end.row, end.job, status, reason, end.num_frames, clip_arr, end.decode_s, video.infer_s
+                    end.row,
+                    end.job,
+                    status,
+                    reason,
+                    end.num_frames,
+                    clip_arr,
+                    end.decode_s,
+                    video.infer_s,
+                    _checked(video) if clip_arr is not None else None,
                 )
             )
         return out
+
+
+def _checked(video: _Video) -> tuple[np.ndarray, np.ndarray] | None:
+    """(low precision, fp32) float32 (n, K) of a finished video's checked clips, or None."""
+    if not video.reference:
+        return None
+    order = sorted(video.reference)
+    low = np.stack([video.clips[c] for c in order]).astype(np.float32)
+    return low, np.stack([video.reference[c] for c in order]).astype(np.float32)

@@ -486,6 +486,20 @@ class Store:
             ),
         )
 
+    def update_provenance(self, run_id: str, manifest_digest: str, entries: dict) -> None:
+        """Add ``entries`` to the provenance of a run's evaluation of a manifest: what is known only when the
+        evaluation ends (a low-precision run's check against fp32)."""
+        row = self.db.execute(
+            "SELECT provenance_json FROM evaluations WHERE run_id=? AND manifest_digest=?",
+            (run_id, manifest_digest),
+        ).fetchone()
+        if row is None:
+            raise KeyError(f"run {run_id} has no evaluation of manifest {manifest_digest}")
+        self._write(
+            "UPDATE evaluations SET provenance_json=? WHERE run_id=? AND manifest_digest=?",
+            (dumps(json.loads(row[0]) | entries), run_id, manifest_digest),
+        )
+
     def evaluations(self, run_id: str) -> list[dict]:
         rows = self.db.execute(
             "SELECT manifest_path, manifest_digest, classes_json, video_ids_json, provenance_json, updated "
