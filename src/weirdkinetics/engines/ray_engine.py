@@ -375,26 +375,49 @@ def synth_rows_ray(
 class ExplainRows:
     """Ray Data callable class: the run's ``RowExplainer`` built once per actor (``ExplainSetup.build``: the
     model on the actor's device, the restricted scorer, the mask source with its segmenter and the mask
-    cache); a call explains each row with the methods it still needs and returns its ``RowResult`` and the
-    row's seconds (pickled)."""
+    cache); a call explains each row with the methods it still needs and returns, pickled, its
+    ``RowResult`` and the row's seconds, or the ``UserError`` that stopped it.
+
+    A ``UserError`` travels back as a value for the driver to raise: raised here, Ray Data would wrap it (and
+    drop its cause when the actor fails while starting), and its one line would not reach the CLI."""
 
     def __init__(self, setup: list, device: str):
         import ray
 
         _use_assigned_cpus()
-        # the setup (with the model's weights) comes through the object store once, as a reference in a list
-        self.explain = ray.get(setup[0]).build(device=device)
+        self.refused: UserError | None = None
+        try:
+            # the setup (with the model's weights) comes through the object store once, as a reference in a list
+            self.explain = ray.get(setup[0]).build(device=device)
+        except UserError as exc:  # a device or a checkpoint this node lacks: every call answers it
+            self.refused = _portable(exc)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        out = np.empty(len(batch["work"]), dtype=object)
+        out[:] = [pickle.dumps(self._row(blob)) for blob in batch["work"]]
+        return {"index": batch["index"], "result": out}
+
+    def _row(self, blob: bytes) -> tuple[Any, float] | UserError:
         import time
 
-        out = np.empty(len(batch["work"]), dtype=object)
-        for k, blob in enumerate(batch["work"]):
-            row, methods = pickle.loads(blob)
-            began = time.perf_counter()
+        if self.refused is not None:
+            return self.refused
+        row, methods = pickle.loads(blob)
+        began = time.perf_counter()
+        try:
             result = self.explain(row, methods)
-            out[k] = pickle.dumps((result, time.perf_counter() - began))
-        return {"index": batch["index"], "result": out}
+        except UserError as exc:  # as the local engine, the run stops with it
+            return _portable(exc)
+        return result, time.perf_counter() - began
+
+
+def _portable(exc: UserError) -> UserError:
+    """``exc`` if it survives pickling, else a plain ``UserError`` with its line."""
+    try:
+        pickle.loads(pickle.dumps(exc))
+    except Exception:  # noqa: BLE001 -- a subclass whose constructor takes other arguments
+        return UserError(str(exc))
+    return exc
 
 
 def explain_manifest_ray(
@@ -427,7 +450,10 @@ def explain_manifest_ray(
             with ray_session(address) as ray, _remote_errors("explain"):
                 work = {i: (ex.rows[i], ex.plan.todo[i]) for i in sorted(ex.plan.todo)}
                 for record in _explained_rows(ray, setup, work, device, actors):
-                    ex.write(int(record["index"]), *pickle.loads(record["result"]))
+                    got = pickle.loads(record["result"])
+                    if isinstance(got, UserError):
+                        raise got
+                    ex.write(int(record["index"]), *got)
     finally:
         ex.bar.close()
     return ex.finish()
