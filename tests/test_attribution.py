@@ -202,6 +202,29 @@ def test_occlusion_drops_follow_where_the_evidence_is():
     assert n["background_share"] == pytest.approx(0.0) and n["background_area"] == pytest.approx(0.5)
 
 
+def test_explain_scores_in_exact_fp32_through_the_runners_switch(monkeypatch):
+    """fp32 means fp32 for attribution too: the scorer (and so Grad-CAM's passes, the switch being
+    process-wide) turns TF32 off on CUDA through the one function the evaluation runner uses."""
+    from weirdkinetics import inference
+
+    matmul, cudnn = torch.backends.cuda.matmul, torch.backends.cudnn
+    before = (matmul.allow_tf32, cudnn.allow_tf32)
+    try:
+        matmul.allow_tf32 = cudnn.allow_tf32 = True
+        inference.exact_fp32(torch.device("cpu"))
+        assert matmul.allow_tf32 and cudnn.allow_tf32
+        inference.exact_fp32(torch.device("cuda", 0))  # no GPU needed: only the switches change
+        assert not matmul.allow_tf32 and not cudnn.allow_tf32
+    finally:
+        matmul.allow_tf32, cudnn.allow_tf32 = before
+
+    seen = []
+    monkeypatch.setattr(inference, "exact_fp32", seen.append)
+    model = load_model(TINY, "random:0", "cpu")
+    Scorer(model, [str(i) for i in range(400)], ["0", "1"])
+    assert seen == [torch.device("cpu")]
+
+
 # -- explain end to end ----------------------------------------------------------------------------------
 
 
