@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from weirdkinetics.errors import ManifestError, UserError, option, rename_options
+from weirdkinetics.errors import ManifestError, UserError, option
 from weirdkinetics.inputs import is_file, unreadable
 from weirdkinetics.labels import label_space, read_class_file, read_label_map, resolve_classes
 from weirdkinetics.manifest import Manifest, read_manifest
@@ -714,19 +714,6 @@ class ExplainOutcome:
     report: dict | None = None
 
 
-def _explain_segmenter(segmenter: str, segmenter_weights: str | None):
-    """``explain``'s segmenter (None for true masks); its errors name ``segmenter_weights``, as ``explain``
-    calls the segmenter's weights."""
-    from weirdkinetics.synth.segment import build_segmenter
-
-    if segmenter == "true":
-        return None
-    try:
-        return build_segmenter(segmenter, segmenter_weights)
-    except UserError as exc:
-        raise rename_options(exc, {"weights": "segmenter_weights"}) from None
-
-
 def explain(
     manifest_path: str | Path,
     model: str,
@@ -764,6 +751,7 @@ def explain(
     them, one GPU each with ``cuda``; see ``engines.ray_engine.explain_manifest_ray``): the same store rows.
     """
     from weirdkinetics.attribution import check_methods
+    from weirdkinetics.attribution.explain import segmenter_for
     from weirdkinetics.engines import check_engine
     from weirdkinetics.inference import Runtime
     from weirdkinetics.store import Store
@@ -777,7 +765,7 @@ def explain(
     out_dir = check_output_dir(out_dir, option("out_dir"))
     store_path = Path(store_path) if store_path else out_dir / DEFAULT_STORE
     _prepare_outputs(out_dir, store_path, None, report, manifest, None, classes, [weights])
-    seg = _explain_segmenter(segmenter, segmenter_weights)
+    seg = segmenter_for(segmenter, segmenter_weights)
     # on Ray the device is the actors': the driver loads the model on its CPU
     loaded = _load_models([card], [weights], device if engine == "local" else "cpu", classes, manifest)[0]
     setup, job = _explain_setup(

@@ -37,7 +37,7 @@ from weirdkinetics import sampling
 from weirdkinetics.attribution.gradcam import gradcam
 from weirdkinetics.clips import ClipTask, plan_video, probe_file, probe_row
 from weirdkinetics.decode import VideoInfo, read_video
-from weirdkinetics.errors import UserError, option
+from weirdkinetics.errors import UserError, option, rename_options
 from weirdkinetics.manifest import Manifest, ManifestRow
 from weirdkinetics.metrics import attribution as stats
 from weirdkinetics.models.card import ModelCard
@@ -581,6 +581,19 @@ class RowExplainer:
             out.numbers[m] = _mean_numbers(per_clip[m]) | out.quality | about
 
 
+def segmenter_for(name: str, weights: str | None = None) -> Any:
+    """``explain``'s segmenter called ``name`` (None for the manifest's true masks); its errors name
+    ``segmenter_weights``, as ``explain`` calls the segmenter's weights."""
+    from weirdkinetics.synth.segment import build_segmenter
+
+    if name == "true":
+        return None
+    try:
+        return build_segmenter(name, weights)
+    except UserError as exc:
+        raise rename_options(exc, {"weights": "segmenter_weights"}) from None
+
+
 @dataclass(frozen=True)
 class ExplainSetup:
     """What explaining any row of one run needs, as plain data: the local engine builds its ``RowExplainer``
@@ -605,15 +618,15 @@ class ExplainSetup:
         """The run's ``RowExplainer``: the model on ``device`` (None: where it was loaded), a scorer restricted
         to ``classes``, and the person masks from ``segmenter`` (None: one built from the settings' name,
         as the driver built its own) through the mask cache, or the manifest's true masks."""
-        from weirdkinetics.synth.segment import MaskCache, build_segmenter
+        from weirdkinetics.synth.segment import MaskCache
 
         if device is not None:
             from weirdkinetics.inference import resolve_device
 
             self.model.module.to(resolve_device(device))
         name = self.settings.segmenter
-        if segmenter is None and name != "true":
-            segmenter = build_segmenter(name, self.segmenter_weights)
+        if segmenter is None:
+            segmenter = segmenter_for(name, self.segmenter_weights)
         cache = None if segmenter is None or self.mask_cache is None else MaskCache(self.mask_cache)
         masks_from = MaskSource(name, segmenter, cache, self.manifest_dir)
         scorer = Scorer(self.model, self.class_names, self.classes, self.batch_size)
