@@ -202,6 +202,29 @@ def test_occlusion_drops_follow_where_the_evidence_is():
     assert n["background_share"] == pytest.approx(0.0) and n["background_area"] == pytest.approx(0.5)
 
 
+def test_explain_scores_in_exact_fp32_through_the_runners_switch(monkeypatch):
+    """fp32 means fp32 for attribution too: the scorer (and so Grad-CAM's passes, the switch being
+    process-wide) turns TF32 off on CUDA through the one function the evaluation runner uses."""
+    from weirdkinetics import inference
+
+    matmul, cudnn = torch.backends.cuda.matmul, torch.backends.cudnn
+    before = (matmul.allow_tf32, cudnn.allow_tf32)
+    try:
+        matmul.allow_tf32 = cudnn.allow_tf32 = True
+        inference.exact_fp32(torch.device("cpu"))
+        assert matmul.allow_tf32 and cudnn.allow_tf32
+        inference.exact_fp32(torch.device("cuda", 0))  # no GPU needed: only the switches change
+        assert not matmul.allow_tf32 and not cudnn.allow_tf32
+    finally:
+        matmul.allow_tf32, cudnn.allow_tf32 = before
+
+    seen = []
+    monkeypatch.setattr(inference, "exact_fp32", seen.append)
+    model = load_model(TINY, "random:0", "cpu")
+    Scorer(model, [str(i) for i in range(400)], ["0", "1"])
+    assert seen == [torch.device("cpu")]
+
+
 # -- explain end to end ----------------------------------------------------------------------------------
 
 
@@ -274,6 +297,34 @@ def test_explain_stores_one_row_per_video_and_method_and_resumes(explain_set, tm
     metrics = json.loads(report["metrics"].read_text())
     groups = metrics["runs"][0]["attribution"]["groups"]
     assert {g["method"] for g in groups} == {"gradcam", "occlusion"}
+
+
+def test_a_still_image_is_not_a_video_for_explain_as_for_evaluate(tmp_path):
+    """A PNG, and a JPEG renamed .mp4, end ``not_video`` with evaluation's reason (one shared pre-decode
+    check), not as a 1-frame "short" video whose masks are then looked for."""
+    from PIL import Image
+
+    from weirdkinetics.manifest import write_manifest
+
+    pixels = np.random.default_rng(1).integers(0, 255, (48, 64, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(tmp_path / "photo.png")
+    Image.fromarray(pixels).save(tmp_path / "photo.mp4", format="JPEG")
+    rows = [
+        {"path": name, "label": "abseiling", "split": "real", "video_id": name, "mask_path": "m.npz"}
+        for name in ("photo.png", "photo.mp4")
+    ]
+    manifest = write_manifest(tmp_path / "m.csv", rows)
+    kw = {"weights": "random:0", "progress": False}
+    explained = api.explain(manifest, "tiny_c3d", tmp_path / "x", segmenter="true", **kw)
+    evaluated = api.evaluate(manifest, ["tiny_c3d"], tmp_path / "e", **{**kw, "weights": ["random:0"]})
+    with Store(explained.store) as store:
+        got = {(a.video_id, a.method): (a.status, a.reason) for a in store.attributions(explained.run_id)}
+    with Store(evaluated.store) as store:
+        run = store.runs()[0]
+        want = {p.video_id: (p.status, p.reason) for p in store.predictions(run.run_id, len(run.class_names))}
+    assert {v[0] for v in want.values()} == {"not_video"}
+    assert got == {(vid, m): want[vid] for vid in want for m in ("gradcam", "occlusion")}
+    assert explained.summary.counts["occlusion"] == {"not_video": 2}
 
 
 def test_explain_refuses_gradcam_for_a_card_without_a_layer(explain_set, tmp_path, monkeypatch):

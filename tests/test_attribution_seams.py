@@ -19,6 +19,7 @@ from weirdkinetics.attribution.explain import (
     decode_clips,
     plan_explain,
 )
+from weirdkinetics.clips import probe_row
 from weirdkinetics.decode import probe
 from weirdkinetics.labels import label_space
 from weirdkinetics.manifest import read_manifest, write_manifest
@@ -74,7 +75,7 @@ def test_plan_explain_reuses_rows_whose_file_kept_its_identity_per_method(tmp_pa
     }
 
 
-def test_check_row_excludes_unmade_synth_rows_and_labels_without_a_target(tmp_path):
+def test_the_row_checks_exclude_unmade_synth_rows_and_labels_without_a_target(tmp_path):
     unmade, outside = _rows(
         tmp_path,
         [
@@ -83,7 +84,7 @@ def test_check_row_excludes_unmade_synth_rows_and_labels_without_a_target(tmp_pa
         ],
     )
     with pytest.raises(RowFailure) as info:
-        check_row(unmade, ["abseiling"], "true")
+        probe_row(unmade)  # evaluation's pre-decode check, which explain shares
     assert (info.value.status, info.value.reason) == ("excluded", "synth no_person: nobody there")
     with pytest.raises(RowFailure, match="not in the class subset"):
         check_row(outside, ["abseiling"], "true")

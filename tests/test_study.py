@@ -175,3 +175,26 @@ def test_cli_study_runs_and_refuses_in_one_line(videos, tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         main([*args, "--engine", "spark"])
     assert exc.value.code == 2
+
+
+def test_the_study_runs_explain_on_its_engine_too(videos, tmp_path, monkeypatch):
+    """``--engine ray`` reaches every step, explain included (each step run locally here, as recorded)."""
+    from weirdkinetics import api
+
+    engines: dict[str, set] = {}
+
+    def recording(name, real):
+        def step(*args, engine="local", address=None, actors=None, **kwargs):
+            engines.setdefault(name, set()).add((engine, address, actors))
+            return real(*args, **kwargs)
+
+        return step
+
+    for name in ("synthesize", "evaluate", "explain"):
+        monkeypatch.setattr(api, name, recording(name, getattr(api, name)))
+    settings = _settings(
+        videos, tmp_path / "s", variants=("person-only",), explain=("occlusion",), explain_per_class=1,
+        engine="ray", address="auto", actors=2,
+    )  # fmt: skip
+    run_study(settings, progress=False)
+    assert engines == {name: {("ray", "auto", 2)} for name in ("synthesize", "evaluate", "explain")}

@@ -97,6 +97,56 @@ def test_mask_cache_recomputes_a_damaged_entry(tmp_path):
     assert not hit and seg.calls == 2 and masks.shape == (2, 4, 4)
 
 
+def test_two_writers_of_one_mask_cache_entry_leave_one_whole_entry(tmp_path):
+    """Two workers (explain or synth on Ray) segment the same video at once: both miss the cache, both write
+    under their own temporary name, the last rename wins; readers see a whole entry, and nothing is left over."""
+    import threading
+
+    video = tmp_path / "a.mp4"
+    video.write_bytes(b"pretend video bytes")
+    frames = np.zeros((3, 4, 6, 3), np.uint8)
+    both_inside = threading.Barrier(2, timeout=60)
+
+    class TogetherSegmenter(CountingSegmenter):
+        def masks(self, frames):
+            both_inside.wait()  # neither writes before both have missed the cache
+            return super().masks(frames)
+
+    seg = TogetherSegmenter(0.5)
+    got: list = [None, None]
+
+    def work(k: int) -> None:
+        got[k] = S.MaskCache(tmp_path / "cache").masks(video, frames, seg)  # one cache object per worker
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert seg.calls == 2 and [hit for _, hit in got] == [False, False]
+    np.testing.assert_array_equal(got[0][0], got[1][0])
+    files = sorted(p.name for p in (tmp_path / "cache").rglob("*") if p.is_file())
+    assert len(files) == 1 and files[0].endswith(".npz")
+    again, hit = S.MaskCache(tmp_path / "cache").masks(video, frames, CountingSegmenter(0.5))
+    assert hit
+    np.testing.assert_array_equal(again, got[0][0])
+
+
+def test_a_failed_mask_cache_write_leaves_no_temporary_file(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    video = tmp_path / "a.mp4"
+    video.write_bytes(b"x")
+
+    def full_disk(self, target):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Path, "replace", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        S.MaskCache(tmp_path / "cache").masks(video, np.zeros((2, 4, 4, 3), np.uint8), CountingSegmenter())
+    assert [p for p in (tmp_path / "cache").rglob("*") if p.is_file()] == []
+
+
 # -- true masks ----------------------------------------------------------------------------------------
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from weirdkinetics.errors import ManifestError, UserError, option, rename_options
+from weirdkinetics.errors import ManifestError, UserError, option
 from weirdkinetics.inputs import is_file, unreadable
 from weirdkinetics.labels import label_space, read_class_file, read_label_map, resolve_classes
 from weirdkinetics.manifest import Manifest, read_manifest
@@ -712,19 +712,6 @@ class ExplainOutcome:
     report: dict | None = None
 
 
-def _explain_segmenter(segmenter: str, segmenter_weights: str | None):
-    """``explain``'s segmenter (None for true masks); its errors name ``segmenter_weights``, as ``explain``
-    calls the segmenter's weights."""
-    from weirdkinetics.synth.segment import build_segmenter
-
-    if segmenter == "true":
-        return None
-    try:
-        return build_segmenter(segmenter, segmenter_weights)
-    except UserError as exc:
-        raise rename_options(exc, {"weights": "segmenter_weights"}) from None
-
-
 def explain(
     manifest_path: str | Path,
     model: str,
@@ -743,6 +730,9 @@ def explain(
     report: bool = False,
     progress: bool = True,
     run_label: str | None = None,
+    engine: str = "local",
+    address: str | None = None,
+    actors: int | None = None,
 ) -> ExplainOutcome:
     """Where does ``model`` look? Saliency per video against person masks, into ``OUT/predictions.sqlite``.
 
@@ -753,66 +743,84 @@ def explain(
     (the card's dense clips). target: ``true`` (the label) or ``pred`` (the restricted prediction on the
     clip). The run is the same as ``evaluate``'s for the card, weights and dense sampling, so the report
     shows both together. Resumable: stored rows with the same settings are not recomputed.
-    """
-    from weirdkinetics.attribution import ExplainSettings, MaskSource, check_methods, explain_manifest
-    from weirdkinetics.models import get_card
-    from weirdkinetics.models.loading import load_model
-    from weirdkinetics.predict import run_id_for
-    from weirdkinetics.sampling import spec_for
-    from weirdkinetics.store import Store
-    from weirdkinetics.synth.segment import MaskCache, check_segmenter_name
 
-    card = get_card(model)
+    The manifest, model, device and outputs are checked as ``evaluate`` checks them, before any work.
+    engine: ``local`` (this machine) or ``ray`` (rows explained by Ray actors at ``address``, ``actors`` of
+    them, one GPU each with ``cuda``; see ``engines.ray_engine.explain_manifest_ray``): the same store rows.
+    """
+    from weirdkinetics.attribution import check_methods
+    from weirdkinetics.attribution.explain import segmenter_for
+    from weirdkinetics.engines import check_engine
+    from weirdkinetics.inference import Runtime
+    from weirdkinetics.store import Store
+    from weirdkinetics.synth.segment import check_segmenter_name
+
+    check_engine(engine, address, actors)
+    card = _check_evaluation([model], None, None, batch_size, Runtime(device=device), engine)[0]
     chosen = check_methods(card, methods)
-    check_batch_size(batch_size)  # range(0, n, 0) would crash deep in the deletion curves
     check_segmenter_name(segmenter)
-    open_subset = classes != "all"
-    space = None if (card.open_vocabulary and open_subset) else label_space(card.label_space)
-    manifest = read_manifest(manifest_path, space)
+    manifest = _read_for_cards(manifest_path, [card], classes, None)
     out_dir = check_output_dir(out_dir, option("out_dir"))
-    out_dir.mkdir(parents=True, exist_ok=True)
     store_path = Path(store_path) if store_path else out_dir / DEFAULT_STORE
-    check_outputs(
-        {f"the store ({option('store_path')})": store_path},
-        _input_files(manifest, classes=classes, weights=[weights]),
-    )
-    seg = _explain_segmenter(segmenter, segmenter_weights)
-    cache = None if seg is None else MaskCache(Path(mask_cache) if mask_cache else out_dir / "mask-cache")
-    masks_from = MaskSource(segmenter, seg, cache, manifest.path.parent)
-    loaded = load_model(card, weights, device)
-    if card.open_vocabulary and open_subset:
-        loaded.set_classes(
-            sorted(set(manifest.labels)) if classes == "manifest" else read_class_file(classes)
-        )
-    class_names = list(loaded.class_names) if loaded.class_names else list(label_space(card.label_space))
-    subset = resolve_classes(classes, tuple(class_names), manifest.labels)
+    _prepare_outputs(out_dir, store_path, None, report, manifest, None, classes, [weights])
+    seg = segmenter_for(segmenter, segmenter_weights)
+    # on Ray the device is the actors': the driver loads the model on its CPU
+    loaded = _load_models([card], [weights], device if engine == "local" else "cpu", classes, manifest)[0]
+    setup, job = _explain_setup(
+        loaded, seg, manifest, classes, clips, target, segmenter, segmenter_weights, batch_size,
+        Path(mask_cache) if mask_cache else out_dir / "mask-cache",
+    )  # fmt: skip
+    with Store(store_path) as store:
+        _register_explained_run(
+            store, loaded, job.run_id, job.spec, job.class_names, setup.classes, manifest, classes,
+            device, run_label,
+        )  # fmt: skip
+        if engine == "local":
+            from weirdkinetics.attribution import explain_manifest
+
+            summary = explain_manifest(
+                manifest, setup.build(segmenter=seg), job.run_id, chosen, store, progress
+            )
+        else:
+            from weirdkinetics.engines.ray_engine import explain_manifest_ray
+
+            summary = explain_manifest_ray(
+                manifest, setup, job.run_id, chosen, store, progress, device, address, actors
+            )
+    outcome = ExplainOutcome(out_dir, store_path, job.run_id, model, chosen, summary, manifest)
+    if report:
+        outcome.report = make_report(store_path, out_dir, run_ids=[job.run_id], manifest=manifest)
+    return outcome
+
+
+def _explain_setup(
+    loaded: LoadedModel,
+    seg,
+    manifest: Manifest,
+    classes: str,
+    clips: str,
+    target: str,
+    segmenter: str,
+    segmenter_weights: str | None,
+    batch_size: int,
+    mask_cache: Path,
+):
+    """``explain``'s run as plain data (``ExplainSetup``) and its evaluation run (``Job``: the same run id as
+    ``evaluate``'s for the card, weights and dense sampling)."""
+    from weirdkinetics.attribution import ExplainSettings, ExplainSetup
+    from weirdkinetics.predict import build_jobs
+
+    job = build_jobs([loaded], "dense", None)[0]
+    subset = resolve_classes(classes, tuple(job.class_names), manifest.labels)
     settings = ExplainSettings(
         clips=clips,
         target=target,
         segmenter=segmenter,
-        segmenter_settings=masks_from.settings,
+        segmenter_settings={} if seg is None else dict(seg.settings),
         classes=tuple(subset),
     )
-    spec = spec_for(card, "dense")
-    run_id = run_id_for(loaded, spec)
-    with Store(store_path) as store:
-        _register_explained_run(
-            store, loaded, run_id, spec, class_names, subset, manifest, classes, device, run_label
-        )
-        summary = explain_manifest(
-            manifest,
-            loaded,
-            run_id,
-            class_names,
-            subset,
-            chosen,
-            settings,
-            masks_from,
-            store,
-            batch_size,
-            progress,
-        )
-    outcome = ExplainOutcome(out_dir, store_path, run_id, model, chosen, summary, manifest)
-    if report:
-        outcome.report = make_report(store_path, out_dir, run_ids=[run_id], manifest=manifest)
-    return outcome
+    setup = ExplainSetup(
+        loaded, list(job.class_names), list(subset), settings, segmenter_weights,
+        mask_cache if seg is not None else None, manifest.path.parent, batch_size,
+    )  # fmt: skip
+    return setup, job

@@ -139,7 +139,8 @@ def _engine_options(parser: argparse.ArgumentParser) -> None:
         "--actors",
         type=_int_option(1, 4096),
         help="with --engine ray: Ray actors doing the work (evaluate: each holds the models, default one per GPU "
-        "with cuda, else half the CPUs; synth: default one per CPU)",
+        "with cuda, else half the CPUs; explain: each holds the model and segmenter, default one per GPU with "
+        "cuda, else one per CPU; synth: default one per CPU)",
     )
 
 
@@ -197,6 +198,7 @@ def cmd_explain(a) -> int:
         batch_size=a.batch_size,
         report=a.report,
         progress=not a.no_progress,
+        **_engine_args(a),
     )
     s = outcome.summary
     print(
@@ -456,7 +458,8 @@ def build_parser() -> argparse.ArgumentParser:
         sub,
         "explain",
         "Where does a model look? Saliency against person masks: background share, deletion check, occlusion (resumable).",
-        "weirdkinetics explain --model i3d_r50 --manifest videos.csv --out results --method gradcam --segmenter mediapipe",
+        "weirdkinetics explain --model i3d_r50 --manifest videos.csv --out results --method gradcam --segmenter mediapipe\n"
+        "  weirdkinetics explain --engine ray --address auto --device cuda --model i3d_r50 --manifest videos.csv --out results",
     )
     x.add_argument("--model", required=True, help="model card name")
     x.add_argument("--manifest", required=True, help="manifest CSV")
@@ -499,7 +502,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=8,
         help="clips per forward pass (deletion curves), 1 to 1024",
     )
-    x.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
+    x.add_argument(
+        "--device",
+        default="cpu",
+        help="torch device, e.g. cpu or cuda (with --engine ray: the actors', one GPU each)",
+    )
+    _engine_options(x)
     x.add_argument("--report", action="store_true", help="also write the report into OUT")
     x.add_argument("--no-progress", action="store_true", help="no progress bar")
     x.set_defaults(func=cmd_explain)

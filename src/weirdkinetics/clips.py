@@ -18,6 +18,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -25,6 +26,7 @@ import numpy as np
 from weirdkinetics import sampling, statuses
 from weirdkinetics.decode import DecodeResult, VideoInfo, VideoOpenError, iter_source_frames, probe
 from weirdkinetics.manifest import ManifestRow
+from weirdkinetics.statuses import RowFailure
 
 if TYPE_CHECKING:  # torch and the models load lazily with the engine
     import torch
@@ -224,32 +226,42 @@ def _decode_group(i: int, row: ManifestRow, info: VideoInfo, group: dict[int, Cl
             yield VideoEnd(i, j, attempt, status, reason, 0, decode_s)
 
 
+def probe_file(path: str | Path) -> VideoInfo:
+    """A file's metadata once it is known to hold a video; raises ``RowFailure`` for a file that cannot be
+    opened (``missing``, ``decode_error``), one without video frames (``decode_error``) and a still image
+    (``not_video``: an image renamed .mp4 is not a 1-frame "short" video)."""
+    try:
+        info = probe(path)
+    except VideoOpenError as exc:
+        raise RowFailure(exc.status, exc.reason) from None
+    if info.num_frames == 0:
+        raise RowFailure("decode_error", "no video frames in the file", num_frames=0)
+    if info.still_image:
+        raise RowFailure(statuses.NOT_VIDEO, info.still_image, num_frames=1)
+    return info
+
+
+def probe_row(row: ManifestRow) -> VideoInfo:
+    """The checks every stage makes of a manifest row before decoding it (evaluate and explain share them):
+    a derived row that synth did not make ends ``excluded`` with synth's reason (never a misleading "missing
+    file"), then ``probe_file``. Returns the video's metadata; raises ``RowFailure``."""
+    synth_status = row.extra.get("synth_status", "ok")
+    if synth_status not in ("", "ok"):
+        why = row.extra.get("excluded_reason") or f"synth status {synth_status}"
+        raise RowFailure("excluded", f"synth {synth_status}: {why}")
+    return probe_file(row.path)
+
+
 def row_events(i: int, row: ManifestRow, wanted: list[int], tasks: list[ClipTask]) -> Iterator[Event]:
     """Every event of one manifest row for the tasks ``wanted`` (indices into ``tasks``): a ``VideoEnd`` for each."""
     t0 = time.perf_counter()
-    synth_status = row.extra.get("synth_status", "ok")
-    if synth_status not in ("", "ok"):
-        # a derived row that synth did not produce (no person found, no background, ...): its reason
-        # comes from the synth manifest, never a misleading "missing file"
-        why = row.extra.get("excluded_reason") or f"synth status {synth_status}"
-        for j in wanted:
-            yield VideoEnd(i, j, 0, "excluded", f"synth {synth_status}: {why}", None, 0.0)
-        return
     try:
-        info = probe(row.path)
-    except VideoOpenError as exc:
-        for j in wanted:
-            yield VideoEnd(i, j, 0, exc.status, exc.reason, None, time.perf_counter() - t0)
-        return
-    if info.num_frames == 0:
+        info = probe_row(row)
+    except RowFailure as failure:
         for j in wanted:
             yield VideoEnd(
-                i, j, 0, "decode_error", "no video frames in the file", 0, time.perf_counter() - t0
+                i, j, 0, failure.status, failure.reason, failure.num_frames, time.perf_counter() - t0
             )
-        return
-    if info.still_image:  # an image renamed .mp4 is not a 1-frame "short" video
-        for j in wanted:
-            yield VideoEnd(i, j, 0, statuses.NOT_VIDEO, info.still_image, 1, time.perf_counter() - t0)
         return
     for group in decode_groups(wanted, tasks):
         yield from _decode_group(i, row, info, group)

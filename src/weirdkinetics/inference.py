@@ -113,6 +113,16 @@ def check_runtime(rt: Runtime) -> torch.device:
     return device
 
 
+def exact_fp32(device: torch.device) -> None:
+    """fp32 means fp32: on CUDA, no TF32 matmuls or convolutions behind the user's back (PyTorch's switches
+    are process-wide; every fp32 computation here, evaluation and attribution alike, goes through this)."""
+    import torch
+
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+
+
 class Runner:
     """One loaded model prepared for a runtime: ``probs(views)`` -> float32 (N, K) softmax probabilities."""
 
@@ -128,10 +138,8 @@ class Runner:
         module = model.module.to(self.device).eval()
         if channels_last:
             module = module.to(memory_format=torch.channels_last_3d)
-        if self.device.type == "cuda" and rt.precision == "fp32":
-            # fp32 means fp32: no TF32 matmuls/convolutions behind the user's back
-            torch.backends.cuda.matmul.allow_tf32 = False
-            torch.backends.cudnn.allow_tf32 = False
+        if rt.precision == "fp32":
+            exact_fp32(self.device)
         self._module = torch.compile(module) if rt.compile else module
 
     def _autocast(self):

@@ -34,11 +34,12 @@ DECODE = ("ok", "partial", "decode_error")
 
 
 class RowFailure(Exception):
-    """Ends one row of a stage (synth, explain) with ``status`` and ``reason``: a result, not a crash."""
+    """Ends one row of a stage (evaluate, synth, explain) with ``status`` and ``reason``: a result, not a
+    crash. ``num_frames``: the frames found before it ended (None: not known, e.g. the file did not open)."""
 
-    def __init__(self, status: str, reason: str):
+    def __init__(self, status: str, reason: str, num_frames: int | None = None):
         super().__init__(reason)
-        self.status, self.reason = status, reason
+        self.status, self.reason, self.num_frames = status, reason, num_frames
 
 
 SYNTH = ("ok", "excluded", "missing", "decode_error", "mask_error", "no_background", "background_error")

@@ -34,7 +34,7 @@ from weirdkinetics.outputs import atomic_write_text, check_output_dir
 SCHEMA = "weirdkinetics.study/1"
 VARIANTS = ("swap", "person-only", "background-only", "static-background", "static-person")
 ENGINES = ("local", "ray")
-"""Engines the study can use (``--engine``): evaluation and synthesis run there; explanations run locally."""
+"""Engines the study can use (``--engine``): synthesis, evaluation and explanations all run there."""
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ class StudySettings:
     (empty: none); ``explain_per_class``: explain only the first N recordings (``source_id``) of each
     class, all their versions (None: every original). ``classes``, ``label_map``, ``device``,
     ``batch_size``, ``precision``, ``decode_workers``: evaluate's. ``engine``, ``address``, ``actors``: where
-    synth and evaluate run (``ENGINES``; explain runs locally)."""
+    synth, evaluate and explain run (``ENGINES``)."""
 
     manifest: Path
     models: tuple[StudyModel, ...]
@@ -424,6 +424,9 @@ def _explain_step(settings, record, progress, manifest, model, outcome) -> None:
         device=settings.device,
         progress=progress.enabled,
         run_label=model.label,
+        engine=settings.engine,
+        address=settings.address,
+        actors=settings.actors,
     )
     record.finish(key, made_from, run_id=result.run_id)
     outcome.computed.append(key)

@@ -4,19 +4,24 @@ One small protocol per method family: ``gradcam(model, clip, target) -> saliency
 cards that declare a target layer, and occlusion (person removed vs background removed) for every card. The
 statistics over saliency and masks are pure functions in ``weirdkinetics.metrics.attribution``.
 
-``explain_manifest`` is a plan (``plan_explain``: which (row, method) pairs are still to do), one
-``RowExplainer`` call per row (check the row, decode the clips' frames, person masks, each method per clip;
-every row ends with a status and reason, a ``RowFailure`` ending it early) and the store writer.
+``explain_manifest`` is a plan (``begin_explanation``, ``plan_explain``: which (row, method) pairs are still
+to do), one ``RowExplainer`` call per row (check the row, decode the clips' frames, person masks, each method
+per clip; every row ends with a status and reason, a ``RowFailure`` ending it early) and the store writer
+(``Explanation.write``). ``ExplainSetup`` is a run's explainer as plain data, so that the Ray engine's actors
+build the same ``RowExplainer`` (``engines.ray_engine.explain_manifest_ray``).
 """
 
 from weirdkinetics.attribution.explain import (
     METHODS,
     ExplainPlan,
     ExplainSettings,
+    ExplainSetup,
+    Explanation,
     MaskSource,
     RowExplainer,
     RowFailure,
     RowResult,
+    begin_explanation,
     check_methods,
     check_row,
     decode_clips,
@@ -32,10 +37,13 @@ __all__ = [
     "METHODS",
     "ExplainPlan",
     "ExplainSettings",
+    "ExplainSetup",
+    "Explanation",
     "MaskSource",
     "RowExplainer",
     "RowFailure",
     "RowResult",
+    "begin_explanation",
     "check_methods",
     "check_row",
     "decode_clips",

@@ -35,9 +35,9 @@ from tqdm import tqdm
 
 from weirdkinetics import sampling
 from weirdkinetics.attribution.gradcam import gradcam
-from weirdkinetics.clips import ClipTask, plan_video
-from weirdkinetics.decode import VideoOpenError, probe, read_video
-from weirdkinetics.errors import UserError, option
+from weirdkinetics.clips import ClipTask, plan_video, probe_file, probe_row
+from weirdkinetics.decode import VideoInfo, read_video
+from weirdkinetics.errors import UserError, option, rename_options
 from weirdkinetics.manifest import Manifest, ManifestRow
 from weirdkinetics.metrics import attribution as stats
 from weirdkinetics.models.card import ModelCard
@@ -225,14 +225,18 @@ def downsample(volume: np.ndarray, side: int = OVERLAY_SIDE) -> np.ndarray:
 
 class Scorer:
     """Target scores as evaluation computes them: softmax over the card's logits restricted to the class
-    subset (renormalised), for batches of clips without gradients."""
+    subset (renormalised), for batches of clips without gradients. Always in exact fp32 (no TF32 on CUDA),
+    as evaluation's fp32 runs: Grad-CAM's passes too, since PyTorch's switch is process-wide."""
 
     def __init__(self, model: LoadedModel, class_names: list[str], classes: list[str], batch_size: int = 8):
+        from weirdkinetics.inference import exact_fp32
+
         self.model = model
         self.index = torch.tensor([class_names.index(c) for c in classes])
         self.classes = list(classes)
         self.batch_size = batch_size
         self.device = next(model.module.parameters()).device
+        exact_fp32(self.device)
 
     @torch.no_grad()
     def restricted(self, clips: torch.Tensor) -> torch.Tensor:
@@ -356,12 +360,9 @@ def _mean_numbers(per_clip: list[dict]) -> dict:
 
 
 def check_row(row: ManifestRow, classes: list[str], target: str) -> None:
-    """Pure: raise ``RowFailure("excluded", ...)`` for a row that cannot be explained whatever its video
-    holds: a synth row that was not made, or (target ``true``) a label outside the class subset."""
-    synth_status = row.extra.get("synth_status", "ok")
-    if synth_status not in ("", "ok"):
-        why = row.extra.get("excluded_reason") or f"synth status {synth_status}"
-        raise RowFailure("excluded", f"synth {synth_status}: {why}")
+    """Pure: raise ``RowFailure("excluded", ...)`` for a row that has no target whatever its video holds:
+    (target ``true``) a label outside the class subset. The checks every stage shares (a synth row that was
+    not made, a file that is not a video) are ``clips.probe_row``'s."""
     if row.label not in classes and target == "true":
         raise RowFailure("excluded", f"label '{row.label}' is not in the class subset: no target score")
 
@@ -405,21 +406,20 @@ def _read_clip_frames(
     return whole.frames[np.unique(clips)], clips, n, note
 
 
-def decode_clips(path: Path, card: ModelCard, spec: sampling.ClipSpec) -> ExplainedFrames:
+def decode_clips(
+    path: Path, card: ModelCard, spec: sampling.ClipSpec, info: VideoInfo | None = None
+) -> ExplainedFrames:
     """The explained clips' frames of one video at the card's frame rate, with the row's decode status
     (``partial`` after a truncation or a break, ``short`` when a clip is clamped); raises ``RowFailure``
-    when there is nothing to explain.
+    when there is nothing to explain. info: the file's metadata when the caller has probed it
+    (``clips.probe_row``); None probes it here (``clips.probe_file``).
 
     The clips are planned by the shared seam (``clips.plan_video``, as evaluation plans them), but decoded
     here with ``read_video`` rather than ``clips.assemble``: the person masks and the pose detector need the
     raw uint8 frames at the source's size, which ``assemble`` does not keep (it resizes while it decodes).
     """
-    try:
-        info = probe(path)
-    except VideoOpenError as exc:
-        raise RowFailure(exc.status, exc.reason) from None
-    if info.num_frames == 0:
-        raise RowFailure("decode_error", "no video frames in the file")
+    if info is None:
+        info = probe_file(path)
     plan = plan_video(info.times, card.fps, {0: ClipTask(card, spec)})
     status, notes = ("partial", [info.truncation]) if info.truncation else ("ok", [])
     frames, clips, broke_at, note = _read_clip_frames(path, card.fps, spec, plan.clips[0])
@@ -512,8 +512,9 @@ class RowExplainer:
         quality: dict = {}
         decoded = None
         try:
+            info = probe_row(row)  # the pre-decode checks evaluation makes, with its statuses
             check_row(row, self.classes, self.settings.target)
-            decoded = decode_clips(row.path, self.model.card, self.spec)
+            decoded = decode_clips(row.path, self.model.card, self.spec, info)
             masks = person_masks(
                 row, decoded, self.model.card.fps, self.masks_from, self.settings.confirm_person, quality
             )
@@ -578,6 +579,58 @@ class RowExplainer:
         }
         for m in methods:
             out.numbers[m] = _mean_numbers(per_clip[m]) | out.quality | about
+
+
+def segmenter_for(name: str, weights: str | None = None) -> Any:
+    """``explain``'s segmenter called ``name`` (None for the manifest's true masks); its errors name
+    ``segmenter_weights``, as ``explain`` calls the segmenter's weights."""
+    from weirdkinetics.synth.segment import build_segmenter
+
+    if name == "true":
+        return None
+    try:
+        return build_segmenter(name, weights)
+    except UserError as exc:
+        raise rename_options(exc, {"weights": "segmenter_weights"}) from None
+
+
+@dataclass(frozen=True)
+class ExplainSetup:
+    """What explaining any row of one run needs, as plain data: the local engine builds its ``RowExplainer``
+    from it (``build``), and each Ray actor builds the same one from the same data.
+
+    model: loaded on the driver (``build`` moves it to its device); class_names: the names of its score
+    vector; classes: the subset scores are restricted to (targets are positions in it); segmenter_weights:
+    the torchvision segmenters' checkpoint; mask_cache: the mask cache's folder (None: no cache);
+    manifest_dir: where the manifest's relative ``mask_path`` cells start; batch_size: clips per forward pass.
+    """
+
+    model: LoadedModel
+    class_names: list[str]
+    classes: list[str]
+    settings: ExplainSettings
+    segmenter_weights: str | None = None
+    mask_cache: Path | None = None
+    manifest_dir: Path = Path(".")
+    batch_size: int = 8
+
+    def build(self, device: str | None = None, segmenter: Any = None) -> RowExplainer:
+        """The run's ``RowExplainer``: the model on ``device`` (None: where it was loaded), a scorer restricted
+        to ``classes``, and the person masks from ``segmenter`` (None: one built from the settings' name,
+        as the driver built its own) through the mask cache, or the manifest's true masks."""
+        from weirdkinetics.synth.segment import MaskCache
+
+        if device is not None:
+            from weirdkinetics.inference import resolve_device
+
+            self.model.module.to(resolve_device(device))
+        name = self.settings.segmenter
+        if segmenter is None:
+            segmenter = segmenter_for(name, self.segmenter_weights)
+        cache = None if segmenter is None or self.mask_cache is None else MaskCache(self.mask_cache)
+        masks_from = MaskSource(name, segmenter, cache, self.manifest_dir)
+        scorer = Scorer(self.model, self.class_names, self.classes, self.batch_size)
+        return RowExplainer(self.model, scorer, list(self.classes), self.settings, masks_from)
 
 
 # -- the manifest --------------------------------------------------------------------------------------
@@ -667,66 +720,104 @@ class ExplainSummary:
     seconds_per_video: dict[str, float] = field(default_factory=dict)  # method -> mean seconds (computed)
 
 
-def explain_manifest(
+@dataclass
+class Explanation:
+    """One explain run under way: its rows, their file identities, the plan, the summary, and the store's only
+    writer.
+
+    Every engine opens one with ``begin_explanation`` on the driver, feeds ``write`` each row's
+    ``RowResult`` as it comes (in any order) and ends with ``finish``; only ``write`` puts rows into the store.
+    """
+
+    rows: list[ManifestRow]
+    identities: list[Identity]
+    plan: ExplainPlan
+    store: Store
+    run_id: str
+    card: ModelCard
+    methods: list[str]
+    settings: ExplainSettings
+    summary: ExplainSummary
+    bar: tqdm
+    started: float
+    method_seconds: dict[str, list[float]] = field(default_factory=dict)  # method -> seconds per row
+
+    def write(self, i: int, result: RowResult, seconds: float) -> None:
+        """Store row ``i``'s result for the methods the plan gave it; seconds: the whole row's time."""
+        todo = self.plan.todo[i]
+        _store_row(
+            self.store, self.run_id, self.rows[i], self.identities[i], todo, self.settings, self.card,
+            result, seconds,
+        )  # fmt: skip
+        self.summary.computed += len(todo)
+        for m, spent in result.seconds.items():
+            self.method_seconds.setdefault(m, []).append(spent)
+        self.bar.update(1)
+
+    def finish(self) -> ExplainSummary:
+        """Count every method's statuses over the manifest (stored rows, old and new) and stop the clock."""
+        self.bar.close()
+        for m in self.methods:
+            stored = self.store.attribution_statuses(self.run_id, m, self.settings.key(m, self.card))
+            self.summary.counts[m] = count_statuses(self.rows, stored)[0]
+            if self.method_seconds.get(m):
+                self.summary.seconds_per_video[m] = float(np.mean(self.method_seconds[m]))
+        self.summary.seconds = time.perf_counter() - self.started
+        return self.summary
+
+
+def begin_explanation(
     manifest: Manifest,
-    model: LoadedModel,
+    card: ModelCard,
     run_id: str,
-    class_names: list[str],
-    classes: list[str],
     methods: list[str],
     settings: ExplainSettings,
-    masks_from: MaskSource,
     store: Store,
-    batch_size: int = 8,
     progress: bool = True,
-) -> ExplainSummary:
-    """Explain every row with every method into ``store``; rows already stored for the same run, method,
-    settings and path are not recomputed (a killed run resumes where it stopped).
-
-    A plan (``plan_explain``), one ``RowExplainer`` call per row still to do, and the store writer; the
-    statuses are then counted over the manifest's rows (``predict.count_statuses``)."""
-    began = time.perf_counter()
-    card = model.card
+) -> Explanation:
+    """Take each file's identity and plan what is left (``plan_explain`` against the store): rows already
+    stored for the same run, method, settings and file are never scheduled, whatever the engine."""
+    started = time.perf_counter()
     rows = manifest.rows
     # a stored row is reused only for the same file (path and id) while it keeps its size and mtime
     identities = [file_identity(row.path) for row in rows]
     done = {m: store.attribution_reusable(run_id, m, settings.key(m, card)) for m in methods}
     plan = plan_explain(rows, methods, done, identities)
-    summary = ExplainSummary(reused=plan.reused)
-    explainer = RowExplainer(
-        model, Scorer(model, class_names, classes, batch_size), classes, settings, masks_from
-    )
-    method_seconds: dict[str, list[float]] = {m: [] for m in methods}
     bar = tqdm(
-        total=len(rows), desc=f"explain {card.name}", unit="video", disable=not progress, dynamic_ncols=True
+        total=len(plan.todo), desc=f"explain {card.name}", unit="video", disable=not progress,
+        dynamic_ncols=True,
+    )  # fmt: skip
+    return Explanation(
+        rows, identities, plan, store, run_id, card, list(methods), settings,
+        ExplainSummary(reused=plan.reused), bar, started,
+    )  # fmt: skip
+
+
+def explain_manifest(
+    manifest: Manifest,
+    explainer: RowExplainer,
+    run_id: str,
+    methods: list[str],
+    store: Store,
+    progress: bool = True,
+) -> ExplainSummary:
+    """The local engine: explain every row with every method into ``store``; rows already stored for the
+    same run, method, settings and path are not recomputed (a killed run resumes where it stopped).
+
+    A plan (``begin_explanation``), one ``explainer`` call per row still to do, and the store writer
+    (``Explanation.write``); the statuses are then counted over the manifest's rows. The Ray engine
+    (``engines.ray_engine.explain_manifest_ray``) arranges the same pieces."""
+    ex = begin_explanation(
+        manifest, explainer.model.card, run_id, methods, explainer.settings, store, progress
     )
-    for i, row in enumerate(rows):
-        if i in plan.todo:
+    try:
+        for i in sorted(ex.plan.todo):
             t0 = time.perf_counter()
-            result = explainer(row, plan.todo[i])
-            _store_row(
-                store,
-                run_id,
-                row,
-                identities[i],
-                plan.todo[i],
-                settings,
-                card,
-                result,
-                time.perf_counter() - t0,
-            )
-            summary.computed += len(plan.todo[i])
-            for m, spent in result.seconds.items():
-                method_seconds[m].append(spent)
-        bar.update(1)
-    bar.close()
-    for m in methods:
-        stored = store.attribution_statuses(run_id, m, settings.key(m, card))
-        summary.counts[m] = count_statuses(rows, stored)[0]
-        if method_seconds[m]:
-            summary.seconds_per_video[m] = float(np.mean(method_seconds[m]))
-    summary.seconds = time.perf_counter() - began
-    return summary
+            result = explainer(ex.rows[i], ex.plan.todo[i])
+            ex.write(i, result, time.perf_counter() - t0)
+    finally:
+        ex.bar.close()
+    return ex.finish()
 
 
 def _finite(value: Any) -> Any:

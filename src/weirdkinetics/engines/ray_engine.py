@@ -39,8 +39,14 @@ is restarted and its row made again, as for evaluation: the video goes to a temp
 (``encode.write_video``), and the row made again writes the same temporary name and renames it, so no
 half-written video stays under OUT.
 
+Attribution (``explain_manifest_ray``): the driver plans as locally (``begin_explanation``); each row still to
+do is one ``RowExplainer`` call in an actor that builds the run's explainer once (``ExplainSetup.build``: model,
+restricted scorer, mask source with its segmenter and mask cache); the ``RowResult``s come back to the driver,
+which alone writes the store (``Explanation.write``), as for evaluation.
+
 On a cluster every node needs weirdkinetics (same version) and must see the manifest's videos, and for
-synthesis OUT, at the same paths (a shared file system); only the driver needs the store.
+synthesis OUT (for explain, its mask cache), at the same paths (a shared file system); only the driver needs the
+store.
 """
 
 from __future__ import annotations
@@ -60,6 +66,7 @@ from weirdkinetics.errors import UserError, option
 if TYPE_CHECKING:
     from types import ModuleType
 
+    from weirdkinetics.attribution.explain import ExplainSetup, ExplainSummary
     from weirdkinetics.clips import ClipTask, Job
     from weirdkinetics.inference import Runtime
     from weirdkinetics.manifest import Manifest, ManifestRow
@@ -398,3 +405,119 @@ def synth_rows_ray(
     if missing:  # Ray Data hands every row back exactly once; anything else is a bug
         raise RuntimeError(f"synth on Ray lost {len(missing)} row(s), e.g. row index {missing[0]}")
     return rows  # type: ignore[return-value]
+
+
+# -- attribution -----------------------------------------------------------------------------------------
+
+
+class ExplainRows:
+    """Ray Data callable class: the run's ``RowExplainer`` built once per actor (``ExplainSetup.build``: the
+    model on the actor's device, the restricted scorer, the mask source with its segmenter and the mask
+    cache); a call explains each row with the methods it still needs and returns, pickled, its
+    ``RowResult`` and the row's seconds, or the ``UserError`` that stopped it.
+
+    A ``UserError`` travels back as a value for the driver to raise: raised here, Ray Data would wrap it (and
+    drop its cause when the actor fails while starting), and its one line would not reach the CLI."""
+
+    def __init__(self, setup: list, device: str):
+        import ray
+
+        _use_assigned_cpus()
+        self.refused: UserError | None = None
+        try:
+            # the setup (with the model's weights) comes through the object store once, as a reference in a list
+            self.explain = ray.get(setup[0]).build(device=device)
+        except UserError as exc:  # a device or a checkpoint this node lacks: every call answers it
+            self.refused = _portable(exc)
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        out = np.empty(len(batch["work"]), dtype=object)
+        out[:] = [pickle.dumps(self._row(blob)) for blob in batch["work"]]
+        return {"index": batch["index"], "result": out}
+
+    def _row(self, blob: bytes) -> tuple[Any, float] | UserError:
+        import time
+
+        if self.refused is not None:
+            return self.refused
+        row, methods = pickle.loads(blob)
+        began = time.perf_counter()
+        try:
+            result = self.explain(row, methods)
+        except UserError as exc:  # as the local engine, the run stops with it
+            return _portable(exc)
+        return result, time.perf_counter() - began
+
+
+def _portable(exc: UserError) -> UserError:
+    """``exc`` if it survives pickling, else a plain ``UserError`` with its line."""
+    try:
+        pickle.loads(pickle.dumps(exc))
+    except Exception:  # noqa: BLE001 -- a subclass whose constructor takes other arguments
+        return UserError(str(exc))
+    return exc
+
+
+def explain_manifest_ray(
+    manifest: Manifest,
+    setup: ExplainSetup,
+    run_id: str,
+    methods: list[str],
+    store: Store,
+    progress: bool = True,
+    device: str = "cpu",
+    address: str | None = None,
+    actors: int | None = None,
+) -> ExplainSummary:
+    """``attribution.explain_manifest`` on Ray: the same plan, per-row explainer and store writer.
+
+    The driver plans against the store (``begin_explanation``: stored rows are never scheduled); Ray Data
+    actors each build the run's ``RowExplainer`` once and explain one row per call; the driver alone writes
+    each ``RowResult`` (``Explanation.write``) as it comes back and shows one progress bar. Several actors
+    may segment into the same mask cache: its entries are written under a temporary name and renamed.
+
+    device: the actors' (``cuda``: one GPU per actor, one actor per GPU by default); actors: default one per
+    CPU on ``cpu`` (an actor decodes, segments and runs the model for its row)."""
+    from weirdkinetics.attribution.explain import begin_explanation
+    from weirdkinetics.inference import Runtime
+
+    check_ray_runtime(Runtime(device=device))
+    ex = begin_explanation(manifest, setup.model.card, run_id, methods, setup.settings, store, progress)
+    try:
+        if ex.plan.todo:  # nothing left: no cluster needed
+            with ray_session(address) as ray, _remote_errors("explain"):
+                work = {i: (ex.rows[i], ex.plan.todo[i]) for i in sorted(ex.plan.todo)}
+                for record in _explained_rows(ray, setup, work, device, actors):
+                    got = pickle.loads(record["result"])
+                    if isinstance(got, UserError):
+                        raise got
+                    ex.write(int(record["index"]), *got)
+    finally:
+        ex.bar.close()
+    return ex.finish()
+
+
+def _explained_rows(
+    ray: ModuleType,
+    setup: ExplainSetup,
+    work: dict[int, tuple[ManifestRow, list[str]]],
+    device: str,
+    actors: int | None,
+) -> Iterator[dict[str, Any]]:
+    """The pipeline's output as it streams in: ``{"index", "result"}`` per row, in no particular order."""
+    kind = device.split(":")[0]
+    if kind == "cuda":
+        concurrency = _actors(ray, device, actors)
+        device = "cuda"  # each actor sees only the GPU Ray gave it: its "cuda" is that one
+    else:
+        concurrency = actors or max(1, int(ray.cluster_resources().get("CPU", 1)))
+    items = [{"index": i, "work": pickle.dumps(w)} for i, w in work.items()]
+    ds = ray.data.from_items(items, override_num_blocks=len(items)).map_batches(
+        ExplainRows,
+        fn_constructor_kwargs={"setup": [ray.put(setup)], "device": device},
+        batch_size=1,
+        compute=ray.data.ActorPoolStrategy(size=min(concurrency, len(items))),
+        batch_format="numpy",
+        **({"num_gpus": 1} if kind == "cuda" else {}),
+    )
+    yield from ds.iter_rows()

@@ -439,10 +439,14 @@ class MaskCache:
         path.parent.mkdir(parents=True, exist_ok=True)
         buffer = io.BytesIO()
         np.savez_compressed(buffer, masks=stored)
-        # a temporary name per writer: Ray workers may segment the same donor video at once
+        # a temporary name per writer: Ray workers (synth, explain) may segment the same video at once, and
+        # the last rename wins with the same bytes
         tmp = path.with_name(f"{path.name}.{secrets.token_hex(4)}.partial")
-        tmp.write_bytes(buffer.getvalue())
-        tmp.replace(path)  # atomic: a crash never leaves half an entry
+        try:
+            tmp.write_bytes(buffer.getvalue())
+            tmp.replace(path)  # atomic: a crash never leaves half an entry
+        finally:
+            tmp.unlink(missing_ok=True)  # a failed write (a full disk) leaves no stray temporary file
         # the same quantised values as a later read, so a run does not depend on the cache's state
         return stored.astype(np.float32) / 255.0, False
 
