@@ -183,15 +183,6 @@ def test_a_resumed_run_adds_the_clips_it_checks_to_the_stored_check(tmp_path):
     assert checks[str(tmp_path / "b.csv")]["clips"] == clip_count(second.store, run) > before
 
 
-@pytest.fixture(scope="module")
-def local_ray():
-    ray = pytest.importorskip("ray")
-    pytest.importorskip("ray.data")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
-    yield ray
-    ray.shutdown()
-
-
 def test_the_ray_engine_records_the_local_engines_check(local_ray, manifest, tmp_path):
     weights = [tiny_weights(tmp_path / "flat.pt", "flat"), tiny_weights(tmp_path / "margins.pt", "margins")]
     kwargs = {"weights": weights, "progress": False, "precision": "bf16", "classes": "manifest"}

@@ -7,7 +7,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from conftest import shared_video
-from test_ray_engine import local_ray  # noqa: F401 -- the module's local Ray (2 CPUs)
 
 from weirdkinetics import api
 from weirdkinetics.attribution import Explanation
@@ -114,7 +113,7 @@ def assert_same_rows(a: dict, b: dict) -> None:
             np.testing.assert_array_equal(x.person, y.person)
 
 
-def test_explain_on_ray_stores_the_local_engines_rows(local_ray, explain_rows, tmp_path, one_thread):  # noqa: F811
+def test_explain_on_ray_stores_the_local_engines_rows(local_ray, explain_rows, tmp_path, one_thread):
     on_ray = api.explain(explain_rows, "tiny_c3d", tmp_path / "ray", engine="ray", **KW)
     local = api.explain(explain_rows, "tiny_c3d", tmp_path / "local", **KW)
     assert on_ray.run_id == local.run_id
@@ -137,7 +136,7 @@ def test_explain_on_ray_stores_the_local_engines_rows(local_ray, explain_rows, t
 
 
 def test_an_interrupted_explain_on_ray_resumes_to_the_local_engines_store(
-    local_ray,  # noqa: F811
+    local_ray,
     explain_rows,
     tmp_path,
     monkeypatch,
@@ -166,7 +165,7 @@ def test_an_interrupted_explain_on_ray_resumes_to_the_local_engines_store(
 
 
 def test_an_explain_user_error_on_a_worker_reaches_the_cli_as_one_line(
-    local_ray,  # noqa: F811
+    local_ray,
     explain_rows,
     tmp_path,
     capsys,
