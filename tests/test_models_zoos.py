@@ -393,12 +393,16 @@ def _upstream(card: ModelCard, state: dict | None = None) -> tuple[torch.nn.Modu
     """PyTorchVideo's own build of the card (eval), with ``state`` loaded, and the list its head's activation
     appends its input to: the head's pre-activation logits float32 (B, K, T', h, w)."""
     hub = pytest.importorskip("pytorchvideo.models.hub")
+    from weirdkinetics.models.pytorchvideo_zoo import classifier_head
+
     torch.manual_seed(12345)
     zoo = getattr(hub, card.builder)(pretrained=False).eval()
     if state is not None:
         zoo.load_state_dict(state)
     pre_activation: list[torch.Tensor] = []
-    zoo.blocks[-1].activation.register_forward_hook(lambda _m, inputs, _out: pre_activation.append(inputs[0]))
+    classifier_head(zoo).activation.register_forward_hook(
+        lambda _m, inputs, _out: pre_activation.append(inputs[0])
+    )
     return zoo, pre_activation
 
 
@@ -411,13 +415,13 @@ def test_the_softmax_head_cards_are_the_x3d_and_r2plus1d_cards():
 
 @pytest.mark.parametrize("name", _fast_only(PTV_CARDS, "x3d_xs"))
 def test_a_card_is_revised_exactly_when_pytorchvideos_head_ends_in_an_activation(name):
-    from weirdkinetics.models.pytorchvideo_zoo import logits_head
+    from weirdkinetics.models.pytorchvideo_zoo import classifier_head, logits_head
 
     card = get_card(name)
     hub = pytest.importorskip("pytorchvideo.models.hub")
     zoo = getattr(hub, card.builder)(pretrained=False)
     assert logits_head(zoo, card) == (card.revision >= 1)
-    assert getattr(zoo.blocks[-1], "activation", None) is None
+    assert getattr(classifier_head(zoo), "activation", None) is None
 
 
 @pytest.mark.parametrize("name", _fast_only(SOFTMAX_HEAD_CARDS, "x3d_xs"))

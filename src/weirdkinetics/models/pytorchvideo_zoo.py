@@ -47,16 +47,22 @@ class MeanSoftmaxLogits(nn.Module):
         return (torch.logsumexp(log_probs, dim=2) - math.log(positions))[..., None, None, None]
 
 
+def classifier_head(model: nn.Module) -> nn.Module:
+    """The head of a PyTorchVideo network: ``model.head`` (MViT) or the last of ``model.blocks`` (``Net``)."""
+    head = getattr(model, "head", None)
+    return head if head is not None else model.blocks[-1]
+
+
 def logits_head(model: nn.Module, card: ModelCard) -> bool:
     """Take the eval-mode softmax out of a PyTorchVideo head, in place, so the model returns logits.
 
-    PyTorchVideo's heads apply their ``activation`` after the projection and before the global average
-    (``output_pool``); the X3D and R(2+1)D builders default it to softmax. The activation is dropped and the
-    average replaced by ``MeanSoftmaxLogits``: softmax of the output is PyTorchVideo's output. No parameters are
-    involved, so checkpoints load unchanged. Returns whether the head had an activation (the card's
+    PyTorchVideo's heads apply their ``activation`` after the projection and, in ResNet-style heads, before the
+    global average (``output_pool``); the X3D and R(2+1)D builders default it to softmax. The activation is
+    dropped and the average replaced by ``MeanSoftmaxLogits``: softmax of the output is PyTorchVideo's output.
+    No parameters are involved, so checkpoints load unchanged. Returns whether the head had an activation (the card's
     ``revision`` must then be at least 1: its run ids changed with this fix).
     """
-    head = model.blocks[-1] if hasattr(model, "blocks") else None
+    head = classifier_head(model)
     activation = getattr(head, "activation", None)
     if activation is None:
         return False
