@@ -212,3 +212,26 @@ def test_models_command_prints_each_cards_note(capsys):
     out = capsys.readouterr().out
     assert "vivit_b_16x2_k400: preprocessing follows the training recipe" in out
     assert "8 segments @30fps" in out
+
+
+def _random_run_id(card) -> str:
+    """The run id of ``card`` with ``random:0`` weights and its default sampling (no network is built)."""
+    from weirdkinetics.models.loading import LoadedModel
+    from weirdkinetics.predict import run_id_for
+    from weirdkinetics.sampling import spec_for
+
+    model = LoadedModel(card=card, module=None, adapter=None, weights_digest="random:0", weights_desc="")
+    return run_id_for(model, spec_for(card))
+
+
+def test_a_revised_card_gets_new_run_ids_and_unrevised_cards_keep_theirs():
+    from dataclasses import replace
+
+    # the revision alone moves a card's runs to new ids (x3d_xs before revision 1 had no note either)
+    x3d = get_card("x3d_xs")
+    assert x3d.revision == 1
+    assert _random_run_id(replace(x3d, note="")) != _random_run_id(replace(x3d, revision=0, note=""))
+    # unrevised cards keep the ids they had before revisions existed (a new card field whose default entered
+    # the run id would recompute every store: keep defaults out of ``ModelCard.to_dict``, as revision 0 is)
+    assert _random_run_id(get_card("tiny_c3d")) == "4d7488406dddfdfc"
+    assert _random_run_id(get_card("i3d_r50")) == "7457d960b4b9f53a"

@@ -8,6 +8,7 @@ configuration (``dataclasses.replace`` on the card). ``-m slow`` builds and chec
 from __future__ import annotations
 
 import dataclasses
+import math
 import sys
 
 import numpy as np
@@ -372,4 +373,102 @@ def test_every_card_builds_offline_runs_a_real_clip_and_matches_its_zoo(name):
         reference = _zoo_reference_logits(card, loaded, frames, clip)
     # HF references go through the HF processor (<= 2.4e-7 apart from ours): logits agree to float noise
     tolerance = 0 if card.zoo != "hf" else 1e-4
+    if card.revision:  # PyTorchVideo's head ends in a softmax (taken out of ours): compare probabilities
+        logits, tolerance = torch.softmax(logits, dim=-1), 1e-6
     torch.testing.assert_close(logits, reference, atol=tolerance, rtol=tolerance)
+
+
+# --- heads that end in a softmax: every adapter returns logits -----------------------------------------------
+# PyTorchVideo's X3D and R(2+1)D builders end their head in a softmax that runs in eval mode; the adapter takes
+# it out, so the runner's softmax is the only one. The cards it concerns are at revision 1 (new run ids).
+SOFTMAX_HEAD_CARDS = [c.name for c in all_cards() if c.zoo == "pytorchvideo" and c.revision >= 1]
+PTV_CARDS = [c.name for c in all_cards() if c.zoo == "pytorchvideo"]
+
+
+def _fast_only(names: list[str], fast: str) -> list:
+    return [pytest.param(n, marks=() if n == fast else pytest.mark.slow) for n in names]
+
+
+def _upstream(card: ModelCard, state: dict | None = None) -> tuple[torch.nn.Module, list[torch.Tensor]]:
+    """PyTorchVideo's own build of the card (eval), with ``state`` loaded, and the list its head's activation
+    appends its input to: the head's pre-activation logits float32 (B, K, T', h, w)."""
+    hub = pytest.importorskip("pytorchvideo.models.hub")
+    from weirdkinetics.models.pytorchvideo_zoo import classifier_head
+
+    torch.manual_seed(12345)
+    zoo = getattr(hub, card.builder)(pretrained=False).eval()
+    if state is not None:
+        zoo.load_state_dict(state)
+    pre_activation: list[torch.Tensor] = []
+    classifier_head(zoo).activation.register_forward_hook(
+        lambda _m, inputs, _out: pre_activation.append(inputs[0])
+    )
+    return zoo, pre_activation
+
+
+def test_the_softmax_head_cards_are_the_x3d_and_r2plus1d_cards():
+    assert SOFTMAX_HEAD_CARDS == ["r2plus1d_r50", "x3d_l", "x3d_m", "x3d_s", "x3d_xs"]
+    for name in SOFTMAX_HEAD_CARDS:  # a revised card enters its revision into the run id; the others do not
+        assert get_card(name).to_dict()["revision"] == 1 and "twice" in get_card(name).note
+    assert all("revision" not in c.to_dict() for c in all_cards() if c.name not in SOFTMAX_HEAD_CARDS)
+
+
+@pytest.mark.parametrize("name", _fast_only(PTV_CARDS, "x3d_xs"))
+def test_a_card_is_revised_exactly_when_pytorchvideos_head_ends_in_an_activation(name):
+    from weirdkinetics.models.pytorchvideo_zoo import classifier_head, logits_head
+
+    card = get_card(name)
+    hub = pytest.importorskip("pytorchvideo.models.hub")
+    zoo = getattr(hub, card.builder)(pretrained=False)
+    assert logits_head(zoo, card) == (card.revision >= 1)
+    assert getattr(classifier_head(zoo), "activation", None) is None
+
+
+@pytest.mark.parametrize("name", _fast_only(SOFTMAX_HEAD_CARDS, "x3d_xs"))
+def test_softmax_head_card_probs_are_pytorchvideos_softmax_of_its_head_logits(name, tmp_path):
+    from weirdkinetics.inference import Runner, Runtime
+
+    card = get_card(name)
+    clip = real_clip(card)
+    # a head whose logits are far from flat: the last linear layer (weight and bias) scaled up
+    state = load_model(card, "random:0").module.state_dict()
+    last = [k for k, v in state.items() if k.endswith("weight") and v.ndim == 2][-1]
+    spread = float(np.ptp(load_model(card, "random:0").logits(clip).numpy()))
+    for key in (last, last.removesuffix("weight") + "bias"):
+        state[key] = state[key] * (20 / spread)
+    path = tmp_path / "scaled.pyth"
+    torch.save({"model_state": state}, path)
+    loaded = load_model(card, str(path))  # the checkpoint loads unchanged: the head has no new parameters
+    probs = torch.from_numpy(Runner(loaded, Runtime()).probs(clip))
+    zoo, pre_activation = _upstream(card, state)
+    with torch.no_grad():
+        upstream = zoo(clip)  # PyTorchVideo's eval output: probabilities
+    (logits,) = pre_activation  # (1, 400, T', h, w): the card's crop leaves the head's pool several positions
+    assert float(logits.amax(1).min() - logits.amin(1).max()) > 5  # not flat anywhere
+    expected = torch.softmax(logits, dim=1).mean(dim=(2, 3, 4))  # the head's softmax, then its global average
+    torch.testing.assert_close(probs, expected, atol=1e-6, rtol=1e-5)
+    torch.testing.assert_close(probs, upstream, atol=1e-6, rtol=1e-5)
+    # softmax of probabilities never exceeds e / (e + 399) < 0.007: these scores were softmaxed once
+    assert probs.max() > 0.05 and probs.argmax() == upstream.argmax()
+
+
+def test_x3d_at_one_head_position_returns_pytorchvideos_pre_activation_logits_exactly():
+    card = dataclasses.replace(get_card("x3d_xs"), resize=160, crop=160)  # X3D-XS's training size
+    ours = load_model(card, "random:0")
+    zoo, pre_activation = _upstream(card, ours.module.state_dict())
+    clip = torch.randn(2, 3, card.frames, 160, 160, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        zoo(clip)
+    assert pre_activation[0].shape == (2, 400, 1, 1, 1)
+    assert torch.equal(ours.logits(clip), pre_activation[0].flatten(1))
+
+
+def test_mean_softmax_logits_keeps_tiny_probabilities_finite():
+    from weirdkinetics.models.pytorchvideo_zoo import MeanSoftmaxLogits
+
+    # (B, K, T', h, w) = (1, 2, 1, 1, 2): class 0 has probability e^-300 at one position, e^-200 at the other
+    logits = torch.tensor([[0.0, -100.0], [300.0, 100.0]]).view(1, 2, 1, 1, 2)
+    out = MeanSoftmaxLogits()(logits).flatten(1)
+    # log(mean softmax): a log of the probabilities would give -inf for class 0 in float32
+    expected = torch.tensor([[-200 - math.log(2), 0.0]])
+    torch.testing.assert_close(out, expected, atol=1e-4, rtol=0)

@@ -80,6 +80,11 @@ class ModelCard:
     cam_cls_tokens: int = 0
     cam_token_layout: str = ""
     cam_token_order: str = "thw"
+    # Bumped when a fix changes what the card's network outputs for the same weights and input (1: the
+    # PyTorchVideo heads whose eval softmax was applied twice now return logits). A revised card's runs get new
+    # ids, so rows a store holds from before the fix are recomputed, never reused as if they were right; 0
+    # stays out of a run's identity (``to_dict``), so cards never revised keep their run ids.
+    revision: int = 0
 
     @property
     def span(self) -> int:
@@ -104,5 +109,7 @@ class ModelCard:
 
     def to_dict(self) -> dict:
         d = {k: v for k, v in asdict(self).items() if k not in ATTRIBUTION_FIELDS}
+        if not self.revision:
+            del d["revision"]
         d["resize"] = list(self.resize) if isinstance(self.resize, tuple) else self.resize
         return d

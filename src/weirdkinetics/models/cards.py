@@ -44,6 +44,17 @@ _PTV = dict(
     licence="Apache-2.0 (PyTorchVideo code and model zoo)",
     extra="pytorchvideo",
 )
+# PyTorchVideo's X3D and R(2+1)D builders end their head in a softmax (``head_activation=nn.Softmax``) that runs
+# in eval mode too; the adapter takes it out when it builds them (``pytorchvideo_zoo.logits_head``), so their
+# forward returns logits like every other card's. Those cards are at revision 1: their runs have new ids.
+_SOFTMAX_HEAD = dict(
+    revision=1,
+    note=(
+        "PyTorchVideo's eval-mode head softmax is taken out when the model is built, so scores are softmaxed "
+        "once (revision 1); runs stored before it held scores softmaxed twice (about 1/400 each, top-k order "
+        "unchanged) under other run ids, and are recomputed, not reused."
+    ),
+)
 
 # --- torchvision -------------------------------------------------------------------------------------
 # Spatial protocol: the weights' transforms() (VideoClassification): the uint8 video is resized (bilinear,
@@ -277,6 +288,7 @@ CARDS: tuple[ModelCard, ...] = (
     ),
     _card(
         _PTV,
+        **_SOFTMAX_HEAD,
         name="x3d_xs",
         builder="x3d_xs",
         fps=30,
@@ -295,6 +307,7 @@ CARDS: tuple[ModelCard, ...] = (
     ),
     _card(
         _PTV,
+        **_SOFTMAX_HEAD,
         name="x3d_s",
         builder="x3d_s",
         fps=30,
@@ -313,6 +326,7 @@ CARDS: tuple[ModelCard, ...] = (
     ),
     _card(
         _PTV,
+        **_SOFTMAX_HEAD,
         name="x3d_m",
         builder="x3d_m",
         fps=30,
@@ -331,6 +345,7 @@ CARDS: tuple[ModelCard, ...] = (
     ),
     _card(
         _PTV,
+        **_SOFTMAX_HEAD,
         name="x3d_l",
         builder="x3d_l",
         fps=30,
@@ -375,6 +390,7 @@ CARDS: tuple[ModelCard, ...] = (
     ),
     _card(
         _PTV,
+        **_SOFTMAX_HEAD,
         name="r2plus1d_r50",
         builder="r2plus1d_r50",
         fps=30,
