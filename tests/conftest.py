@@ -81,3 +81,16 @@ def local_ray():
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
     yield ray
     ray.shutdown()
+
+
+@pytest.fixture(autouse=True)
+def _scheduling_left_as_found():
+    """A test must leave this process's scheduling policy as it found it. Native code can change it: SVT-AV1
+    makes its caller real-time (SCHED_FIFO 99) when run as root, and every process started afterwards (Ray's,
+    Chromium's) inherits that and can starve a 2-core machine. Restored here either way, then reported."""
+    before = (os.sched_getscheduler(0), os.sched_getparam(0).sched_priority)
+    yield
+    after = (os.sched_getscheduler(0), os.sched_getparam(0).sched_priority)
+    if after != before:
+        os.sched_setscheduler(0, before[0], os.sched_param(before[1]))
+        pytest.fail(f"the test changed this process's scheduling (policy, priority) from {before} to {after}")

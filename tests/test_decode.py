@@ -1,3 +1,5 @@
+import os
+
 import numpy as np
 import pytest
 from conftest import frame_ids, shared_video
@@ -109,6 +111,16 @@ def test_write_video_gives_the_same_bytes_every_time(tmp_path):
 
 
 def _encode(path, codec, pix_fmt, frames, fps=25, options=None):
+    # SVT-AV1 switches the calling thread to real-time scheduling (SCHED_FIFO 99) when it can, i.e. as root:
+    # everything this test process starts afterwards (Ray, Chromium) would inherit it and could starve the cores
+    policy, param = os.sched_getscheduler(0), os.sched_getparam(0)
+    try:
+        _encode_frames(path, codec, pix_fmt, frames, fps, options)
+    finally:
+        os.sched_setscheduler(0, policy, param)
+
+
+def _encode_frames(path, codec, pix_fmt, frames, fps, options):
     import av
 
     with av.open(str(path), "w") as c:
