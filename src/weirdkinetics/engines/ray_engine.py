@@ -18,8 +18,11 @@ worker dies is run again on another worker, and a model actor whose process dies
 runs again with the same jobs, which the driver keeps alive for the whole run) and its batch run again: Ray
 Data's defaults (checked on Ray 2.60: ``max_retries=-1`` for its tasks, ``max_restarts=-1`` and
 ``max_task_retries=-1`` for its actors) retry without limit. They are left so because Ray 2.60 deprecates
-setting them through ``map``'s ``**ray_remote_args`` (a warning on every run, gone in 2.64); the cost is that
-a file that kills its decoder on every try would keep the run retrying instead of failing. Ray Data hands each
+setting them through ``map``'s ``**ray_remote_args`` (a warning on every run, gone in 2.64). Instead a file that
+kills its decoder on every try is bounded by the run's ``attempts.AttemptLedger``, a small actor the driver
+starts per run: ``decode_row`` counts each start of a row there first, and a row started ``MAX_ATTEMPTS`` times
+without finishing is not decoded again but ends ``decode_error``, saying so (a ledger that cannot be reached
+only turns the guard off). Ray Data hands each
 row on once however often it was retried, and only the driver writes, one ``INSERT OR REPLACE`` per (run,
 path, video): a row is never duplicated or lost, and it is in the store only once all its clips are scored.
 Ctrl-C stops the driver between writes: the next run, with either engine, resumes after the rows it wrote.
@@ -37,7 +40,8 @@ builds the run's mask and background sources once (``SynthSetup.build``) and wri
 OUT as the local engine does; the driver alone writes the manifest and ``synth.json``. A synth actor that dies
 is restarted and its row made again, as for evaluation: the video goes to a temporary name first
 (``encode.write_video``), and the row made again writes the same temporary name and renames it, so no
-half-written video stays under OUT.
+half-written video stays under OUT. A row that kills its actor ``MAX_ATTEMPTS`` times is not made:
+``synth_status`` ``decode_error`` with the reason, as the same ledger decides.
 
 On a cluster every node needs weirdkinetics (same version) and must see the manifest's videos, and for
 synthesis OUT, at the same paths (a shared file system); only the driver needs the store.
