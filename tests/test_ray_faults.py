@@ -73,11 +73,11 @@ def _wait_at_gate() -> None:
     ray.get(ray.get_actor(GATE).arrive.remote(os.getpid()))
 
 
-def gated_decode_row(item, tasks):
+def gated_decode_row(item, tasks, **kwargs):
     """``ray_engine.decode_row``, held at the gate for the gated row's decode task."""
     if pickle.loads(item["work"])[0] == GATED_ROW:
         _wait_at_gate()
-    return ray_engine.decode_row(item, tasks)
+    return ray_engine.decode_row(item, tasks, **kwargs)
 
 
 class GatedScoreRows(ray_engine.ScoreRows):

@@ -18,8 +18,11 @@ worker dies is run again on another worker, and a model actor whose process dies
 runs again with the same jobs, which the driver keeps alive for the whole run) and its batch run again: Ray
 Data's defaults (checked on Ray 2.60: ``max_retries=-1`` for its tasks, ``max_restarts=-1`` and
 ``max_task_retries=-1`` for its actors) retry without limit. They are left so because Ray 2.60 deprecates
-setting them through ``map``'s ``**ray_remote_args`` (a warning on every run, gone in 2.64); the cost is that
-a file that kills its decoder on every try would keep the run retrying instead of failing. Ray Data hands each
+setting them through ``map``'s ``**ray_remote_args`` (a warning on every run, gone in 2.64). Instead a file that
+kills its decoder on every try is bounded by the run's ``attempts.AttemptLedger``, a small actor the driver
+starts per run: ``decode_row`` counts each start of a row there first, and a row started ``MAX_ATTEMPTS`` times
+without finishing is not decoded again but ends ``decode_error``, saying so (a ledger that cannot be reached
+only turns the guard off). Ray Data hands each
 row on once however often it was retried, and only the driver writes, one ``INSERT OR REPLACE`` per (run,
 path, video): a row is never duplicated or lost, and it is in the store only once all its clips are scored.
 Ctrl-C stops the driver between writes: the next run, with either engine, resumes after the rows it wrote.
@@ -37,7 +40,8 @@ builds the run's mask and background sources once (``SynthSetup.build``) and wri
 OUT as the local engine does; the driver alone writes the manifest and ``synth.json``. A synth actor that dies
 is restarted and its row made again, as for evaluation: the video goes to a temporary name first
 (``encode.write_video``), and the row made again writes the same temporary name and renames it, so no
-half-written video stays under OUT.
+half-written video stays under OUT. A row that kills its actor ``MAX_ATTEMPTS`` times is not made:
+``synth_status`` ``decode_error`` with the reason, as the same ledger decides.
 
 Attribution (``explain_manifest_ray``): the driver plans as locally (``begin_explanation``); each row still to
 do is one ``RowExplainer`` call in an actor that builds the run's explainer once (``ExplainSetup.build``: model,
@@ -61,13 +65,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from weirdkinetics._optional import require
+from weirdkinetics.engines.attempts import Attempts, attempt_ledger, died_reason
 from weirdkinetics.errors import UserError, option
 
 if TYPE_CHECKING:
     from types import ModuleType
 
     from weirdkinetics.attribution.explain import ExplainSetup, ExplainSummary
-    from weirdkinetics.clips import ClipTask, Job
+    from weirdkinetics.clips import ClipTask, Job, VideoEnd
     from weirdkinetics.inference import Runtime
     from weirdkinetics.manifest import Manifest, ManifestRow
     from weirdkinetics.predict import EvalSummary
@@ -221,15 +226,32 @@ def _use_assigned_cpus() -> None:
         torch.set_num_threads(cpus)
 
 
-def decode_row(item: dict[str, Any], tasks: list[ClipTask]) -> dict[str, Any]:
-    """Ray task: one manifest row's events (``clips.row_events``), pickled together.
+def decode_row(
+    item: dict[str, Any], tasks: list[ClipTask], attempts: Attempts | None = None
+) -> dict[str, Any]:
+    """Ray task: one manifest row's events (``clips.row_events``), pickled together; a row whose decoding
+    killed its process ``attempts.max_attempts`` times ends as ``decode_error`` instead (see ``attempts``).
 
     item: ``{"work": pickle of (row index, ManifestRow, wanted task indices)}``."""
     from weirdkinetics.clips import row_events
 
     _use_assigned_cpus()
     i, row, wanted = pickle.loads(item["work"])
-    return {"row": i, "events": pickle.dumps(list(row_events(i, row, wanted, tasks)))}
+    attempts = attempts or Attempts()
+    events = attempts.run(
+        i,
+        work=lambda: list(row_events(i, row, wanted, tasks)),
+        gave_up=lambda: _died_events(i, wanted, attempts.max_attempts),
+    )
+    return {"row": i, "events": pickle.dumps(events)}
+
+
+def _died_events(i: int, wanted: list[int], attempts: int) -> list[VideoEnd]:
+    """A row given up on ends as ``row_events`` ends a row that fails to open: one ``VideoEnd`` per job."""
+    from weirdkinetics.clips import VideoEnd
+
+    reason = died_reason("the decoding process", attempts)
+    return [VideoEnd(i, j, 0, "decode_error", reason, None, 0.0) for j in wanted]
 
 
 class ScoreRows:
@@ -312,8 +334,9 @@ def evaluate_manifest_ray(
     ev = begin_evaluation(manifest, jobs, store, classes, provenance, progress, run_labels)
     try:
         if ev.plan.todo:  # nothing left: no cluster needed
-            with ray_session(address) as ray, _remote_errors("evaluation"):
-                for record in _scored_rows(ray, ev.rows, ev.plan.todo, jobs, batch_size, runtime, actors):
+            with ray_session(address) as ray, _remote_errors("evaluation"), attempt_ledger(ray) as attempts:
+                rows = _scored_rows(ray, ev.rows, ev.plan.todo, jobs, batch_size, runtime, actors, attempts)
+                for record in rows:
                     ev.write(pickle.loads(record["videos"]))
     finally:
         ev.bar.close()
@@ -328,6 +351,7 @@ def _scored_rows(
     batch_size: int,
     runtime: Runtime,
     actors: int | None,
+    attempts: Attempts | None = None,
 ) -> Iterator[dict[str, Any]]:
     """The pipeline's output as it streams in: ``{"row", "videos"}`` per row, in no particular order."""
     device = runtime.device.split(":")[0]
@@ -343,7 +367,7 @@ def _scored_rows(
         ray.data.from_items(items, override_num_blocks=_decode_tasks(ray, len(items)))
         .map(
             decode_row,
-            fn_kwargs={"tasks": [job.task for job in jobs]},
+            fn_kwargs={"tasks": [job.task for job in jobs], "attempts": attempts},
             num_cpus=1,
             memory=DECODE_MEMORY,
         )
@@ -364,15 +388,31 @@ def _scored_rows(
 
 class SynthRows:
     """Ray Data callable class: the run's mask and background sources built once per actor
-    (``SynthSetup.build``); a call makes each row's derived video and returns its manifest row (pickled)."""
+    (``SynthSetup.build``); a call makes each row's derived video and returns its manifest row (pickled).
+    A row that killed its actor ``attempts.max_attempts`` times is not made: ``decode_error`` with the reason."""
 
-    def __init__(self, setup: SynthSetup):
+    def __init__(self, setup: SynthSetup, attempts: Attempts | None = None):
         self.make_row = setup.build().make_row
+        self.variant = setup.variant
+        self.attempts = attempts or Attempts()
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         out = np.empty(len(batch["work"]), dtype=object)
-        out[:] = [pickle.dumps(self.make_row(*pickle.loads(blob))) for blob in batch["work"]]
+        out[:] = [
+            pickle.dumps(self._row(int(k), *pickle.loads(blob)))
+            for k, blob in zip(batch["index"], batch["work"], strict=True)
+        ]
         return {"index": batch["index"], "row": out}
+
+    def _row(self, index: int, row: ManifestRow, rel_path: str) -> dict[str, str]:
+        from weirdkinetics.synth.generate import failed_row
+
+        reason = died_reason("the synth process", self.attempts.max_attempts, "FFmpeg or the segmenter")
+        return self.attempts.run(
+            index,
+            work=lambda: self.make_row(row, rel_path),
+            gave_up=lambda: failed_row(row, self.variant, rel_path, "decode_error", reason),
+        )
 
 
 def synth_rows_ray(
@@ -386,12 +426,12 @@ def synth_rows_ray(
     rows in ``work``'s order. on_row: called on the driver as each row comes back (progress)."""
     if not work:
         return []
-    with ray_session(address) as ray, _remote_errors("synthesis"):
+    with ray_session(address) as ray, _remote_errors("synthesis"), attempt_ledger(ray) as attempts:
         concurrency = actors or max(1, int(ray.cluster_resources().get("CPU", 1)))
         items = [{"index": k, "work": pickle.dumps(w)} for k, w in enumerate(work)]
         ds = ray.data.from_items(items, override_num_blocks=len(items)).map_batches(
             SynthRows,
-            fn_constructor_kwargs={"setup": setup},
+            fn_constructor_kwargs={"setup": setup, "attempts": attempts},
             batch_size=1,
             compute=ray.data.ActorPoolStrategy(size=min(concurrency, len(items))),
             batch_format="numpy",

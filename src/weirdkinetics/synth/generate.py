@@ -17,7 +17,8 @@ ok                 derived video written and the person mask passed the quality 
 excluded           the person mask is too small / missing in most frames, or the pose   no
                    detector finds a person in too few of the checked frames
 missing            the source video file does not exist                               no
-decode_error       FFmpeg could not decode any frame of the source                   no
+decode_error       FFmpeg could not decode any frame of the source (or, on Ray, the     no
+                   process making the row died on every try)
 mask_error         the masks could not be made (e.g. a bad ``mask_path`` file)       no
 no_background      no background qualifies under the choice rule                     no
 background_error   the chosen library file could not be read                          no
@@ -79,6 +80,7 @@ __all__ = [
     "SynthSetup",
     "check_variant",
     "compose",
+    "failed_row",
     "run_synth",
     "synth_row",
     "synthesize",
@@ -210,6 +212,13 @@ def synth_row(
         out["synth_status"] = "ok"
     except RowFailure as failure:
         out["synth_status"], out["excluded_reason"] = failure.status, failure.reason
+    return out
+
+
+def failed_row(row: ManifestRow, variant: str, rel_path: str, status: str, reason: str) -> dict[str, str]:
+    """The derived manifest's row of a source row that was not made (no video): ``status`` and ``reason``."""
+    out = _base_row(row, variant, rel_path)
+    out["synth_status"], out["excluded_reason"] = status, reason
     return out
 
 
