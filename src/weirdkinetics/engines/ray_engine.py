@@ -46,7 +46,8 @@ half-written video stays under OUT. A row that kills its actor ``MAX_ATTEMPTS`` 
 Attribution (``explain_manifest_ray``): the driver plans as locally (``begin_explanation``); each row still to
 do is one ``RowExplainer`` call in an actor that builds the run's explainer once (``ExplainSetup.build``: model,
 restricted scorer, mask source with its segmenter and mask cache); the ``RowResult``s come back to the driver,
-which alone writes the store (``Explanation.write``), as for evaluation.
+which alone writes the store (``Explanation.write``), as for evaluation. A row that killed its explain actor
+``MAX_ATTEMPTS`` times ends ``decode_error`` for every method, with the reason, as the same ledger decides.
 
 On a cluster every node needs weirdkinetics (same version) and must see the manifest's videos, and for
 synthesis OUT (for explain, its mask cache), at the same paths (a shared file system); only the driver needs the
@@ -459,10 +460,11 @@ class ExplainRows:
     A ``UserError`` travels back as a value for the driver to raise: raised here, Ray Data would wrap it (and
     drop its cause when the actor fails while starting), and its one line would not reach the CLI."""
 
-    def __init__(self, setup: list, device: str):
+    def __init__(self, setup: list, device: str, attempts: Attempts | None = None):
         import ray
 
         _use_assigned_cpus()
+        self.attempts = attempts or Attempts()
         self.refused: UserError | None = None
         try:
             # the setup (with the model's weights) comes through the object store once, as a reference in a list
@@ -472,8 +474,20 @@ class ExplainRows:
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         out = np.empty(len(batch["work"]), dtype=object)
-        out[:] = [pickle.dumps(self._row(blob)) for blob in batch["work"]]
+        out[:] = [pickle.dumps(self._guarded(int(i), blob)) for i, blob in zip(batch["index"], batch["work"])]
         return {"index": batch["index"], "result": out}
+
+    def _guarded(self, i: int, blob: bytes) -> tuple[Any, float] | UserError:
+        """A row that killed this actor's process ``attempts.max_attempts`` times ends ``decode_error``, with
+        the reason, instead of being retried forever (see ``attempts``)."""
+        from weirdkinetics.attribution.explain import RowResult
+
+        reason = died_reason("the explain process", self.attempts.max_attempts, "FFmpeg or the segmenter")
+        return self.attempts.run(
+            ("explain", i),
+            work=lambda: self._row(blob),
+            gave_up=lambda: (RowResult("decode_error", reason), 0.0),
+        )
 
     def _row(self, blob: bytes) -> tuple[Any, float] | UserError:
         import time
@@ -525,9 +539,9 @@ def explain_manifest_ray(
     ex = begin_explanation(manifest, setup.model.card, run_id, methods, setup.settings, store, progress)
     try:
         if ex.plan.todo:  # nothing left: no cluster needed
-            with ray_session(address) as ray, _remote_errors("explain"):
+            with ray_session(address) as ray, _remote_errors("explain"), attempt_ledger(ray) as attempts:
                 work = {i: (ex.rows[i], ex.plan.todo[i]) for i in sorted(ex.plan.todo)}
-                for record in _explained_rows(ray, setup, work, device, actors):
+                for record in _explained_rows(ray, setup, work, device, actors, attempts):
                     got = pickle.loads(record["result"])
                     if isinstance(got, UserError):
                         raise got
@@ -543,6 +557,7 @@ def _explained_rows(
     work: dict[int, tuple[ManifestRow, list[str]]],
     device: str,
     actors: int | None,
+    attempts: Attempts | None = None,
 ) -> Iterator[dict[str, Any]]:
     """The pipeline's output as it streams in: ``{"index", "result"}`` per row, in no particular order."""
     kind = device.split(":")[0]
@@ -554,7 +569,7 @@ def _explained_rows(
     items = [{"index": i, "work": pickle.dumps(w)} for i, w in work.items()]
     ds = ray.data.from_items(items, override_num_blocks=len(items)).map_batches(
         ExplainRows,
-        fn_constructor_kwargs={"setup": [ray.put(setup)], "device": device},
+        fn_constructor_kwargs={"setup": [ray.put(setup)], "device": device, "attempts": attempts},
         batch_size=1,
         compute=ray.data.ActorPoolStrategy(size=min(concurrency, len(items))),
         batch_format="numpy",
