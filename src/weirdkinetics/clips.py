@@ -252,16 +252,18 @@ def probe_row(row: ManifestRow) -> VideoInfo:
     return probe_file(row.path)
 
 
+def failed_row_events(i: int, wanted: list[int], failure: RowFailure, seconds: float) -> list[VideoEnd]:
+    """How a row that fails before any clip ends: one ``VideoEnd`` per wanted task, with the failure's status."""
+    return [VideoEnd(i, j, 0, failure.status, failure.reason, failure.num_frames, seconds) for j in wanted]
+
+
 def row_events(i: int, row: ManifestRow, wanted: list[int], tasks: list[ClipTask]) -> Iterator[Event]:
     """Every event of one manifest row for the tasks ``wanted`` (indices into ``tasks``): a ``VideoEnd`` for each."""
     t0 = time.perf_counter()
     try:
         info = probe_row(row)
     except RowFailure as failure:
-        for j in wanted:
-            yield VideoEnd(
-                i, j, 0, failure.status, failure.reason, failure.num_frames, time.perf_counter() - t0
-            )
+        yield from failed_row_events(i, wanted, failure, time.perf_counter() - t0)
         return
     for group in decode_groups(wanted, tasks):
         yield from _decode_group(i, row, info, group)

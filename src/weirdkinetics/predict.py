@@ -24,7 +24,7 @@ from weirdkinetics.inference import Runtime, default_batch_size
 from weirdkinetics.labels import label_space
 from weirdkinetics.manifest import Manifest, ManifestRow
 from weirdkinetics.models.loading import LoadedModel
-from weirdkinetics.results import dumps
+from weirdkinetics.results import class_indices, dumps
 from weirdkinetics.scoring import AGREEMENT_FLOOR, PrecisionCheck, ScoredVideo, Scorer, compare_precision
 from weirdkinetics.store import RunInfo, Store, StoredPrediction, file_identity
 from weirdkinetics.workers import default_workers, parallel_events
@@ -368,7 +368,7 @@ def begin_evaluation(
 
 def _subset(job: Job, classes: list[str]) -> list[int] | None:
     """The indices of a run's class subset in its score vector; None when it is every class."""
-    index = [job.class_names.index(c) for c in classes]
+    index = class_indices(job.class_names, classes)
     return None if index == list(range(len(job.class_names))) else index
 
 

@@ -140,13 +140,19 @@ def pick_evaluation(info: RunInfo, evaluations: Sequence[dict], manifest_digest:
     return {"classes": info.class_names, "provenance": {}, "video_ids": None}
 
 
+def class_indices(class_names: list[str], classes: list[str]) -> list[int]:
+    """Pure: where each of ``classes`` stands in ``class_names`` (a model's score vector); ValueError for a
+    class the model lacks."""
+    return [class_names.index(c) for c in classes]
+
+
 def restrict(scores: np.ndarray, class_names: list[str], classes: list[str]) -> np.ndarray:
     """Scores over the class subset, renormalised to sum to 1 (argmax = the study's restricted prediction).
 
     scores: float (..., K) over ``class_names`` -> float32 (..., len(classes)). A row whose subset sums to 0
     stays all zeros.
     """
-    index = [class_names.index(c) for c in classes]
+    index = class_indices(class_names, classes)
     sub = np.asarray(scores, dtype=np.float64)[..., index]
     total = sub.sum(axis=-1, keepdims=True)
     return (sub / np.where(total > 0, total, 1.0)).astype(np.float32)

@@ -43,7 +43,7 @@ from weirdkinetics.metrics import attribution as stats
 from weirdkinetics.models.card import ModelCard
 from weirdkinetics.models.loading import LoadedModel
 from weirdkinetics.predict import Identity, count_statuses
-from weirdkinetics.results import dumps
+from weirdkinetics.results import class_indices, dumps
 from weirdkinetics.statuses import RowFailure
 from weirdkinetics.store import Store, StoredAttribution, file_identity
 from weirdkinetics.transforms import crop_offsets, preprocess_clip, resized_hw
@@ -232,7 +232,7 @@ class Scorer:
         from weirdkinetics.inference import exact_fp32
 
         self.model = model
-        self.index = torch.tensor([class_names.index(c) for c in classes])
+        self.index = torch.tensor(class_indices(class_names, classes))
         self.classes = list(classes)
         self.batch_size = batch_size
         self.device = next(model.module.parameters()).device

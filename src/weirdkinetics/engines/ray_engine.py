@@ -249,10 +249,12 @@ def decode_row(
 
 def _died_events(i: int, wanted: list[int], attempts: int) -> list[VideoEnd]:
     """A row given up on ends as ``row_events`` ends a row that fails to open: one ``VideoEnd`` per job."""
-    from weirdkinetics.clips import VideoEnd
+    from weirdkinetics.clips import failed_row_events
+    from weirdkinetics.statuses import RowFailure
 
-    reason = died_reason("the decoding process", attempts)
-    return [VideoEnd(i, j, 0, "decode_error", reason, None, 0.0) for j in wanted]
+    return failed_row_events(
+        i, wanted, RowFailure("decode_error", died_reason("the decoding process", attempts)), 0.0
+    )
 
 
 class ScoreRows:
