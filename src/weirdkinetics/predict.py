@@ -15,8 +15,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-
-from tqdm import tqdm
+from typing import Any
 
 from weirdkinetics import sampling
 from weirdkinetics.clips import Job, manifest_events
@@ -24,6 +23,7 @@ from weirdkinetics.inference import Runtime, default_batch_size
 from weirdkinetics.labels import label_space
 from weirdkinetics.manifest import Manifest, ManifestRow
 from weirdkinetics.models.loading import LoadedModel
+from weirdkinetics.progress import progress_bar
 from weirdkinetics.results import class_indices, dumps
 from weirdkinetics.scoring import AGREEMENT_FLOOR, PrecisionCheck, ScoredVideo, Scorer, compare_precision
 from weirdkinetics.store import RunInfo, Store, StoredPrediction, file_identity
@@ -278,7 +278,7 @@ class Evaluation:
     identities: list[Identity]
     plan: WorkPlan
     summary: EvalSummary
-    bar: tqdm
+    bar: Any
     started: float
     remaining: dict[int, int] = field(default_factory=dict)  # row -> jobs still to write
     manifest_digest: str = ""
@@ -348,7 +348,7 @@ def begin_evaluation(
     # each file's identity, taken before it is decoded: a row is reused only while its file keeps it
     identities = [file_identity(row.path) for row in rows]
     plan = plan_work(rows, [store.reusable(job.run_id) for job in jobs], identities)
-    bar = tqdm(total=len(plan.todo), desc="evaluate", unit="video", disable=not progress, dynamic_ncols=True)
+    bar = progress_bar(len(plan.todo), "evaluate", "video", progress)
     return Evaluation(
         rows,
         jobs,

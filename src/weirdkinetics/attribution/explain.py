@@ -31,7 +31,6 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tqdm import tqdm
 
 from weirdkinetics import sampling
 from weirdkinetics.attribution.gradcam import gradcam
@@ -43,6 +42,7 @@ from weirdkinetics.metrics import attribution as stats
 from weirdkinetics.models.card import ModelCard
 from weirdkinetics.models.loading import LoadedModel
 from weirdkinetics.predict import Identity, count_statuses
+from weirdkinetics.progress import progress_bar
 from weirdkinetics.results import class_indices, dumps
 from weirdkinetics.statuses import RowFailure
 from weirdkinetics.store import Store, StoredAttribution, file_identity
@@ -738,7 +738,7 @@ class Explanation:
     methods: list[str]
     settings: ExplainSettings
     summary: ExplainSummary
-    bar: tqdm
+    bar: Any
     started: float
     method_seconds: dict[str, list[float]] = field(default_factory=dict)  # method -> seconds per row
 
@@ -783,10 +783,7 @@ def begin_explanation(
     identities = [file_identity(row.path) for row in rows]
     done = {m: store.attribution_reusable(run_id, m, settings.key(m, card)) for m in methods}
     plan = plan_explain(rows, methods, done, identities)
-    bar = tqdm(
-        total=len(plan.todo), desc=f"explain {card.name}", unit="video", disable=not progress,
-        dynamic_ncols=True,
-    )  # fmt: skip
+    bar = progress_bar(len(plan.todo), f"explain {card.name}", "video", progress)
     return Explanation(
         rows, identities, plan, store, run_id, card, list(methods), settings,
         ExplainSummary(reused=plan.reused), bar, started,

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from weirdkinetics.decode import read_video
 from weirdkinetics.errors import UserError
 from weirdkinetics.labels import label_space
 from weirdkinetics.manifest import ManifestRow, read_manifest
 from weirdkinetics.models.card import ModelCard
+from weirdkinetics.progress import track
 from weirdkinetics.transforms import preprocess_clip
 
 
@@ -52,7 +52,7 @@ def load_videos(
     """
     rows = read_manifest(manifest, label_space=label_space(card.label_space)).rows
     videos = []
-    for row in tqdm(rows, desc=desc, unit="video", disable=not progress):
+    for row in track(rows, desc, "video", progress):
         frames = read_frames(row.path, card.fps)
         if len(frames) < card.span:
             raise UserError(

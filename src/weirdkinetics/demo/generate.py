@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from weirdkinetics import __version__
 from weirdkinetics.demo.classes import DEMO_BACKGROUNDS, DEMO_CLASSES
@@ -30,6 +29,7 @@ from weirdkinetics.encode import write_video
 from weirdkinetics.errors import UserError
 from weirdkinetics.manifest import read_manifest, write_manifest
 from weirdkinetics.outputs import atomic_path, atomic_write_text
+from weirdkinetics.progress import track
 
 MANIFEST_COLUMNS: tuple[str, ...] = (
     "path",
@@ -128,7 +128,7 @@ def _write(
 ) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = []
-    for item in tqdm(items, desc=desc, unit="video", disable=not progress):
+    for item in track(items, desc, "video", progress):
         frames, mask = _render_planned(item, seed, config)
         rel = Path(item.split) / f"{item.video_id}.mp4"
         write_video(out_dir / rel, frames, config.fps, crf=config.crf)

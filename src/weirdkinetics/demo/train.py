@@ -15,7 +15,6 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from weirdkinetics import __version__
 from weirdkinetics.demo.data import clip_at, load_videos
@@ -23,6 +22,7 @@ from weirdkinetics.labels import label_space
 from weirdkinetics.models.card import ModelCard
 from weirdkinetics.models.loading import load_model, sha256_file
 from weirdkinetics.outputs import atomic_path, atomic_write_text
+from weirdkinetics.progress import progress_bar
 
 
 def epoch_order(
@@ -96,7 +96,7 @@ def train_model(
 
     began = time.perf_counter()
     running = float("nan")
-    bar = tqdm(total=total, desc=f"train {out_path.stem}", unit="step", disable=not progress)
+    bar = progress_bar(total, f"train {out_path.stem}", "step", progress)
     for epoch in range(epochs):
         order = epoch_order(len(videos), num_frames, card.span, clips_per_video, seed, epoch)
         for step in range(steps_per_epoch):

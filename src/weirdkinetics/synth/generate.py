@@ -40,7 +40,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from weirdkinetics import statuses
 from weirdkinetics._optional import require
@@ -50,6 +49,7 @@ from weirdkinetics.errors import UserError, option
 from weirdkinetics.inputs import is_file
 from weirdkinetics.manifest import Manifest, ManifestRow, read_manifest, safe_name, write_manifest
 from weirdkinetics.outputs import atomic_write_text, check_output_dir, check_outputs
+from weirdkinetics.progress import progress_bar
 from weirdkinetics.provenance import versions
 from weirdkinetics.statuses import RowFailure
 from weirdkinetics.synth import composite
@@ -478,7 +478,7 @@ def run_synth(
 
     out_dir.mkdir(parents=True, exist_ok=True)
     work = list(zip(manifest.rows, paths))
-    with tqdm(total=len(work), desc=f"synth {variant}", unit="video", disable=not progress) as bar:
+    with progress_bar(len(work), f"synth {variant}", "video", progress) as bar:
         if engine == "ray":
             from weirdkinetics.engines.ray_engine import synth_rows_ray
 
