@@ -14,6 +14,8 @@ from weirdkinetics.labels import label_space
 from weirdkinetics.models import all_cards, get_card
 from weirdkinetics.models.cards import describe_cards
 from weirdkinetics.models.loading import get_adapter
+from weirdkinetics.runid import legacy_run_id
+from weirdkinetics.sampling import spec_for
 
 HF = ["videomae_b_k400", "timesformer_b_k400", "vivit_b_16x2_k400", "xclip_b32"]
 ZOO_CARDS = [c for c in all_cards() if c.zoo != "testing"]
@@ -231,7 +233,23 @@ def test_a_revised_card_gets_new_run_ids_and_unrevised_cards_keep_theirs():
     x3d = get_card("x3d_xs")
     assert x3d.revision == 1
     assert _random_run_id(replace(x3d, note="")) != _random_run_id(replace(x3d, revision=0, note=""))
-    # unrevised cards keep the ids they had before revisions existed (a new card field whose default entered
-    # the run id would recompute every store: keep defaults out of ``ModelCard.to_dict``, as revision 0 is)
-    assert _random_run_id(get_card("tiny_c3d")) == "4d7488406dddfdfc"
-    assert _random_run_id(get_card("i3d_r50")) == "7457d960b4b9f53a"
+    # unrevised cards keep their ids (a new card field whose default entered the run id would recompute every
+    # store: keep defaults out of ``ModelCard.to_dict``, as revision 0 is). Schema 3 took the cards' prose out
+    # of the id once; the ids of schema 2 are what ``legacy_run_id`` gives, and stores are re-keyed from them.
+    assert _random_run_id(get_card("tiny_c3d")) == "14cc63fd35891196"
+    assert _random_run_id(get_card("i3d_r50")) == "02b7bbb32db482e0"
+    for name, schema2 in (("tiny_c3d", "4d7488406dddfdfc"), ("i3d_r50", "7457d960b4b9f53a")):
+        card = get_card(name)
+        assert legacy_run_id(card.to_dict(), "random:0", spec_for(card).key()) == schema2
+
+
+def test_rewording_a_card_keeps_its_run_id_and_changing_its_protocol_does_not():
+    from dataclasses import replace
+
+    card = get_card("i3d_r50")
+    reworded = replace(
+        card, description="new words", note="a new note", licence="MIT", reported_top1=1.0, family="other"
+    )
+    assert _random_run_id(reworded) == _random_run_id(card)
+    for change in (dict(crop=224), dict(fps=25.0), dict(mean=(0.5, 0.5, 0.5)), dict(revision=2)):
+        assert _random_run_id(replace(card, **change)) != _random_run_id(card), change

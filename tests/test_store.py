@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import multiprocessing
 import os
 import shutil
@@ -14,11 +15,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from weirdkinetics import api
+from weirdkinetics import api, runid
 from weirdkinetics.cli import main
 from weirdkinetics.encode import write_video
 from weirdkinetics.errors import UserError
 from weirdkinetics.manifest import read_manifest, write_manifest
+from weirdkinetics.runid import legacy_run_id
 from weirdkinetics.store import SCHEMA_VERSION, Store, load_runs
 
 
@@ -186,6 +188,59 @@ def test_a_schema_1_store_is_read_as_it_is_and_migrated_by_evaluate(one_store, t
     for p in stored_rows(v1):
         np.testing.assert_array_equal(p.scores, old_rows[p.video_id].scores)
         assert p.file_size == Path(p.path).stat().st_size
+
+
+def schema_2_copy(store: Path, dest: Path, precision: str = "fp32") -> Path:
+    """``store`` as schema 2 wrote it: each run under the id of the old formula (the whole card, prose
+    included), as if evaluated with ``precision``."""
+    shutil.copy(store, dest)
+    with sqlite3.connect(dest) as db:
+        runs = db.execute("SELECT run_id, card_json, weights_digest, spec_key FROM runs").fetchall()
+        for run_id, card_json, weights, spec_key in runs:
+            old = legacy_run_id(json.loads(card_json), weights, spec_key, precision)
+            for table in ("runs", "evaluations", "predictions", "attributions"):
+                db.execute(f"UPDATE {table} SET run_id=? WHERE run_id=?", (old, run_id))
+        db.execute("UPDATE meta SET value='2' WHERE key='schema_version'")
+    return dest
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_a_schema_2_store_keeps_its_rows_under_the_new_run_ids(one_store, tmp_path, precision):
+    """Schema 3 took card prose out of run ids: a schema-2 store is re-keyed, so nothing is recomputed."""
+    manifest, store = one_store
+    with Store(store, read_only=True) as s:
+        (run,) = s.runs()
+    v2 = schema_2_copy(store, tmp_path / "v2.sqlite", precision)
+    with Store(v2, read_only=True) as s:
+        (old,) = s.runs()
+    assert old.run_id != run.run_id
+    (read,) = api.load_results(v2, manifest=read_manifest(manifest))  # read as it is, untouched
+    assert read.run_id == old.run_id and len(read.videos) == 3
+
+    with Store(v2) as s:  # opened to write: migrated in one transaction
+        assert s.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == "3"
+        (new,) = s.runs()
+        assert new.run_id == runid.run_id(new.card, new.weights_digest, new.spec_key, precision)
+        assert (
+            s.db.execute("SELECT COUNT(*) FROM predictions WHERE run_id=?", (new.run_id,)).fetchone()[0] == 3
+        )
+        assert (
+            s.db.execute("SELECT COUNT(*) FROM evaluations WHERE run_id=?", (old.run_id,)).fetchone()[0] == 0
+        )
+    if precision == "fp32":
+        again = evaluate(manifest, tmp_path / "o", store=v2)
+        assert (again.summary.computed, again.summary.reused) == (0, 3)
+
+
+def test_a_run_whose_old_id_cannot_be_reproduced_is_left_as_it_is(one_store, tmp_path):
+    _, store = one_store
+    v2 = schema_2_copy(store, tmp_path / "v2.sqlite")
+    with sqlite3.connect(v2) as db:
+        for table in ("runs", "evaluations", "predictions"):
+            db.execute(f"UPDATE {table} SET run_id='0123456789abcdef'")
+    with Store(v2) as s:
+        assert [r.run_id for r in s.runs()] == ["0123456789abcdef"]
+        assert s.db.execute("SELECT COUNT(*) FROM predictions").fetchone()[0] == 3
 
 
 def test_a_store_from_a_newer_version_is_refused(one_store):

@@ -49,10 +49,6 @@ class Runtime:
     channels_last: bool | None = None
     compile: bool = False
 
-    def identity(self) -> dict:
-        """What enters a run's id: only a non-default precision (fp32 runs keep their ids)."""
-        return {} if self.precision == "fp32" else {"precision": self.precision}
-
     def describe(self) -> dict:
         return {
             "device": self.device,

@@ -8,7 +8,6 @@ pieces differently and copies none of them.
 
 from __future__ import annotations
 
-import hashlib
 import queue
 import sys
 import threading
@@ -17,14 +16,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from weirdkinetics import sampling
+from weirdkinetics import runid, sampling
 from weirdkinetics.clips import Job, manifest_events
 from weirdkinetics.inference import Runtime, default_batch_size
 from weirdkinetics.labels import label_space
 from weirdkinetics.manifest import Manifest, ManifestRow
 from weirdkinetics.models.loading import LoadedModel
 from weirdkinetics.progress import progress_bar
-from weirdkinetics.results import class_indices, dumps
+from weirdkinetics.results import class_indices
 from weirdkinetics.scoring import AGREEMENT_FLOOR, PrecisionCheck, ScoredVideo, Scorer, compare_precision
 from weirdkinetics.store import RunInfo, Store, StoredPrediction, file_identity
 from weirdkinetics.workers import default_workers, parallel_events
@@ -42,14 +41,11 @@ __all__ = [
 
 
 def run_id_for(model: LoadedModel, spec: sampling.ClipSpec, runtime: Runtime | None = None) -> str:
-    """A run's identity: the card (whole protocol), the weights digest, the sampling spec and a non-default
-    precision (a bf16 run never replaces an fp32 one; device and memory layout are provenance only)."""
-    ident = {"card": model.card.to_dict(), "weights": model.weights_digest, "spec": spec.key()}
-    ident.update((runtime or Runtime()).identity())
-    if model.card.open_vocabulary:  # scores depend on the prompt set
-        ident["classes"] = list(model.class_names or [])
-    key = dumps(ident)
-    return hashlib.sha256(key.encode()).hexdigest()[:16]
+    """A run's identity (``runid.run_id``): the card's architecture and protocol (not its prose), the weights
+    digest, the sampling spec and a non-default precision (a bf16 run never replaces an fp32 one; device and
+    memory layout are provenance only)."""
+    precision = (runtime or Runtime()).precision
+    return runid.run_id(model.card.to_dict(), model.weights_digest, spec.key(), precision, model.class_names)
 
 
 @dataclass

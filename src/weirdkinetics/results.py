@@ -7,7 +7,6 @@ CSV written by any other tool (``results_from_csv``).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -20,6 +19,7 @@ from weirdkinetics.errors import ManifestError, UserError, did_you_mean, option
 from weirdkinetics.inputs import TextInput
 from weirdkinetics.labels import resolve_label
 from weirdkinetics.outputs import unneutralise_cell
+from weirdkinetics.runid import canonical_json
 
 if TYPE_CHECKING:  # the store's row types; the store imports this module, never the other way at run time
     from weirdkinetics.manifest import Manifest
@@ -420,5 +420,5 @@ def _csv_row(
 
 
 def dumps(obj) -> str:
-    """Compact, deterministic JSON used for digests and the store."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
+    """Compact, deterministic JSON used for digests and the store (``runid.canonical_json``)."""
+    return canonical_json(obj)

@@ -24,17 +24,18 @@ from typing import Self
 
 import numpy as np
 
-from weirdkinetics import statuses
+from weirdkinetics import runid, statuses
 from weirdkinetics.errors import UserError, option
 from weirdkinetics.inputs import unreadable
 from weirdkinetics.results import RunResults, dumps, pick_evaluation, run_results, select_runs
 
-SCHEMA_VERSION = 2
-"""2: predictions keyed by (run_id, path, video_id) with the file's size and mtime; 1: keyed by (run_id,
-video_id). A schema-1 store is upgraded in place, in one transaction, the first time ``evaluate`` opens it;
-``report`` and ``export`` read either without changing it."""
+SCHEMA_VERSION = 3
+"""3: run ids from what changes the scores only (``runid.run_id``: no card prose); 2: predictions keyed by
+(run_id, path, video_id) with the file's size and mtime; 1: keyed by (run_id, video_id). An older store is
+upgraded in place, one transaction per step, the first time ``evaluate`` (or ``explain``, ``study``) opens it;
+``report`` and ``export`` read any of them without changing it."""
 
-READABLE_SCHEMAS = (1, 2)
+READABLE_SCHEMAS = (1, 2, 3)
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
@@ -368,7 +369,47 @@ def _migrate_v1(db: sqlite3.Connection) -> None:
             if ident is not None and ident[1] <= int(created * 1e9):
                 updates.append((ident[0], ident[1], rowid))
         db.executemany("UPDATE predictions SET file_size=?, file_mtime_ns=? WHERE rowid=?", updates)
-        db.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION),))
+        db.execute("UPDATE meta SET value='2' WHERE key='schema_version'")
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    finally:
+        db.isolation_level = ""
+
+
+def _new_run_id(run_id: str, card: dict, weights: str, spec_key: str, classes: list[str]) -> str | None:
+    """The schema-3 id of a run stored under ``run_id`` by the old formula, or None when no precision (and
+    prompt set) reproduces ``run_id`` (a run this version cannot place: left as it is)."""
+    for precision in runid.PRECISIONS:
+        for prompts in (classes, []):
+            if runid.legacy_run_id(card, weights, spec_key, precision, prompts) == run_id:
+                return runid.run_id(card, weights, spec_key, precision, prompts)
+    return None
+
+
+_RUN_TABLES = ("runs", "evaluations", "predictions", "attributions")
+
+
+def _migrate_v2(db: sqlite3.Connection) -> None:
+    """Schema 2 -> 3 in one transaction: re-key every run by ``runid.run_id``, so runs whose card only differed
+    in prose (a reworded description or note) keep their rows. Where two old runs become one, the rows of the
+    first one stay and the other's duplicates are dropped (the same scores, by construction)."""
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    db.isolation_level = None
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        runs = db.execute(
+            "SELECT run_id, card_json, weights_digest, spec_key, class_names_json FROM runs ORDER BY created"
+        ).fetchall()
+        for old, card_json, weights, spec_key, classes_json in runs:
+            new = _new_run_id(old, json.loads(card_json), weights, spec_key, json.loads(classes_json))
+            if new is None or new == old:
+                continue
+            for table in (t for t in _RUN_TABLES if t in tables):
+                db.execute(f"UPDATE OR IGNORE {table} SET run_id=? WHERE run_id=?", (new, old))
+                db.execute(f"DELETE FROM {table} WHERE run_id=?", (old,))
+        db.execute("UPDATE meta SET value='3' WHERE key='schema_version'")
         db.execute("COMMIT")
     except BaseException:
         db.execute("ROLLBACK")
@@ -402,6 +443,8 @@ class Store:
             version = _schema_of(self.db, self.path)  # reads only: a foreign database is refused untouched
             if version == 1:
                 _migrate_v1(self.db)
+            if version in (1, 2):
+                _migrate_v2(self.db)
             self.db.execute("PRAGMA journal_mode=WAL")
             if version is None:  # a new store: all tables and the version in one transaction, or nothing
                 self.db.executescript(
