@@ -12,6 +12,10 @@ os.environ.setdefault("OMP_NUM_THREADS", "2")
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 VIDEOS = SHARED / "videos"
+REAL_FOOTAGE_SKIP = (
+    "real footage is this test's point: it reads the clips in ../shared/data beside the repository (see its "
+    "MEDIA.md); every other test makes its videos itself"
+)
 
 # the zoo cards issue 5 asks for, by zoo (the registry must hold every one of them)
 PTV = [
@@ -34,7 +38,7 @@ TV = ["r3d_18", "mc3_18", "r2plus1d_18", "s3d", "mvit_v1_b", "mvit_v2_s", "swin3
 def shared_video(name: str) -> Path:
     path = VIDEOS / name
     if not path.exists():
-        pytest.skip(f"real media not found at {path} (the repository expects ../shared/data beside it)")
+        pytest.skip(f"{REAL_FOOTAGE_SKIP} ({path} not found)")
     return path
 
 
@@ -62,6 +66,27 @@ def lossless_video(tmp_path):
         return write_video(tmp_path / name, frames, fps, lossless=True), frames
 
     return make
+
+
+@pytest.fixture(scope="session")
+def made_media(tmp_path_factory) -> dict[str, Path]:
+    """Video files made here (``tests/awkward.py``), one of each kind ../shared/data holds, for every test whose
+    point is not real footage (so the suite runs from a clone alone). Roles: ``clip`` (3 s at 30 fps, 64x96),
+    ``clip_b`` (3 s at 25 fps), ``corrupt`` (breaks off after 28 of 50 frames at 10 fps: partial), ``truncated``
+    (header claims 60 frames, the file holds about a third: partial), ``rotated`` (3 frames, display matrix
+    -90: short), ``low_fps`` (5 frames at 5 fps: short), ``vp9`` (VP9 + Opus in WebM, 75 frames at 30 fps)."""
+    import awkward
+
+    root = tmp_path_factory.mktemp("made-media")
+    return {
+        "clip": awkward.h264(root / "clip.mp4", n=90, fps=30),
+        "clip_b": awkward.h264(root / "clip_b.mp4", n=75, fps=25),
+        "corrupt": awkward.corrupt_nal(root / "corrupt.mp4", n=50, fps=10, break_at=28),
+        "truncated": awkward.truncated(root / "truncated.mp4"),
+        "rotated": awkward.rotated(root / "rotated.mp4", 90),
+        "low_fps": awkward.h264(root / "low_fps.mp4", n=5, fps=5),
+        "vp9": awkward.vp9_opus(root / "vp9.webm", n=75),
+    }
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,6 @@
 import os
 
+import awkward
 import numpy as np
 import pytest
 from conftest import frame_ids, shared_video
@@ -43,6 +44,41 @@ def test_missing_and_garbage_files_get_statuses(tmp_path):
     assert video.status == "decode_error" and "FFmpeg" in video.reason
     with pytest.raises(VideoOpenError):
         probe(junk)
+
+
+@pytest.mark.parametrize("degrees, rotation", [(90, -90), (180, -180), (270, 90)])
+def test_a_rotation_tag_is_applied_in_its_direction(tmp_path, degrees, rotation):
+    """A display matrix made here (``awkward.rotated``): FFmpeg's angle, the displayed size, and pixels that
+    match the source turned clockwise by ``degrees``, not the other way."""
+    path = awkward.rotated(tmp_path / "r.mp4", degrees)
+    info = probe(path)
+    assert info.rotation == rotation
+    frames = read_video(path).frames.astype(int)
+    source = awkward.moving_frames(3, 48, 80)
+    turned = np.rot90(source, -degrees // 90, axes=(1, 2))
+    assert frames.shape == turned.shape and (info.width, info.height) == turned.shape[2:0:-1]
+    assert np.abs(frames - turned).mean() < 15  # lossy coding; the wrong direction is off by about 86
+    assert np.abs(frames - np.rot90(turned, 2, axes=(1, 2))).mean() > 50
+
+
+def test_a_corrupt_nal_unit_gives_partial_with_the_frames_before_it(made_media):
+    video = read_video(made_media["corrupt"])
+    assert video.status == "partial" and "broke off after 28" in video.reason
+    assert len(video.frames) == 28
+
+
+def test_a_file_truncated_after_its_header_is_flagged(made_media):
+    info = probe(made_media["truncated"])
+    assert info.claimed_frames == 60 and 0 < info.num_frames < 30
+    assert "truncated" in info.truncation
+    assert read_video(made_media["truncated"]).status == "partial"
+
+
+def test_vp9_in_webm_without_a_frame_count(made_media):
+    info = probe(made_media["vp9"])
+    assert info.claimed_frames == 0 and info.num_frames == 75
+    video = read_video(made_media["vp9"], max_side=48)
+    assert video.status == "ok" and len(video.frames) == 75 and max(video.frames.shape[1:3]) == 48
 
 
 def test_real_rotated_file_is_displayed_upright():

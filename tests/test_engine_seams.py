@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import VIDEOS
 
 from weirdkinetics import sampling
 from weirdkinetics.clips import ClipViews, VideoEnd, job_status, row_events
@@ -102,10 +101,8 @@ def test_row_events_yield_every_jobs_clips_then_one_end_each(rows, jobs):
         assert events.index(next(e for e in ends if e.job == j)) > last_clip
 
 
-def test_row_events_of_a_broken_decode_tag_the_retry_with_a_new_attempt(jobs):
-    path = VIDEOS / "awk_corrupted_nal__decord.mp4"
-    if not path.exists():
-        pytest.skip("no ../shared/data")
+def test_row_events_of_a_broken_decode_tag_the_retry_with_a_new_attempt(jobs, made_media):
+    path = made_media["corrupt"]
     row = ManifestRow(row=2, path=path, path_text=str(path), label="x", split="real", video_id="c")
     events = list(row_events(0, row, [0], tasks(jobs)))
     (end,) = [e for e in events if isinstance(e, VideoEnd)]

@@ -1,5 +1,5 @@
-"""Our networks are the zoos' own: every card builds offline with seeded random weights, runs a clip of a real
-video end to end on CPU, and gives the zoo's logits for the same weights and input.
+"""Our networks are the zoos' own: every card builds offline with seeded random weights, runs a clip of a video
+(made here) end to end on CPU, and gives the zoo's logits for the same weights and input.
 
 Fast by default: the i3d_r50 parity (issue 2), one real card per zoo, and Hugging Face models with a shrunk
 configuration (``dataclasses.replace`` on the card). ``-m slow`` builds and checks every real card.
@@ -7,14 +7,19 @@ configuration (``dataclasses.replace`` on the card). ``-m slow`` builds and chec
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
+import functools
 import math
+import shutil
 import sys
+import tempfile
+from pathlib import Path
 
+import awkward
 import numpy as np
 import pytest
 import torch
-from conftest import shared_video
 
 from weirdkinetics.decode import read_video
 from weirdkinetics.errors import MissingExtraError, UserError, WeightsError
@@ -23,19 +28,27 @@ from weirdkinetics.models.card import ModelCard
 from weirdkinetics.models.loading import load_model, sha256_file
 from weirdkinetics.transforms import preprocess_clip
 
-VIDEO = "arm_wrestling__mmaction2_demo.mp4"  # 10 s, long enough for every card's first clip (s3d: 8.5 s)
+
+@functools.cache
+def _video() -> Path:
+    """A 10 s, 340x256, 30 fps H.264 video made once per session (the size of the MMAction2 demo clip; long
+    enough for every card's first clip, s3d's spans 8.5 s). Parity with a zoo needs the same input on both
+    sides, not real footage, so these tests run from a clone alone."""
+    folder = Path(tempfile.mkdtemp(prefix="wk-zoo-video-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return awkward.h264(folder / "video.mp4", n=300, fps=30, h=256, w=340)
 
 
-def clip_frames(card: ModelCard, video: str = VIDEO) -> np.ndarray:
-    """The card's first clip of a real video: uint8 (frames, H, W, 3) at the card's fps and stride."""
-    decoded = read_video(shared_video(video), fps=card.fps, indices=np.arange(card.frames) * card.stride)
+def clip_frames(card: ModelCard) -> np.ndarray:
+    """The card's first clip of the test video: uint8 (frames, H, W, 3) at the card's fps and stride."""
+    decoded = read_video(_video(), fps=card.fps, indices=np.arange(card.frames) * card.stride)
     assert decoded.status == "ok" and len(decoded.frames) == card.frames, decoded.reason
     return decoded.frames
 
 
-def real_clip(card: ModelCard, video: str = VIDEO) -> torch.Tensor:
+def real_clip(card: ModelCard) -> torch.Tensor:
     """float32 (1, C, T, crop, crop): the card's first clip, preprocessed by the card's protocol."""
-    return preprocess_clip(clip_frames(card, video), card)
+    return preprocess_clip(clip_frames(card), card)
 
 
 # --- PyTorchVideo: the i3d_r50 parity of issue 2 -----------------------------------------------------------

@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 import torch
-from conftest import VIDEOS
+from conftest import REAL_FOOTAGE_SKIP, VIDEOS
 
 from weirdkinetics import api
 from weirdkinetics.decode import read_video
@@ -128,9 +128,44 @@ def test_pickled_code_is_refused(tmp_path):
         load_model(get_card("tiny_c3d"), str(tmp_path / "evil.pt"))
 
 
+def test_every_kind_of_awkward_file_made_here_gets_the_right_status(made_media, tmp_path):
+    """The real-media test below, on files made here: it runs from a clone without ../shared."""
+    expected = {
+        "clip": "ok",
+        "clip_b": "ok",
+        "corrupt": "partial",
+        "truncated": "partial",
+        "rotated": "short",
+        "low_fps": "short",
+        "vp9": "ok",
+    }
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"\x00garbage" * 500)
+    paths = {**{k: made_media[k] for k in expected}, "gone": tmp_path / "gone.mp4", "junk": junk}
+    expected |= {"gone": "missing", "junk": "decode_error"}
+    rows = [
+        {"path": str(p), "label": "arm wrestling", "split": "real", "video_id": k} for k, p in paths.items()
+    ]
+    out = api.evaluate(
+        write_manifest(tmp_path / "m.csv", rows), ["tiny_c3d"], tmp_path / "out", weights=["random:0"],
+        progress=False,
+    )  # fmt: skip
+    preds = stored(out.store)
+    assert {k: p.status for k, p in preds.items()} == expected
+    assert preds["corrupt"].num_frames == 84  # 28 frames at 10 fps -> 84 at 30 fps
+    assert all(p.reason for p in preds.values() if p.status != "ok")
+    assert out.summary.counts[out.run_ids[0]] == {
+        "ok": 3,
+        "short": 2,
+        "partial": 2,
+        "missing": 1,
+        "decode_error": 1,
+    }
+
+
 def test_mixed_real_media_every_row_gets_the_right_status(tmp_path):
     if not VIDEOS.exists():
-        pytest.skip("no ../shared/data")
+        pytest.skip(REAL_FOOTAGE_SKIP)
     expected = {
         "apply_eye_makeup__mmaction2_test.avi": "ok",
         "arm_wrestling__mmaction2_demo.mp4": "ok",

@@ -10,7 +10,6 @@ import sys
 import av
 import numpy as np
 import pytest
-from conftest import VIDEOS, shared_video
 
 from weirdkinetics import api
 from weirdkinetics.cli import main
@@ -18,25 +17,16 @@ from weirdkinetics.errors import MissingExtraError, UserError
 from weirdkinetics.manifest import write_manifest
 from weirdkinetics.store import Store
 
-REAL = [
-    "arm_wrestling__mmaction2_demo.mp4",
-    "apply_eye_makeup__mmaction2_test.avi",
-    "awk_0.1s_rot90__decord.mov",
-    "awk_5fps_1s_pedestrians_walking__mmpose_demo.mp4",
-    "awk_corrupted_nal__decord.mp4",
-    "awk_vp9_opus__gradio.webm",
-    "derived_truncated35pct_juggling__sam2.mp4",
-]
+# ``made_media`` roles: the kinds of file ../shared/data holds, made here
+KINDS = ["clip", "clip_b", "rotated", "low_fps", "corrupt", "vp9", "truncated"]
 
 
 @pytest.fixture
-def awkward_manifest(tmp_path):
-    """Real clips and every awkward file of ../shared/data, plus a missing file and junk bytes."""
-    for name in REAL:
-        shared_video(name)
+def awkward_manifest(tmp_path, made_media):
+    """Clips and every kind of awkward file ../shared/data holds (made here), a missing file and junk bytes."""
     junk = tmp_path / "junk.mp4"
     junk.write_bytes(b"\x00garbage" * 500)
-    paths = [VIDEOS / n for n in REAL] + [VIDEOS / "not_there.mp4", junk]
+    paths = [made_media[k] for k in KINDS] + [tmp_path / "not_there.mp4", junk]
     rows = [
         {"path": str(p), "label": "arm wrestling", "split": "real" if k % 2 else "weird", "video_id": p.name}
         for k, p in enumerate(paths)
@@ -91,12 +81,12 @@ def test_ray_engine_gives_the_local_engines_statuses_and_scores(local_ray, awkwa
     assert (local_again.summary.computed, local_again.summary.reused) == (2, 2 * 9 - 2)
 
 
-def test_an_interrupted_ray_run_resumes_to_the_local_engines_store(local_ray, tmp_path, monkeypatch):
+def test_an_interrupted_ray_run_resumes_to_the_local_engines_store(
+    local_ray, tmp_path, monkeypatch, made_media
+):
     """Ctrl-C on the driver after two videos are written; the next run (Ray again) computes only the rest."""
-    names = REAL[:2] + REAL[3:6]
-    for name in names:
-        shared_video(name)
-    rows = [{"path": str(VIDEOS / n), "label": "arm wrestling", "split": "real"} for n in names]
+    kinds = KINDS[:2] + KINDS[3:6]
+    rows = [{"path": str(made_media[k]), "label": "arm wrestling", "split": "real"} for k in kinds]
     manifest = write_manifest(tmp_path / "m.csv", rows)
     put, writes = Store.put, []
 
@@ -126,11 +116,11 @@ def _frames(path) -> np.ndarray:
         return np.stack([f.to_ndarray(format="rgb24") for f in container.decode(video=0)])
 
 
-def test_synth_on_ray_writes_the_same_manifest_and_frames(local_ray, tmp_path):
+def test_synth_on_ray_writes_the_same_manifest_and_frames(local_ray, tmp_path, made_media):
     pytest.importorskip("cv2")
     from test_synth_generate import toy as make_toy  # the synth tests' two-class set with true masks
 
-    manifest, _ = make_toy.__wrapped__(tmp_path)
+    manifest, _ = make_toy.__wrapped__(tmp_path, made_media)
     kw = {"segmenter": "true", "seed": 5, "progress": False}
     local = api.synthesize("swap", manifest, tmp_path / "local", **kw)
     on_ray = api.synthesize("swap", manifest, tmp_path / "ray", engine="ray", **kw)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import shared_video
 
 from weirdkinetics import api
 from weirdkinetics.attribution import Explanation
@@ -16,13 +15,11 @@ from weirdkinetics.errors import UserError
 from weirdkinetics.manifest import write_manifest
 from weirdkinetics.store import Store
 
-AWKWARD = "awk_corrupted_nal__decord.mp4"  # a real clip with a corrupt packet: decodes, with a note
-
 
 @pytest.fixture
-def explain_rows(tmp_path):
-    """Two lossless videos with true masks (a person box; an empty mask: excluded), a real awkward clip with a
-    box mask, a missing file, junk bytes and a still image."""
+def explain_rows(tmp_path, made_media):
+    """Two lossless videos with true masks (a person box; an empty mask: excluded), an awkward clip (a corrupt
+    packet: decodes, with a note) with a box mask, a missing file, junk bytes and a still image."""
     from PIL import Image
 
     rng = np.random.default_rng(0)
@@ -44,7 +41,7 @@ def explain_rows(tmp_path):
         if name == "person":
             masks[:, 10:40, 20:40] = True
         add(name, tmp_path / f"{name}.mkv", masks)
-    real = shared_video(AWKWARD)
+    real = made_media["corrupt"]
     info = probe(real)
     box = np.zeros((info.num_frames, info.height, info.width), bool)
     box[:, info.height // 4 : 3 * info.height // 4, info.width // 3 : 2 * info.width // 3] = True

@@ -20,7 +20,6 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from conftest import VIDEOS, shared_video
 from test_ray_engine import _frames, assert_same_store, stored
 
 from weirdkinetics import api, predict
@@ -28,11 +27,7 @@ from weirdkinetics.engines import ray_engine
 from weirdkinetics.manifest import write_manifest
 
 GATE = "weirdkinetics-test-gate"
-CLIPS = [
-    "apply_eye_makeup__mmaction2_test.avi",
-    "awk_vp9_opus__gradio.webm",
-    "awk_5fps_1s_pedestrians_walking__mmpose_demo.mp4",
-]
+CLIPS = ["clip_b", "vp9", "low_fps"]  # ``made_media`` roles
 ROWS = 12
 GATED_ROW = ROWS - 1  # in the last decode task and the last model batch: the first write never waits for it
 TIMEOUT_S = 300  # only so that a broken run fails instead of hanging; nothing waits on time
@@ -119,15 +114,13 @@ def _kill_at_gate(ray, gate) -> int:
 
 
 @pytest.fixture(scope="module")
-def twelve_rows(tmp_path_factory):
-    """12 rows: real clips repeated under their own ids, a corrupt file (partial) and junk bytes (decode_error)."""
-    for name in CLIPS + ["awk_corrupted_nal__decord.mp4"]:
-        shared_video(name)
+def twelve_rows(tmp_path_factory, made_media):
+    """12 rows: clips repeated under their own ids, a corrupt file (partial) and junk bytes (decode_error)."""
     root = tmp_path_factory.mktemp("faults")
     junk = root / "junk.mp4"
     junk.write_bytes(b"\x00garbage" * 500)
-    paths = [VIDEOS / CLIPS[k % len(CLIPS)] for k in range(ROWS)]
-    paths[2], paths[5] = VIDEOS / "awk_corrupted_nal__decord.mp4", junk
+    paths = [made_media[CLIPS[k % len(CLIPS)]] for k in range(ROWS)]
+    paths[2], paths[5] = made_media["corrupt"], junk
     rows = [
         {"path": str(p), "label": "arm wrestling", "split": "real" if k % 2 else "weird", "video_id": f"v{k}"}
         for k, p in enumerate(paths)
@@ -222,12 +215,12 @@ def _files(root: Path) -> set[str]:
 
 
 def test_a_synth_actor_killed_mid_video_leaves_the_local_engines_files(
-    local_ray, gate, tmp_path, monkeypatch
+    local_ray, gate, tmp_path, monkeypatch, made_media
 ):
     pytest.importorskip("cv2")
     from test_synth_generate import toy as make_toy
 
-    manifest, _ = make_toy.__wrapped__(tmp_path)
+    manifest, _ = make_toy.__wrapped__(tmp_path, made_media)
     kw = {"segmenter": "true", "seed": 5, "progress": False}
     local = api.synthesize("swap", manifest, tmp_path / "local", **kw)
     monkeypatch.setattr(ray_engine, "SynthRows", GatedSynthRows)

@@ -18,7 +18,6 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from conftest import VIDEOS, shared_video
 from test_ray_engine import _frames, assert_same_store, stored
 from test_ray_explain import KW, assert_same_rows, explain_rows, one_thread  # noqa: F401 -- fixtures
 from test_ray_explain import stored as stored_attributions
@@ -32,11 +31,7 @@ from weirdkinetics.synth.generate import failed_row
 TALLY = "weirdkinetics-test-tally"
 DEATHS = 5  # then the stand-ins stop dying: a guard that does not hold (or allows more) fails, never hangs
 POISONED_ROW = 1  # second in its decode task: the row before it is decoded again at every retry
-CLIPS = [
-    "apply_eye_makeup__mmaction2_test.avi",
-    "awk_vp9_opus__gradio.webm",
-    "awk_5fps_1s_pedestrians_walking__mmpose_demo.mp4",
-]
+CLIPS = ["clip_b", "vp9", "low_fps"]  # ``made_media`` roles
 
 
 def _tally_class(ray):
@@ -143,12 +138,10 @@ def test_the_ledger_gives_up_on_a_key_started_max_attempts_times_without_finishi
 
 
 @pytest.fixture
-def four_rows(tmp_path):
-    for name in CLIPS:
-        shared_video(name)
+def four_rows(tmp_path, made_media):
     rows = [
         {
-            "path": str(VIDEOS / CLIPS[k % len(CLIPS)]),
+            "path": str(made_media[CLIPS[k % len(CLIPS)]]),
             "label": "arm wrestling",
             "split": "real",
             "video_id": f"v{k}",
@@ -184,13 +177,15 @@ def _rows(manifest) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
-def test_a_row_that_kills_its_synth_actor_every_time_is_not_made(local_ray, tally, tmp_path, monkeypatch):
+def test_a_row_that_kills_its_synth_actor_every_time_is_not_made(
+    local_ray, tally, tmp_path, monkeypatch, made_media
+):
     pytest.importorskip("cv2")
     from test_synth_generate import (
         toy as make_toy,
     )  # jump_0, wave_0 (both made locally), a corrupt, a missing
 
-    manifest, _ = make_toy.__wrapped__(tmp_path)
+    manifest, _ = make_toy.__wrapped__(tmp_path, made_media)
     kw = {"segmenter": "true", "seed": 5, "progress": False}
     local = api.synthesize("person-only", manifest, tmp_path / "local", **kw)
     monkeypatch.setattr(ray_engine, "SynthRows", PoisonedSynthRows)
@@ -233,9 +228,9 @@ def test_a_row_that_kills_its_explain_actor_every_time_ends_decode_error(
     tmp_path,
     monkeypatch,
     one_thread,  # noqa: F811 -- the imported fixture
+    made_media,
 ):
-
-    rows = explain_rows.__wrapped__(tmp_path)
+    rows = explain_rows.__wrapped__(tmp_path, made_media)
     local = api.explain(rows, "tiny_c3d", tmp_path / "local", **KW)
     monkeypatch.setattr(ray_engine, "ExplainRows", PoisonedExplainRows)
     on_ray = api.explain(rows, "tiny_c3d", tmp_path / "ray", engine="ray", **KW)

@@ -10,7 +10,8 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from conftest import SHARED, shared_video
+from conftest import shared_video
+from PIL import Image
 
 from weirdkinetics.encode import write_video
 from weirdkinetics.errors import UnknownNameError, UserError
@@ -55,7 +56,7 @@ def _read_rows(path: Path) -> list[dict[str, str]]:
 
 
 @pytest.fixture
-def toy(tmp_path):
+def toy(tmp_path, made_media):
     """Two classes with true masks (the demo's layout) plus a corrupt and a missing source."""
     root = tmp_path / "src"
     specs = {
@@ -68,7 +69,7 @@ def toy(tmp_path):
         write_video(root / f"{vid}.mkv", frames, FPS, lossless=True)
         np.savez_compressed(root / f"{vid}.mask.npz", masks=masks)
         rows.append(f"{vid}.mkv,{label},real,{background},{vid},{vid},{vid}.mask.npz,{label}")
-    corrupt = SHARED / "videos" / "awk_corrupted_nal__decord.mp4"
+    corrupt = made_media["corrupt"]  # decoding breaks off after 28 frames
     rows.append(f"{corrupt},jump,real,beach,corrupt,corrupt,,jump")
     rows.append("nowhere.mp4,wave,real,forest,gone,gone,gone.mask.npz,wave")
     manifest = root / "manifest.csv"
@@ -163,13 +164,12 @@ def test_swap_without_library_uses_another_class_background_only_video(toy, tmp_
 
 @pytest.fixture
 def library(tmp_path, toy):
-    """beach (the jump video's own background, to be avoided) and grass (a real grayscale image)."""
-    grass = SHARED / "backgrounds" / "outdoor_grass_texture__skimage_CC0.png"
-    if not grass.exists():
-        pytest.skip(f"real media not found at {grass}")
+    """beach (the jump video's own background, to be avoided) and grass (a one-channel grayscale PNG, the
+    awkward case of ../shared's grass texture, made here)."""
     lib = tmp_path / "lib"
     (lib / "grass").mkdir(parents=True)
-    (lib / "grass" / grass.name).symlink_to(grass)  # read in place, never copied
+    texture = np.random.default_rng(5).integers(60, 200, (40, 40), dtype=np.uint8)
+    Image.fromarray(texture, mode="L").save(lib / "grass" / "outdoor_grass_texture.png")
     (lib / "beach").mkdir()
     write_video(lib / "beach" / "waves.mkv", np.full((3, 16, 16, 3), 250, np.uint8), 5, lossless=True)
     (lib / "empty").mkdir()
@@ -183,9 +183,7 @@ def test_static_background_and_static_person_share_a_grayscale_library_image(toy
     a = {r["source_video_id"]: r for r in scuba}["jump_0"]
     b = {r["source_video_id"]: r for r in scufo}["jump_0"]
     assert a["background"] == "grass" and a["bg_label"] == "grass"  # never its own "beach"
-    assert a["bg_source"] == b["bg_source"] and a["bg_source"].endswith(
-        "outdoor_grass_texture__skimage_CC0.png"
-    )
+    assert a["bg_source"] == b["bg_source"] and a["bg_source"].endswith("outdoor_grass_texture.png")
     still, _ = _decode(tmp_path / "scuba" / a["path"])
     frozen, _ = _decode(tmp_path / "scufo" / b["path"])
     assert len(still) == len(frozen) == T

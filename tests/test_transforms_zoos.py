@@ -1,4 +1,4 @@
-"""Our preprocessing equals each zoo's own reference transform on real footage, to within 1e-5.
+"""Our preprocessing equals each zoo's own reference transform, at the real clips' sizes, to within 1e-5.
 
 References: PyTorchVideo's functional transforms (short_side_scale, uniform_crop), torchvision's weight
 presets (``Weights.transforms()``), and Hugging Face's image/video processors built from the card's settings
@@ -9,28 +9,36 @@ from __future__ import annotations
 
 import sys
 
+import awkward
 import numpy as np
 import pytest
 import torch
-from conftest import PTV, TV, shared_video
+from conftest import PTV, TV
 
 from weirdkinetics.decode import read_video
 from weirdkinetics.models import get_card
 from weirdkinetics.transforms import preprocess_clip
 
-VIDEOS = [
-    "arm_wrestling__mmaction2_demo.mp4",  # 340x256
-    "flipping_pancake__decord.mkv",  # 426x240
-    "apply_eye_makeup__mmaction2_test.avi",  # 320x240
-    "awk_0.1s_rot90__decord.mov",  # portrait after rotation: 320x568
-]
+SIZES = {  # (height, width) of the real clips in ../shared/data: odd aspect ratios and a portrait video
+    "arm wrestling 340x256": (256, 340),
+    "flipping pancake 426x240": (240, 426),
+    "apply eye makeup 320x240": (240, 320),
+    "rotated portrait 320x568": (568, 320),
+}
 ATOL = 1e-5
 
 
 @pytest.fixture(scope="module")
-def real_frames() -> dict[str, np.ndarray]:
-    """A few decoded frames of each real video: uint8 (T, H, W, 3)."""
-    return {v: read_video(shared_video(v), fps=30, indices=np.arange(0, 6, 2)).frames for v in VIDEOS}
+def real_frames(tmp_path_factory) -> dict[str, np.ndarray]:
+    """Three decoded frames of a video made here at each size: uint8 (T, H, W, 3). Parity needs the same
+    frames on both sides at these sizes, not real footage, so the tests run from a clone alone."""
+    root = tmp_path_factory.mktemp("sizes")
+    return {
+        name: read_video(
+            awkward.h264(root / f"{k}.mp4", n=6, fps=30, h=h, w=w), indices=np.arange(0, 6, 2)
+        ).frames
+        for k, (name, (h, w)) in enumerate(SIZES.items())
+    }
 
 
 # --- PyTorchVideo ---------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from conftest import VIDEOS
+from conftest import REAL_FOOTAGE_SKIP, VIDEOS
 
 from weirdkinetics import api
 from weirdkinetics.cli import main
@@ -129,13 +129,20 @@ def test_an_image_renamed_mp4_is_not_a_video(tmp_path, ext):
     assert got["one_frame.mkv"].status == "short"  # a video, however short, stays a video
 
 
+def test_sub_second_and_low_rate_videos_are_still_short_not_still_images(made_media):
+    from weirdkinetics.decode import probe
+
+    for role in ("rotated", "low_fps"):  # 3 frames in 0.1 s; 5 frames at 5 fps
+        assert probe(made_media[role]).still_image == ""
+
+
 def test_real_sub_second_videos_are_still_short_not_still_images():
     from weirdkinetics.decode import probe
 
     for name in ("awk_0.1s_rot90__decord.mov", "awk_5fps_1s_pedestrians_walking__mmpose_demo.mp4"):
         path = VIDEOS / name
         if not path.exists():
-            pytest.skip("no ../shared/data")
+            pytest.skip(REAL_FOOTAGE_SKIP)
         assert probe(path).still_image == ""
 
 
