@@ -8,9 +8,10 @@ import pytest
 import torch
 
 from weirdkinetics import api
+from weirdkinetics.devices import resolve_device
 from weirdkinetics.encode import write_video
 from weirdkinetics.errors import UserError
-from weirdkinetics.inference import Runner, Runtime, check_runtime, resolve_device
+from weirdkinetics.inference import Runner, Runtime, check_runtime
 from weirdkinetics.manifest import write_manifest
 from weirdkinetics.models import get_card
 from weirdkinetics.models.loading import load_model

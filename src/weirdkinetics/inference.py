@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from weirdkinetics.devices import resolve_device
 from weirdkinetics.errors import UserError, option
 
 if TYPE_CHECKING:
@@ -56,41 +57,6 @@ class Runtime:
             "channels_last": self.channels_last,
             "compile": self.compile,
         }
-
-
-DEVICE_TYPES = ("cpu", "cuda", "mps")
-
-
-def resolve_device(name: str) -> torch.device:
-    """A torch device for ``name`` that exists here, or a one-line ``UserError`` saying what to use instead:
-    ``cpu``, ``cuda``, ``cuda:N`` with a visible GPU N, or ``mps`` where Metal is available."""
-    import torch
-
-    try:
-        device = torch.device(name)
-    except (RuntimeError, TypeError, ValueError):
-        device = None
-    if device is None or device.type not in DEVICE_TYPES:
-        raise UserError(
-            f"{option('device', name)}: not a device this toolkit runs on; use cpu, cuda, cuda:N or mps"
-        )
-    if device.type == "cuda":
-        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
-        if count == 0:
-            built = f"built with CUDA {torch.version.cuda}" if torch.version.cuda else "built without CUDA"
-            raise UserError(
-                f"{option('device', name)}: no CUDA GPU is visible here (torch {torch.__version__}, {built}); "
-                f"use {option('device', 'cpu')}"
-            )
-        if device.index is not None and device.index >= count:
-            raise UserError(
-                f"{option('device', name)}: only {count} CUDA GPU(s) here (cuda:0..cuda:{count - 1})"
-            )
-    if device.type == "mps" and not torch.backends.mps.is_available():
-        raise UserError(
-            f"{option('device', name)}: Apple's Metal (MPS) is not available here; use {option('device', 'cpu')}"
-        )
-    return device
 
 
 def check_precision(precision: str, device_type: str | None = None) -> None:

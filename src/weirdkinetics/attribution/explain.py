@@ -621,7 +621,7 @@ class ExplainSetup:
         from weirdkinetics.synth.segment import MaskCache
 
         if device is not None:
-            from weirdkinetics.inference import resolve_device
+            from weirdkinetics.devices import resolve_device
 
             self.model.module.to(resolve_device(device))
         name = self.settings.segmenter

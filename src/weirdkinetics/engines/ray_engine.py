@@ -200,7 +200,8 @@ def _remote_errors(what: str) -> Iterator[None]:
 def check_ray_runtime(runtime: Runtime) -> None:
     """What the driver can check of a runtime whose device lives on the workers: the precision, and that
     fp16 comes with CUDA. (The actors check their device when they start.)"""
-    from weirdkinetics.inference import DEVICE_TYPES, check_precision
+    from weirdkinetics.devices import DEVICE_TYPES
+    from weirdkinetics.inference import check_precision
 
     check_precision(runtime.precision)
     kind = runtime.device.split(":")[0]

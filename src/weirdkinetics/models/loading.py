@@ -14,9 +14,9 @@ from typing import Any, Protocol
 import torch
 from torch import nn
 
+from weirdkinetics.devices import resolve_device
 from weirdkinetics.digest import sha256_file
 from weirdkinetics.errors import WeightsError, option
-from weirdkinetics.inference import resolve_device
 from weirdkinetics.models.card import ModelCard
 from weirdkinetics.models.registry import get_adapter, register_adapter
 from weirdkinetics.models.weights import fetch_hub_checkpoint, load_checkpoint_file, load_state_into
