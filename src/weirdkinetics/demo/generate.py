@@ -321,6 +321,21 @@ TRUTH_VARIANT = "background-only-truth"
 synth's background-only (the report shows both, so the leak is measured on every run)."""
 
 
+def render_actor_free(label: str, index: int, seed: int, config: DemoConfig | None = None) -> np.ndarray:
+    """The ``real`` test video of recording ``index`` of ``label`` without its actor: the same scene,
+    camera drift and animation, before encoding -> uint8 (T, H, W, 3). Outside the actor's mask it is
+    ``render_test_video``'s frames exactly."""
+    from weirdkinetics.demo.render import render_background
+
+    config = config or DemoConfig()
+    item = _test_item(label, index, "real", seed)
+    key = [seed, item.stream, item.class_index, item.index, item.bg_part]
+    params = sample_background(
+        DEMO_BACKGROUNDS[item.bg_class], np.random.default_rng(key), config.num_frames / config.fps
+    )
+    return render_background(params, config.num_frames, config.height, config.width, config.fps)
+
+
 def generate_actor_free(
     out_dir: str | Path,
     n_per_class_split: int,
@@ -335,8 +350,6 @@ def generate_actor_free(
     video's id, ``synth_status`` ok, so the study evaluates and reports them beside synth's
     background-only. Same seeds as ``generate_dataset``; ``reuse`` keeps a complete earlier render.
     """
-    from weirdkinetics.demo.render import render_background
-
     config = config or DemoConfig()
     out_dir = Path(out_dir)
     info = _provenance("actor-free", seed, config, config.num_frames, n_per_class_split=n_per_class_split)
@@ -347,11 +360,7 @@ def generate_actor_free(
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = []
     for item in items:
-        key = [seed, item.stream, item.class_index, item.index, item.bg_part]
-        params = sample_background(
-            DEMO_BACKGROUNDS[item.bg_class], np.random.default_rng(key), config.num_frames / config.fps
-        )
-        frames = render_background(params, config.num_frames, config.height, config.width, config.fps)
+        frames = render_actor_free(item.label, item.index, seed, config)
         video_id = f"{item.video_id}__{TRUTH_VARIANT}"
         rel = Path("videos") / f"{video_id}.mp4"
         write_video(out_dir / rel, frames, config.fps, crf=config.crf)
