@@ -405,8 +405,8 @@ def track_person(
 ) -> tuple[np.ndarray, Track]:
     """One identity over time: the segmenter's mask cut down to the regions of one person.
 
-    masks: float (T, H, W) -> (float32 (T, H, W), ``Track``). Starts from the largest region of the clip
-    (in the frame where it is largest) and follows it both ways frame to frame by overlap (regions
+    masks: float (T, H, W) -> (float32 (T, H, W), ``Track``). Starts from the region of the clip with the
+    most persistent mass (its pixels weighted by how often they are person over the clip) and follows it both ways frame to frame by overlap (regions
     touching the previous frame's person grown by ``reach`` x the shorter side), else by the nearest
     centroid within ``max_jump`` x the diagonal. Other regions (a second person, a dog, a table) are
     zeroed, so the variants never swap which object they remove. Regions under ``min_area`` of the frame
@@ -417,15 +417,18 @@ def track_person(
     count, height, width = masks.shape
     person = masks >= threshold
     regions = [_components(person[t], max(1, round(min_area * height * width))) for t in range(count)]
-    sizes = [max((int(r.sum()) for r in rs), default=0) for rs in regions]
-    if not any(sizes):
+    # the seed: the region with the most *persistent* mass (pixels weighted by how often the segmenter
+    # marks them over the clip), so a person present throughout beats a large object seen in a few frames
+    persistence = person.mean(axis=0, dtype=np.float32)
+    scores = [max((float(persistence[r].sum()) for r in rs), default=0.0) for rs in regions]
+    if not any(scores):
         return np.zeros_like(masks), Track(count, count, 0)
-    start = int(np.argmax(sizes))
+    start = int(np.argmax(scores))
+    seed = max(regions[start], key=lambda r: float(persistence[r].sum()))
     keep = np.zeros_like(person)
     grow = max(1, round(reach * min(height, width)))
     jump = max_jump * float(np.hypot(height, width))
-    # the largest region and the parts near it (an arm or a leg the segmenter cut off)
-    keep[start] = _follow(regions[start], max(regions[start], key=lambda r: int(r.sum())), grow, jump)
+    keep[start] = _follow(regions[start], seed, grow, jump)  # and the parts near it (a cut-off arm)
     lost = 0
     for order in (range(start + 1, count), range(start - 1, -1, -1)):
         previous = keep[start]
