@@ -300,6 +300,18 @@ class LibraryBackgrounds:
         return read_video(path, max_side=self.max_side, indices=wanted)
 
 
+def _check_donor(masks: np.ndarray, track, options: SynthOptions) -> None:
+    """Raise ``_Unusable`` when the donor's own person mask fails the gates its own row would (coverage,
+    the person lost over time): its background-only would still show its person behind the swapped one."""
+    if not options.exclude_low_quality:
+        return
+    quality = composite.mask_quality(composite.mask_coverage(masks, options.threshold), options.quality)
+    if not quality.ok:
+        raise _Unusable(f"its person mask fails the quality rule: {quality.reason}")
+    if track is not None and track.lost > options.quality.max_lost_frames * track.frames:
+        raise _Unusable(f"its person was lost in {track.lost} of {track.frames} frames")
+
+
 def _fitted_anchor(
     anchor: tuple[float, float] | None, shape: tuple[int, int], height: int, width: int
 ) -> tuple[float, float] | None:
@@ -318,7 +330,8 @@ class DonorBackgrounds:
     """HAT's recipe without a library: the background-only version (person inpainted away,
     ``variants.remove_person``) of another row's video, from a class other than the source's. The label is
     the donor's ``bg_class`` (the demo's column naming the class that owns its background) or else its
-    label. A donor that cannot serve (its video or masks fail) is set aside for the rest of the run and
+    label. A donor that cannot serve (its video or masks fail, or its person mask fails the gates its own
+    row would, so its person would stay in the background) is set aside for the rest of the run and
     another is drawn."""
 
     name = "donor-background-only"
@@ -387,7 +400,8 @@ class DonorBackgrounds:
         video = read_video(donor.path, max_side=self.options.max_side)
         if video.status not in ("ok", "partial") or len(video.frames) == 0:
             raise _Unusable(f"{video.status}: {video.reason}")
-        masks, _ = self.masks.person(donor, video.frames, self.options.threshold)
-        frames = remove_person(video.frames, masks, self.options)
+        masks, track = self.masks.person(donor, video.frames, self.options.threshold)
+        _check_donor(masks, track, self.options)
+        frames = remove_person(video.frames, masks, self.options, exact=self.masks.name == "true")
         anchor = composite.centre_of_mass(masks, self.options.threshold)
         return (frames[len(frames) // 2] if still else frames), anchor

@@ -226,6 +226,7 @@ def background_only(
     dilate_px: int | None = None,
     hole_frames: int = 0,
     radius: int = 3,
+    min_seen: float = 0.2,
 ) -> Removal:
     """The person removed: each hidden pixel recovered from the frames that show it (a clean plate, the
     frames aligned first when the camera moves; ``plate``), inpainted only where no frame shows it.
@@ -233,8 +234,9 @@ def background_only(
     frames: uint8 (T, H, W, 3); masks: float (T, H, W) or bool. dilate_px: the hole's margin (None:
     ``relative_dilation`` of the frame); hole_frames: its growth over time (``hole_masks``); radius:
     OpenCV Telea's radius for what no frame shows, inpainted once on the plate at full resolution (a
-    per-frame fill at 160 px left a blocky smear that moved with the person). Pixels outside the hole
-    are returned unchanged.
+    per-frame fill at 160 px left a blocky smear that moved with the person). min_seen: the fraction of
+    sampled frames that must show a pixel for it to be recovered rather than inpainted (``plate.clean_plate``;
+    0 takes any one frame, right for exact masks). Pixels outside the hole are returned unchanged.
     """
     from weirdkinetics.synth import plate as plates
 
@@ -246,7 +248,7 @@ def background_only(
     if not holes.any():
         return Removal(frames.copy(), "still", 1.0, 0.0)
     camera = plates.estimate_camera(frames, holes)
-    plate = plates.clean_plate(frames, holes, camera, radius=radius)
+    plate = plates.clean_plate(frames, holes, camera, radius=radius, min_seen=min_seen)
     out, recovered = plates.fill_from_plate(frames, holes, camera, plate)
     return Removal(out, camera.label, recovered, float(holes.mean()))
 

@@ -239,6 +239,7 @@ def synth_row(
         scene = Scene(
             anchor=picked.anchor if picked is not None else None,
             rng=row_rng(seed, f"{row.video_id}\x00frame"),
+            exact=masks_from.name == "true",
         )
         background = picked.frames if picked is not None else None
         result, notes = compose_with_notes(variant, video.frames, masks, background, options, scene)

@@ -20,7 +20,9 @@ class SynthOptions:
     scene that kept the original's class). Person-only always uses the hard mask (HAT).
     hole_frames: background-only's hole grows by this many frames either side (a maximum over time: masks
     are grown, never eroded). dilate_fraction: the hole's margin as a fraction of the frame's shorter side
-    (``composite.relative_dilation``; at least 1 px); dilate_px overrides it with pixels. inpaint_radius:
+    (``composite.relative_dilation``; at least 1 px); dilate_px overrides it with pixels. plate_min_seen:
+    with a segmenter's masks, background-only recovers a pixel only when this fraction of the sampled
+    frames shows it, else inpaints it (true masks: any one frame; ``plate.clean_plate``). inpaint_radius:
     OpenCV Telea's radius for the background no frame shows (``plate.clean_plate``). colour: RGB of
     person-only's outside and silhouette's background: the model's normalisation mean (0 after
     normalising); default Kinetics' 0.45 x 255, the demo passes its card's. choice: ``other`` (any
@@ -41,6 +43,7 @@ class SynthOptions:
     dilate_fraction: float = 0.015
     dilate_px: int | None = None
     inpaint_radius: int = 3
+    plate_min_seen: float = 0.2
     colour: tuple[int, int, int] = (115, 115, 115)
     choice: str = "other"
     category: str | None = None

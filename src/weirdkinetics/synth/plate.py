@@ -159,28 +159,41 @@ def _to_canvas(camera: CameraMotion, t: int, offset: tuple[float, float]) -> np.
     return (shift @ camera.transforms[t])[:2]
 
 
-def _median_visible(values: np.ndarray, visible: np.ndarray, rows: int = 32) -> tuple[np.ndarray, np.ndarray]:
+def _median_visible(
+    values: np.ndarray, visible: np.ndarray, min_seen: int = 1, rows: int = 32
+) -> tuple[np.ndarray, np.ndarray]:
     """Per pixel, the median of ``values`` (S, H, W, 3) uint8 over the samples where ``visible`` (S, H, W);
-    -> (uint8 (H, W, 3), bool (H, W) seen at least once). Row bands keep the float copy small."""
+    -> (uint8 (H, W, 3), bool (H, W) seen in at least ``min_seen`` samples). Row bands keep the float copy
+    small."""
     height = values.shape[1]
     out = np.zeros(values.shape[1:], np.uint8)
     for top in range(0, height, rows):
         band = values[:, top : top + rows].astype(np.float32)
         band[~visible[:, top : top + rows]] = np.nan
-        seen = visible[:, top : top + rows].any(axis=0)
+        seen = visible[:, top : top + rows].sum(axis=0) >= min_seen
         med = np.zeros(band.shape[1:], np.float32)
         if seen.any():
             med[seen] = np.nanmedian(band[:, seen], axis=0)
         out[top : top + rows] = np.clip(np.rint(med), 0, 255).astype(np.uint8)
-    return out, visible.any(axis=0)
+    return out, visible.sum(axis=0) >= min_seen
 
 
 def clean_plate(
-    frames: np.ndarray, holes: np.ndarray, camera: CameraMotion, max_samples: int = 64, radius: int = 3
+    frames: np.ndarray,
+    holes: np.ndarray,
+    camera: CameraMotion,
+    max_samples: int = 64,
+    radius: int = 3,
+    min_seen: float = 0.2,
 ) -> Plate:
     """The background behind the person: per canvas pixel, the median over up to ``max_samples`` evenly
-    spaced frames of the samples where it is not hidden; what none shows inpainted (``cv2.inpaint``,
-    Telea, ``radius`` pixels) at full resolution, once. frames uint8 (T, H, W, 3); holes bool (T, H, W)."""
+    spaced frames of the samples where it is not hidden; what fewer than ``min_seen`` of the samples
+    show is inpainted (``cv2.inpaint``, Telea, ``radius`` pixels) at full resolution, once.
+    frames uint8 (T, H, W, 3); holes bool (T, H, W).
+
+    ``min_seen``: a pixel hidden in nearly every frame is "shown" mostly where the segmenter missed part
+    of the person, so its few samples are the person's colours; on a real clip (a cook standing at her
+    stove) taking them left a see-through ghost of her striped shirt. Those pixels are inpainted instead."""
     cv2 = _cv2()
     count, height, width = frames.shape[:3]
     ch, cw, ox, oy = _canvas(camera, height, width)
@@ -195,7 +208,7 @@ def clean_plate(
         values[i] = cv2.warpAffine(frames[t], m, (cw, ch), flags=cv2.INTER_LINEAR)
         inside = cv2.warpAffine((~holes[t]).astype(np.uint8), m, (cw, ch), flags=cv2.INTER_NEAREST)
         visible[i] = inside > 0
-    image, seen = _median_visible(values, visible)
+    image, seen = _median_visible(values, visible, max(1, round(min_seen * len(picks))))
     if not seen.all():
         image = cv2.inpaint(image, (~seen).astype(np.uint8) * 255, radius, cv2.INPAINT_TELEA)
     return Plate(image, seen, (ox, oy))

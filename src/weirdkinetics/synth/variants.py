@@ -24,29 +24,38 @@ from weirdkinetics.synth.options import SynthOptions
 class Scene:
     """What a composition needs beside frames, masks and background. anchor: (y, x) where the donor's
     removed person stood (swaps place the person there, HAT's centre-of-mass rule), None to leave the person
-    where they are; rng: SCUFO's frame draw (seeded per source video)."""
+    where they are; rng: SCUFO's frame draw (seeded per source video); exact: the masks are exact (the
+    demo's true masks), so background-only may recover a pixel from any one frame that shows it."""
 
     anchor: tuple[float, float] | None = None
     rng: np.random.Generator | None = None
+    exact: bool = False
 
 
 Composed = tuple[np.ndarray, dict[str, str]]
 Composer = Callable[[np.ndarray, np.ndarray, "np.ndarray | None", SynthOptions, Scene], Composed]
 
 
-def removal(frames: np.ndarray, masks: np.ndarray, options: SynthOptions) -> composite.Removal:
+def removal(
+    frames: np.ndarray, masks: np.ndarray, options: SynthOptions, exact: bool = False
+) -> composite.Removal:
     """The person removed (``composite.background_only`` with ``options``' hole): frames and how they were
-    made. frames: uint8 (T, H, W, 3); masks: float32 (T, H, W). Also the donor backgrounds' recipe."""
+    made. frames: uint8 (T, H, W, 3); masks: float32 (T, H, W); exact: true masks (a pixel shown by any
+    one frame is recovered; a segmenter's needs ``options.plate_min_seen`` of the frames). Also the donor
+    backgrounds' recipe."""
     o = options
     margin = o.dilation(*frames.shape[1:3])
     return composite.background_only(
-        frames, masks, o.threshold, dilate_px=margin, hole_frames=o.hole_frames, radius=o.inpaint_radius
-    )
+        frames, masks, o.threshold, dilate_px=margin, hole_frames=o.hole_frames, radius=o.inpaint_radius,
+        min_seen=0.0 if exact else o.plate_min_seen,
+    )  # fmt: skip
 
 
-def remove_person(frames: np.ndarray, masks: np.ndarray, options: SynthOptions) -> np.ndarray:
+def remove_person(
+    frames: np.ndarray, masks: np.ndarray, options: SynthOptions, exact: bool = False
+) -> np.ndarray:
     """``removal``'s frames only: uint8 (T, H, W, 3)."""
-    return removal(frames, masks, options).frames
+    return removal(frames, masks, options, exact).frames
 
 
 def _alpha(masks: np.ndarray, o: SynthOptions) -> np.ndarray:
@@ -75,7 +84,7 @@ def _person_only(frames, masks, background, o, scene):
 
 
 def _background_only(frames, masks, background, o, scene):
-    made = removal(frames, masks, o)
+    made = removal(frames, masks, o, scene.exact)
     return made.frames, {
         "camera": made.camera,
         "recovered": f"{made.recovered:.4f}",
