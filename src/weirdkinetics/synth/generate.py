@@ -3,8 +3,8 @@
 
 ``run_synth`` (and ``synthesize``, which returns only the manifest's path) is the entry point; the CLI's
 ``weirdkinetics synth VARIANT`` calls it. Per source row (``synth_row``): decode (``decode.read_video``)
--> person masks (``segment.MaskSource``: segmenter through the disk cache, or true masks; temporal median)
--> the quality gate (mask coverage, then MediaPipe's pose detector) -> a new background where the variant
+-> person masks (``segment.MaskSource``: segmenter through the disk cache, one person followed over time,
+or true masks) -> the quality gate (mask coverage, then MediaPipe's pose detector) -> a new background where the variant
 needs one (a ``backgrounds.BackgroundSource``) -> the variant's pure composition (``variants.compose``
 over ``composite``) -> encode (``encode.write_video``), same frame rate and frame count.
 
@@ -14,8 +14,9 @@ Every source row gets one output row, whatever happens to it (``synth_status``):
 synth_status       meaning                                                          video written
 =================  ==============================================================  ==============
 ok                 derived video written and the person mask passed the quality rule  yes
-excluded           the person mask is too small / missing in most frames, or the pose   no
-                   detector finds a person in too few of the checked frames
+excluded           the person mask is too small / missing in most frames, covers over   no
+                   half the frame, loses the followed person in over 10 % of frames,
+                   or the pose detector finds nobody in the checked frames
 missing            the source video file does not exist                               no
 decode_error       FFmpeg could not decode any frame of the source (or, on Ray, the     no
                    process making the row died on every try)
