@@ -77,3 +77,13 @@ def test_synth_prints_what_the_api_returns(tmp_path, monkeypatch, capsys):
     ]
     assert seen["variant"] == "person-only" and seen["segmenter"] == "true" and seen["progress"] is False
     assert not out.exists()
+
+
+def test_fill_colour_takes_rgb_or_a_models_normalisation_mean():
+    from weirdkinetics.cli import fill_colour
+    from weirdkinetics.errors import UnknownNameError
+
+    assert fill_colour("1,2,3") == (1, 2, 3)
+    assert fill_colour("demo_c3d") == (128, 128, 128)  # its card's mean 0.5: 0 after normalising
+    with pytest.raises(UnknownNameError):
+        fill_colour("300,0,0")  # not a colour, so a model name, and no such model

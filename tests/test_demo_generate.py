@@ -20,6 +20,7 @@ from weirdkinetics.demo.generate import (
     render_test_video,
     weird_background_class,
 )
+from weirdkinetics.manifest import read_manifest
 
 CONFIG = DemoConfig(num_frames=20, train_num_frames=16)
 OWNER = {bg: cls for cls, bg in DEMO_BACKGROUNDS.items()}
@@ -150,3 +151,30 @@ def test_reuse_keeps_a_complete_identical_dataset_and_regenerates_otherwise(tmp_
     video.unlink()
     generate_dataset(tmp_path, 1, seed=3, config=small, progress=False, reuse=True)
     assert video.is_file()
+
+
+def test_the_actor_free_render_is_the_real_video_without_its_actor(tmp_path):
+    """The truth background-only is checked against: outside the actor's mask, exactly the real video's
+    frames; inside, the scene (never the actor's colours). Its manifest reads like synth's."""
+    from weirdkinetics.demo.generate import (
+        TRUTH_VARIANT,
+        generate_actor_free,
+        render_actor_free,
+        render_test_video,
+    )
+
+    config = DemoConfig.small()
+    frames, mask = render_test_video("waving", 1, "real", 0, config)
+    truth = render_actor_free("waving", 1, 0, config)
+    np.testing.assert_array_equal(truth[~mask], frames[~mask])
+    assert (truth[mask] != frames[mask]).any(axis=-1).mean() > 0.5
+    manifest = generate_actor_free(tmp_path / "truth", 1, 0, config)
+    rows = read_manifest(manifest).rows
+    assert len(rows) == len(DEMO_CLASSES)
+    row = next(r for r in rows if r.label == "waving")
+    assert (row.split, row.extra["variant"], row.extra["source_video_id"]) == (
+        TRUTH_VARIANT,
+        TRUTH_VARIANT,
+        "waving_000_real",
+    )
+    assert row.extra["synth_status"] == "ok" and row.path.is_file()

@@ -19,6 +19,7 @@ from weirdkinetics.manifest import STANDARD, read_manifest
 from weirdkinetics.synth import SynthOptions, compose, synthesize
 from weirdkinetics.synth import composite as C
 from weirdkinetics.synth.backgrounds import choose_background, row_rng, scan_library
+from weirdkinetics.synth.variants import Scene, compose_with_notes
 
 pytest.importorskip("cv2")
 
@@ -191,7 +192,7 @@ def test_static_background_and_static_person_share_a_grayscale_library_image(toy
     assert np.abs(corner[..., 0] - corner[..., 1]).max() <= 6  # gray image -> equal channels
     assert np.abs(still[0, :6, :6].astype(int) - still[-1, :6, :6]).max() <= 6  # one still background
     # SCUFO: every frame the same; SCUBA: the person moves
-    assert np.abs(frozen.astype(int) - frozen[:1]).max() <= 6
+    assert np.abs(frozen.astype(int) - frozen[:1]).max() <= 10  # H.264 on a hard edge over texture
     assert np.abs(still[0].astype(int) - still[-1]).max() > 100
 
 
@@ -269,7 +270,8 @@ class _BoxSegmenter:
 
 def test_a_person_the_pose_detector_finds_in_too_few_frames_is_excluded(toy, tmp_path, monkeypatch):
     """A good mask is not enough: when the pose detector sees a person in 1 of 8 frames (a small, distant
-    person), a swap would leave a ghost; half of the checked frames is the default bar."""
+    person), a swap would leave a ghost. The default bar is one detection (half excluded 2 of 3 real clips
+    with a plain person in them); half is an option."""
     import weirdkinetics.synth.generate as G
 
     manifest, specs = toy
@@ -281,15 +283,21 @@ def test_a_person_the_pose_detector_finds_in_too_few_frames_is_excluded(toy, tmp
     )
     rows = {
         r["source_video_id"]: r
-        for r in _read_rows(_run("person-only", manifest, tmp_path / "o", segmenter="mediapipe"))
-    }
+        for r in _read_rows(
+            _run(
+                "person-only", manifest, tmp_path / "o", segmenter="mediapipe",
+                options=SynthOptions(min_people_frames=0.5),
+            )
+        )
+    }  # fmt: skip
     assert float(rows["jump_0"]["mask_frames"]) == 1.0  # the mask rule alone would keep it
     assert rows["jump_0"]["synth_status"] == "excluded" and rows["jump_0"]["people_detected"] == "1/8"
     assert "found a person in 1 of 8 checked frames, fewer than 50%" in rows["jump_0"]["excluded_reason"]
     assert not (tmp_path / "o" / rows["jump_0"]["path"]).exists()
     assert rows["wave_0"]["synth_status"] == "ok" and rows["wave_0"]["people_detected"] == "4/8"
-    # the bar is an option: an eighth asks for one detection
-    lenient = SynthOptions(min_people_frames=0.125)
+    # the default asks for one detection
+    lenient = SynthOptions()
+    assert lenient.min_people_frames == 0.125
     out = _run("person-only", manifest, tmp_path / "l", segmenter="mediapipe", options=lenient)
     assert {r["source_video_id"]: r["synth_status"] for r in _read_rows(out)}["jump_0"] == "ok"
     with pytest.raises(UserError, match="min_people_frames 1.5: must be a fraction"):
@@ -318,8 +326,8 @@ def test_user_errors_say_what_to_do(toy, tmp_path):
     plain.write_text("path,label,split\nx.mp4,jump,real\n", encoding="utf-8")
     with pytest.raises(UserError, match="mask_path column"):
         _run("person-only", plain, tmp_path / "e")
-    with pytest.raises(UserError, match="odd"):
-        _run("person-only", manifest, tmp_path / "e", options=SynthOptions(smooth_window=4))
+    with pytest.raises(UserError, match="halo"):
+        _run("swap", manifest, tmp_path / "e", options=SynthOptions(feather_sigma=2.0))
 
 
 def test_compose_routes_each_variant_to_its_pure_function():
@@ -328,17 +336,22 @@ def test_compose_routes_each_variant_to_its_pure_function():
     image = np.full((H, W, 3), 77, np.uint8)
     o = SynthOptions(feather_sigma=0)
     np.testing.assert_array_equal(compose("swap", frames, masks, image, o), C.swap(frames, masks, image))
+    # person-only: the hard mask on the mean colour, whatever the feather
     np.testing.assert_array_equal(
-        compose("person-only", frames, masks, None, o), C.person_only(frames, masks)
+        compose("person-only", frames, masks, None, SynthOptions(feather_sigma=0.5)),
+        C.person_only(frames, masks, o.colour),
     )
-    np.testing.assert_array_equal(
-        compose("static-person", frames, masks, image, o), C.static_person(frames, masks, image, 0)
+    still, notes = compose_with_notes(
+        "static-person", frames, masks, image, o, Scene(rng=np.random.default_rng(4))
     )
+    np.testing.assert_array_equal(still, C.static_person(frames, masks, image, int(notes["frozen_frame"])))
+    made = C.background_only(
+        frames, masks, dilate_px=o.dilation(H, W), hole_frames=o.hole_frames, radius=o.inpaint_radius
+    )
+    np.testing.assert_array_equal(compose("background-only", frames, masks, None, o), made.frames)
+    holes = C.hole_masks(masks, dilate_px=o.dilation(H, W), hole_frames=o.hole_frames)
     np.testing.assert_array_equal(
-        compose("background-only", frames, masks, None, o),
-        C.background_only(
-            frames, masks, dilate_px=o.dilate_px, radius=o.inpaint_radius, work_side=o.inpaint_side
-        ),
+        compose("silhouette", frames, masks, None, o), C.silhouette(holes, o.colour)
     )
     with pytest.raises(ValueError, match="needs a background"):
         compose("swap", frames, masks, None, o)

@@ -135,7 +135,7 @@ def test_the_variant_table_is_the_one_source_of_names_and_needs():
     assert (
         list(VARIANTS)
         == list(TABLE)
-        == ["swap", "person-only", "background-only", "static-background", "static-person"]
+        == ["swap", "person-only", "background-only", "silhouette", "static-background", "static-person"]
     )
     assert NEEDS_BACKGROUND == ("swap", "static-background", "static-person")
     assert [name for name, v in TABLE.items() if v.still] == ["static-background", "static-person"]
@@ -189,10 +189,14 @@ def test_the_library_source_alone_fits_reports_and_fails_per_row(tmp_path):
     )
     assert picked.frames.shape == (H, W, 3) and (picked.frames == (30, 20, 10)).all()
     # a kitchen row may only get the park, whose one file is unreadable
-    failed = source.pick(_row(tmp_path, "b", "jump", "kitchen"), T, H, W, still=False)
+    failed = source.pick(_row(tmp_path, "b", "jump", "kitchen"), T, H, W, still=True)
     assert isinstance(failed, NoBackground) and failed.status == "background_error"
     assert "broken.jpg cannot be read" in failed.reason
-    none = source.pick(_row(tmp_path, "c", "park", "kitchen"), T, H, W, still=False)
+    # a swap (not still) takes videos only: on an image it would be static-background, byte for byte
+    swap = source.pick(_row(tmp_path, "a", "jump", "park"), T, H, W, still=False)
+    assert isinstance(swap, NoBackground) and swap.status == "no_background"
+    assert "static-background" in swap.reason
+    none = source.pick(_row(tmp_path, "c", "park", "kitchen"), T, H, W, still=True)
     assert isinstance(none, NoBackground) and none.status == "no_background"
     with pytest.raises(UserError, match="category 'beach' is not in the library"):
         LibraryBackgrounds(library, seed=0, rule="fixed", category="beach")
@@ -200,7 +204,7 @@ def test_the_library_source_alone_fits_reports_and_fails_per_row(tmp_path):
 
 def test_the_donor_source_sets_a_failing_donor_aside_and_draws_another(toy):
     manifest = read_manifest(toy)
-    masks = MaskSource("true", None, None, toy.parent, window=1)
+    masks = MaskSource("true", None, None, toy.parent)
     source = DonorBackgrounds(manifest, masks, SynthOptions(), seed=0)
     assert source.inpaints and source.name == "donor-background-only"
     jump = next(r for r in manifest.rows if r.video_id == "jump_0")
@@ -218,7 +222,7 @@ def test_the_donor_source_sets_a_failing_donor_aside_and_draws_another(toy):
 
 def test_the_donor_source_skips_a_donor_whose_video_is_missing(toy):
     manifest = read_manifest(toy)
-    source = DonorBackgrounds(manifest, MaskSource("true", None, None, toy.parent, 1), SynthOptions(), seed=0)
+    source = DonorBackgrounds(manifest, MaskSource("true", None, None, toy.parent), SynthOptions(), seed=0)
     wave = next(r for r in manifest.rows if r.video_id == "wave_0")
     source.bad["jump_0"] = "test"  # only the missing jump row is left to draw
     none = source.pick(wave, T, H, W, still=True)
@@ -236,7 +240,7 @@ class _Boxes:
         self.calls += 1
         out = np.zeros(frames.shape[:3], np.float32)
         out[:, 2:5, 2:5] = 1.0
-        out[3] = 0.0  # a one-frame dropout that the temporal median removes
+        out[3] = 0.0  # a one-frame dropout
         return out
 
 
@@ -244,15 +248,16 @@ def test_a_rows_mask_source_alone_true_masks_and_cached_segmenter(toy, tmp_path)
     manifest = read_manifest(toy)
     row = manifest.rows[0]
     frames, truth = _frames((220, 30, 30), (20, 40, 200))
-    true = MaskSource("true", None, None, toy.parent, window=1)
+    true = MaskSource("true", None, None, toy.parent)
     np.testing.assert_array_equal(true.masks(row, frames), truth.astype(np.float32))
     assert true.settings == {}
     blank = ManifestRow(9, row.path, row.path_text, row.label, row.split, extra={"mask_path": ""})
     with pytest.raises(UserError, match="row 9: empty mask_path"):
         true.masks(blank, frames)
     segmenter = _Boxes()
-    cached = MaskSource("boxes", segmenter, MaskCache(tmp_path / "cache"), toy.parent, window=3)
+    cached = MaskSource("boxes", segmenter, MaskCache(tmp_path / "cache"), toy.parent)
     first = cached.masks(row, frames)
-    assert (first[:, 2:5, 2:5] == 1.0).all() and first.sum() == T * 9  # dropout filled by the median
+    # as the segmenter gave them: no temporal median (it erodes masks); holes grow over time instead
+    assert first[3].sum() == 0 and first.sum() == (T - 1) * 9
     np.testing.assert_array_equal(cached.masks(row, frames), first)
     assert segmenter.calls == 1 and cached.settings == {"v": 1}  # the second came from the disk cache

@@ -1,4 +1,4 @@
-"""Person masks: smoothing (exact), the disk cache, true masks, the registry, torchvision plumbing, and
+"""Person masks: one person over time, the disk cache, true masks, the registry, torchvision plumbing, and
 MediaPipe on real clips from ../shared/data/videos."""
 
 from __future__ import annotations
@@ -10,36 +10,53 @@ from conftest import shared_video
 from weirdkinetics.errors import UnknownNameError, UserError, WeightsError
 from weirdkinetics.synth import segment as S
 
-# -- smoothing -----------------------------------------------------------------------------------------
+# -- one person over time -----------------------------------------------------------------------------
 
 
-def _median_reference(masks: np.ndarray, window: int) -> np.ndarray:
-    half = window // 2
-    padded = np.concatenate([np.repeat(masks[:1], half, 0), masks, np.repeat(masks[-1:], half, 0)])
-    return np.stack([np.median(padded[t : t + window], axis=0) for t in range(len(masks))])
+def _blob(masks: np.ndarray, t: int, top: int, left: int, h: int, w: int) -> None:
+    masks[t, top : top + h, left : left + w] = 0.9
 
 
-def test_median_smoothing_matches_a_direct_median_and_removes_dropouts():
-    rng = np.random.default_rng(0)
-    masks = rng.random((9, 4, 5)).astype(np.float32)
-    np.testing.assert_array_equal(S.smooth_masks(masks, 5), _median_reference(masks, 5))
-    long = rng.random((40, 3, 2)).astype(np.float32)  # spans several chunks of the sorting network
-    for window in (3, 7):
-        np.testing.assert_array_equal(S.smooth_masks(long, window), _median_reference(long, window))
-    steady = np.ones((7, 3, 3), np.float32)
-    steady[3] = 0  # a one-frame dropout of the segmenter
-    np.testing.assert_array_equal(S.smooth_masks(steady, 3), np.ones_like(steady))
+def test_track_person_keeps_one_identity_and_drops_the_dog():
+    """A child walks right; a dog (smaller) runs left, crossing nowhere near; a speck flickers. The
+    tracked mask holds the child only, in every frame."""
+    masks = np.zeros((8, 40, 60), np.float32)
+    for t in range(8):
+        _blob(masks, t, 5, 5 + 3 * t, 20, 8)  # the child
+        _blob(masks, t, 30, 50 - 4 * t, 6, 8)  # the dog
+    masks[3, 0, 59] = 1  # a one-pixel speck
+    tracked, track = S.track_person(masks)
+    child = np.zeros_like(masks)
+    for t in range(8):
+        _blob(child, t, 5, 5 + 3 * t, 20, 8)
+    np.testing.assert_array_equal(tracked, child)
+    assert track.lost == 0 and track.dropped == 8 and track.frames == 8
+    assert "lost in 0/8" in track.describe()
 
 
-def test_mean_smoothing_and_window_rules():
-    masks = np.zeros((5, 1, 1), np.float32)
-    masks[2] = 3
-    np.testing.assert_allclose(S.smooth_masks(masks, 3, "mean")[:, 0, 0], [0, 1, 1, 1, 0])
-    np.testing.assert_array_equal(S.smooth_masks(masks, 1), masks)
-    with pytest.raises(ValueError, match="odd"):
-        S.smooth_masks(masks, 4)
-    with pytest.raises(ValueError, match="median, mean"):
-        S.smooth_masks(masks, 3, "ema")
+def test_track_person_does_not_jump_to_another_object_when_the_person_vanishes():
+    """The segmenter loses the child for two frames and marks only the dog there: those frames are lost
+    (empty), never the dog; the child is picked up again after."""
+    masks = np.zeros((6, 40, 60), np.float32)
+    for t in range(6):
+        if t not in (2, 3):
+            _blob(masks, t, 5, 10, 20, 10)  # the child, standing
+        _blob(masks, t, 28, 45, 8, 10)  # the dog, far away
+    tracked, track = S.track_person(masks)
+    assert track.lost == 2
+    assert tracked[2].sum() == 0 and tracked[3].sum() == 0
+    assert tracked[4, 10, 12] > 0 and tracked[:, 30, 48].sum() == 0
+
+
+def test_track_person_keeps_a_person_split_in_parts():
+    masks = np.zeros((2, 30, 30), np.float32)
+    for t in range(2):
+        _blob(masks, t, 5, 10, 10, 6)  # torso
+        _blob(masks, t, 16, 10, 8, 2)  # a leg, not touching the torso
+    tracked, track = S.track_person(masks)
+    assert track.dropped == 0 and (tracked[1] > 0).sum() == 60 + 16
+    empty, none = S.track_person(np.zeros((3, 5, 5), np.float32))
+    assert none.lost == 3 and empty.sum() == 0
 
 
 # -- cache ---------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import errno
 import json
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from weirdkinetics import __version__
@@ -294,6 +295,16 @@ def cmd_report(a) -> int:
     return 0
 
 
+def fill_colour(text: str) -> tuple[int, int, int]:
+    """``R,G,B`` (0-255) or a registered model's name (its normalisation mean x 255)."""
+    parts = text.split(",")
+    if len(parts) == 3 and all(p.strip().isdigit() and int(p) <= 255 for p in parts):
+        return tuple(int(p) for p in parts)
+    from weirdkinetics.models import get_card
+
+    return tuple(int(round(255 * m)) for m in get_card(text).mean)
+
+
 def cmd_synth(a) -> int:
     from weirdkinetics import api
     from weirdkinetics.synth.generate import SynthOptions
@@ -306,6 +317,8 @@ def cmd_synth(a) -> int:
         exclude_low_quality=not a.keep_low_quality,
         min_people_frames=a.min_people_frames,
     )
+    if a.fill_colour:
+        options = replace(options, colour=fill_colour(a.fill_colour))
     result = api.synthesize(
         a.variant,
         a.manifest,
@@ -624,8 +637,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--min-people-frames",
         type=_fraction_option,
-        default=0.5,
-        help="exclude a video when the pose detector finds a person in fewer than this fraction of its 8 checked frames (0 to 1; default 0.5)",
+        default=0.125,
+        help="exclude a video when the pose detector finds a person in fewer than this fraction of its 8 checked frames (0 to 1; default 0.125: one detection)",
+    )
+    s.add_argument(
+        "--fill-colour",
+        metavar="R,G,B|MODEL",
+        help="person-only's and silhouette's flat colour: R,G,B (0-255) or a model whose normalisation mean to "
+        "use, so the fill is 0 after normalising (default 115,115,115: Kinetics' 0.45)",
     )
     s.add_argument(
         "--keep-low-quality",

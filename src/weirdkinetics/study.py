@@ -32,7 +32,7 @@ from weirdkinetics.manifest import Manifest, read_manifest, write_manifest
 from weirdkinetics.outputs import atomic_write_text, check_output_dir
 
 SCHEMA = "weirdkinetics.study/1"
-VARIANTS = ("swap", "person-only", "background-only", "static-background", "static-person")
+VARIANTS = ("swap", "person-only", "background-only", "silhouette", "static-background", "static-person")
 ENGINES = ("local", "ray")
 """Engines the study can use (``--engine``): synthesis, evaluation and explanations all run there."""
 
@@ -65,7 +65,9 @@ class StudySettings:
     (empty: none); ``explain_per_class``: explain only the first N recordings (``source_id``) of each
     class, all their versions (None: every original). ``classes``, ``label_map``, ``device``,
     ``batch_size``, ``precision``, ``decode_workers``: evaluate's. ``engine``, ``address``, ``actors``: where
-    synth, evaluate and explain run (``ENGINES``)."""
+    synth, evaluate and explain run (``ENGINES``). ``derived``: manifests of derived rows made elsewhere
+    (synth's columns: ``variant``, ``source_video_id``, ``synth_status``), evaluated and reported with the
+    variants, e.g. the demo's exact actor-free renders (``background-only-truth``)."""
 
     manifest: Path
     models: tuple[StudyModel, ...]
@@ -88,6 +90,7 @@ class StudySettings:
     address: str | None = None
     actors: int | None = None
     n_boot: int = 2000
+    derived: tuple[Path, ...] = ()
 
 
 @dataclass
@@ -546,6 +549,7 @@ def run_study(settings: StudySettings, progress: bool = True) -> StudyOutcome:
     bar = _Progress(_plan_size(settings, source, synth_source), progress)
 
     derived = [_synth_step(settings, record, bar, synth_source, v, outcome) for v in settings.variants]
+    derived += [read_manifest(path) for path in settings.derived]
     manifest = _study_manifest(source, derived, out)
     _evaluate_step(settings, record, bar, manifest, outcome)
     explained = [m for m in settings.models if m.explain] if settings.explain else []

@@ -20,7 +20,8 @@ class DemoConfig:
     Grad-CAM and occlusion on the centre clip, true masks) covers the first ``explain_per_class`` recordings
     of each class, both versions, to keep the demo quick (``explain_methods``). The study derives
     ``variants`` of every test video with the true masks, swapping in the demo's own background scenes
-    (``backgrounds_per_class`` actor-free videos per class, a synth library).
+    (``backgrounds_per_class`` actor-free videos per class, a synth library), and evaluates the exact
+    actor-free render of every ``real`` recording beside them (background-only's truth).
     """
 
     height: int = 64
@@ -44,6 +45,7 @@ class DemoConfig:
         "swap",
         "person-only",
         "background-only",
+        "silhouette",
         "static-background",
         "static-person",
     )

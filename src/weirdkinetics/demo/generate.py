@@ -314,3 +314,64 @@ def generate_backgrounds(
         write_video(path, frames, config.fps, crf=config.crf)
     atomic_write_text(stamp, json.dumps(info, indent=2) + "\n")
     return out_dir
+
+
+TRUTH_VARIANT = "background-only-truth"
+"""The variant name of the demo's actor-free renders: background-only as it should be, the check of
+synth's background-only (the report shows both, so the leak is measured on every run)."""
+
+
+def render_actor_free(label: str, index: int, seed: int, config: DemoConfig | None = None) -> np.ndarray:
+    """The ``real`` test video of recording ``index`` of ``label`` without its actor: the same scene,
+    camera drift and animation, before encoding -> uint8 (T, H, W, 3). Outside the actor's mask it is
+    ``render_test_video``'s frames exactly."""
+    from weirdkinetics.demo.render import render_background
+
+    config = config or DemoConfig()
+    item = _test_item(label, index, "real", seed)
+    key = [seed, item.stream, item.class_index, item.index, item.bg_part]
+    params = sample_background(
+        DEMO_BACKGROUNDS[item.bg_class], np.random.default_rng(key), config.num_frames / config.fps
+    )
+    return render_background(params, config.num_frames, config.height, config.width, config.fps)
+
+
+def generate_actor_free(
+    out_dir: str | Path,
+    n_per_class_split: int,
+    seed: int,
+    config: DemoConfig | None = None,
+    reuse: bool = False,
+) -> Path:
+    """Write the exact actor-free render of every ``real`` test recording (the same scene, camera drift
+    and animation, without the actor) as a derived manifest, ``out_dir/manifest.csv``.
+
+    Rows look like synth's: ``variant`` and ``split`` = ``TRUTH_VARIANT``, ``source_video_id`` = the real
+    video's id, ``synth_status`` ok, so the study evaluates and reports them beside synth's
+    background-only. Same seeds as ``generate_dataset``; ``reuse`` keeps a complete earlier render.
+    """
+    config = config or DemoConfig()
+    out_dir = Path(out_dir)
+    info = _provenance("actor-free", seed, config, config.num_frames, n_per_class_split=n_per_class_split)
+    items = [_test_item(label, i, "real", seed) for label in DEMO_CLASSES for i in range(n_per_class_split)]
+    if reuse and (manifest := _existing(out_dir, info)):
+        return manifest
+    (out_dir / "dataset.json").unlink(missing_ok=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for item in items:
+        frames = render_actor_free(item.label, item.index, seed, config)
+        video_id = f"{item.video_id}__{TRUTH_VARIANT}"
+        rel = Path("videos") / f"{video_id}.mp4"
+        write_video(out_dir / rel, frames, config.fps, crf=config.crf)
+        rows.append(
+            {
+                "path": rel.as_posix(), "label": item.label, "split": TRUTH_VARIANT,
+                "background": DEMO_BACKGROUNDS[item.bg_class], "video_id": video_id,
+                "source_id": item.source_id, "variant": TRUTH_VARIANT, "source_video_id": item.video_id,
+                "bg_label": item.bg_class, "synth_status": "ok", "excluded_reason": "",
+            }
+        )  # fmt: skip
+    manifest = write_manifest(out_dir / "manifest.csv", rows)
+    atomic_write_text(out_dir / "dataset.json", json.dumps(info, indent=2) + "\n")
+    return manifest

@@ -26,6 +26,11 @@ REFERENCE = "tiny_c3d_demo"
 """The chance-level reference row: tiny_c3d's network over the demo's 5 classes, random weights."""
 
 
+def mean_colour(card) -> tuple[int, int, int]:
+    """The card's normalisation mean as an RGB colour 0-255: the flat fill that normalises to 0."""
+    return tuple(int(round(255 * m)) for m in card.mean)
+
+
 def background_capture(run: RunResults, split: str = "weird") -> tuple[int, int]:
     """(videos of ``split`` predicted as the class that owns their background, videos with a prediction)."""
     rows = [v for v in run.videos if v.split == split and v.has_prediction and v.extra.get("bg_class")]
@@ -102,11 +107,17 @@ def run_demo(
     two demo models.
     """
     from weirdkinetics import api
-    from weirdkinetics.demo.generate import generate_backgrounds, generate_dataset, generate_training_set
+    from weirdkinetics.demo.generate import (
+        generate_actor_free,
+        generate_backgrounds,
+        generate_dataset,
+        generate_training_set,
+    )
     from weirdkinetics.demo.train import train_model
     from weirdkinetics.manifest import read_manifest
     from weirdkinetics.models import get_card
     from weirdkinetics.study import StudyModel, StudySettings, print_top, run_study
+    from weirdkinetics.synth.options import SynthOptions
 
     out = check_output_dir(out, option("out"))
     config = config or (DemoConfig.small() if small else DemoConfig())
@@ -120,6 +131,9 @@ def run_demo(
     )
     library = generate_backgrounds(
         out / "data" / "backgrounds", config.backgrounds_per_class, config.data_seed, config, reuse=True
+    )
+    truth = generate_actor_free(
+        out / "data" / "actor_free", config.test_per_class_split, config.data_seed, config, reuse=True
     )
     if model:
         card = get_card(model)
@@ -177,6 +191,9 @@ def run_demo(
         seed=config.data_seed,
         explain=explain,
         explain_per_class=config.explain_per_class,
+        # person-only and the silhouette fill with the demo card's normalisation mean (0 after normalising)
+        synth_options=SynthOptions(colour=mean_colour(get_card(CARD))),
+        derived=(truth,),
     )
     outcome = run_study(settings, progress=progress)
     print("[4/4] report")

@@ -93,6 +93,14 @@ COLUMNS: tuple[Column, ...] = (
         "{a} relies on the background more than {b}", "background-only accuracy", reliance=True,
     ),
     Column(
+        "background_only_truth", "accuracy, background-only (truth)", "lower", "accuracy",
+        "{a} relies on the true actor-free background more than {b}", "background-only (truth) accuracy",
+    ),
+    Column(
+        "silhouette", "accuracy, silhouette (leak test)", "lower", "accuracy",
+        "{a} reads the removed person's silhouette more than {b}", "silhouette accuracy",
+    ),
+    Column(
         "swap_person", "swaps: person's class", "higher", "rate",
         "{a} names the person's action on swapped backgrounds more often than {b}",
         "person's class on swaps", reliance=True,
@@ -266,7 +274,12 @@ def model_row(
     gap = metrics.gaps.get("real-weird")
     cells["gap"] = gap.estimate if gap is not None else None
     blocks = variants.variants if variants is not None else {}
-    for key, name in (("person_only", "person-only"), ("background_only", "background-only")):
+    for key, name in (
+        ("person_only", "person-only"),
+        ("background_only", "background-only"),
+        ("background_only_truth", "background-only-truth"),
+        ("silhouette", "silhouette"),
+    ):
         cells[key] = blocks[name].accuracy if name in blocks else None
     rates = blocks["swap"].background_label if "swap" in blocks else None
     cells["swap_person"] = rates.person if rates is not None else None

@@ -20,7 +20,15 @@ from weirdkinetics.metrics.intervals import bootstrap_gap, mcnemar_exact, wilson
 from weirdkinetics.results import RunResults, VideoResult
 
 SCHEMA = "weirdkinetics.variant_metrics/1"
-VARIANT_ORDER = ("swap", "person-only", "background-only", "static-background", "static-person")
+VARIANT_ORDER = (
+    "swap",
+    "person-only",
+    "background-only",
+    "background-only-truth",
+    "silhouette",
+    "static-background",
+    "static-person",
+)
 MAX_LISTED = 50
 """At most this many excluded rows are listed by id (all are counted)."""
 

@@ -507,9 +507,13 @@ def variants_table(vm: VariantMetrics) -> Table:
         "recordings. b: pairs right on the original only; c: right on the variant only. HAT (swaps): among "
         "counted swaps whose background's class (bg_label) is a class of the run and not the person's, the "
         "share predicted as the person's action vs. as the background's class. Variants: swap, the person "
-        "on a new background; person-only, the background replaced by a flat colour; background-only, the "
-        "person removed; static-background (SCUBA), the moving person on one still image; static-person "
-        "(SCUFO), one frame of that video repeated."
+        "(hard mask) on a new video background; person-only, everything else at the normalisation mean "
+        "colour; background-only, the person removed (each hidden pixel from the frames that show it, "
+        "inpainted only where none does); silhouette, background-only's hole alone on a flat colour (the "
+        "leak test: what a model gets from the removed person's shape and motion, so read background-only "
+        "beside it); background-only-truth, where present, the exact actor-free render (the demo), "
+        "background-only as it should be; static-background (SCUBA), the moving person on one still "
+        "image; static-person (SCUFO), one seeded random frame of that video repeated."
     )
     return Table(
         "variants", "Out-of-context variants", columns, rows, csv_columns, raw, note=note, row_header=True

@@ -149,12 +149,14 @@ class Background:
     """One row's new background. frames: uint8 (H, W, 3) (a still, or an image standing for every frame)
     or (T, H, W, 3), fitted to the row's frames. name: the manifest's ``background`` column (category, or
     the donor's background); label: the class this background is associated with ("" when unknown);
-    source: the file or donor video it came from."""
+    source: the file or donor video it came from. anchor: (y, x), where the donor's removed person
+    stood on average (swaps put the new person there, as HAT does), None for a library background."""
 
     frames: np.ndarray
     name: str
     label: str
     source: str
+    anchor: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -245,9 +247,20 @@ class LibraryBackgrounds:
         self, row: ManifestRow, num_frames: int, height: int, width: int, still: bool
     ) -> Background | NoBackground:
         avoid = avoided(row)
-        choice = choose_background(
-            self.pool, avoid, row_rng(self.seed, row.video_id), self.rule, self.category
-        )
+        # a swap takes videos only: a person on a still image is static-background (SCUBA), byte for byte
+        pool = self.pool if still else {c: [i for i in v if i.kind == "video"] for c, v in self.pool.items()}
+        pool = {c: v for c, v in pool.items() if v}
+        if not pool:
+            return NoBackground(
+                "no_background",
+                "the library holds no video, and a swap onto a still image would be static-background; add "
+                "background videos, or use the static-background variant for images",
+            )
+        if self.rule == "fixed" and self.category not in pool:
+            return NoBackground(
+                "no_background", f"background category '{self.category}' holds no video for a swap; add one"
+            )
+        choice = choose_background(pool, avoid, row_rng(self.seed, row.video_id), self.rule, self.category)
         if choice is None:
             return NoBackground(
                 "no_background",
@@ -287,11 +300,38 @@ class LibraryBackgrounds:
         return read_video(path, max_side=self.max_side, indices=wanted)
 
 
+def _check_donor(masks: np.ndarray, track, options: SynthOptions) -> None:
+    """Raise ``_Unusable`` when the donor's own person mask fails the gates its own row would (coverage,
+    the person lost over time): its background-only would still show its person behind the swapped one."""
+    if not options.exclude_low_quality:
+        return
+    quality = composite.mask_quality(composite.mask_coverage(masks, options.threshold), options.quality)
+    if not quality.ok:
+        raise _Unusable(f"its person mask fails the quality rule: {quality.reason}")
+    if track is not None and track.lost > options.quality.max_lost_frames * track.frames:
+        raise _Unusable(f"its person was lost in {track.lost} of {track.frames} frames")
+
+
+def _fitted_anchor(
+    anchor: tuple[float, float] | None, shape: tuple[int, int], height: int, width: int
+) -> tuple[float, float] | None:
+    """``anchor`` (y, x) in a donor frame of ``shape`` (h, w), moved as ``composite.fit_background`` moves
+    its pixels into ``height`` x ``width`` (scale to cover, centre crop)."""
+    if anchor is None:
+        return None
+    h, w = shape
+    scale = max(height / h, width / w)
+    new_h, new_w = max(height, round(h * scale)), max(width, round(w * scale))
+    top, left = (new_h - height) // 2, (new_w - width) // 2
+    return anchor[0] * new_h / h - top, anchor[1] * new_w / w - left
+
+
 class DonorBackgrounds:
     """HAT's recipe without a library: the background-only version (person inpainted away,
     ``variants.remove_person``) of another row's video, from a class other than the source's. The label is
     the donor's ``bg_class`` (the demo's column naming the class that owns its background) or else its
-    label. A donor that cannot serve (its video or masks fail) is set aside for the rest of the run and
+    label. A donor that cannot serve (its video or masks fail, or its person mask fails the gates its own
+    row would, so its person would stay in the background) is set aside for the rest of the run and
     another is drawn."""
 
     name = "donor-background-only"
@@ -330,7 +370,9 @@ class DonorBackgrounds:
                 )
             donor = choice.item
             try:
-                back = self._cache.get_or((donor.video_id, still), lambda d=donor: self._make(d, still))
+                back, anchor = self._cache.get_or(
+                    (donor.video_id, still), lambda d=donor: self._make(d, still)
+                )
             except (_Unusable, UserError) as exc:
                 self.bad[donor.video_id] = str(exc)
                 continue
@@ -338,7 +380,9 @@ class DonorBackgrounds:
                 frames = composite.fit_background(back, height, width)
             else:
                 frames = composite.fit_background_video(back, num_frames, height, width)
-            return Background(frames, donor.background or choice.category, choice.category, donor.video_id)
+            anchor = _fitted_anchor(anchor, back.shape[-3:-1], height, width)
+            name = donor.background or choice.category
+            return Background(frames, name, choice.category, donor.video_id, anchor if not still else None)
 
     def _choose(self, row: ManifestRow) -> Choice[ManifestRow] | None:
         pool: dict[str, list[ManifestRow]] = {}
@@ -350,12 +394,14 @@ class DonorBackgrounds:
         rng = row_rng(self.seed, row.video_id)
         return choose_background(pool, avoided(row), rng, self.options.choice, self.options.category)
 
-    def _make(self, donor: ManifestRow, still: bool) -> np.ndarray:
+    def _make(self, donor: ManifestRow, still: bool) -> tuple[np.ndarray, tuple[float, float] | None]:
+        """The donor's background-only frames (its middle frame when ``still``; the clean plate needs the
+        whole clip either way) and where its person stood on average, (y, x)."""
         video = read_video(donor.path, max_side=self.options.max_side)
         if video.status not in ("ok", "partial") or len(video.frames) == 0:
             raise _Unusable(f"{video.status}: {video.reason}")
-        masks = self.masks.masks(donor, video.frames)
-        if still:  # only the middle frame is needed: inpaint just that one
-            mid = len(video.frames) // 2
-            return remove_person(video.frames[mid : mid + 1], masks[mid : mid + 1], self.options)[0]
-        return remove_person(video.frames, masks, self.options)
+        masks, track = self.masks.person(donor, video.frames, self.options.threshold)
+        _check_donor(masks, track, self.options)
+        frames = remove_person(video.frames, masks, self.options, exact=self.masks.name == "true")
+        anchor = composite.centre_of_mass(masks, self.options.threshold)
+        return (frames[len(frames) // 2] if still else frames), anchor

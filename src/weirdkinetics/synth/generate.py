@@ -3,8 +3,8 @@
 
 ``run_synth`` (and ``synthesize``, which returns only the manifest's path) is the entry point; the CLI's
 ``weirdkinetics synth VARIANT`` calls it. Per source row (``synth_row``): decode (``decode.read_video``)
--> person masks (``segment.MaskSource``: segmenter through the disk cache, or true masks; temporal median)
--> the quality gate (mask coverage, then MediaPipe's pose detector) -> a new background where the variant
+-> person masks (``segment.MaskSource``: segmenter through the disk cache, one person followed over time,
+or true masks) -> the quality gate (mask coverage, then MediaPipe's pose detector) -> a new background where the variant
 needs one (a ``backgrounds.BackgroundSource``) -> the variant's pure composition (``variants.compose``
 over ``composite``) -> encode (``encode.write_video``), same frame rate and frame count.
 
@@ -14,8 +14,9 @@ Every source row gets one output row, whatever happens to it (``synth_status``):
 synth_status       meaning                                                          video written
 =================  ==============================================================  ==============
 ok                 derived video written and the person mask passed the quality rule  yes
-excluded           the person mask is too small / missing in most frames, or the pose   no
-                   detector finds a person in too few of the checked frames
+excluded           the person mask is too small / missing in most frames, covers over   no
+                   half the frame, loses the followed person in over 10 % of frames,
+                   or the pose detector finds nobody in the checked frames
 missing            the source video file does not exist                               no
 decode_error       FFmpeg could not decode any frame of the source (or, on Ray, the     no
                    process making the row died on every try)
@@ -55,10 +56,12 @@ from weirdkinetics.statuses import RowFailure
 from weirdkinetics.synth import composite
 from weirdkinetics.synth.backgrounds import (
     RULES,
+    Background,
     BackgroundSource,
     DonorBackgrounds,
     LibraryBackgrounds,
     NoBackground,
+    row_rng,
 )
 from weirdkinetics.synth.options import SynthOptions
 from weirdkinetics.synth.segment import (
@@ -68,7 +71,15 @@ from weirdkinetics.synth.segment import (
     check_segmenter_name,
     detect_people,
 )
-from weirdkinetics.synth.variants import NEEDS_BACKGROUND, TABLE, VARIANTS, check_variant, compose
+from weirdkinetics.synth.variants import (
+    NEEDS_BACKGROUND,
+    TABLE,
+    VARIANTS,
+    Scene,
+    check_variant,
+    compose,
+    compose_with_notes,
+)
 
 __all__ = [
     "NEEDS_BACKGROUND",
@@ -95,7 +106,7 @@ SCHEMA_VERSION = 1
 
 def _base_row(row: ManifestRow, variant: str, rel_path: str) -> dict[str, str]:
     background, bg_label = "", ""
-    if variant == "person-only":
+    if variant in ("person-only", "silhouette"):
         background = "flat"
     elif variant == "background-only":
         background, bg_label = row.background, row.extra.get("bg_class", "")
@@ -116,6 +127,8 @@ def _base_row(row: ManifestRow, variant: str, rel_path: str) -> dict[str, str]:
         "mask_coverage": "",
         "mask_frames": "",
         "people_detected": "",
+        "mask_track": "",
+        "synth_notes": "",
         "num_frames": "",
         "fps": "",
         "source_status": "",
@@ -135,11 +148,26 @@ def _decode(row: ManifestRow, options: SynthOptions, out: dict[str, str]) -> Dec
     return video
 
 
-def _masks(row: ManifestRow, frames: np.ndarray, masks_from: MaskSource) -> np.ndarray:
+def _masks(
+    row: ManifestRow, frames: np.ndarray, masks_from: MaskSource, options: SynthOptions, out: dict[str, str]
+) -> np.ndarray:
+    """The row's person masks, one person followed over time for a segmenter's (``mask_track`` says how);
+    raises ``RowFailure("mask_error" | "excluded", ...)``."""
     try:
-        return masks_from.masks(row, frames)
+        masks, track = masks_from.person(row, frames, options.threshold)
     except UserError as exc:
         raise RowFailure("mask_error", str(exc)) from None
+    if track is None:
+        return masks
+    out["mask_track"] = track.describe()
+    if options.exclude_low_quality and track.lost > options.quality.max_lost_frames * track.frames:
+        raise RowFailure(
+            "excluded",
+            f"the person was lost in {track.lost} of {track.frames} frames (over "
+            f"{options.quality.max_lost_frames:.0%}): the segmenter misses them there, so background-only "
+            "would show them and swaps would drop them; QualityRule(max_lost_frames=...) moves the bar",
+        )
+    return masks
 
 
 def _check_person(
@@ -172,7 +200,7 @@ def _background(
     frames: np.ndarray,
     backgrounds: BackgroundSource | None,
     out: dict[str, str],
-) -> np.ndarray | None:
+) -> Background | None:
     """The variant's new background fitted to ``frames`` (None when it needs none); raises ``RowFailure``."""
     spec = TABLE[variant]
     if not spec.needs_background:
@@ -184,7 +212,7 @@ def _background(
     if isinstance(picked, NoBackground):
         raise RowFailure(picked.status, picked.reason)
     out["background"], out["bg_label"], out["bg_source"] = picked.name, picked.label, picked.source
-    return picked.frames
+    return picked
 
 
 def synth_row(
@@ -195,19 +223,28 @@ def synth_row(
     masks_from: MaskSource,
     backgrounds: BackgroundSource | None,
     options: SynthOptions,
+    seed: int = 0,
 ) -> dict[str, str]:
     """Make ``variant`` of one source row; write the video to ``out_dir / rel_path`` when it succeeds.
 
     Returns the derived manifest's row; ``synth_status`` and ``excluded_reason`` say how it ended, and
     every status but ``ok`` leaves no video. backgrounds: needed by the variants in ``NEEDS_BACKGROUND``.
+    seed: SCUFO's frozen frame (drawn per source video, like the background).
     """
     out = _base_row(row, variant, rel_path)
     try:
         video = _decode(row, options, out)
-        masks = _masks(row, video.frames, masks_from)
+        masks = _masks(row, video.frames, masks_from, options, out)
         _check_person(video.frames, masks, masks_from.name != "true", options, out)
-        background = _background(row, variant, video.frames, backgrounds, out)
-        result = compose(variant, video.frames, masks, background, options)
+        picked = _background(row, variant, video.frames, backgrounds, out)
+        scene = Scene(
+            anchor=picked.anchor if picked is not None else None,
+            rng=row_rng(seed, f"{row.video_id}\x00frame"),
+            exact=masks_from.name == "true",
+        )
+        background = picked.frames if picked is not None else None
+        result, notes = compose_with_notes(variant, video.frames, masks, background, options, scene)
+        out["synth_notes"] = "; ".join(f"{k}={v}" for k, v in notes.items())
         write_video(out_dir / rel_path, result, video.fps if video.fps > 0 else 30.0, crf=options.crf)
         out["synth_status"] = "ok"
     except RowFailure as failure:
@@ -303,8 +340,13 @@ def _check_options(options: SynthOptions) -> None:
         raise UserError(
             f"min_people_frames {options.min_people_frames}: must be a fraction of the checked frames in [0, 1]"
         )
-    if options.smooth_window < 1 or options.smooth_window % 2 == 0:
-        raise UserError(f"smoothing window {options.smooth_window} must be an odd number of frames (1 = off)")
+    if options.hole_frames < 0:
+        raise UserError(f"hole_frames {options.hole_frames}: must be 0 or more frames")
+    if not 0.0 <= options.feather_sigma <= 0.5:
+        raise UserError(
+            f"feather_sigma {options.feather_sigma}: must be in [0, 0.5] pixels (a wider feather leaves a halo "
+            "of the old scene around the person)"
+        )
 
 
 def _mask_source(
@@ -325,7 +367,7 @@ def _mask_source(
             "checking that a person is there (or pass SynthOptions(confirm_person=False))",
         )
     mask_cache = MaskCache(cache_dir) if cache_dir is not None and seg is not None else None
-    return MaskSource(segmenter, seg, mask_cache, manifest.path.parent, options.smooth_window)
+    return MaskSource(segmenter, seg, mask_cache, manifest.path.parent)
 
 
 def _background_source(
@@ -371,10 +413,12 @@ def _record(
         "seed": seed,
         "options": asdict(options),
         "inpainting": (
-            "OpenCV cv2.inpaint (Telea), frame by frame, over dilated masks"
+            "clean plate: frames ECC-aligned when the camera moves, each hidden pixel the median of the "
+            "frames showing it; OpenCV cv2.inpaint (Telea) at full resolution only where no frame does"
             if variant == "background-only" or (source is not None and source.inpaints)
             else None
         ),
+        "fill_colour": list(options.colour),
         "counts": {s: counts.get(s, 0) for s in SYNTH_STATUSES if counts.get(s)},
         "rows": len(rows_out),
         "versions": versions("synth", with_platform=False),
@@ -414,7 +458,7 @@ class SynthSources:
 
     def make_row(self, row: ManifestRow, rel_path: str) -> dict[str, str]:
         s = self.setup
-        return synth_row(row, s.variant, s.out_dir, rel_path, self.masks_from, self.source, s.options)
+        return synth_row(row, s.variant, s.out_dir, rel_path, self.masks_from, self.source, s.options, s.seed)
 
 
 def run_synth(
