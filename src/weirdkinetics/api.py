@@ -469,12 +469,22 @@ def synthesize(
     """Make ``variant`` of every row of a manifest (see ``synth.generate.run_synth``); return the derived
     manifest's path with the run's record (``counts`` per synth status, settings, versions), as also
     written to ``synth.json``. engine: ``local`` or ``ray`` (rows made by Ray actors at ``address``; the
-    same files)."""
+    same files). The engine is chosen here, above the stage: synth plans, checks and writes; the engine makes
+    the rows."""
+    from weirdkinetics.engines import check_engine
     from weirdkinetics.synth.generate import run_synth
+
+    check_engine(engine, address, actors)
+    rows_runner = None  # synth's own: row by row here
+    if engine == "ray":
+        from weirdkinetics.engines.ray_engine import synth_rows_ray
+
+        def rows_runner(setup, sources, work, on_row):
+            return synth_rows_ray(setup, work, address, actors, on_row=on_row)
 
     return run_synth(
         variant, manifest_path, out_dir, backgrounds=backgrounds, segmenter=segmenter, seed=seed,
-        weights=weights, options=options, progress=progress, engine=engine, address=address, actors=actors,
+        weights=weights, options=options, progress=progress, rows_runner=rows_runner,
     )  # fmt: skip
 
 

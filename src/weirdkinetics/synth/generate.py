@@ -37,6 +37,7 @@ import json
 import os
 import sys
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -461,6 +462,21 @@ class SynthSources:
         return synth_row(row, s.variant, s.out_dir, rel_path, self.masks_from, self.source, s.options, s.seed)
 
 
+RowsRunner = Callable[["SynthSetup", "SynthSources", list, Callable[[], None]], list]
+"""Makes every row of a synth run: ``(setup, sources built from it here, [(row, output path), ...], called once
+per row made) -> output rows`` in the order of the work. ``local_rows`` makes them here; an engine (Ray's
+``synth_rows_ray``) may build its own sources from ``setup`` in its workers."""
+
+
+def local_rows(setup: SynthSetup, sources: SynthSources, work: list, on_row: Callable[[], None]) -> list:
+    """The rows made one by one in this process (the local engine)."""
+    rows_out = []
+    for row, rel in work:
+        rows_out.append(sources.make_row(row, rel))
+        on_row()
+    return rows_out
+
+
 def run_synth(
     variant: str,
     manifest_path: str | Path,
@@ -473,9 +489,7 @@ def run_synth(
     options: SynthOptions | None = None,
     cache: bool = True,
     progress: bool = True,
-    engine: str = "local",
-    address: str | None = None,
-    actors: int | None = None,
+    rows_runner: RowsRunner | None = None,
 ) -> SynthResult:
     """Write ``variant`` of every row of ``manifest_path`` under ``out_dir``; return the manifest
     ``out_dir/manifest.csv`` with the record saved as ``out_dir/synth.json``.
@@ -495,12 +509,10 @@ def run_synth(
     background-only) plus ``variant, source_video_id, source_label, source_split, source_background,
     bg_label, bg_source, mask_coverage, mask_frames, people_detected, num_frames, fps, source_status, synth_status,
     excluded_reason`` (see the module docstring). ``out_dir/synth.json`` records the settings, versions
-    and status counts. engine: ``local`` (row by row here) or ``ray`` (rows in Ray actors at ``address``,
-    ``actors`` of them; ``engines.ray_engine.synth_rows_ray``): the same files either way.
+    and status counts. rows_runner: who makes the rows (``RowsRunner``; default ``local_rows``, row by row in
+    this process). The engine is chosen above this stage (``api.synthesize``: Ray's ``synth_rows_ray`` makes the
+    same rows in actors); this function only plans, checks and writes, so the files are the same either way.
     """
-    from weirdkinetics.engines import check_engine
-
-    check_engine(engine, address, actors)
     check_variant(variant)
     check_segmenter_name(segmenter)
     options = options or SynthOptions()
@@ -523,15 +535,7 @@ def run_synth(
     out_dir.mkdir(parents=True, exist_ok=True)
     work = list(zip(manifest.rows, paths))
     with progress_bar(len(work), f"synth {variant}", "video", progress) as bar:
-        if engine == "ray":
-            from weirdkinetics.engines.ray_engine import synth_rows_ray
-
-            rows_out = synth_rows_ray(setup, work, address, actors, on_row=lambda: bar.update(1))
-        else:
-            rows_out = []
-            for row, rel in work:
-                rows_out.append(sources.make_row(row, rel))
-                bar.update(1)
+        rows_out = (rows_runner or local_rows)(setup, sources, work, lambda: bar.update(1))
     write_manifest(out_manifest, rows_out)  # the driver alone writes the manifest
 
     info = _record(variant, manifest, masks_from, source, seed, options, rows_out)
