@@ -354,7 +354,7 @@ def test_hostile_labels_stay_escaped_in_the_attribution_section(tmp_path):
         "row": {"label": bad, "split": "real", "background": bad, "source_id": "s"},
         "numbers": {
             "background_share": 0.5,
-            "reliance_ratio": 1.0,
+            "background_score": 1.0,
             "person_drop": 0.1,
             "background_drop": 0.1,
         },
@@ -441,3 +441,71 @@ def test_explain_real_footage_with_mediapipe_masks_and_the_cache(tmp_path):
     assert any((out / "mask-cache").rglob("*.npz"))
     again = api.explain(manifest, "tiny_c3d", out, weights="random:0", methods=["occlusion"], progress=False)
     assert again.summary.computed == 0 and again.summary.reused == 3
+
+
+def test_cli_explain_report_needs_no_earlier_evaluate(explain_set, tmp_path, capsys):
+    from weirdkinetics.cli import main
+
+    out = tmp_path / "fresh"  # nothing evaluated here: the run is only explained
+    args = ["explain", "--model", "tiny_c3d", "--weights", "random:0", "--manifest", str(explain_set)]
+    args += ["--out", str(out), "--segmenter", "true", "--method", "occlusion", "--report", "--no-progress"]
+    rc = main(args)
+    captured = capsys.readouterr()
+    assert rc == 0, captured.err
+    html = (out / "report.html").read_text()
+    assert "Where does the model look?" in html and "no usable person mask" in html
+    groups = json.loads((out / "metrics.json").read_text())["runs"][0]["attribution"]["groups"]
+    assert [g["method"] for g in groups] == ["occlusion"] and groups[0]["counted"] == 1
+
+
+def _demo_class_set(tmp_path):
+    """Two lossless videos labelled with demo classes, each with a person square."""
+    from weirdkinetics.encode import write_video
+    from weirdkinetics.labels import DEMO_CLASSES
+    from weirdkinetics.manifest import write_manifest
+
+    rng = np.random.default_rng(1)
+    rows = []
+    for i, label in enumerate(DEMO_CLASSES[:2]):
+        frames = rng.integers(0, 255, (40, 48, 64, 3), dtype=np.uint8)
+        masks = np.zeros((40, 48, 64), bool)
+        masks[:, 8:40, 24:40] = True
+        write_video(tmp_path / f"d{i}.mkv", frames, 15, lossless=True)
+        np.savez_compressed(tmp_path / f"d{i}.mask.npz", masks=masks)
+        rows.append(
+            {"path": f"d{i}.mkv", "label": label, "split": "real", "video_id": f"d{i}",
+             "source_id": f"d{i}", "mask_path": f"d{i}.mask.npz"}
+        )  # fmt: skip
+    return write_manifest(tmp_path / "demo.csv", rows)
+
+
+@pytest.mark.parametrize(
+    "model, weights, set_of",
+    [
+        ("tiny_c3d", "random:0", "k400"),
+        ("tiny_c3d", "random:7", "k400"),
+        ("tiny_c3d_demo", "random:0", "demo"),
+        ("demo_c3d", "random:0", "demo"),
+        ("demo_c3d", "random:5", "demo"),
+    ],
+)
+def test_random_weights_maps_are_never_called_faithful(model, weights, set_of, explain_set, tmp_path):
+    from weirdkinetics.metrics.attribution import FAITHFUL, attribution_summary
+
+    manifest = explain_set if set_of == "k400" else _demo_class_set(tmp_path)
+    out = api.explain(manifest, model, tmp_path / "o", weights=weights, segmenter="true", progress=False)
+    with Store(out.store) as store:
+        rows = [a for a in store.attributions(out.run_id) if a.status == "ok"]
+    assert rows
+    for a in rows:
+        if a.method == "gradcam":
+            deletion = a.numbers["deletion"]
+            assert deletion["verdict"] != FAITHFUL and not deletion["faithful"], deletion
+            assert deletion["base_score"] < 2 * deletion["chance"] or deletion["reason"]
+        else:
+            assert a.numbers["assessable"] is False or a.numbers["base_score"] >= 2 * a.numbers["chance"]
+    records = [{**api._attribution_record(a)} for a in rows]
+    for group in attribution_summary(records, n_boot=50)["groups"]:
+        if group["method"] == "gradcam":
+            assert group["overall"]["faithful"] == 0 and not group["beats_random"]
+            assert len(group["not_assessable"]) + group["overall"]["not_faithful"] == group["counted"]

@@ -65,7 +65,10 @@ class StudySettings:
     (empty: none); ``explain_per_class``: explain only the first N recordings (``source_id``) of each
     class, all their versions (None: every original). ``classes``, ``label_map``, ``device``,
     ``batch_size``, ``precision``, ``decode_workers``: evaluate's. ``engine``, ``address``, ``actors``: where
-    synth, evaluate and explain run (``ENGINES``)."""
+    synth, evaluate and explain run (``ENGINES``). ``random_reference``: with ``explain``, each explained
+    card also gets a random-weights copy (``random:SEED``), evaluated and explained as its reference row
+    (``with_random_references``): the attribution numbers' own baseline and the model-randomisation
+    check's other half."""
 
     manifest: Path
     models: tuple[StudyModel, ...]
@@ -88,6 +91,7 @@ class StudySettings:
     address: str | None = None
     actors: int | None = None
     n_boot: int = 2000
+    random_reference: bool = True
 
 
 @dataclass
@@ -143,6 +147,29 @@ def check_settings(settings: StudySettings) -> None:
             f"{option('explain')} reads the manifest's labels as they are, without {option('label_map')}: explain separately "
             "('weirdkinetics explain') or relabel the manifest"
         )
+
+
+def is_random(weights: str | None) -> bool:
+    """True for ``random`` / ``random:SEED`` weights."""
+    return bool(weights) and (weights == "random" or weights.startswith("random:"))
+
+
+def with_random_references(
+    models: Sequence[StudyModel], seed: int = 0, explain: bool = True
+) -> tuple[StudyModel, ...]:
+    """``models`` followed by one explained random-weights copy (``random:SEED``) of each card explained with
+    trained weights, unless the study already explains a random copy of it. A map's background score means
+    something only beside the same network's score without training (a uniform map and an untrained one
+    both sit near 1), and the model-randomisation check (Adebayo et al. 2018) compares their maps."""
+    if not explain:
+        return tuple(models)
+    covered = {m.name for m in models if m.explain and is_random(m.weights)}
+    extra = []
+    for m in models:
+        if m.explain and not is_random(m.weights) and m.name not in covered:
+            covered.add(m.name)
+            extra.append(StudyModel(m.name, f"random:{seed}", f"random weights {seed}", reference=True))
+    return (*models, *extra)
 
 
 def explain_subset_rows(rows: Sequence, per_class: int | None) -> list:
@@ -438,7 +465,7 @@ def leaderboard_of(
 ):
     """The function ``api.report_runs`` calls to make the board from the report's own numbers: one row per
     model in the study's order (its run's section is the detailed one), the background share from
-    ``method``'s attribution records."""
+    ``method``'s attribution records (the normalised background score)."""
     from weirdkinetics.metrics import leaderboard as lb
 
     def board(contents, records: dict[str, list[dict]]):
@@ -448,9 +475,9 @@ def leaderboard_of(
             section = by_run.get(run_ids.get(model.key, ""))
             if section is None:
                 continue
-            share = None
+            score = None
             if method and model.explain and records.get(section.run.run_id):
-                share = lb.background_share(records[section.run.run_id], method, n_boot=n_boot, seed=seed)
+                score = lb.background_score(records[section.run.run_id], method, n_boot=n_boot, seed=seed)
             rows.append(
                 lb.model_row(
                     section.run.model,
@@ -458,7 +485,7 @@ def leaderboard_of(
                     section.metrics,
                     section.variants,
                     lb.originals_accuracy(section.run),
-                    share,
+                    score,
                     reference=model.reference,
                 )
             )
@@ -539,6 +566,9 @@ def run_study(settings: StudySettings, progress: bool = True) -> StudyOutcome:
 
     out, source = _check_before_work(settings)
     settings = replace(settings, out=out)
+    if settings.random_reference:
+        models = with_random_references(settings.models, settings.seed, bool(settings.explain))
+        settings = replace(settings, models=models)
     out.mkdir(parents=True, exist_ok=True)
     record = _Record(out / "study.json")
     outcome = StudyOutcome(out, out / api.DEFAULT_STORE, out / "study.csv", {}, None, {})
