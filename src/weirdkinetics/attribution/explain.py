@@ -8,6 +8,11 @@ each method and the pure statistics of ``metrics.attribution``. One clip's gradi
 
 Methods (``METHODS``): ``gradcam`` (cards that declare a target layer) and ``occlusion`` (every card).
 
+Every number carries its check: the background share with its normalised score (area and the map's own
+resolution, ``metrics.attribution.background_score``); the deletion curve against ``random_repeats`` seeded
+random deletions, whose spread is its noise floor, and only where the target score is at least 2 x chance
+(else "not assessable"); occlusion drops likewise only above 2 x chance.
+
 What replaces removed pixels, and why:
 
 - occlusion (a whole region: the person, or the background): 0 after normalisation, i.e. the card's
