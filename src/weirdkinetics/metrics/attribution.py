@@ -527,6 +527,20 @@ def paired_shares(counted: list[dict], n_boot: int, seed: int) -> MeanEstimate:
     return paired_difference(shares["weird"], shares["real"], n_boot, seed)
 
 
+def randomisation_block(counted: list[dict], rho: MeanEstimate) -> dict | None:
+    """The model-randomisation check of a group: each video's rank correlation with the random-weights
+    twin's map, the twin's name, the verdict on the mean (``randomisation_verdict``); None without a twin."""
+    if not rho.n:
+        return None
+    twins = [(r.get("numbers") or {}).get("randomisation_run") for r in counted]
+    return {
+        "rho": {r["video_id"]: finite_or_none(_value(r, "randomisation_rho")) for r in counted},
+        "against": next((t for t in twins if t), None),
+        "verdict": randomisation_verdict(rho.value),
+        "limit": RANDOMISATION_LIMIT,
+    }
+
+
 def summarise_group(
     method: str, settings_key: str, records: list[dict], n_boot: int = 2000, seed: int = 0
 ) -> dict:
@@ -554,24 +568,7 @@ def summarise_group(
     if method == "gradcam":
         lo = overall["deletion_advantage"].ci95[0]
         entry["beats_random"] = bool(lo is not None and lo > 0)
-    rho = overall["randomisation_rho"]
-    entry["randomisation"] = (
-        {
-            "rho": {r["video_id"]: finite_or_none(_value(r, "randomisation_rho")) for r in counted},
-            "against": next(
-                (
-                    r["numbers"].get("randomisation_run")
-                    for r in counted
-                    if (r.get("numbers") or {}).get("randomisation_run")
-                ),
-                None,
-            ),
-            "verdict": randomisation_verdict(rho.value),
-            "limit": RANDOMISATION_LIMIT,
-        }
-        if rho.n
-        else None
-    )
+    entry["randomisation"] = randomisation_block(counted, overall["randomisation_rho"])
     return entry
 
 

@@ -50,6 +50,25 @@ def settings_text(group: dict) -> str:
     return "; ".join(parts)
 
 
+def _verdict_cells(group: dict, block: dict) -> tuple[str, list]:
+    """The removal check's counts of one summary row: display text and CSV cells."""
+    if group["method"] == "gradcam":
+        counts = [block.get(k, 0) for k in ("faithful", "not_faithful", "not_assessable")]
+        return " / ".join(map(str, counts)) + f" of {block['n']}", counts
+    return f"{block.get('not_assessable', 0)} of {block['n']}", [block.get("not_assessable", 0)]
+
+
+def _number_cells(block: dict, keys: list[str]) -> tuple[list[str], list]:
+    """Each quantity of one summary row: display text and its (value, low, high) CSV cells."""
+    shown, raw = [], []
+    for k in keys:
+        b = block.get(k) or {}
+        ci = b.get("ci95") or [None, None]
+        shown.append(_fmt(b or None))
+        raw += [b.get("value"), ci[0], ci[1]]
+    return shown, raw
+
+
 def summary_table(group: dict, part: str, name: str, title: str) -> Table:
     """One row per split / class / background (``part`` = by_split, by_class, by_background)."""
     keys = [k for k in _COLUMNS if k in group["overall"]]
@@ -68,21 +87,10 @@ def summary_table(group: dict, part: str, name: str, title: str) -> Table:
     rows, csv_rows = [], []
     items = list(group[part].items()) + [("all", group["overall"])]
     for label, block in items:
-        row = [str(label), str(block["n"]), *[_fmt(block.get(k)) for k in keys]]
-        raw: list[object] = [label, block["n"]]
-        for k in keys:
-            b = block.get(k) or {}
-            ci = b.get("ci95") or [None, None]
-            raw += [b.get("value"), ci[0], ci[1]]
-        if group["method"] == "gradcam":
-            counts = [block.get(k, 0) for k in ("faithful", "not_faithful", "not_assessable")]
-            row.append(" / ".join(map(str, counts)) + f" of {block['n']}")
-            raw += counts
-        else:
-            row.append(f"{block.get('not_assessable', 0)} of {block['n']}")
-            raw.append(block.get("not_assessable", 0))
-        rows.append(row)
-        csv_rows.append(raw)
+        shown, raw = _number_cells(block, keys)
+        verdict, counts = _verdict_cells(group, block)
+        rows.append([str(label), str(block["n"]), *shown, verdict])
+        csv_rows.append([label, block["n"], *raw, *counts])
     flags = [["total" if label == "all" else "" for _ in columns] for label, _ in items]
     return Table(name, title, columns, rows, csv_columns, csv_rows, flags=flags, row_header=True)
 
