@@ -200,6 +200,7 @@ def test_occlusion_drops_follow_where_the_evidence_is():
     n = out["occlusion"]["numbers"]
     assert n["person_drop"] > 0 and n["background_drop"] == pytest.approx(0.0, abs=1e-6)
     assert n["background_share"] == pytest.approx(0.0) and n["background_area"] == pytest.approx(0.5)
+    assert n["background_score"] == pytest.approx(0.0) and n["chance"] == pytest.approx(1 / 3)
 
 
 def test_explain_scores_in_exact_fp32_through_the_runners_switch(monkeypatch):

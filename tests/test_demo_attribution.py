@@ -16,6 +16,8 @@ def _groups(out):
     records, overlays = attribution_records(store, runs)
     by_label = {}
     for run in runs:
+        if run.run_id not in records:  # a run the demo no longer has (an older demo in the same folder)
+            continue
         label = next((k for k in ("shortcut", "control") if f" {k} " in run.model), "random")
         summary = attribution_summary(records[run.run_id], n_boot=2000, seed=0)
         by_label[label] = {g["method"]: g for g in summary["groups"]}
