@@ -510,3 +510,31 @@ def test_random_weights_maps_are_never_called_faithful(model, weights, set_of, e
         if group["method"] == "gradcam":
             assert group["overall"]["faithful"] == 0 and not group["beats_random"]
             assert len(group["not_assessable"]) + group["overall"]["not_faithful"] == group["counted"]
+
+
+def test_report_pairs_a_model_with_its_random_weights_twin_for_the_randomisation_check(explain_set, tmp_path):
+    """Model randomisation (Adebayo et al. 2018) with a known answer: a "trained" checkpoint that holds exactly
+    the random copy's weights gives the same maps (rank correlation 1), so the report must say the method is
+    not explaining the model."""
+    same = tmp_path / "same-as-random.pt"
+    torch.save(load_model(TINY, "random:0").module.state_dict(), same)
+    out = tmp_path / "o"
+    for weights in (str(same), "random:0"):
+        api.explain(
+            explain_set,
+            "tiny_c3d",
+            out,
+            weights=weights,
+            segmenter="true",
+            methods=["gradcam"],
+            progress=False,
+        )
+    report = api.make_report(out / "predictions.sqlite", tmp_path / "report")
+    runs = json.loads(report["metrics"].read_text())["runs"]
+    checked = [r for r in runs if not r["provenance"]["weights_digest"].startswith("random")]
+    (group,) = checked[0]["attribution"]["groups"]
+    check = group["randomisation"]
+    assert check["rho"] == {"a": pytest.approx(1.0)} and check["verdict"] == "not explaining the model"
+    assert all(r["attribution"]["groups"][0]["randomisation"] is None for r in runs if r not in checked)
+    html = report["html"].read_text()
+    assert "Grad-CAM is NOT explaining the model" in html
