@@ -381,13 +381,13 @@ def _mean_numbers(per_clip: list[dict]) -> dict:
     for key, value in per_clip[0].items():
         if key == "deletion":
             out[key] = _mean_deletion([c["deletion"] for c in per_clip])
-        elif isinstance(value, bool):
-            out[key] = all(bool(c.get(key)) for c in per_clip)
         elif isinstance(value, (int, float)):
             vals = np.array([c[key] for c in per_clip], dtype=np.float64)
             out[key] = float(np.nanmean(vals)) if np.isfinite(vals).any() else math.nan
         else:
             out[key] = value
+    if "assessable" in out:  # occlusion: judged again at the video's mean target score, as deletion is
+        out["assessable"], out["assessable_reason"] = stats.assessable(out["base_score"], out.get("chance"))
     return out
 
 
