@@ -4,6 +4,7 @@ model computes only that model, and the CLI refuses what it cannot do with one l
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from types import SimpleNamespace
 
 import pytest
@@ -149,6 +150,12 @@ def test_each_explained_trained_card_gets_an_explained_random_copy_as_reference(
     assert with_random_references((trained, ref), seed=3) == (trained, ref)
     assert with_random_references((trained,), explain=False) == (trained,)
     assert with_random_references((A,)) == (A,)  # random weights already: nothing to compare against
+    # the same random copy given unexplained (a --reference row) is explained, not added a second time
+    unexplained = StudyModel("demo_c3d", "random:3", "ref", reference=True, explain=False)
+    assert with_random_references((trained, unexplained), seed=3) == (
+        trained,
+        replace(unexplained, explain=True),
+    )
 
 
 def test_explain_subset_keeps_whole_recordings():

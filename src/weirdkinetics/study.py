@@ -164,12 +164,21 @@ def with_random_references(
     if not explain:
         return tuple(models)
     covered = {m.name for m in models if m.explain and is_random(m.weights)}
-    extra = []
+    out = list(models)
     for m in models:
-        if m.explain and not is_random(m.weights) and m.name not in covered:
-            covered.add(m.name)
-            extra.append(StudyModel(m.name, f"random:{seed}", f"random weights {seed}", reference=True))
-    return (*models, *extra)
+        if not m.explain or is_random(m.weights) or m.name in covered:
+            continue
+        covered.add(m.name)
+        # the same random copy already in the study (e.g. a --reference row not explained) is explained
+        # instead of added twice: both would be one run in the store
+        twin = next(
+            (i for i, o in enumerate(out) if o.name == m.name and o.weights == f"random:{seed}"), None
+        )
+        if twin is not None:
+            out[twin] = replace(out[twin], explain=True)
+        else:
+            out.append(StudyModel(m.name, f"random:{seed}", f"random weights {seed}", reference=True))
+    return tuple(out)
 
 
 def explain_subset_rows(rows: Sequence, per_class: int | None) -> list:
