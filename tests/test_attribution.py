@@ -200,6 +200,7 @@ def test_occlusion_drops_follow_where_the_evidence_is():
     n = out["occlusion"]["numbers"]
     assert n["person_drop"] > 0 and n["background_drop"] == pytest.approx(0.0, abs=1e-6)
     assert n["background_share"] == pytest.approx(0.0) and n["background_area"] == pytest.approx(0.5)
+    assert n["background_score"] == pytest.approx(0.0) and n["chance"] == pytest.approx(1 / 3)
 
 
 def test_explain_scores_in_exact_fp32_through_the_runners_switch(monkeypatch):
@@ -354,7 +355,7 @@ def test_hostile_labels_stay_escaped_in_the_attribution_section(tmp_path):
         "row": {"label": bad, "split": "real", "background": bad, "source_id": "s"},
         "numbers": {
             "background_share": 0.5,
-            "reliance_ratio": 1.0,
+            "background_score": 1.0,
             "person_drop": 0.1,
             "background_drop": 0.1,
         },
@@ -441,3 +442,124 @@ def test_explain_real_footage_with_mediapipe_masks_and_the_cache(tmp_path):
     assert any((out / "mask-cache").rglob("*.npz"))
     again = api.explain(manifest, "tiny_c3d", out, weights="random:0", methods=["occlusion"], progress=False)
     assert again.summary.computed == 0 and again.summary.reused == 3
+
+
+def test_cli_explain_report_needs_no_earlier_evaluate(explain_set, tmp_path, capsys):
+    from weirdkinetics.cli import main
+
+    out = tmp_path / "fresh"  # nothing evaluated here: the run is only explained
+    args = ["explain", "--model", "tiny_c3d", "--weights", "random:0", "--manifest", str(explain_set)]
+    args += ["--out", str(out), "--segmenter", "true", "--method", "occlusion", "--report", "--no-progress"]
+    rc = main(args)
+    captured = capsys.readouterr()
+    assert rc == 0, captured.err
+    html = (out / "report.html").read_text()
+    assert "Where does the model look?" in html and "no usable person mask" in html
+    groups = json.loads((out / "metrics.json").read_text())["runs"][0]["attribution"]["groups"]
+    assert [g["method"] for g in groups] == ["occlusion"] and groups[0]["counted"] == 1
+
+
+def _demo_class_set(tmp_path):
+    """Two lossless videos labelled with demo classes, each with a person square."""
+    from weirdkinetics.encode import write_video
+    from weirdkinetics.labels import DEMO_CLASSES
+    from weirdkinetics.manifest import write_manifest
+
+    rng = np.random.default_rng(1)
+    rows = []
+    for i, label in enumerate(DEMO_CLASSES[:2]):
+        frames = rng.integers(0, 255, (40, 48, 64, 3), dtype=np.uint8)
+        masks = np.zeros((40, 48, 64), bool)
+        masks[:, 8:40, 24:40] = True
+        write_video(tmp_path / f"d{i}.mkv", frames, 15, lossless=True)
+        np.savez_compressed(tmp_path / f"d{i}.mask.npz", masks=masks)
+        rows.append(
+            {"path": f"d{i}.mkv", "label": label, "split": "real", "video_id": f"d{i}",
+             "source_id": f"d{i}", "mask_path": f"d{i}.mask.npz"}
+        )  # fmt: skip
+    return write_manifest(tmp_path / "demo.csv", rows)
+
+
+@pytest.mark.parametrize(
+    "model, weights, set_of",
+    [
+        ("tiny_c3d", "random:0", "k400"),
+        ("tiny_c3d", "random:7", "k400"),
+        ("tiny_c3d_demo", "random:0", "demo"),
+        ("demo_c3d", "random:0", "demo"),
+        ("demo_c3d", "random:5", "demo"),
+    ],
+)
+def test_random_weights_maps_are_never_called_faithful(model, weights, set_of, explain_set, tmp_path):
+    from weirdkinetics.metrics.attribution import FAITHFUL, attribution_summary
+
+    manifest = explain_set if set_of == "k400" else _demo_class_set(tmp_path)
+    out = api.explain(manifest, model, tmp_path / "o", weights=weights, segmenter="true", progress=False)
+    with Store(out.store) as store:
+        rows = [a for a in store.attributions(out.run_id) if a.status == "ok"]
+    assert rows
+    for a in rows:
+        if a.method == "gradcam":
+            deletion = a.numbers["deletion"]
+            assert deletion["verdict"] != FAITHFUL and not deletion["faithful"], deletion
+            assert deletion["base_score"] < 2 * deletion["chance"] or deletion["reason"]
+        else:
+            assert a.numbers["assessable"] is False or a.numbers["base_score"] >= 2 * a.numbers["chance"]
+    records = [{**api._attribution_record(a)} for a in rows]
+    for group in attribution_summary(records, n_boot=50)["groups"]:
+        if group["method"] == "gradcam":
+            assert group["overall"]["faithful"] == 0 and not group["beats_random"]
+            assert len(group["not_assessable"]) + group["overall"]["not_faithful"] == group["counted"]
+
+
+def test_report_pairs_a_model_with_its_random_weights_twin_for_the_randomisation_check(explain_set, tmp_path):
+    """Model randomisation (Adebayo et al. 2018) with a known answer: a "trained" checkpoint that holds exactly
+    the random copy's weights gives the same maps (rank correlation 1), so the report must say the method is
+    not explaining the model."""
+    same = tmp_path / "same-as-random.pt"
+    torch.save(load_model(TINY, "random:0").module.state_dict(), same)
+    out = tmp_path / "o"
+    for weights in (str(same), "random:0"):
+        api.explain(
+            explain_set,
+            "tiny_c3d",
+            out,
+            weights=weights,
+            segmenter="true",
+            methods=["gradcam"],
+            progress=False,
+        )
+    report = api.make_report(out / "predictions.sqlite", tmp_path / "report")
+    runs = json.loads(report["metrics"].read_text())["runs"]
+    checked = [r for r in runs if not r["provenance"]["weights_digest"].startswith("random")]
+    (group,) = checked[0]["attribution"]["groups"]
+    check = group["randomisation"]
+    assert check["rho"] == {"a": pytest.approx(1.0)} and check["verdict"] == "not explaining the model"
+    assert all(r["attribution"]["groups"][0]["randomisation"] is None for r in runs if r not in checked)
+    html = report["html"].read_text()
+    assert "Grad-CAM is NOT explaining the model" in html
+
+
+def test_clips_are_averaged_then_judged_at_the_videos_mean_score():
+    from weirdkinetics.attribution.explain import _mean_numbers
+    from weirdkinetics.metrics.attribution import deletion_result
+
+    def clip(base, salient):
+        deletion = deletion_result((0.1, 0.2), salient, [[0.0, 0.0], [0.01, 0.01]], base, 0.2).to_dict()
+        occlusion = {"base_score": base, "chance": 0.2, "person_drop": base / 2, "assessable": base >= 0.4}
+        return deletion, occlusion
+
+    (d1, o1), (d2, o2) = clip(0.9, [0.5, 0.6]), clip(0.1, [0.0, 0.0])
+    assert d1["verdict"] == "faithful" and d2["verdict"] == "not assessable"
+    occ = _mean_numbers([o1 | {"assessable_reason": ""}, o2 | {"assessable_reason": "below"}])
+    assert (
+        occ["base_score"] == pytest.approx(0.5)
+        and occ["assessable"] is True
+        and occ["assessable_reason"] == ""
+    )
+    cam = _mean_numbers([{"base_score": 0.9, "deletion": d1}, {"base_score": 0.1, "deletion": d2}])[
+        "deletion"
+    ]
+    assert cam["base_score"] == pytest.approx(0.5) and cam["salient_drop"] == pytest.approx([0.25, 0.3])
+    assert np.allclose(cam["random_drops"], [[0.0, 0.0], [0.01, 0.01]])
+    assert cam["verdict"] == "faithful"

@@ -91,7 +91,7 @@ def test_demo_study_orders_the_models_on_every_reliance_column(small_demo):
     reliance = {k for k, c in columns.items() if c["reliance"]}
     assert reliance == {
         "gap", "person_only", "background_only", "swap_person", "swap_background", "contrasted",
-        "background_share",
+        "background_score",
     }  # fmt: skip
     for key in sorted(reliance):
         shortcut = _value(by_name["shortcut"]["cells"][key])

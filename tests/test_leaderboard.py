@@ -13,6 +13,7 @@ from weirdkinetics.metrics.intervals import wilson
 from weirdkinetics.metrics.leaderboard import (
     COLUMN_BY_KEY,
     ModelRow,
+    background_score,
     background_share,
     format_estimate,
     leaderboard,
@@ -79,7 +80,7 @@ def test_row_holds_the_known_numbers():
     # swaps: 5 named the person's action, the other 15 the background's class (bg_label)
     assert (row.cell("swap_person").count, row.cell("swap_background").count) == (5, 15)
     assert row.cell("swap_person").n == 20
-    assert row.cell("contrasted") is None and row.cell("background_share") is None  # no static twins, no maps
+    assert row.cell("contrasted") is None and row.cell("background_score") is None  # no static twins, no maps
     assert isinstance(row.cell("gap"), GapEstimate) and row.cell("gap").resampled_by == "source_id"
     # a missing prediction leaves the denominator, never counts as wrong
     run.videos[0] = _video("rec0_real", "jump", "real", None, "rec0", status="decode_error")
@@ -99,6 +100,24 @@ def test_background_share_counts_original_videos_of_the_method_only():
     assert isinstance(share, MeanEstimate) and share.n == 3 and share.value == pytest.approx(0.5)
     assert share.resampled_by == "source_id" and share.n_clusters == 2
     assert background_share(records, "rise") is None
+
+
+def test_attribution_column_is_the_normalised_score_not_the_raw_share():
+    # a uniform-looking map on a frame whose background is 86 %: raw share 0.86, score 1.0
+    records = [
+        {"method": "gradcam", "status": "ok", "video_id": v, "row": {"source_id": v},
+         "numbers": {"background_share": 0.86, "background_score": s}}
+        for v, s in (("a", 1.0), ("b", 0.9), ("c", 1.1))
+    ]  # fmt: skip
+    run = _run({"real": 18, "weird": 6, "person-only": 4, "background-only": 15, "swap": 5})
+    row = _row(run, background_score(records, n_boot=200))
+    assert row.cell("background_score").value == pytest.approx(1.0)
+    assert background_share(records, n_boot=200).value == pytest.approx(
+        0.86
+    )  # the details keep the raw share
+    col = COLUMN_BY_KEY["background_score"]
+    assert col.kind == "score" and col.better == "lower" and col.reliance
+    assert format_estimate(row.cell("background_score"), col).startswith("1.00 [")
 
 
 def _fixed(name: str, **cells) -> ModelRow:

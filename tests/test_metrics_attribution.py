@@ -38,14 +38,53 @@ def test_background_share_skips_empty_frames_and_is_nan_without_mass():
         A.background_share(np.zeros((2, 4, 4)), np.zeros((2, 4, 3), bool))
 
 
-def test_uniform_saliency_has_reliance_ratio_one():
+def _score(saliency: np.ndarray, person: np.ndarray, grid=None) -> float:
+    share = A.background_share(saliency, person)
+    return A.background_score(share, A.background_area(person), A.person_floor(person, grid))
+
+
+def _coarse_person_map(person: np.ndarray, grid: tuple[int, int, int]) -> np.ndarray:
+    """A map that puts all its mass on the person as a Grad-CAM map of native size ``grid`` can: the mask
+    area-pooled to the grid, brought back up trilinearly (PyTorch, as gradcam does; an independent path)."""
+    import torch
+    import torch.nn.functional as F
+
+    volume = torch.tensor(person, dtype=torch.float64)[None, None]
+    coarse = F.adaptive_avg_pool3d(volume, grid)
+    return F.interpolate(coarse, size=person.shape, mode="trilinear", align_corners=False)[0, 0].numpy()
+
+
+def test_uniform_map_scores_one_and_person_only_map_scores_zero():
     person = _person()
-    share = A.background_share(np.ones((2, 4, 4)), person)
-    area = A.background_area(person)
-    assert share == pytest.approx(0.75) and area == pytest.approx(0.75)
-    assert A.reliance_ratio(share, area) == pytest.approx(1.0)
-    assert A.reliance_ratio(1.0, 0.5) == 2.0
-    assert math.isnan(A.reliance_ratio(math.nan, 0.5)) and math.isnan(A.reliance_ratio(0.5, 0.0))
+    assert A.background_share(np.ones((2, 4, 4)), person) == pytest.approx(0.75)  # the raw share: its area
+    assert _score(np.ones((2, 4, 4)), person) == pytest.approx(1.0)
+    assert _score(person.astype(float), person) == pytest.approx(0.0)
+    assert _score(np.where(person, 0.0, 1.0), person) == pytest.approx(1.0 / 0.75)  # all on the background
+    assert A.background_score(1.0, 0.5) == 2.0 and A.background_score(0.3, 0.8, 0.3) == 0.0
+    assert math.isnan(A.background_score(math.nan, 0.5)) and math.isnan(A.background_score(0.5, 0.0))
+    assert math.isnan(A.background_score(0.5, 0.4, 0.4))  # the grid cannot tell person from background
+
+
+@pytest.mark.parametrize("grid", [(2, 4, 4), (1, 2, 3), (4, 8, 8), (8, 16, 16)])
+def test_coarse_maps_score_zero_on_the_person_and_one_when_uniform(grid):
+    person = np.zeros((8, 16, 16), bool)
+    person[:, 3:13, 6:9] = True  # a narrow upright person: a coarse grid spills much of it
+    person[4:, 3:13, 9:11] = True  # who moves in the second half
+    floor = A.person_floor(person, grid)
+    full = A.person_floor(person, person.shape)
+    assert full == 0.0 and (floor > 0.05 if grid[1] < 16 else floor == pytest.approx(0.0, abs=1e-12))
+    assert _score(_coarse_person_map(person, grid), person, grid) == pytest.approx(0.0, abs=1e-9)
+    assert _score(np.ones(person.shape), person, grid) == pytest.approx(1.0)
+    # the raw share of the best coarse map is far from 0: exactly what the floor removes
+    assert A.background_share(_coarse_person_map(person, grid), person) == pytest.approx(floor)
+
+
+def test_person_floor_refuses_what_it_cannot_use():
+    with pytest.raises(ValueError):
+        A.person_floor(np.zeros((2, 4), bool))
+    with pytest.raises(ValueError):
+        A.person_floor(np.ones((2, 4, 4), bool), (0, 2, 2))
+    assert math.isnan(A.person_floor(np.zeros((2, 4, 4), bool), (1, 2, 2)))
 
 
 def test_occlusion_share():
@@ -76,11 +115,74 @@ def test_deletion_ties_are_broken_at_random_not_by_pixel_order():
 
 def test_deletion_result_flags_maps_that_beat_random():
     good = A.deletion_result((0.1, 0.2), [0.3, 0.5], [0.1, 0.2])
-    assert good.faithful and good.advantage == pytest.approx(0.25)
+    assert good.faithful and good.advantage == pytest.approx(0.25) and good.verdict == A.FAITHFUL
     bad = A.deletion_result((0.1, 0.2), [0.1, 0.1], [0.1, 0.3])
-    assert not bad.faithful
+    assert not bad.faithful and bad.verdict == A.NOT_FAITHFUL
     with pytest.raises(ValueError):
         A.deletion_result((0.1,), [0.1, 0.2], [0.1, 0.2])
+
+
+def test_deletion_needs_a_base_score_above_chance():
+    # a random-weights model: every drop 0.0000 at a base score of 1/400 is never "faithful"
+    flat = A.deletion_result((0.1, 0.2), [1e-5, 2e-5], [[0.0, 0.0], [0.0, 0.0], [0.0, 0.0]], 1 / 400, 1 / 400)
+    assert not flat.faithful and flat.verdict == A.NOT_ASSESSABLE and "chance" in flat.reason
+    # the same curves at a base score well above chance are judged
+    sure = A.deletion_result((0.1, 0.2), [0.3, 0.5], [[0.1, 0.2], [0.1, 0.2], [0.1, 0.2]], 0.9, 0.2)
+    assert sure.faithful and sure.base_score == 0.9 and sure.chance == 0.2
+    assert not A.deletion_result((0.1,), [0.3], [[0.1]], 0.39, 0.2).faithful  # under 2 x chance
+
+
+def test_deletion_needs_an_effect_above_the_noise_floor_of_random_deletions():
+    # random deletions that disagree by about 0.1 among themselves: an advantage of 0.05 is noise
+    noisy = [[0.0, 0.1], [0.2, 0.3], [0.1, 0.2]]
+    within = A.deletion_result((0.1, 0.2), [0.2, 0.25], noisy, 0.9, 0.2)
+    assert within.noise_floor == pytest.approx(2 * 0.1) and within.advantage == pytest.approx(0.075)
+    assert within.verdict == A.NOT_ASSESSABLE and not within.faithful and "noise floor" in within.reason
+    assert A.deletion_result((0.1, 0.2), [0.6, 0.7], noisy, 0.9, 0.2).verdict == A.FAITHFUL
+    assert A.deletion_result((0.1, 0.2), [-0.5, -0.4], noisy, 0.9, 0.2).verdict == A.NOT_FAITHFUL
+    # seeds that agree exactly still leave a floor: 1 % of the base score
+    same = A.deletion_result((0.1,), [0.005], [[0.0], [0.0]], 0.9, 0.2)
+    assert same.noise_floor == pytest.approx(0.009) and same.verdict == A.NOT_ASSESSABLE
+    assert same.to_dict()["random_drops"] == ((0.0,), (0.0,))
+
+
+def test_occlusion_and_deletion_below_chance_are_listed_not_counted():
+    def rec(vid, method, numbers):
+        return {"video_id": vid, "method": method, "settings_key": "k", "status": "ok", "reason": "",
+                "row": {"split": "real", "label": "a", "source_id": vid}, "numbers": numbers}  # fmt: skip
+
+    occ = [
+        rec("sure", "occlusion", {"background_share": 0.2, "person_drop": 0.6, "background_drop": 0.1,
+                                  "assessable": True}),
+        rec("zero", "occlusion", {"background_share": 1.0, "person_drop": 0.0, "background_drop": 0.001,
+                                  "assessable": False, "assessable_reason": "target score 0.0001 is below"}),
+    ]  # fmt: skip
+    (g,) = A.attribution_summary(occ, n_boot=50)["groups"]
+    assert (
+        g["overall"]["person_drop"]["value"] == pytest.approx(0.6) and g["overall"]["person_drop"]["n"] == 1
+    )
+    assert g["overall"]["not_assessable"] == 1 and g["counted"] == 2
+    assert g["not_assessable"] == [
+        {"video_id": "zero", "split": "real", "label": "a", "reason": "target score 0.0001 is below"}
+    ]
+    flat = A.deletion_result((0.1,), [0.0], [[0.0], [0.0]], 0.0025, 0.0025).to_dict()
+    cam = [rec("x", "gradcam", {"background_share": 0.8, "background_score": 1.0, "deletion": flat})]
+    (g,) = A.attribution_summary(cam, n_boot=50)["groups"]
+    assert g["overall"]["faithful"] == 0 and g["overall"]["not_assessable"] == 1 and not g["beats_random"]
+    assert g["overall"]["background_score"]["value"] == 1.0  # the map itself still counts
+    assert g["overall"]["deletion_advantage"]["n"] == 0
+
+
+def test_model_randomisation_rank_correlation():
+    rng = np.random.default_rng(0)
+    a = rng.random((2, 4, 4))
+    assert A.map_rank_correlation(a, 3 * a + 1) == pytest.approx(1.0)  # same ranking, other scale
+    assert A.map_rank_correlation(a, -a) == pytest.approx(-1.0)
+    assert abs(A.map_rank_correlation(a, rng.random((2, 4, 4)))) < 0.5
+    assert math.isnan(A.map_rank_correlation(a, np.ones((2, 4, 4))))  # a constant map has no ranking
+    assert math.isnan(A.map_rank_correlation(a, a[:1]))
+    assert A.randomisation_verdict(0.9) == "not explaining the model"
+    assert A.randomisation_verdict(0.1) == "explains the model" and A.randomisation_verdict(None) is None
 
 
 def test_bootstrap_mean_is_seeded_and_resamples_clusters():
@@ -141,7 +243,7 @@ def _record(video, split, source, share, status="ok", variant=""):
         "row": row,
         "numbers": {
             "background_share": share,
-            "reliance_ratio": None if share is None else share / 0.8,
+            "background_score": None if share is None else share / 0.8,
             "deletion": {"advantage": 0.1, "faithful": True},
         },
     }

@@ -4,6 +4,7 @@ model computes only that model, and the CLI refuses what it cannot do with one l
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from types import SimpleNamespace
 
 import pytest
@@ -131,8 +132,30 @@ def test_explain_adds_the_background_share_for_explained_models_only(videos, tmp
     )
     outcome = run_study(settings, progress=False)
     a, r = outcome.leaderboard.rows
-    assert a.cell("background_share").n == 10 and r.cell("background_share") is None
+    assert a.cell("background_score").n == 10 and r.cell("background_score") is None
     assert r.reference and outcome.computed[-1] == f"explain:{A.key}"
+
+
+def test_each_explained_trained_card_gets_an_explained_random_copy_as_reference():
+    from weirdkinetics.study import with_random_references
+
+    trained = StudyModel("demo_c3d", "ckpt/shortcut.pt", "shortcut")
+    control = StudyModel("demo_c3d", "ckpt/control.pt", "control")
+    chance = StudyModel("tiny_c3d_demo", "random:0", "chance", reference=True, explain=False)
+    models = with_random_references((trained, control, chance), seed=3)
+    assert models[:3] == (trained, control, chance)
+    (ref,) = models[3:]  # one per card, explained, a reference row
+    assert (ref.name, ref.weights, ref.reference, ref.explain) == ("demo_c3d", "random:3", True, True)
+    # a study that already explains a random copy of the card, or explains nothing, gets none
+    assert with_random_references((trained, ref), seed=3) == (trained, ref)
+    assert with_random_references((trained,), explain=False) == (trained,)
+    assert with_random_references((A,)) == (A,)  # random weights already: nothing to compare against
+    # the same random copy given unexplained (a --reference row) is explained, not added a second time
+    unexplained = StudyModel("demo_c3d", "random:3", "ref", reference=True, explain=False)
+    assert with_random_references((trained, unexplained), seed=3) == (
+        trained,
+        replace(unexplained, explain=True),
+    )
 
 
 def test_explain_subset_keeps_whole_recordings():

@@ -554,7 +554,43 @@ def attribution_records(
         records[run.run_id] = [_attribution_record(a) for a in rows]
         prefer = list(qualitative[i]) if qualitative else []
         overlays.update(_run_overlays(run, rows, records[run.run_id], prefer))
+    _add_randomisation(runs, stored, records)
     return records, overlays
+
+
+def _is_random(run: RunResults) -> bool:
+    return str((run.provenance or {}).get("weights_digest", "")).startswith("random")
+
+
+def random_twin(run: RunResults, runs: list[RunResults]) -> RunResults | None:
+    """The run of the same card with random weights among ``runs`` (the study's reference row), when
+    ``run`` itself has trained weights; None otherwise."""
+    name = ((run.provenance or {}).get("model_card") or {}).get("name")
+    if not name or _is_random(run):
+        return None
+    same = [o for o in runs if ((o.provenance or {}).get("model_card") or {}).get("name") == name]
+    return next((o for o in same if _is_random(o)), None)
+
+
+def _add_randomisation(runs: list[RunResults], stored: dict, records: dict[str, list[dict]]) -> None:
+    """The model-randomisation check (Adebayo et al. 2018): each record of a run whose random-weights twin
+    was explained on the same video with the same settings gets ``randomisation_rho``, the Spearman rank
+    correlation between the two stored maps (``metrics.attribution.map_rank_correlation``)."""
+    from weirdkinetics.metrics.attribution import map_rank_correlation
+
+    for run in runs:
+        twin = random_twin(run, runs)
+        if twin is None or run.run_id not in records:
+            continue
+        theirs = {(a.video_id, a.settings_key): a for a in stored.get(twin.run_id, [])}
+        mine = {(a.video_id, a.settings_key): a for a in stored.get(run.run_id, [])}
+        for rec in records[run.run_id]:
+            key = (rec["video_id"], rec["settings_key"])
+            other, own = theirs.get(key), mine.get(key)
+            if other is None or own is None or other.saliency is None or own.saliency is None:
+                continue
+            rho = map_rank_correlation(own.saliency, other.saliency)
+            rec["numbers"] = {**rec["numbers"], "randomisation_rho": rho, "randomisation_run": twin.model}
 
 
 def _attribution_record(a: StoredAttribution) -> dict:
@@ -799,8 +835,19 @@ def explain(
             )
     outcome = ExplainOutcome(out_dir, store_path, job.run_id, model, chosen, summary, manifest)
     if report:
-        outcome.report = make_report(store_path, out_dir, run_ids=[job.run_id], manifest=manifest)
+        outcome.report = _explained_report(store_path, out_dir, job.run_id, manifest)
     return outcome
+
+
+def _explained_report(store_path: Path, out_dir: Path, run_id: str, manifest: Manifest) -> dict:
+    """``explain --report``: the report of the explained run, with its accuracy where ``evaluate`` has scored
+    this manifest, else the attribution section alone (a run only explained holds no prediction)."""
+    whole = load_results(store_path, [run_id])
+    wanted = {(str(r.path.resolve()), r.video_id) for r in manifest.rows}
+    evaluated = any((str(Path(v.path).resolve()), v.video_id) in wanted for run in whole for v in run.videos)
+    if evaluated:
+        return make_report(store_path, out_dir, run_ids=[run_id], manifest=manifest)
+    return report_runs(whole, out_dir, store=store_path).files
 
 
 def _explain_setup(

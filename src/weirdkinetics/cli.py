@@ -366,6 +366,7 @@ def cmd_study(a) -> int:
         seed=a.seed,
         explain=tuple(dict.fromkeys(a.explain or [])),
         explain_per_class=a.explain_per_class,
+        random_reference=not a.no_random_reference,
         classes=a.classes,
         label_map=Path(a.label_map) if a.label_map else None,
         device=a.device,
@@ -708,7 +709,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         choices=["gradcam", "occlusion"],
         help="attribution method (repeat for several; default: none); the first gives the leaderboard's "
-        "background share",
+        "attribution on background (0 = on the person, 1 = uniform); each explained card also gets a "
+        "random-weights copy as its reference row (see --no-random-reference)",
+    )
+    st.add_argument(
+        "--no-random-reference",
+        action="store_true",
+        help="with --explain, do not add the random-weights copy (random:SEED) of each explained card as its "
+        "reference row (the attribution's baseline and the model-randomisation check)",
     )
     st.add_argument(
         "--explain-per-class",

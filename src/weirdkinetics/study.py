@@ -67,7 +67,10 @@ class StudySettings:
     ``batch_size``, ``precision``, ``decode_workers``: evaluate's. ``engine``, ``address``, ``actors``: where
     synth, evaluate and explain run (``ENGINES``). ``derived``: manifests of derived rows made elsewhere
     (synth's columns: ``variant``, ``source_video_id``, ``synth_status``), evaluated and reported with the
-    variants, e.g. the demo's exact actor-free renders (``background-only-truth``)."""
+    variants, e.g. the demo's exact actor-free renders (``background-only-truth``). ``random_reference``: with
+    ``explain``, each explained card also gets a random-weights copy (``random:SEED``), evaluated and explained
+    as its reference row (``with_random_references``): the attribution numbers' own baseline and the
+    model-randomisation check's other half."""
 
     manifest: Path
     models: tuple[StudyModel, ...]
@@ -91,6 +94,7 @@ class StudySettings:
     actors: int | None = None
     n_boot: int = 2000
     derived: tuple[Path, ...] = ()
+    random_reference: bool = True
 
 
 @dataclass
@@ -146,6 +150,38 @@ def check_settings(settings: StudySettings) -> None:
             f"{option('explain')} reads the manifest's labels as they are, without {option('label_map')}: explain separately "
             "('weirdkinetics explain') or relabel the manifest"
         )
+
+
+def is_random(weights: str | None) -> bool:
+    """True for ``random`` / ``random:SEED`` weights."""
+    return bool(weights) and (weights == "random" or weights.startswith("random:"))
+
+
+def with_random_references(
+    models: Sequence[StudyModel], seed: int = 0, explain: bool = True
+) -> tuple[StudyModel, ...]:
+    """``models`` followed by one explained random-weights copy (``random:SEED``) of each card explained with
+    trained weights, unless the study already explains a random copy of it. A map's background score means
+    something only beside the same network's score without training (a uniform map and an untrained one
+    both sit near 1), and the model-randomisation check (Adebayo et al. 2018) compares their maps."""
+    if not explain:
+        return tuple(models)
+    covered = {m.name for m in models if m.explain and is_random(m.weights)}
+    out = list(models)
+    for m in models:
+        if not m.explain or is_random(m.weights) or m.name in covered:
+            continue
+        covered.add(m.name)
+        # the same random copy already in the study (e.g. a --reference row not explained) is explained
+        # instead of added twice: both would be one run in the store
+        twin = next(
+            (i for i, o in enumerate(out) if o.name == m.name and o.weights == f"random:{seed}"), None
+        )
+        if twin is not None:
+            out[twin] = replace(out[twin], explain=True)
+        else:
+            out.append(StudyModel(m.name, f"random:{seed}", f"random weights {seed}", reference=True))
+    return tuple(out)
 
 
 def explain_subset_rows(rows: Sequence, per_class: int | None) -> list:
@@ -441,7 +477,7 @@ def leaderboard_of(
 ):
     """The function ``api.report_runs`` calls to make the board from the report's own numbers: one row per
     model in the study's order (its run's section is the detailed one), the background share from
-    ``method``'s attribution records."""
+    ``method``'s attribution records (the normalised background score)."""
     from weirdkinetics.metrics import leaderboard as lb
 
     def board(contents, records: dict[str, list[dict]]):
@@ -451,9 +487,9 @@ def leaderboard_of(
             section = by_run.get(run_ids.get(model.key, ""))
             if section is None:
                 continue
-            share = None
+            score = None
             if method and model.explain and records.get(section.run.run_id):
-                share = lb.background_share(records[section.run.run_id], method, n_boot=n_boot, seed=seed)
+                score = lb.background_score(records[section.run.run_id], method, n_boot=n_boot, seed=seed)
             rows.append(
                 lb.model_row(
                     section.run.model,
@@ -461,7 +497,7 @@ def leaderboard_of(
                     section.metrics,
                     section.variants,
                     lb.originals_accuracy(section.run),
-                    share,
+                    score,
                     reference=model.reference,
                 )
             )
@@ -542,6 +578,9 @@ def run_study(settings: StudySettings, progress: bool = True) -> StudyOutcome:
 
     out, source = _check_before_work(settings)
     settings = replace(settings, out=out)
+    if settings.random_reference:
+        models = with_random_references(settings.models, settings.seed, bool(settings.explain))
+        settings = replace(settings, models=models)
     out.mkdir(parents=True, exist_ok=True)
     record = _Record(out / "study.json")
     outcome = StudyOutcome(out, out / api.DEFAULT_STORE, out / "study.csv", {}, None, {})

@@ -8,6 +8,11 @@ each method and the pure statistics of ``metrics.attribution``. One clip's gradi
 
 Methods (``METHODS``): ``gradcam`` (cards that declare a target layer) and ``occlusion`` (every card).
 
+Every number carries its check: the background share with its normalised score (area and the map's own
+resolution, ``metrics.attribution.background_score``); the deletion curve against ``random_repeats`` seeded
+random deletions, whose spread is its noise floor, and only where the target score is at least 2 x chance
+(else "not assessable"); occlusion drops likewise only above 2 x chance.
+
 What replaces removed pixels, and why:
 
 - occlusion (a whole region: the person, or the background): 0 after normalisation, i.e. the card's
@@ -95,6 +100,7 @@ class ExplainSettings:
     deletion_fill: str = "blur:1/8"  # deletion curves: Gaussian blur, sigma 1/8 of the crop side
     fractions: tuple[float, ...] = stats.DELETION_FRACTIONS
     seed: int = 0
+    random_repeats: int = 3  # seeded random deletions per fraction: their spread is the noise floor
     classes: tuple[str, ...] = ()
     confirm_person: bool = (
         True  # as synth: a segmenter's mask needs MediaPipe's pose detector to find someone
@@ -131,6 +137,7 @@ class ExplainSettings:
             d.update(
                 fractions=list(self.fractions),
                 seed=self.seed,
+                random_repeats=self.random_repeats,
                 layers=list(card.cam_layers),
                 random="map-cells",
                 deletion_fill=self.deletion_fill,
@@ -288,53 +295,82 @@ def explain_clip(
     target = int(scorer.index[target_pos])
     if base is None:
         base = float(scorer.restricted(clip[None])[0, target_pos])
-    area = stats.background_area(person)
+    chance = 1.0 / len(scorer.classes)
     out: dict[str, dict] = {}
     if "gradcam" in methods:
-        info: dict = {}
-        saliency = gradcam(model, clip, target, info)
-        share = stats.background_share(saliency, person)
-        _, grid_h, grid_w = info["grid"]
-        # the random baseline removes regions as coarse as one cell of the map's native grid
-        block = (max(1, round(clip.shape[-2] / grid_h)), max(1, round(clip.shape[-1] / grid_w)))
-        salient, random = stats.deletion_masks(saliency, settings.fractions, settings.seed, block)
-        fill = blurred(clip, clip.shape[-1] / 8)
-        batch = _removed(clip, np.concatenate([salient, random]), fill)
-        scores = scorer.restricted(batch)[:, target_pos].numpy().astype(np.float64)
-        f = len(settings.fractions)
-        deletion = stats.deletion_result(settings.fractions, base - scores[:f], base - scores[f:])
-        out["gradcam"] = {
-            "numbers": {
-                "background_share": share,
-                "background_area": area,
-                "reliance_ratio": stats.reliance_ratio(share, area),
-                "base_score": base,
-                "deletion": deletion.to_dict(),
-            },
-            "saliency": saliency,
-        }
+        out["gradcam"] = _gradcam_numbers(model, scorer, clip, person, target, target_pos, settings, base)
     if "occlusion" in methods:
-        both = _removed(clip, np.stack([person, ~person]))
-        scores = scorer.restricted(both)[:, target_pos].numpy().astype(np.float64)
-        person_drop, background_drop = base - scores[0], base - scores[1]
-        share = stats.occlusion_share(person_drop, background_drop)
-        # the occlusion "map": each region's score drop spread evenly over its pixels
-        t = person.shape[0]
-        inside = max(person.sum(), 1) / t
-        outside = max((~person).sum(), 1) / t
-        saliency = np.where(person, max(person_drop, 0.0) / inside, max(background_drop, 0.0) / outside)
-        out["occlusion"] = {
-            "numbers": {
-                "background_share": share,
-                "background_area": area,
-                "reliance_ratio": stats.reliance_ratio(share, area),
-                "base_score": base,
-                "person_drop": person_drop,
-                "background_drop": background_drop,
-            },
-            "saliency": saliency.astype(np.float32),
-        }
+        out["occlusion"] = _occlusion_numbers(scorer, clip, person, target_pos, base, chance)
     return out
+
+
+def _share_numbers(share: float, person: np.ndarray, floor: float) -> dict:
+    """The raw background share, the background's area and the normalised score (``stats.background_score``)."""
+    area = stats.background_area(person)
+    return {
+        "background_score": stats.background_score(share, area, floor),
+        "background_share": share,
+        "background_area": area,
+        "person_floor": floor,
+    }
+
+
+def _gradcam_numbers(
+    model: LoadedModel,
+    scorer: Scorer,
+    clip: torch.Tensor,
+    person: np.ndarray,
+    target: int,
+    target_pos: int,
+    settings: ExplainSettings,
+    base: float,
+) -> dict:
+    """Grad-CAM's map, its shares and its deletion check against ``random_repeats`` seeded random deletions."""
+    info: dict = {}
+    saliency = gradcam(model, clip, target, info)
+    share = stats.background_share(saliency, person)
+    _, grid_h, grid_w = info["grid"]
+    # the random baseline removes regions as coarse as one cell of the map's native grid
+    block = (max(1, round(clip.shape[-2] / grid_h)), max(1, round(clip.shape[-1] / grid_w)))
+    masks = [
+        stats.deletion_masks(saliency, settings.fractions, settings.seed + k, block)
+        for k in range(max(1, settings.random_repeats))
+    ]
+    fill = blurred(clip, clip.shape[-1] / 8)
+    batch = _removed(clip, np.concatenate([masks[0][0], *(random for _, random in masks)]), fill)
+    scores = scorer.restricted(batch)[:, target_pos].numpy().astype(np.float64)
+    f = len(settings.fractions)
+    drops = (base - scores).reshape(-1, f)
+    deletion = stats.deletion_result(settings.fractions, drops[0], drops[1:], base, 1.0 / len(scorer.classes))
+    numbers = _share_numbers(share, person, stats.person_floor(person, info["grid"]))
+    numbers.update(base_score=base, deletion=deletion.to_dict())
+    return {"numbers": numbers, "saliency": saliency}
+
+
+def _occlusion_numbers(
+    scorer: Scorer, clip: torch.Tensor, person: np.ndarray, target_pos: int, base: float, chance: float
+) -> dict:
+    """The score with the person removed and with the background removed; not assessable below chance."""
+    both = _removed(clip, np.stack([person, ~person]))
+    scores = scorer.restricted(both)[:, target_pos].numpy().astype(np.float64)
+    person_drop, background_drop = base - scores[0], base - scores[1]
+    share = stats.occlusion_share(person_drop, background_drop)
+    # the occlusion "map": each region's score drop spread evenly over its pixels
+    t = person.shape[0]
+    inside = max(person.sum(), 1) / t
+    outside = max((~person).sum(), 1) / t
+    saliency = np.where(person, max(person_drop, 0.0) / inside, max(background_drop, 0.0) / outside)
+    ok, reason = stats.assessable(base, chance)
+    numbers = _share_numbers(share, person, 0.0)  # the regions are the mask itself: no resolution floor
+    numbers.update(
+        base_score=base,
+        chance=chance,
+        person_drop=person_drop,
+        background_drop=background_drop,
+        assessable=ok,
+        assessable_reason=reason,
+    )
+    return {"numbers": numbers, "saliency": saliency.astype(np.float32)}
 
 
 def _mean_numbers(per_clip: list[dict]) -> dict:
@@ -344,16 +380,28 @@ def _mean_numbers(per_clip: list[dict]) -> dict:
     out: dict[str, Any] = {}
     for key, value in per_clip[0].items():
         if key == "deletion":
-            fr = value["fractions"]
-            s = np.mean([c["deletion"]["salient_drop"] for c in per_clip], axis=0)
-            r = np.mean([c["deletion"]["random_drop"] for c in per_clip], axis=0)
-            out[key] = stats.deletion_result(tuple(fr), s, r).to_dict()
+            out[key] = _mean_deletion([c["deletion"] for c in per_clip])
         elif isinstance(value, (int, float)):
             vals = np.array([c[key] for c in per_clip], dtype=np.float64)
             out[key] = float(np.nanmean(vals)) if np.isfinite(vals).any() else math.nan
         else:
             out[key] = value
+    if "assessable" in out:  # occlusion: judged again at the video's mean target score, as deletion is
+        out["assessable"], out["assessable_reason"] = stats.assessable(out["base_score"], out.get("chance"))
     return out
+
+
+def _mean_deletion(per_clip: list[dict]) -> dict:
+    """The clips' deletion curves averaged point by point (and seed by seed), judged again at the mean base
+    score: a video is faithful on average, not clip by clip."""
+    first = per_clip[0]
+    salient = np.mean([c["salient_drop"] for c in per_clip], axis=0)
+    random = np.mean([c.get("random_drops") or [c["random_drop"]] for c in per_clip], axis=0)
+    bases = [c["base_score"] for c in per_clip if c.get("base_score") is not None]
+    base = float(np.mean(bases)) if bases else math.inf
+    return stats.deletion_result(
+        tuple(first["fractions"]), salient, random, base, first.get("chance")
+    ).to_dict()
 
 
 # -- one row -------------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Statistics of saliency maps against person masks: background share, reliance ratio, deletion curves,
+"""Statistics of saliency maps against person masks: background share and its area- and resolution-normalised
+score, deletion curves with a noise floor,
 occlusion shares, and their summaries with cluster-bootstrap intervals.
 
 Pure numpy over arrays; no torch, no IO. Saliency: float (T, H, W), any non-negative scale (only positive
@@ -56,12 +57,76 @@ def background_area(person: np.ndarray) -> float:
     return float(np.mean(1.0 - person.mean(axis=(1, 2))))
 
 
-def reliance_ratio(share: float, area: float) -> float:
-    """Background share / background area share: 1.0 looks everywhere alike, above 1 looks at the
-    background more than its area. NaN when either is undefined or the area is zero."""
-    if not (math.isfinite(share) and math.isfinite(area)) or area <= 0:
+def _linear_resample(volume: np.ndarray, axis: int, size: int) -> np.ndarray:
+    """Linear interpolation of ``volume`` along ``axis`` to ``size`` samples, with PyTorch's
+    ``align_corners=False`` convention (sample i sits at source coordinate (i + 0.5) * n / size - 0.5, clamped),
+    so a coarse grid comes back exactly as ``F.interpolate(..., mode="trilinear")`` brings a Grad-CAM map up.
+    Written here because ``metrics`` never imports torch, and scipy's zoom places samples differently."""
+    n = volume.shape[axis]
+    if n == size:
+        return volume
+    coord = np.clip((np.arange(size) + 0.5) * n / size - 0.5, 0.0, n - 1)
+    low = np.floor(coord).astype(int)
+    high = np.minimum(low + 1, n - 1)
+    shape = [1] * volume.ndim
+    shape[axis] = size
+    weight = (coord - low).reshape(shape)
+    return np.take(volume, low, axis=axis) * (1 - weight) + np.take(volume, high, axis=axis) * weight
+
+
+def _area_average(volume: np.ndarray, axis: int, size: int) -> np.ndarray:
+    """Mean of ``volume`` over the ``size`` cells of a coarser grid along ``axis``, cell i covering
+    ``[floor(i * n / size), ceil((i + 1) * n / size))`` as adaptive average pooling does (cells overlap by a
+    pixel where ``n`` is not a multiple of ``size``)."""
+    n = volume.shape[axis]
+    if n == size:
+        return volume
+    cells = np.arange(size)
+    starts, ends = (cells * n) // size, -((-(cells + 1) * n) // size)
+    pad = [(0, 0)] * volume.ndim
+    pad[axis] = (1, 0)
+    total = np.pad(np.cumsum(volume, axis=axis), pad)
+    shape = [1] * volume.ndim
+    shape[axis] = size
+    sums = np.take(total, ends, axis=axis) - np.take(total, starts, axis=axis)
+    return sums / (ends - starts).reshape(shape)
+
+
+def person_floor(person: np.ndarray, grid: tuple[int, int, int] | None = None) -> float:
+    """The background share of a map that puts all its mass on the person as far as the map's resolution
+    allows: the person mask brought to the map's native ``grid`` (T', h, w) by area average, then back up
+    to (T, H, W) linearly, as Grad-CAM's map is. 0.0 at full resolution (``grid`` None or the mask's own);
+    a coarse grid spills part of the person onto the background, so even a perfect map scores above 0.
+
+    person: bool (T, H, W). NaN when the mask is empty everywhere."""
+    person = np.asarray(person, dtype=bool)
+    if person.ndim != 3 or person.size == 0:
+        raise ValueError(f"person mask must be a non-empty (T, H, W) array, got {person.shape}")
+    if grid is None or tuple(grid) == person.shape:
+        return 0.0 if person.any() else math.nan
+    if len(grid) != 3 or min(grid) < 1:
+        raise ValueError(f"grid must be three positive sizes (T', h, w), got {grid}")
+    ideal = person.astype(np.float64)
+    for axis, size in enumerate(grid):
+        ideal = _area_average(ideal, axis, min(int(size), person.shape[axis]))
+    for axis, size in enumerate(person.shape):
+        ideal = _linear_resample(ideal, axis, size)
+    return background_share(ideal, person)
+
+
+def background_score(share: float, area: float, floor: float = 0.0) -> float:
+    """The background share normalised for the background's area and the map's resolution:
+    ``(share - floor) / (area - floor)``. 0.0: all mass on the person as far as the map's resolution allows
+    (``floor``, see ``person_floor``); 1.0: as much on the background as its area (a uniform map, or a map
+    that ignores where the person is); above 1: more on the background than its area.
+
+    The raw share cannot tell a biased model from a random one: on a frame whose background is 86 % of the
+    pixels a uniform map already scores 0.86. NaN when a number is undefined or when the map's resolution
+    cannot tell the person from the background (``area - floor`` at most 1e-6)."""
+    values = (share, area, floor)
+    if not all(math.isfinite(v) for v in values) or area - floor <= 1e-6:
         return math.nan
-    return float(share / area)
+    return float((share - floor) / (area - floor))
 
 
 def occlusion_share(person_drop: float, background_drop: float) -> float:
@@ -121,12 +186,56 @@ def deletion_masks(
     )
 
 
+FAITHFUL, NOT_FAITHFUL, NOT_ASSESSABLE = "faithful", "not faithful", "not assessable"
+"""A deletion check's verdicts: only an assessable video can be called faithful (or not)."""
+
+ABOVE_CHANCE = 2.0
+"""A video is assessable only when its target score is at least this many times chance (1 / classes): a
+model that gives the target no more than about chance has nothing a map could explain, and every drop is
+then noise around a score near its floor (a random-weights model: every drop 0.0000 at a base of 1/400)."""
+
+NOISE_SIGMAS = 2.0
+"""The noise floor: this many standard deviations of the mean drop of one random deletion across seeds."""
+
+MIN_EFFECT = 0.01
+"""The noise floor is never below this share of the base score: a score that barely moves whatever is
+removed (a model that ignores its input) has no effect to compare, however alike the random seeds are."""
+
+
+def assessable(base_score: float, chance: float | None) -> tuple[bool, str]:
+    """Pure: can a removal check say anything about this clip? ``(True, "")`` when the target score is at
+    least ``ABOVE_CHANCE`` x chance, else ``(False, reason)``. chance None: not checked."""
+    if not math.isfinite(base_score):
+        return False, "no target score"
+    if chance is not None and base_score < ABOVE_CHANCE * chance:
+        return False, (
+            f"target score {base_score:.4f} is below {ABOVE_CHANCE:g} x chance ({chance:.4f}): the model does "
+            "not recognise the class here, so no removal can show what it relies on"
+        )
+    return True, ""
+
+
+def noise_floor(random_drops: np.ndarray, base_score: float) -> float:
+    """How far a random deletion's mean drop wanders: ``NOISE_SIGMAS`` standard deviations (across the
+    seeds, ddof 1) of each seed's drop averaged over fractions, and at least ``MIN_EFFECT`` x the base
+    score. random_drops: float (R, F), one row per seed (R >= 2 for a spread; with one seed only the
+    minimum applies)."""
+    drops = np.asarray(random_drops, dtype=np.float64).reshape(-1, np.shape(random_drops)[-1])
+    per_seed = drops.mean(axis=1)
+    spread = float(np.std(per_seed, ddof=1)) if per_seed.size > 1 else 0.0
+    return max(NOISE_SIGMAS * spread, MIN_EFFECT * max(float(base_score), 0.0))
+
+
 @dataclass(frozen=True)
 class DeletionResult:
     """Target-score drops after removing the most salient pixels vs random pixels (same fractions).
 
-    ``advantage`` = mean over fractions of (salient drop - random drop); ``faithful`` when it is positive:
-    removing what the map calls important hurts more than removing as much at random.
+    ``random_drop``: the mean over ``random_drops`` (one row per seed of the random order). ``advantage`` =
+    mean over fractions of (salient drop - random drop). ``verdict``: ``faithful`` when the clip is
+    assessable (``assessable``: target score above chance) and the advantage exceeds ``noise_floor``
+    (removing what the map calls important hurts more than removing as much at random, by more than random
+    removals differ among themselves); ``not faithful`` when it falls below minus the floor; else ``not
+    assessable``, with the ``reason``.
     """
 
     fractions: tuple[float, ...]
@@ -134,27 +243,95 @@ class DeletionResult:
     random_drop: tuple[float, ...]
     advantage: float
     faithful: bool
+    random_drops: tuple[tuple[float, ...], ...] = ()
+    base_score: float | None = None
+    chance: float | None = None
+    noise_floor: float = 0.0
+    verdict: str = NOT_ASSESSABLE
+    reason: str = ""
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
+def _verdict(advantage: float, floor: float, base: float, chance: float | None) -> tuple[str, str]:
+    ok, reason = assessable(base, chance)
+    if not ok:
+        return NOT_ASSESSABLE, reason
+    if advantage > floor:
+        return FAITHFUL, ""
+    if advantage < -floor:
+        return (
+            NOT_FAITHFUL,
+            f"deleting the salient pixels hurts less than random deletion by {-advantage:.4f}",
+        )
+    return NOT_ASSESSABLE, (
+        f"the map's advantage over random deletion ({advantage:+.4f}) is within the noise floor "
+        f"({floor:.4f}) of random deletions"
+    )
+
+
 def deletion_result(
-    fractions: tuple[float, ...], salient_drop: np.ndarray, random_drop: np.ndarray
+    fractions: tuple[float, ...],
+    salient_drop: np.ndarray,
+    random_drops: np.ndarray,
+    base_score: float = math.inf,
+    chance: float | None = None,
 ) -> DeletionResult:
-    """salient_drop, random_drop: float (F,) score drops (base score - score after removal)."""
+    """salient_drop: float (F,) score drops (base score - score after removal); random_drops: float (R, F),
+    the drops of R seeded random deletions of the same sizes (or (F,) for one); base_score: the clip's target
+    score; chance: 1 / the number of classes the score is restricted to (None: not checked)."""
     s = np.asarray(salient_drop, dtype=np.float64).ravel()
-    r = np.asarray(random_drop, dtype=np.float64).ravel()
-    if s.shape != r.shape or s.size != len(fractions) or s.size == 0:
-        raise ValueError(f"need one drop per fraction ({len(fractions)}), got {s.size} and {r.size}")
-    advantage = float(np.mean(s - r))
+    r = np.asarray(random_drops, dtype=np.float64)
+    r = r.reshape(-1, r.shape[-1]) if r.ndim else r.reshape(1, 1)
+    if r.shape[1] != s.size or s.size != len(fractions) or s.size == 0:
+        raise ValueError(f"need one drop per fraction ({len(fractions)}), got {s.size} and {r.shape}")
+    mean_random = r.mean(axis=0)
+    advantage = float(np.mean(s - mean_random))
+    base = float(base_score)
+    floor = noise_floor(r, base if math.isfinite(base) else 0.0)
+    verdict, reason = _verdict(advantage, floor, base if math.isfinite(base) else 1.0, chance)
     return DeletionResult(
         tuple(float(f) for f in fractions),
         tuple(map(float, s)),
-        tuple(map(float, r)),
+        tuple(map(float, mean_random)),
         advantage,
-        advantage > 0,
+        verdict == FAITHFUL,
+        tuple(tuple(map(float, row)) for row in r),
+        base if math.isfinite(base) else None,
+        chance,
+        floor,
+        verdict,
+        reason,
     )
+
+
+# -- model randomisation (Adebayo et al. 2018) ---------------------------------------------------------
+
+RANDOMISATION_LIMIT = 0.5
+"""A method whose maps keep a mean Spearman rank correlation of at least this between a model and the same
+network with random weights does not explain the model: its maps come from the input (edges, the
+architecture's receptive fields), not from what training taught."""
+
+
+def map_rank_correlation(a: np.ndarray, b: np.ndarray) -> float:
+    """Spearman rank correlation between two maps of one clip (same shape, e.g. float (T, h, w)), over all
+    their values (``scipy.stats.spearmanr``). NaN when either map is constant (no ranking) or the shapes
+    differ (maps of two different views cannot be compared)."""
+    from scipy.stats import spearmanr
+
+    a, b = np.asarray(a, dtype=np.float64).ravel(), np.asarray(b, dtype=np.float64).ravel()
+    if a.shape != b.shape or a.size < 2 or np.ptp(a) == 0 or np.ptp(b) == 0:
+        return math.nan
+    return float(spearmanr(a, b).statistic)
+
+
+def randomisation_verdict(mean_rho: float | None, limit: float = RANDOMISATION_LIMIT) -> str | None:
+    """``"explains the model"`` when the maps change with the weights (mean rank correlation below
+    ``limit``), ``"not explaining the model"`` otherwise, None without a number."""
+    if mean_rho is None or not math.isfinite(mean_rho):
+        return None
+    return "explains the model" if mean_rho < limit else "not explaining the model"
 
 
 # -- summaries -----------------------------------------------------------------------------------------
@@ -207,9 +384,35 @@ OK_ATTRIBUTION = COUNTED
 """Statuses whose numbers are counted (as in evaluation: short and partial are flagged, not dropped)."""
 
 _QUANTITIES = {
-    "gradcam": ("background_share", "reliance_ratio", "deletion_advantage"),
-    "occlusion": ("background_share", "reliance_ratio", "person_drop", "background_drop"),
+    "gradcam": ("background_score", "background_share", "deletion_advantage", "randomisation_rho"),
+    "occlusion": (
+        "background_score",
+        "background_share",
+        "person_drop",
+        "background_drop",
+        "randomisation_rho",
+    ),
 }
+
+_ASSESSED = {"deletion_advantage"}
+"""Grad-CAM's quantities averaged over assessable videos only (the map itself is counted everywhere)."""
+
+
+def verdict_of(record: dict) -> str | None:
+    """A record's removal verdict: Grad-CAM's deletion verdict, occlusion's ``not assessable`` (a target
+    score below chance) or None (assessable occlusion, or a record stored before verdicts existed)."""
+    numbers = record.get("numbers") or {}
+    if record.get("method") == "gradcam":
+        deletion = numbers.get("deletion") or {}
+        return deletion.get("verdict") or (FAITHFUL if deletion.get("faithful") else None)
+    return NOT_ASSESSABLE if numbers.get("assessable") is False else None
+
+
+def _assessable_reason(record: dict) -> str:
+    numbers = record.get("numbers") or {}
+    if record.get("method") == "gradcam":
+        return str((numbers.get("deletion") or {}).get("reason", ""))
+    return str(numbers.get("assessable_reason", ""))
 
 
 def group_of(record: dict) -> str:
@@ -236,7 +439,11 @@ _PARTS: tuple[tuple[str, Callable[[dict], str]], ...] = (
 
 
 def _value(record: dict, key: str) -> float:
+    """One quantity of a record; NaN where it has none, and where the record's removal check is not
+    assessable (every occlusion number; Grad-CAM's deletion advantage)."""
     numbers = record.get("numbers") or {}
+    if verdict_of(record) == NOT_ASSESSABLE and (record.get("method") == "occlusion" or key in _ASSESSED):
+        return math.nan
     if key == "deletion_advantage":
         value = (numbers.get("deletion") or {}).get("advantage")
     else:
@@ -257,11 +464,26 @@ def _block(records: list[dict], method: str, means: dict[str, MeanEstimate]) -> 
     """One row of a summary: how many records, each quantity's mean, and (Grad-CAM) the faithful maps."""
     out: dict = {"n": len(records)}
     out.update((key, est.to_dict()) for key, est in means.items())
+    verdicts = [verdict_of(r) for r in records]
     if method == "gradcam":
-        out["faithful"] = sum(
-            bool(((r.get("numbers") or {}).get("deletion") or {}).get("faithful")) for r in records
-        )
+        out["faithful"] = verdicts.count(FAITHFUL)
+        out["not_faithful"] = verdicts.count(NOT_FAITHFUL)
+    out["not_assessable"] = verdicts.count(NOT_ASSESSABLE)
     return out
+
+
+def _not_assessable(counted: list[dict]) -> list[dict]:
+    """The counted rows whose removal check could not say anything, with the reason."""
+    return [
+        {
+            "video_id": r["video_id"],
+            "split": group_of(r),
+            "label": (r.get("row") or {}).get("label", ""),
+            "reason": _assessable_reason(r),
+        }
+        for r in counted
+        if verdict_of(r) == NOT_ASSESSABLE
+    ]
 
 
 def _status_counts(records: list[dict]) -> dict[str, int]:
@@ -305,6 +527,20 @@ def paired_shares(counted: list[dict], n_boot: int, seed: int) -> MeanEstimate:
     return paired_difference(shares["weird"], shares["real"], n_boot, seed)
 
 
+def randomisation_block(counted: list[dict], rho: MeanEstimate) -> dict | None:
+    """The model-randomisation check of a group: each video's rank correlation with the random-weights
+    twin's map, the twin's name, the verdict on the mean (``randomisation_verdict``); None without a twin."""
+    if not rho.n:
+        return None
+    twins = [(r.get("numbers") or {}).get("randomisation_run") for r in counted]
+    return {
+        "rho": {r["video_id"]: finite_or_none(_value(r, "randomisation_rho")) for r in counted},
+        "against": next((t for t in twins if t), None),
+        "verdict": randomisation_verdict(rho.value),
+        "limit": RANDOMISATION_LIMIT,
+    }
+
+
 def summarise_group(
     method: str, settings_key: str, records: list[dict], n_boot: int = 2000, seed: int = 0
 ) -> dict:
@@ -319,6 +555,7 @@ def summarise_group(
         "counted": len(counted),
         "status": _status_counts(records),
         "not_counted": _not_counted(records),
+        "not_assessable": _not_assessable(counted),
         "overall": _block(counted, method, overall),
     }
     entry.update((name, _breakdown(counted, field_of, method, n_boot, seed)) for name, field_of in _PARTS)
@@ -331,6 +568,7 @@ def summarise_group(
     if method == "gradcam":
         lo = overall["deletion_advantage"].ci95[0]
         entry["beats_random"] = bool(lo is not None and lo > 0)
+    entry["randomisation"] = randomisation_block(counted, overall["randomisation_rho"])
     return entry
 
 
@@ -358,15 +596,18 @@ __all__ = [
     "MeanEstimate",
     "attribution_summary",
     "background_area",
+    "background_score",
     "background_share",
     "deletion_masks",
     "deletion_result",
     "group_of",
     "intervals_disjoint",
+    "map_rank_correlation",
     "occlusion_share",
     "paired_difference",
     "paired_shares",
-    "reliance_ratio",
+    "person_floor",
+    "randomisation_verdict",
     "summarise",
     "summarise_group",
 ]

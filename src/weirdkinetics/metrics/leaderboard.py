@@ -4,7 +4,7 @@ that compare models only where their intervals separate. Pure: no torch, no IO.
 A row's cells are the frozen types the rest of ``metrics`` computes (``Proportion``, ``GapEstimate``,
 ``MeanEstimate``), picked from a run's ``RunMetrics`` and ``VariantMetrics`` and its attribution records;
 nothing is recomputed here except the two numbers no other module gives: accuracy over the original
-(non-derived) videos and the mean background share of the attribution maps over those videos.
+(non-derived) videos and the mean normalised background score of the attribution maps over those videos.
 
 The summary never over-claims: a sentence compares two models on one column only when the two 95 %
 intervals are disjoint (a stricter rule than a test at 5 %), and says nothing otherwise.
@@ -36,8 +36,8 @@ Better = Literal["higher", "lower"]
 class Column:
     """One leaderboard column. ``better``: which way is better for the model (less background reliance,
     more accuracy); ``reliance``: the column measures background reliance (``more_reliant`` says which
-    way means more). ``kind``: ``accuracy``, ``rate``, ``gap`` or ``share`` (how the number reads).
-    ``claim``: the summary's sentence, with ``{a}`` the model whose number is higher and ``{b}`` the other;
+    way means more). ``kind``: ``accuracy``, ``rate``, ``gap`` or ``score`` (how the number reads:
+    ``score``: a number on its own scale, shown as a decimal). ``claim``: the summary's sentence, with ``{a}`` the model whose number is higher and ``{b}`` the other;
     ``label``: the number's name in that sentence."""
 
     key: str
@@ -116,8 +116,9 @@ COLUMNS: tuple[Column, ...] = (
         "contrasted accuracy", reliance=True,
     ),
     Column(
-        "background_share", "attribution on background", "lower", "share",
-        "{a}'s attribution falls on the background more than {b}'s", "background share", reliance=True,
+        "background_score", "attribution on background (0 person, 1 uniform)", "lower", "score",
+        "{a}'s attribution falls on the background more than {b}'s",
+        "attribution on background (area- and resolution-normalised)", reliance=True,
     ),
 )  # fmt: skip
 """Every column a leaderboard can hold, in display order; a board shows those some model has a number for."""
@@ -212,10 +213,14 @@ class Leaderboard:
 
 
 def format_estimate(cell: Estimate | None, column: Column) -> str:
-    """'41 % [36, 46]' (accuracies, rates, shares) or '+12.0 pts [4.1, 20.3]' (gaps); '—' without a number."""
+    """'41 % [36, 46]' (accuracies, rates), '+12.0 pts [4.1, 20.3]' (gaps) or '0.42 [0.31, 0.55]' (scores);
+    '—' without a number."""
     if cell is None or cell.value is None:
         return "—"
     lo, hi = cell.interval
+    if column.kind == "score":
+        ci = "" if lo is None or hi is None else f" [{lo:.2f}, {hi:.2f}]"
+        return f"{cell.value:.2f}{ci}"
     if column.kind == "gap":
         ci = "" if lo is None or hi is None else f" [{100 * lo:+.1f}, {100 * hi:+.1f}]"
         return f"{100 * cell.value:+.1f} pts{ci}"
@@ -233,26 +238,45 @@ def originals_accuracy(run: RunResults) -> Proportion:
     return wilson(sum(v.correct for v in rows), len(rows))
 
 
-def background_share(
-    records: Sequence[dict], method: str = "gradcam", n_boot: int = 2000, seed: int = 0
+def attribution_mean(
+    records: Sequence[dict],
+    method: str = "gradcam",
+    key: str = "background_score",
+    n_boot: int = 2000,
+    seed: int = 0,
 ) -> MeanEstimate | None:
-    """Mean background share of ``method``'s maps over counted attribution records of original videos, with
-    a bootstrap interval resampling ``source_id`` (real and weird versions together); None without one.
+    """Mean of ``numbers[key]`` of ``method``'s maps over counted attribution records of original videos,
+    with a bootstrap interval resampling ``source_id`` (real and weird versions together); None without one.
 
     records: as ``api.attribution_records`` gives them (``method``, ``status``, ``row``, ``numbers``)."""
     values, clusters = [], []
     for r in records:
         row = r.get("row") or {}
-        share = (r.get("numbers") or {}).get("background_share")
+        value = (r.get("numbers") or {}).get(key)
         if r.get("method") != method or r.get("status") not in COUNTED or row.get("variant"):
             continue
-        if share is None or not math.isfinite(float(share)):
+        if value is None or not math.isfinite(float(value)):
             continue
-        values.append(float(share))
+        values.append(float(value))
         clusters.append(row.get("source_id") or f"\x00video\x00{r.get('video_id', '')}")
     if not values:
         return None
     return bootstrap_mean(np.asarray(values), np.asarray(clusters, dtype=object), n_boot=n_boot, seed=seed)
+
+
+def background_share(
+    records: Sequence[dict], method: str = "gradcam", n_boot: int = 2000, seed: int = 0
+) -> MeanEstimate | None:
+    """The raw background share's mean (the report's details; see ``attribution_mean``)."""
+    return attribution_mean(records, method, "background_share", n_boot, seed)
+
+
+def background_score(
+    records: Sequence[dict], method: str = "gradcam", n_boot: int = 2000, seed: int = 0
+) -> MeanEstimate | None:
+    """The leaderboard's attribution column: the mean area- and resolution-normalised score
+    (``metrics.attribution.background_score``: 0 all on the person, 1 uniform; see ``attribution_mean``)."""
+    return attribution_mean(records, method, "background_score", n_boot, seed)
 
 
 def model_row(
@@ -261,13 +285,13 @@ def model_row(
     metrics: RunMetrics,
     variants: VariantMetrics | None,
     originals: Proportion,
-    share: MeanEstimate | None = None,
+    score: MeanEstimate | None = None,
     reference: bool = False,
 ) -> ModelRow:
     """One model's row from what the report already computed: ``metrics.splits`` (``real``, ``weird``)
     and the ``real-weird`` gap, the variant blocks (person-only and background-only accuracy, HAT's
-    label rates on swaps, SCUBA/SCUFO contrasted accuracy), the originals' accuracy and the background
-    share. Empty estimates (no video) become None."""
+    label rates on swaps, SCUBA/SCUFO contrasted accuracy), the originals' accuracy and the attribution's
+    normalised background score (``background_score``). Empty estimates (no video) become None."""
     cells: dict[str, Estimate | None] = {"originals": originals}
     for split in ("real", "weird"):
         cells[split] = metrics.splits[split].accuracy if split in metrics.splits else None
@@ -286,7 +310,7 @@ def model_row(
     cells["swap_background"] = rates.background if rates is not None else None
     twins = variants.scuba_scufo if variants is not None else None
     cells["contrasted"] = twins.contrasted if twins is not None else None
-    cells["background_share"] = share
+    cells["background_score"] = score
     cells = {k: (None if c is None or c.value is None else c) for k, c in cells.items()}
     return ModelRow(model, anchor, cells, reference)
 

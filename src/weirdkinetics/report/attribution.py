@@ -19,8 +19,9 @@ from weirdkinetics.statuses import COUNTED
 METHOD_NAMES = {"gradcam": "Grad-CAM", "occlusion": "Occlusion"}
 
 _COLUMNS = {
-    "background_share": "background share",
-    "reliance_ratio": "reliance ratio",
+    "background_score": "on background (0 person, 1 uniform)",
+    "background_share": "raw background share",
+    "randomisation_rho": "rank corr. with random weights",
     "deletion_advantage": "deletion: salient - random drop",
     "person_drop": "drop, person removed",
     "background_drop": "drop, background removed",
@@ -49,30 +50,47 @@ def settings_text(group: dict) -> str:
     return "; ".join(parts)
 
 
+def _verdict_cells(group: dict, block: dict) -> tuple[str, list]:
+    """The removal check's counts of one summary row: display text and CSV cells."""
+    if group["method"] == "gradcam":
+        counts = [block.get(k, 0) for k in ("faithful", "not_faithful", "not_assessable")]
+        return " / ".join(map(str, counts)) + f" of {block['n']}", counts
+    return f"{block.get('not_assessable', 0)} of {block['n']}", [block.get("not_assessable", 0)]
+
+
+def _number_cells(block: dict, keys: list[str]) -> tuple[list[str], list]:
+    """Each quantity of one summary row: display text and its (value, low, high) CSV cells."""
+    shown, raw = [], []
+    for k in keys:
+        b = block.get(k) or {}
+        ci = b.get("ci95") or [None, None]
+        shown.append(_fmt(b or None))
+        raw += [b.get("value"), ci[0], ci[1]]
+    return shown, raw
+
+
 def summary_table(group: dict, part: str, name: str, title: str) -> Table:
     """One row per split / class / background (``part`` = by_split, by_class, by_background)."""
     keys = [k for k in _COLUMNS if k in group["overall"]]
+    if not group.get("randomisation"):  # no random-weights twin was explained: nothing to show
+        keys = [k for k in keys if k != "randomisation_rho"]
     columns = ["group", "n", *[_COLUMNS[k] for k in keys]]
     csv_columns = ["group", "n"]
     for k in keys:
         csv_columns += [k, f"{k}_lo", f"{k}_hi"]
     if group["method"] == "gradcam":
-        columns.append("faithful videos")
-        csv_columns.append("faithful_videos")
+        columns.append("faithful / not faithful / not assessable")
+        csv_columns += ["faithful_videos", "not_faithful_videos", "not_assessable_videos"]
+    else:
+        columns.append("not assessable")
+        csv_columns.append("not_assessable_videos")
     rows, csv_rows = [], []
     items = list(group[part].items()) + [("all", group["overall"])]
     for label, block in items:
-        row = [str(label), str(block["n"]), *[_fmt(block.get(k)) for k in keys]]
-        raw: list[object] = [label, block["n"]]
-        for k in keys:
-            b = block.get(k) or {}
-            ci = b.get("ci95") or [None, None]
-            raw += [b.get("value"), ci[0], ci[1]]
-        if group["method"] == "gradcam":
-            row.append(f"{block.get('faithful', 0)}/{block['n']}")
-            raw.append(block.get("faithful"))
-        rows.append(row)
-        csv_rows.append(raw)
+        shown, raw = _number_cells(block, keys)
+        verdict, counts = _verdict_cells(group, block)
+        rows.append([str(label), str(block["n"]), *shown, verdict])
+        csv_rows.append([label, block["n"], *raw, *counts])
     flags = [["total" if label == "all" else "" for _ in columns] for label, _ in items]
     return Table(name, title, columns, rows, csv_columns, csv_rows, flags=flags, row_header=True)
 
@@ -92,23 +110,89 @@ def not_counted_table(group: dict, name: str) -> Table:
 
 
 def faithfulness_line(group: dict, model: str) -> str:
-    """One line: did the maps beat random deletion for this model?"""
-    adv = group["overall"].get("deletion_advantage") or {}
+    """One line: did the maps beat random deletion for this model, on the videos where that can be told?"""
+    overall = group["overall"]
+    adv = overall.get("deletion_advantage") or {}
+    faithful, n = overall.get("faithful", 0), overall["n"]
+    unassessed = overall.get("not_assessable", 0)
+    counts = (
+        f"{faithful} of {n} videos faithful, {overall.get('not_faithful', 0)} not faithful, {unassessed} not "
+        "assessable (target score under 2 x chance, or an effect within the noise floor of repeated random "
+        "deletions: listed below)"
+    )
     if adv.get("value") is None:
-        return f"{model}: no video to check the maps against random deletion."
+        return f"{model}: no video where the maps can be checked against random deletion ({counts})."
     lo, hi = adv.get("ci95") or [math.nan, math.nan]
-    faithful, n = group["overall"].get("faithful", 0), group["overall"]["n"]
     numbers = (
         f"removing the most salient 5-50 % of pixels lowers the target score by {adv['value']:+.3f} more than "
-        f"removing as many at random (95 % interval {lo:+.3f} to {hi:+.3f}; {faithful} of {n} videos better "
-        "than random)"
+        f"removing as many at random (95 % interval {lo:+.3f} to {hi:+.3f}, over the {adv.get('n', 0)} "
+        f"assessable videos; {counts})"
     )
     if group.get("beats_random"):
         return f"{model}: the Grad-CAM maps beat random deletion: {numbers}."
     return (
-        f"{model}: the Grad-CAM maps do NOT beat random deletion ({numbers}): the maps are not faithful for "
-        "this model, so their background shares should not be trusted."
+        f"{model}: the Grad-CAM maps do NOT beat random deletion ({numbers}): the maps are not shown to be "
+        "faithful for this model, so their background shares should not be trusted."
     )
+
+
+def occlusion_line(group: dict, model: str) -> str | None:
+    """How many videos the occlusion drops leave out (a target score under 2 x chance), or None."""
+    overall = group["overall"]
+    gone = overall.get("not_assessable", 0)
+    if not gone:
+        return None
+    return (
+        f"{model}: {gone} of {overall['n']} videos are not assessable by occlusion (the target score is under "
+        "2 x chance before anything is removed, so no removal can lower it): their drops and shares are left "
+        "out of the means and listed below."
+    )
+
+
+def randomisation_line(group: dict, model: str) -> str | None:
+    """The model-randomisation check (Adebayo et al. 2018) in one line, or None without a random twin."""
+    check = group.get("randomisation")
+    rho = group["overall"].get("randomisation_rho") or {}
+    if not check or rho.get("value") is None:
+        return None
+    lo, hi = rho.get("ci95") or [math.nan, math.nan]
+    name = METHOD_NAMES.get(group["method"], group["method"])
+    numbers = (
+        f"mean Spearman rank correlation between {model}'s maps and those of the same network with random "
+        f"weights ({check.get('against') or 'its random-weights copy'}) = {rho['value']:.2f} (95 % interval "
+        f"{lo:.2f} to {hi:.2f}, {rho.get('n', 0)} videos; per video below)"
+    )
+    if check.get("verdict") == "explains the model":
+        return f"Model-randomisation check: {name}'s maps change with the weights: {numbers}."
+    return (
+        f"Model-randomisation check: {name} is NOT explaining the model: its maps barely change when the "
+        f"weights are random ({numbers}, at or above {check.get('limit', 0.5):.2f})."
+    )
+
+
+def randomisation_table(group: dict, name: str) -> Table:
+    """Per video: the rank correlation between the model's map and its random-weights copy's."""
+    rho = (group.get("randomisation") or {}).get("rho") or {}
+    rows = [[vid, DASH if v is None else f"{v:.3f}"] for vid, v in rho.items()]
+    return Table(
+        name,
+        "Model-randomisation check per video (Spearman rank correlation with the random-weights copy's map)",
+        ["video_id", "rank correlation"],
+        rows,
+        ["video_id", "spearman_rho"],
+        [[vid, v] for vid, v in rho.items()],
+        row_header=True,
+    )
+
+
+def not_assessable_table(group: dict, name: str) -> Table:
+    """The explained videos whose removal check could not say anything, with the reason."""
+    rows = [[r["video_id"], r["split"], r["label"], r["reason"]] for r in group.get("not_assessable") or []]
+    columns = ["video_id", "split", "label", "reason"]
+    return Table(
+        name, "Videos not assessable by the removal check, and why", columns, rows, columns,
+        [list(r) for r in rows], row_header=True,
+    )  # fmt: skip
 
 
 def paired_line(group: dict) -> str | None:

@@ -16,7 +16,7 @@ from weirdkinetics.report.tables import Table
 
 ARROW = {"higher": "↑", "lower": "↓"}
 
-RELIANCE_AXIS = ("background_only", "swap_background", "background_share", "gap")
+RELIANCE_AXIS = ("background_only", "swap_background", "background_score", "gap")
 """The scatter's y axis: the first of these columns the board has (background reliance, higher = more)."""
 
 
@@ -50,7 +50,11 @@ def leaderboard_table(board: Leaderboard, order: str | None = None) -> Table:
     note = (
         "↑ higher is better, ↓ lower is better (less reliance on the background). Accuracies and rates "
         "with 95% Wilson intervals; the gap with a 95% bootstrap interval (resampling recordings); the "
-        "background share with a 95% bootstrap interval. — : no number (variant not made, nothing explained)."
+        "attribution on background with a 95% bootstrap interval (resampling recordings): the maps' background "
+        "share normalised for the background's area and the map's resolution, 0 = all on the person as far "
+        "as the map's resolution allows, 1 = as much as the background's area (a uniform map); each model's "
+        "section gives the raw share. A random-weights copy of an explained card is its reference row. "
+        "— : no number (variant not made, nothing explained)."
     )
     return Table(name, title, columns, display, csv_columns, raw, note=note, row_header=True)
 
@@ -93,18 +97,18 @@ def leaderboard_figure(board: Leaderboard, y: Column) -> Figure:
     ax = fig.add_subplot()
     xs, xci = _values(rows, "originals")
     ys, yci = _values(rows, y.key)
-    scale = 100.0
+    scale, yscale = 100.0, (1.0 if y.kind == "score" else 100.0)
     x = np.array(xs, dtype=float) * scale
-    yv = np.array(ys, dtype=float) * scale
+    yv = np.array(ys, dtype=float) * yscale
     ax.errorbar(
-        x, yv, xerr=_err(xs, xci) * scale, yerr=_err(ys, yci) * scale, fmt="o", color="#1f77b4",
+        x, yv, xerr=_err(xs, xci) * scale, yerr=_err(ys, yci) * yscale, fmt="o", color="#1f77b4",
         ecolor="#888", capsize=3,
     )  # fmt: skip
     for xi, yi, r in zip(x, yv, rows):
         label = f"{r.model} (reference)" if r.reference else r.model
         ax.annotate(_text(label), (xi, yi), textcoords="offset points", xytext=(5, 5), fontsize=8)
     ax.set_xlabel("accuracy on the original videos (%)")
-    unit = "pts" if y.kind == "gap" else "%"
+    unit = {"gap": "pts", "score": "score"}.get(y.kind, "%")
     ax.set_ylabel(
         f"{_text(y.title)} ({unit}), {'higher' if y.more_reliant == 'higher' else 'lower'} = more reliant"
     )

@@ -207,10 +207,15 @@ def _attribution_section(
     w.add(Heading(3, "8. Where does the model look?", f"{slug}-attribution"))
     w.add(
         Paragraph(
-            "Background share: the part of the map's positive mass outside the (dilated) person mask, per "
-            "frame, averaged (0 = only the person, 1 = only the background). Reliance ratio: background share "
-            "/ the background's share of the pixels (1 = looks everywhere alike, above 1 = more on the "
-            "background than its area). Occlusion: the drop of the target's score (softmax over the class "
+            "On background (the leaderboard's number): the background share normalised for the background's "
+            "area and the map's resolution, (share - floor) / (area - floor): 0 = all mass on the person as far "
+            "as the map's resolution allows (floor: the share of the person mask brought to the map's grid and "
+            "back), 1 = as much as the background's area (a uniform map), above 1 = more. Raw background share: "
+            "the part of the map's positive mass outside the (dilated) person mask, per frame, averaged (a "
+            "uniform map already scores the background's area). Rank correlation with random weights: the "
+            "model-randomisation check (Adebayo et al. 2018), where the report holds the same card with random "
+            "weights. Deletion and occlusion count only where the target score is at least 2 x chance, and "
+            "deletion only beyond the noise floor of repeated random deletions. Occlusion: the drop of the target's score (softmax over the class "
             "subset) when the person, or the background, is replaced by the normalisation mean; its background "
             "share is the background's part of the two drops. Intervals: 95 % bootstrap resampling source_id."
         )
@@ -241,10 +246,13 @@ def _attribution_group(
     w.add(Heading(4, f"{name}: {group['counted']} of {group['rows']} videos explained", f"{slug}-{tag}"))
     w.add(Paragraph(attr.settings_text(group)))
     w.table(attr.summary_table(group, "by_split", f"{tag}_split", f"{name} per split"), slug)
-    if group["method"] == "gradcam":
-        w.add(Paragraph(attr.faithfulness_line(group, run.model)))
-    line = attr.paired_line(group)
-    if line:
+    lines = [
+        attr.faithfulness_line(group, run.model) if group["method"] == "gradcam" else None,
+        attr.occlusion_line(group, run.model) if group["method"] == "occlusion" else None,
+        attr.randomisation_line(group, run.model),
+        attr.paired_line(group),
+    ]
+    for line in filter(None, lines):
         w.add(Paragraph(line))
     w.table(attr.summary_table(group, "by_class", f"{tag}_class", f"{name} per class"), slug, collapsed=True)
     w.table(
@@ -269,6 +277,10 @@ def _attribution_group(
         )
     if group["not_counted"]:
         w.table(attr.not_counted_table(group, f"{tag}_not_counted"), slug)
+    if group.get("not_assessable"):
+        w.table(attr.not_assessable_table(group, f"{tag}_not_assessable"), slug, collapsed=True)
+    if group.get("randomisation"):
+        w.table(attr.randomisation_table(group, f"{tag}_randomisation"), slug, collapsed=True)
 
 
 INPAINT_NOTE = (
