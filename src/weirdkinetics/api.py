@@ -11,7 +11,13 @@ from weirdkinetics.errors import ManifestError, UserError, option
 from weirdkinetics.inputs import is_file, unreadable
 from weirdkinetics.labels import label_space, read_class_file, read_label_map, resolve_classes
 from weirdkinetics.manifest import Manifest, read_manifest
-from weirdkinetics.outputs import check_output_dir, check_output_file, check_outputs, write_csv
+from weirdkinetics.outputs import (
+    check_output_dir,
+    check_output_file,
+    check_outputs,
+    check_target,
+    write_csv,
+)
 from weirdkinetics.provenance import versions
 from weirdkinetics.results import RunResults, VideoResult
 
@@ -251,6 +257,7 @@ def _prepare_outputs(
 ) -> None:
     """Refuse outputs that would land on an input or on another output (the store, the export, the report's
     files), and a store SQLite would block on (a FIFO); then make ``out_dir``."""
+    check_target(store_path, option("store_path"))  # a link or a device: the same words as every output
     problem = unreadable(store_path)
     if problem is not None and not problem.missing:
         raise UserError(f"{option('store_path', store_path)}: {problem.reason}; give a store file (.sqlite)")

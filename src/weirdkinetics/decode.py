@@ -18,7 +18,7 @@ import numpy as np
 from weirdkinetics import statuses
 from weirdkinetics.errors import first_line
 from weirdkinetics.inputs import unreadable
-from weirdkinetics.sampling import resample_indices
+from weirdkinetics.sampling import MAX_FRAME_GAP_S, frames_before_jump, resample_indices
 
 STATUSES = tuple(statuses.MEANINGS)
 
@@ -49,6 +49,30 @@ class VideoInfo:
         if self.num_frames == 1 and not self.duration:
             return f"a still image ({self.codec}: 1 frame, no duration), not a video"
         return ""
+
+    @property
+    def usable_frames(self) -> int:
+        """The leading frames worth resampling: those before the first timestamp jump longer than
+        ``sampling.MAX_FRAME_GAP_S`` (all frames when there is none)."""
+        return frames_before_jump(self.times)
+
+    @property
+    def usable_times(self) -> np.ndarray:
+        """float64 (usable_frames,): the times that resampling and clip planning use."""
+        return self.times[: self.usable_frames]
+
+    @property
+    def time_jump(self) -> str:
+        """Why only some frames are used ("" when all are): the timestamps claim far more time than the
+        stream's frames hold."""
+        k, n = self.usable_frames, self.num_frames
+        if k == n:
+            return ""
+        gap, span = self.times[k] - self.times[k - 1], self.times[-1] - self.times[0]
+        return (
+            f"timestamps jump by {gap:.1f} s after frame {k} of {n} ({n} frame(s) claim {span:.1f} s; a frame "
+            f"is held at most {MAX_FRAME_GAP_S:g} s): used the {k} frame(s) before the jump"
+        )
 
     @property
     def truncation(self) -> str:
@@ -290,7 +314,7 @@ def read_video(
         info = probe(path)
     except VideoOpenError as exc:
         return DecodedVideo(np.zeros((0, 0, 0, 3), np.uint8), fps or 0.0, exc.status, exc.reason)
-    times = info.times
+    times = info.usable_times  # never resample what a timestamp jump claims but the stream does not hold
     src_of_out = resample_indices(times, fps) if fps else np.arange(len(times))
     out = np.arange(len(src_of_out)) if indices is None else np.asarray(indices, dtype=np.int64)
     out = out[out < len(src_of_out)]
@@ -309,12 +333,17 @@ def read_video(
             return x.permute(1, 2, 0).contiguous().numpy()
 
     result = DecodeResult()
+    limit = info.usable_frames if info.time_jump else None
     got = dict(
-        iter_source_frames(path, wanted, info.rotation, convert, result, stop_early=indices is not None)
+        iter_source_frames(
+            path, wanted, info.rotation, convert, result, limit=limit, stop_early=indices is not None
+        )
     )
     frames = [got[int(src_of_out[k])] for k in out if int(src_of_out[k]) in got]
     status, reason = result.status, result.reason
     if status == "ok" and len(frames) < len(out):
         status, reason = "partial", f"only {len(frames)} of {len(out)} frames decoded"
+    if status == "ok" and info.time_jump:
+        status, reason = "partial", info.time_jump
     arr = np.stack(frames) if frames else np.zeros((0, info.height, info.width, 3), np.uint8)
     return DecodedVideo(arr, float(fps or info.avg_fps), status, reason, info)
