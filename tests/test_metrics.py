@@ -206,11 +206,11 @@ def test_bootstrap_keeps_clusters_together():
 
 
 def test_bootstrap_counts_degenerate_replicates():
-    # Two clusters: one holds the only "a" video, so about a quarter of the replicates miss it.
-    est = bootstrap_gap(
-        np.array([True]), np.array([False, True]), np.array(["x"]), np.array(["x", "y"]), 400, 0
-    )
-    assert 0 < est.n_degenerate < 400 and est.n_clusters == 2
+    # Five clusters (the fewest a bootstrap is drawn over): one holds the only "a" video, so about
+    # (4/5)^5 = a third of the replicates miss it.
+    ids = np.array(["x", "y", "z", "u", "v"])
+    est = bootstrap_gap(np.array([True]), np.array([False, True, True, False, True]), ids[:1], ids, 400, 0)
+    assert 0 < est.n_degenerate < 400 and est.n_clusters == 5
 
 
 # --------------------------------------------------------------------------------- counts vs sklearn

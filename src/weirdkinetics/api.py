@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,7 +20,7 @@ from weirdkinetics.outputs import (
     write_csv,
 )
 from weirdkinetics.provenance import versions
-from weirdkinetics.results import RunResults, VideoResult
+from weirdkinetics.results import RunResults, VideoResult, unfinished
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -641,7 +642,9 @@ def make_report(
     seed: int = 0,
 ) -> dict:
     """Write the report (HTML, Markdown, CSV tables, PNG/SVG figures, metrics.json) for the runs in a store
-    or a predictions CSV; return its files (``report_runs`` also returns its numbers). Runs with attribution
+    or a predictions CSV; return its files (``report_runs`` also returns its numbers). With ``manifest``, a
+    run that has not evaluated all its rows is reported as incomplete (its missing rows ``not_evaluated``),
+    in the report and with a warning on stderr. Runs with attribution
     rows (``explain``) get the "Where does the model look?" section."""
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= 2**32 - 1:
         raise UserError(f"{option('seed', seed)}: must be a whole number from 0 to {2**32 - 1}")
@@ -654,6 +657,9 @@ def make_report(
     runs = load_results(source, run_ids, manifest)
     if not runs:
         raise UserError(f"{source}: no runs to report")
+    for run in runs:  # said on the terminal too, not only inside the report
+        if unfinished(run):
+            print(f"warning: {unfinished(run)}", file=sys.stderr)
     store = None if Path(source).suffix.lower() == ".csv" else source
     return report_runs(runs, out_dir, seed=seed, store=store).files
 

@@ -298,6 +298,25 @@ class DecodedVideo:
     info: VideoInfo | None = None
 
 
+def _downscaler(info: VideoInfo, max_side: int | None) -> Callable[[np.ndarray], np.ndarray] | None:
+    """A per-frame uint8 (H, W, 3) downscale so the longer side is at most ``max_side``; None when no
+    frame needs it."""
+    if not max_side or max(info.width, info.height) <= max_side:
+        return None
+    import torch
+    from torchvision.transforms.v2 import functional as TF
+
+    scale = max_side / max(info.width, info.height)
+    size = [max(1, round(info.height * scale)), max(1, round(info.width * scale))]
+
+    def convert(rgb: np.ndarray) -> np.ndarray:
+        # antialiased bilinear downscale of the uint8 frame (torchvision), while decoding
+        x = TF.resize(torch.from_numpy(rgb).permute(2, 0, 1), size, antialias=True)
+        return x.permute(1, 2, 0).contiguous().numpy()
+
+    return convert
+
+
 def read_video(
     path: str | Path,
     fps: float | None = None,
@@ -319,19 +338,7 @@ def read_video(
     out = np.arange(len(src_of_out)) if indices is None else np.asarray(indices, dtype=np.int64)
     out = out[out < len(src_of_out)]
     wanted = {int(src_of_out[k]) for k in out}
-    convert = None
-    if max_side and max(info.width, info.height) > max_side:
-        import torch
-        from torchvision.transforms.v2 import functional as TF
-
-        scale = max_side / max(info.width, info.height)
-        size = [max(1, round(info.height * scale)), max(1, round(info.width * scale))]
-
-        def convert(rgb: np.ndarray) -> np.ndarray:
-            # antialiased bilinear downscale of the uint8 frame (torchvision), while decoding
-            x = TF.resize(torch.from_numpy(rgb).permute(2, 0, 1), size, antialias=True)
-            return x.permute(1, 2, 0).contiguous().numpy()
-
+    convert = _downscaler(info, max_side)
     result = DecodeResult()
     limit = info.usable_frames if info.time_jump else None
     got = dict(
