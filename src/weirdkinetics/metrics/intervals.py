@@ -206,14 +206,11 @@ def bootstrap_mean(
     tail = (1.0 - confidence) / 2.0
     value = float(values.mean())
     reps = np.empty(n_boot, dtype=np.float64)
-    units = (
-        values.size
-        if clusters is None
-        else int(np.unique(np.asarray(clusters, dtype=object).astype(str)).size)
-    )
-    if (
-        units < MIN_CLUSTERS
-    ):  # no interval rather than a collapsed one (a mean has no exact small-n form here)
+    if clusters is not None and np.asarray(clusters, dtype=object).size != values.size:
+        raise ValueError("clusters must have one id per value")
+    ids = None if clusters is None else np.asarray(clusters, dtype=object).ravel().astype(str)
+    units = values.size if ids is None else int(np.unique(ids).size)
+    if units < MIN_CLUSTERS:  # no interval rather than a collapsed one (a mean has no small-n exact form)
         by = "value" if clusters is None else "source_id"
         return MeanEstimate(value, (math.nan, math.nan), values.size, 0, seed, by, units)
     if clusters is None:
