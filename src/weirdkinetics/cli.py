@@ -330,6 +330,12 @@ def cmd_study(a) -> int:
     weights = list(a.weights or [])
     if weights and len(weights) != len(a.model):
         raise UserError(f"{len(weights)} --weights for {len(a.model)} --model: give one per model, in order")
+    unknown = [r for r in (a.reference or []) if r not in a.model]
+    if unknown:  # it would be ignored silently: the row would be compared as any other
+        raise UserError(
+            f"--reference {', '.join(unknown)}: not a --model of this study ({', '.join(a.model)}); "
+            "give the name of one of them, or add it with --model"
+        )
     labels = list(a.label or [])
     if labels and len(labels) != len(a.model):
         raise UserError(f"{len(labels)} --label for {len(a.model)} --model: give one per model, in order")

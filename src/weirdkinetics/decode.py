@@ -205,10 +205,17 @@ def _rotation(container: av.container.InputContainer, stream) -> int:
     try:
         container.seek(0)
         for frame in container.decode(stream):
-            return int(round(getattr(frame, "rotation", 0) or 0))
+            return display_rotation(float(getattr(frame, "rotation", 0) or 0))
     except (av.FFmpegError, OSError, ValueError):
         pass  # no decodable first frame: no rotation to read; decoding reports the failure itself
     return 0
+
+
+def display_rotation(degrees: float) -> int:
+    """A display matrix's angle as the rotation we apply: the multiple of 90 in [0, 360) within 1 degree of
+    it, else 0 (no rotation), as FFmpeg's own autorotation does ("odd rotation angle"). Never 270 for -45."""
+    nearest = round(degrees / 90.0) * 90
+    return int(nearest % 360) if abs(degrees - nearest) < 1.0 else 0
 
 
 def rotate(image: np.ndarray, rotation: int) -> np.ndarray:
