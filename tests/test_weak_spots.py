@@ -57,3 +57,23 @@ def test_a_reference_that_is_not_a_model_is_refused(tmp_path, capsys):
     assert main(argv + ["--reference", "tiny_c3d_demo"]) == 1
     err = capsys.readouterr().err
     assert "--reference tiny_c3d_demo: not a --model" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_class_file_that_excludes_every_label_warns(tmp_path, capsys):
+    import numpy as np
+
+    from weirdkinetics import api
+    from weirdkinetics.encode import write_video
+    from weirdkinetics.manifest import write_manifest
+
+    frames = np.random.default_rng(0).integers(0, 255, (20, 32, 32, 3), dtype=np.uint8)
+    write_video(tmp_path / "v.mkv", frames, 30, lossless=True)
+    m = write_manifest(tmp_path / "m.csv", [{"path": "v.mkv", "label": "jogging", "split": "real"}])
+    (tmp_path / "classes.txt").write_text("abseiling\narchery\n")
+    api.evaluate(m, ["tiny_c3d"], tmp_path / "o", weights=["random:0"], clips="uniform:1", progress=False,
+                 classes=str(tmp_path / "classes.txt"))  # fmt: skip
+    assert "holds none of the manifest's 1 label(s)" in capsys.readouterr().err
+    (tmp_path / "classes.txt").write_text("jogging\narchery\n")
+    api.evaluate(m, ["tiny_c3d"], tmp_path / "o2", weights=["random:0"], clips="uniform:1", progress=False,
+                 classes=str(tmp_path / "classes.txt"))  # fmt: skip
+    assert "holds none" not in capsys.readouterr().err

@@ -163,6 +163,7 @@ def evaluate(
     class_sets = {
         job.run_id: resolve_classes(classes, tuple(job.class_names), manifest.labels) for job in jobs
     }
+    _warn_disjoint_classes(classes, class_sets, manifest)
     provenance = {
         "versions": versions(),
         "classes_spec": classes,
@@ -244,6 +245,20 @@ def _read_for_cards(
     for space in spaces:
         manifest = read_manifest(manifest_path, label_space(space) if space else None, mapping)
     return manifest
+
+
+def _warn_disjoint_classes(classes: str, class_sets: dict[str, list[str]], manifest: Manifest) -> None:
+    """Say so on stderr when a class subset holds none of the manifest's labels: every video would be wrong
+    (0 %) and every prediction a "leak", numbers that look like a result."""
+    labels = set(manifest.labels)
+    for run_id, subset in class_sets.items():
+        if labels and not labels & set(subset):
+            print(
+                f"warning: the class subset ({classes}) holds none of the manifest's {len(labels)} label(s) "
+                f"(run {run_id}): no video can be right and every prediction leaks; check the class file",
+                file=sys.stderr,
+            )
+            return
 
 
 def _prepare_outputs(
