@@ -212,10 +212,11 @@ def _rotation(container: av.container.InputContainer, stream) -> int:
 
 
 def display_rotation(degrees: float) -> int:
-    """A display matrix's angle as the rotation we apply: the multiple of 90 in [0, 360) within 1 degree of
-    it, else 0 (no rotation), as FFmpeg's own autorotation does ("odd rotation angle"). Never 270 for -45."""
-    nearest = round(degrees / 90.0) * 90
-    return int(nearest % 360) if abs(degrees - nearest) < 1.0 else 0
+    """A display matrix's angle (degrees counter-clockwise, as PyAV gives it, sign kept) as the rotation we
+    apply: the multiple of 90 within 1 degree of it, else 0 (no rotation), as FFmpeg's own autorotation does
+    ("odd rotation angle"). Never 270 for -45."""
+    nearest = int(round(degrees / 90.0)) * 90
+    return nearest if abs(degrees - nearest) < 1.0 else 0
 
 
 def rotate(image: np.ndarray, rotation: int) -> np.ndarray:
