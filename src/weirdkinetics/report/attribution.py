@@ -96,15 +96,17 @@ def faithfulness_line(group: dict, model: str) -> str:
     adv = group["overall"].get("deletion_advantage") or {}
     if adv.get("value") is None:
         return f"{model}: no video to check the maps against random deletion."
-    lo, hi = adv.get("ci95") or [math.nan, math.nan]
     faithful, n = group["overall"].get("faithful", 0), group["overall"]["n"]
     numbers = (
         f"removing the most salient 5-50 % of pixels lowers the target score by {adv['value']:+.3f} more than "
-        f"removing as many at random (95 % interval {lo:+.3f} to {hi:+.3f}; {faithful} of {n} videos better "
-        "than random)"
+        f"removing as many at random ({_interval_text(adv)}; {faithful} of {n} videos better than random)"
     )
     if group.get("beats_random"):
         return f"{model}: the Grad-CAM maps beat random deletion: {numbers}."
+    if _interval_text(adv).startswith("no interval"):  # neither claim: too few recordings for either
+        return (
+            f"{model}: too few recordings to tell whether the Grad-CAM maps beat random deletion ({numbers})."
+        )
     return (
         f"{model}: the Grad-CAM maps do NOT beat random deletion ({numbers}): the maps are not faithful for "
         "this model, so their background shares should not be trusted."
@@ -115,11 +117,18 @@ def paired_line(group: dict) -> str | None:
     paired = group.get("paired_weird_minus_real")
     if not paired:
         return None
-    lo, hi = paired["ci95"]
     return (
         f"Paired by source_id ({paired['n']} recordings with a real and a weird version): background share on "
-        f"weird minus real = {paired['value']:+.3f} (95 % bootstrap interval {lo:+.3f} to {hi:+.3f})."
+        f"weird minus real = {paired['value']:+.3f} ({_interval_text(paired, 'bootstrap ')})."
     )
+
+
+def _interval_text(block: dict, kind: str = "") -> str:
+    """'95 % interval -0.1 to +0.2', or why there is none (a mean over fewer than 5 recordings has none)."""
+    lo, hi = block.get("ci95") or [None, None]
+    if lo is None or hi is None or not (math.isfinite(lo) and math.isfinite(hi)):
+        return "no interval: too few recordings to resample"
+    return f"95 % {kind}interval {lo:+.3f} to {hi:+.3f}"
 
 
 def distribution_figure(groups: list[dict]) -> Figure:
