@@ -32,6 +32,9 @@ TINY = get_card("tiny_c3d")
 
 def _rows(tmp_path, specs: list[dict]):
     rows = [{"path": f"{s['video_id']}.mkv", "label": "abseiling", "split": "real", **s} for s in specs]
+    (tmp_path / "synth.json").write_text(
+        '{"generator": "weirdkinetics.synth"}'
+    )  # synth's columns: synth's record
     return read_manifest(write_manifest(tmp_path / "m.csv", rows)).rows
 
 

@@ -206,11 +206,11 @@ def test_bootstrap_keeps_clusters_together():
 
 
 def test_bootstrap_counts_degenerate_replicates():
-    # Two clusters: one holds the only "a" video, so about a quarter of the replicates miss it.
-    est = bootstrap_gap(
-        np.array([True]), np.array([False, True]), np.array(["x"]), np.array(["x", "y"]), 400, 0
-    )
-    assert 0 < est.n_degenerate < 400 and est.n_clusters == 2
+    # Five clusters (the fewest a bootstrap is drawn over): one holds the only "a" video, so about
+    # (4/5)^5 = a third of the replicates miss it.
+    ids = np.array(["x", "y", "z", "u", "v"])
+    est = bootstrap_gap(np.array([True]), np.array([False, True, True, False, True]), ids[:1], ids, 400, 0)
+    assert 0 < est.n_degenerate < 400 and est.n_clusters == 5
 
 
 # --------------------------------------------------------------------------------- counts vs sklearn
@@ -474,7 +474,8 @@ def test_sources_with_several_versions_are_clustered_but_not_paired():
         v(5, "real", "s2", False), v(6, "weird", "s2", True),
     ]  # fmt: skip
     gap = run_metrics(RunResults("r", "m", videos, ["a", "b"]), n_boot=100)["gaps"]["real-weird"]
-    assert gap["resampled_by"] == "source_id" and gap["n_clusters"] == 3
+    # 3 recordings: too few to resample, Newcombe's interval instead (issue 22)
+    assert gap["resampled_by"] == "newcombe" and gap["n_clusters"] == 3
     assert gap["mcnemar"] == {"n_pairs": 2, "b": 1, "c": 1, "p_value": 1.0, "sources_not_paired": 1}
 
 

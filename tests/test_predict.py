@@ -302,6 +302,9 @@ def test_open_vocabulary_model_scores_the_manifest_labels(tmp_path):
 
 def test_synth_rows_that_were_not_made_are_excluded_with_synths_reason(tmp_path):
     write_video(tmp_path / "a.mkv", moving_frames(60, 2), 30, lossless=True)
+    (tmp_path / "synth.json").write_text(
+        '{"generator": "weirdkinetics.synth"}'
+    )  # synth's columns: synth's record
     m = write_manifest(
         tmp_path / "m.csv",
         [

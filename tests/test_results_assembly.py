@@ -189,9 +189,10 @@ def test_manifest_rows_follow_the_manifest_with_its_metadata_and_mapped_labels()
         [("two", "/a/two.mp4", "Cooking"), ("clip", "/a/clip.mp4", "bow"), ("gone", "/a/x.mp4", "x")]
     )
     rows = manifest_rows(preds, manifest, CLASS_NAMES, {"bow": "bowling"})
-    assert [(p.path, p.row["label"], p.row["split"]) for p in rows] == [
-        ("/a/two.mp4", "cooking", "weird"),  # spelled as in the run's classes
-        ("/a/clip.mp4", "bowling", "weird"),  # mapped by the evaluation's label map
+    assert [(p.path, p.row["label"], p.row["split"], p.status) for p in rows] == [
+        ("/a/two.mp4", "cooking", "weird", "ok"),  # spelled as in the run's classes
+        ("/a/clip.mp4", "bowling", "weird", "ok"),  # mapped by the evaluation's label map
+        ("/a/x.mp4", "x", "weird", "not_evaluated"),  # planned, never stored: listed, not dropped (issue 22)
     ]
 
 
@@ -221,7 +222,9 @@ def test_run_results_with_and_without_a_manifest():
     )
     assert [(v.video_id, v.status) for v in only_b.videos] == [("clip", "decode_error")]
     none = run_results(info, evaluation, preds, manifest=hand_manifest([("x", "/c/x.mp4", "bowling")]))
-    assert none.videos == [] and none.scores.shape == (0, 2)
+    # none of the manifest's files stored: planned, not evaluated (load_runs leaves such a run out)
+    assert [(v.video_id, v.status) for v in none.videos] == [("x", "not_evaluated")]
+    assert none.scores.shape == (1, 2) and np.isnan(none.scores).all()
     whole = run_results(info, {"classes": [], "provenance": None}, preds[:1])
     assert whole.classes == CLASS_NAMES and whole.model == "x3d_m [0123456789ab]"
 

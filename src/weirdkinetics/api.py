@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -11,9 +12,15 @@ from weirdkinetics.errors import ManifestError, UserError, option
 from weirdkinetics.inputs import is_file, unreadable
 from weirdkinetics.labels import label_space, read_class_file, read_label_map, resolve_classes
 from weirdkinetics.manifest import Manifest, read_manifest
-from weirdkinetics.outputs import check_output_dir, check_output_file, check_outputs, write_csv
+from weirdkinetics.outputs import (
+    check_output_dir,
+    check_output_file,
+    check_outputs,
+    check_target,
+    write_csv,
+)
 from weirdkinetics.provenance import versions
-from weirdkinetics.results import RunResults, VideoResult
+from weirdkinetics.results import RunResults, VideoResult, unfinished
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -156,6 +163,7 @@ def evaluate(
     class_sets = {
         job.run_id: resolve_classes(classes, tuple(job.class_names), manifest.labels) for job in jobs
     }
+    _warn_disjoint_classes(classes, class_sets, manifest)
     provenance = {
         "versions": versions(),
         "classes_spec": classes,
@@ -239,6 +247,20 @@ def _read_for_cards(
     return manifest
 
 
+def _warn_disjoint_classes(classes: str, class_sets: dict[str, list[str]], manifest: Manifest) -> None:
+    """Say so on stderr when a class subset holds none of the manifest's labels: every video would be wrong
+    (0 %) and every prediction a "leak", numbers that look like a result."""
+    labels = set(manifest.labels)
+    for run_id, subset in class_sets.items():
+        if labels and not labels & set(subset):
+            print(
+                f"warning: the class subset ({classes}) holds none of the manifest's {len(labels)} label(s) "
+                f"(run {run_id}): no video can be right and every prediction leaks; check the class file",
+                file=sys.stderr,
+            )
+            return
+
+
 def _prepare_outputs(
     out_dir: Path,
     store_path: Path,
@@ -251,6 +273,7 @@ def _prepare_outputs(
 ) -> None:
     """Refuse outputs that would land on an input or on another output (the store, the export, the report's
     files), and a store SQLite would block on (a FIFO); then make ``out_dir``."""
+    check_target(store_path, option("store_path"))  # a link or a device: the same words as every output
     problem = unreadable(store_path)
     if problem is not None and not problem.missing:
         raise UserError(f"{option('store_path', store_path)}: {problem.reason}; give a store file (.sqlite)")
@@ -680,7 +703,9 @@ def make_report(
     seed: int = 0,
 ) -> dict:
     """Write the report (HTML, Markdown, CSV tables, PNG/SVG figures, metrics.json) for the runs in a store
-    or a predictions CSV; return its files (``report_runs`` also returns its numbers). Runs with attribution
+    or a predictions CSV; return its files (``report_runs`` also returns its numbers). With ``manifest``, a
+    run that has not evaluated all its rows is reported as incomplete (its missing rows ``not_evaluated``),
+    in the report and with a warning on stderr. Runs with attribution
     rows (``explain``) get the "Where does the model look?" section."""
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= 2**32 - 1:
         raise UserError(f"{option('seed', seed)}: must be a whole number from 0 to {2**32 - 1}")
@@ -693,6 +718,9 @@ def make_report(
     runs = load_results(source, run_ids, manifest)
     if not runs:
         raise UserError(f"{source}: no runs to report")
+    for run in runs:  # said on the terminal too, not only inside the report
+        if unfinished(run):
+            print(f"warning: {unfinished(run)}", file=sys.stderr)
     store = None if Path(source).suffix.lower() == ".csv" else source
     return report_runs(runs, out_dir, seed=seed, store=store).files
 

@@ -337,15 +337,28 @@ def cmd_synth(a) -> int:
     return 0
 
 
-def cmd_study(a) -> int:
-    from weirdkinetics.study import StudyModel, StudySettings, parse_variants, print_top, run_study
-
+def _study_model_lists(a) -> tuple[list[str], list[str]]:
+    """``--weights`` and ``--label`` (one per ``--model`` or none), after checking that every ``--reference``
+    names a ``--model`` (else it would be ignored silently and the row compared as any other)."""
     weights = list(a.weights or [])
     if weights and len(weights) != len(a.model):
         raise UserError(f"{len(weights)} --weights for {len(a.model)} --model: give one per model, in order")
+    unknown = [r for r in (a.reference or []) if r not in a.model]
+    if unknown:
+        raise UserError(
+            f"--reference {', '.join(unknown)}: not a --model of this study ({', '.join(a.model)}); "
+            "give the name of one of them, or add it with --model"
+        )
     labels = list(a.label or [])
     if labels and len(labels) != len(a.model):
         raise UserError(f"{len(labels)} --label for {len(a.model)} --model: give one per model, in order")
+    return weights, labels
+
+
+def cmd_study(a) -> int:
+    from weirdkinetics.study import StudyModel, StudySettings, parse_variants, print_top, run_study
+
+    weights, labels = _study_model_lists(a)
     models = tuple(
         StudyModel(
             name,

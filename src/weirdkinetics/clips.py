@@ -200,14 +200,16 @@ def _decode_group(i: int, row: ManifestRow, info: VideoInfo, group: dict[int, Cl
     """Events of one (row, decode group): clips of attempt 0, and of attempt 1 when decoding broke off."""
     clock = _Stopwatch()
     fps = next(iter(group.values())).card.fps
-    plan = plan_video(info.times, fps, group)
+    # only the frames before a timestamp jump: resampling is bounded by what the stream holds
+    plan = plan_video(info.usable_times, fps, group)
     result = DecodeResult()
     attempt = 0
-    for j, c, views in clock.timed(assemble(str(row.path), info.rotation, plan, group, result, None)):
+    limit = info.usable_frames if info.time_jump else None
+    for j, c, views in clock.timed(assemble(str(row.path), info.rotation, plan, group, result, limit)):
         yield ClipViews(i, j, c, attempt, views)
     status, reason = result.status, result.reason
-    if status == "ok" and info.truncation:
-        status, reason = "partial", info.truncation
+    if status == "ok" and (info.time_jump or info.truncation):
+        status, reason = "partial", info.time_jump or info.truncation
     if result.status == "partial":
         # plan again over the frames before the break and decode them again; earlier clips are superseded
         attempt, good = 1, result.frames_decoded

@@ -18,7 +18,7 @@ import numpy as np
 from weirdkinetics import statuses
 from weirdkinetics.errors import first_line
 from weirdkinetics.inputs import unreadable
-from weirdkinetics.sampling import resample_indices
+from weirdkinetics.sampling import MAX_FRAME_GAP_S, frames_before_jump, resample_indices
 
 STATUSES = tuple(statuses.MEANINGS)
 
@@ -49,6 +49,30 @@ class VideoInfo:
         if self.num_frames == 1 and not self.duration:
             return f"a still image ({self.codec}: 1 frame, no duration), not a video"
         return ""
+
+    @property
+    def usable_frames(self) -> int:
+        """The leading frames worth resampling: those before the first timestamp jump longer than
+        ``sampling.MAX_FRAME_GAP_S`` (all frames when there is none)."""
+        return frames_before_jump(self.times)
+
+    @property
+    def usable_times(self) -> np.ndarray:
+        """float64 (usable_frames,): the times that resampling and clip planning use."""
+        return self.times[: self.usable_frames]
+
+    @property
+    def time_jump(self) -> str:
+        """Why only some frames are used ("" when all are): the timestamps claim far more time than the
+        stream's frames hold."""
+        k, n = self.usable_frames, self.num_frames
+        if k == n:
+            return ""
+        gap, span = self.times[k] - self.times[k - 1], self.times[-1] - self.times[0]
+        return (
+            f"timestamps jump by {gap:.1f} s after frame {k} of {n} ({n} frame(s) claim {span:.1f} s; a frame "
+            f"is held at most {MAX_FRAME_GAP_S:g} s): used the {k} frame(s) before the jump"
+        )
 
     @property
     def truncation(self) -> str:
@@ -181,10 +205,18 @@ def _rotation(container: av.container.InputContainer, stream) -> int:
     try:
         container.seek(0)
         for frame in container.decode(stream):
-            return int(round(getattr(frame, "rotation", 0) or 0))
+            return display_rotation(float(getattr(frame, "rotation", 0) or 0))
     except (av.FFmpegError, OSError, ValueError):
         pass  # no decodable first frame: no rotation to read; decoding reports the failure itself
     return 0
+
+
+def display_rotation(degrees: float) -> int:
+    """A display matrix's angle (degrees counter-clockwise, as PyAV gives it, sign kept) as the rotation we
+    apply: the multiple of 90 within 1 degree of it, else 0 (no rotation), as FFmpeg's own autorotation does
+    ("odd rotation angle"). Never 270 for -45."""
+    nearest = int(round(degrees / 90.0)) * 90
+    return nearest if abs(degrees - nearest) < 1.0 else 0
 
 
 def rotate(image: np.ndarray, rotation: int) -> np.ndarray:
@@ -274,6 +306,25 @@ class DecodedVideo:
     info: VideoInfo | None = None
 
 
+def _downscaler(info: VideoInfo, max_side: int | None) -> Callable[[np.ndarray], np.ndarray] | None:
+    """A per-frame uint8 (H, W, 3) downscale so the longer side is at most ``max_side``; None when no
+    frame needs it."""
+    if not max_side or max(info.width, info.height) <= max_side:
+        return None
+    import torch
+    from torchvision.transforms.v2 import functional as TF
+
+    scale = max_side / max(info.width, info.height)
+    size = [max(1, round(info.height * scale)), max(1, round(info.width * scale))]
+
+    def convert(rgb: np.ndarray) -> np.ndarray:
+        # antialiased bilinear downscale of the uint8 frame (torchvision), while decoding
+        x = TF.resize(torch.from_numpy(rgb).permute(2, 0, 1), size, antialias=True)
+        return x.permute(1, 2, 0).contiguous().numpy()
+
+    return convert
+
+
 def read_video(
     path: str | Path,
     fps: float | None = None,
@@ -290,31 +341,24 @@ def read_video(
         info = probe(path)
     except VideoOpenError as exc:
         return DecodedVideo(np.zeros((0, 0, 0, 3), np.uint8), fps or 0.0, exc.status, exc.reason)
-    times = info.times
+    times = info.usable_times  # never resample what a timestamp jump claims but the stream does not hold
     src_of_out = resample_indices(times, fps) if fps else np.arange(len(times))
     out = np.arange(len(src_of_out)) if indices is None else np.asarray(indices, dtype=np.int64)
     out = out[out < len(src_of_out)]
     wanted = {int(src_of_out[k]) for k in out}
-    convert = None
-    if max_side and max(info.width, info.height) > max_side:
-        import torch
-        from torchvision.transforms.v2 import functional as TF
-
-        scale = max_side / max(info.width, info.height)
-        size = [max(1, round(info.height * scale)), max(1, round(info.width * scale))]
-
-        def convert(rgb: np.ndarray) -> np.ndarray:
-            # antialiased bilinear downscale of the uint8 frame (torchvision), while decoding
-            x = TF.resize(torch.from_numpy(rgb).permute(2, 0, 1), size, antialias=True)
-            return x.permute(1, 2, 0).contiguous().numpy()
-
+    convert = _downscaler(info, max_side)
     result = DecodeResult()
+    limit = info.usable_frames if info.time_jump else None
     got = dict(
-        iter_source_frames(path, wanted, info.rotation, convert, result, stop_early=indices is not None)
+        iter_source_frames(
+            path, wanted, info.rotation, convert, result, limit=limit, stop_early=indices is not None
+        )
     )
     frames = [got[int(src_of_out[k])] for k in out if int(src_of_out[k]) in got]
     status, reason = result.status, result.reason
     if status == "ok" and len(frames) < len(out):
         status, reason = "partial", f"only {len(frames)} of {len(out)} frames decoded"
+    if status == "ok" and info.time_jump:
+        status, reason = "partial", info.time_jump
     arr = np.stack(frames) if frames else np.zeros((0, info.height, info.width, 3), np.uint8)
     return DecodedVideo(arr, float(fps or info.avg_fps), status, reason, info)

@@ -8,6 +8,8 @@ from pathlib import Path
 import av
 import numpy as np
 
+from weirdkinetics.outputs import check_target
+
 
 def write_video(
     path: str | Path,
@@ -29,7 +31,7 @@ def write_video(
     control (``mbtree=0``: with it, the frames near the end of a video came out differently from run to
     run, about one encode in ten; the demo's tests compare regenerated datasets byte for byte).
     """
-    path = Path(path)
+    path = check_target(path)  # never renamed over a device, a FIFO or a link (outputs.check_target)
     frames = np.asarray(frames)
     if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3:
         raise ValueError(f"frames must be uint8 (T, H, W, 3), got {frames.dtype} {frames.shape}")

@@ -111,6 +111,19 @@ class TextEncodingError(UserError):
 _LINE_ENDS = re.compile(r"(?<=\n)|(?<=\r)(?!\n)")
 
 
+_WIDE_BOMS = (b"\xff\xfe", b"\xfe\xff")  # UTF-16 (and UTF-32 LE) byte-order marks
+
+
+def _nul_reason(raw: bytes) -> str:
+    """Why a line with NUL bytes is refused: UTF-16/32 text (a wide byte-order mark, or NULs in about half
+    the bytes, as ASCII in UTF-16 is) is text to re-save as UTF-8; anything else is binary data."""
+    if raw.startswith(_WIDE_BOMS) or raw.count(0) >= len(raw) // 3:
+        return (
+            "is UTF-16 or UTF-32 text (NUL bytes between its characters): save it as UTF-8 (e.g. 'CSV UTF-8')"
+        )
+    return "holds NUL bytes: binary data, not a UTF-8 text file"
+
+
 class TextInput:
     """A UTF-8 text file (CSV or one item per line) read as a stream with limits; a context manager.
 
@@ -173,7 +186,7 @@ class TextInput:
                     f"longer than {self.max_line_bytes:,} bytes; is this really a CSV text file?"
                 )
             if b"\x00" in raw:
-                raise self._fail("holds NUL bytes: binary data, not a UTF-8 text file")
+                raise self._fail(_nul_reason(raw))
             if self.line > self.max_lines:
                 raise self._fail(f"more than {self.max_lines:,} lines; split the file into several")
             if total > self.max_bytes:  # the file grew while being read

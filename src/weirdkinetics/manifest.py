@@ -21,6 +21,19 @@ from weirdkinetics.outputs import (
 
 REQUIRED = ("path", "label", "split")
 STANDARD = ("path", "label", "split", "background", "video_id", "source_id")
+RESERVED = ("variant", "synth_status", "excluded_reason", "source_video_id", "bg_label", "bg_source")
+"""Columns that ``synth`` writes and that evaluation and the report read to decide what a row is and whether it
+counts (``synth_status`` other than ok excludes a row without decoding it, ``variant`` moves it to the
+derived-variants section, the others pair it with its original). A manifest may carry them only when its
+folder holds the record of the command that wrote it (``synth.json`` of ``weirdkinetics synth``, or
+``study.json`` of a study, see ``written_by_us``); in any other manifest such a column is refused, with the
+name to rename it to (``user_<name>``)."""
+
+RECORDS = {
+    "synth.json": ("generator", "weirdkinetics.synth"),
+    "study.json": ("schema", "weirdkinetics.study/"),
+}
+"""The records our commands write beside the manifests they make: file name -> (key, how its value starts)."""
 VIDEO_EXTENSIONS = {
     ".mp4",
     ".mkv",
@@ -144,7 +157,7 @@ def _parse_manifest(
 ) -> Manifest:
     reader = source.dict_rows()
     columns = [_cell(c) for c in (reader.fieldnames or [])]
-    problems = _header_problems(columns, path)
+    problems = _header_problems(columns, path) + _reserved_problems(columns, path)
     rows: list[ManifestRow] = []
     seen_ids: dict[str, int] = {}  # video_id -> its first row
     for rownum, raw in enumerate(reader, start=2):
@@ -213,6 +226,34 @@ def _header_problems(columns: list[str], path: Path) -> list[str]:
         )
     dupes = sorted({c for c in columns if columns.count(c) > 1})
     return [f"row 1: duplicate column(s) {', '.join(dupes)}"] if dupes else []
+
+
+def written_by_us(path: Path) -> bool:
+    """True when the manifest's folder holds the record of our command that wrote it (``RECORDS``)."""
+    import json
+
+    for name, (key, value) in RECORDS.items():
+        record = path.parent / name
+        try:
+            doc = json.loads(record.read_text(encoding="utf-8")) if record.is_file() else None
+        except (OSError, ValueError):
+            continue
+        if isinstance(doc, dict) and str(doc.get(key, "")).startswith(value):
+            return True
+    return False
+
+
+def _reserved_problems(columns: list[str], path: Path) -> list[str]:
+    """One problem per ``RESERVED`` column of a manifest that our commands did not write: such a column
+    would change which rows are counted and where."""
+    taken = [c for c in columns if c in RESERVED]
+    if not taken or written_by_us(path):
+        return []
+    return [
+        f"row 1: column '{c}' is reserved (synth writes it; it decides which rows count and where): rename it, "
+        f"e.g. to 'user_{c}' (a manifest written by 'weirdkinetics synth' keeps its synth.json beside it)"
+        for c in taken
+    ]
 
 
 def row_problems(

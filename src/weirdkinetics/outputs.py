@@ -7,6 +7,11 @@
   leading apostrophe; ``unneutralise_cell`` undoes it when we read our own CSVs back.
 - File names built from user values (split names, run ids, video ids) go through ``safe_filename``.
 - ``check_outputs`` refuses an output path that is an input or another output of the same command.
+- ``check_target`` refuses an output file path that exists and is not a regular file: a character device
+  (``/dev/null``), a FIFO, a socket, a folder, or a symbolic link (to anything). Outputs are never written
+  through a link: the rename that makes writes atomic would replace the link (or the device) with a regular
+  file. ``check_outputs``, ``check_output_file`` and ``atomic_path`` all apply it, so every output is checked
+  before any work and again just before it is written.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import io
 import os
 import re
 import secrets
+import stat
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -48,15 +54,55 @@ def _temp_name(path: Path) -> Path:
     return path.with_name(f".{path.name}.{secrets.token_hex(4)}.partial{path.suffix}")
 
 
+_KINDS = (
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISDIR, "a folder"),
+)
+
+
+def check_target(path: str | Path, name: str | None = None) -> Path:
+    """Refuse an output file ``path`` that exists and is not a regular file (one line naming what it is).
+
+    A symbolic link is refused whatever it points to, even a regular file: ``os.replace`` renames over the
+    link itself, so following it would need a second, non-atomic rule, and a link planted in an output folder
+    could otherwise redirect a write anywhere. ``name`` names the path in the message (default: the path).
+    """
+    p = Path(path)
+    try:
+        st = p.lstat()
+    except (OSError, ValueError):  # missing (the usual case), or a name the OS refuses: the write says why
+        return p
+    shown = name if name is not None else "the output"
+    if stat.S_ISLNK(st.st_mode):
+        try:
+            target = os.readlink(p)
+        except OSError:
+            target = "?"
+        raise OutputError(
+            f"{shown} {p} is a symbolic link (to {target}): outputs are never written through links; "
+            "give the real path of a file, or remove the link"
+        )
+    for test, kind in _KINDS:
+        if test(st.st_mode):
+            raise OutputError(
+                f"{shown} {p} exists and is {kind}, not a regular file: give the path of a new or regular file"
+            )
+    return p
+
+
 @contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; when the block ends without an error, rename it over ``path``.
 
     For libraries that write to a path themselves (``fig.savefig(tmp)``, ``torch.save(obj, tmp)``). On any
     error the temporary file is removed and ``path`` is left as it was; an ``OSError`` (disk full, read-only
-    folder) becomes an ``OutputError`` with one line saying what to do.
+    folder) becomes an ``OutputError`` with one line saying what to do. A ``path`` that exists and is not a
+    regular file (a device, a FIFO, a symbolic link: ``check_target``) is refused, before and after the block.
     """
-    path = Path(path)
+    path = check_target(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -65,6 +111,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     try:
         yield tmp
         _fsync(tmp)
+        check_target(path)  # again: something may have appeared there while the file was being made
         os.replace(tmp, path)
     except BaseException as exc:
         try:
@@ -216,7 +263,7 @@ def check_outputs(
     """Refuse an output path that is one of ``inputs`` or another of ``outputs`` (one line saying which).
 
     Keys name the paths for the message (``option("export")``, ``f"the store ({option('store_path')})"``:
-    see ``errors.option``). Paths are compared
+    see ``errors.option``). Every output must be new or a regular file (``check_target``). Paths are compared
     resolved (symlinks followed) and, where both exist, by file identity (hard links).
     """
     seen: dict[str, str] = {}
@@ -227,7 +274,7 @@ def check_outputs(
         if (ident := _identity(p)) is not None:
             ids.setdefault(ident, name)
     for name, path in outputs.items():
-        p = Path(path)
+        p = check_target(path, name)
         key, ident = _resolved(p), _identity(p)
         other = seen.get(key) or (ids.get(ident) if ident is not None else None)
         if other is not None:
@@ -243,9 +290,9 @@ def check_output_file(path: str | Path, flag: str) -> Path:
     if str(path).strip() == "":
         raise UserError(f"{flag} is empty: give a file name")
     p = Path(path)
-    if p.is_dir():
+    if p.is_dir() and not p.is_symlink():
         raise UserError(f"{flag} {p} is a folder: give a file name, e.g. {p / 'predictions.csv'}")
-    return p
+    return check_target(p, flag)
 
 
 def check_output_dir(path: str | Path, flag: str = option("out_dir")) -> Path:

@@ -30,6 +30,7 @@ OK_STATUSES = statuses.COUNTED
 
 NONFINITE_SCORES = statuses.NONFINITE_SCORES
 NOT_VIDEO = statuses.NOT_VIDEO
+NOT_EVALUATED = statuses.NOT_EVALUATED
 STATUSES = statuses.MEANINGS
 """Every status a row can end with, and its meaning (the README's table). Only ``OK_STATUSES`` count."""
 
@@ -191,22 +192,48 @@ def to_video_result(p: StoredPrediction, class_names: list[str], classes: list[s
 def manifest_rows(
     preds: Sequence[StoredPrediction], manifest: Manifest, class_names: list[str], label_map: dict | None
 ) -> list[StoredPrediction]:
-    """The stored rows of ``manifest``'s files, in manifest order, each carrying that manifest's own row
-    (label, split, background, extra columns): a row shared with another manifest naming the same file
-    and id shows this manifest's metadata. Labels are mapped (the evaluation's ``--label-map``) and
-    spelled as in the run's classes, as ``evaluate`` does, so a manifest read as it is gives the same labels."""
+    """One row per row of ``manifest``, in its order: the stored row of its file, carrying that manifest's own
+    row (label, split, background, extra columns), so a row shared with another manifest naming the same file
+    and id shows this manifest's metadata; a row the run has not stored is status ``not_evaluated`` (planned,
+    not evaluated yet: an unfinished run is never reported as if its stored rows were all). Labels are mapped
+    (the evaluation's ``--label-map``) and spelled as in the run's classes, as ``evaluate`` does, so a
+    manifest read as it is gives the same labels."""
+    from weirdkinetics.store import StoredPrediction  # the store imports this module at load time
+
     by_key = {(p.path, p.video_id): p for p in preds}
     out = []
     for row in manifest.rows:
+        meta = row.to_dict()
+        label = meta["label"]
+        if label not in class_names:
+            mapped = (label_map or {}).get(label, label)
+            meta["label"] = resolve_label(mapped, class_names) or mapped
         p = by_key.get((str(row.path), row.video_id))
-        if p is not None:
-            meta = row.to_dict()
-            label = meta["label"]
-            if label not in class_names:
-                mapped = (label_map or {}).get(label, label)
-                meta["label"] = resolve_label(mapped, class_names) or mapped
-            out.append(replace(p, row=meta))
+        if p is None:
+            reason = statuses.NOT_EVALUATED_REASON
+            p = StoredPrediction(
+                row.video_id, str(row.path), meta, NOT_EVALUATED, reason, None, None, None, None, None, None
+            )
+        out.append(replace(p, row=meta))
     return out
+
+
+def evaluated_rows(run: RunResults) -> int:
+    """How many of the run's rows it has evaluated (all but the ``not_evaluated`` ones)."""
+    return sum(v.status != NOT_EVALUATED for v in run.videos)
+
+
+def unfinished(run: RunResults) -> str:
+    """One line saying a run is unfinished ("" when it is not): how many of its planned rows are not
+    evaluated yet, and what to do."""
+    missing = len(run.videos) - evaluated_rows(run)
+    if not missing:
+        return ""
+    return (
+        f"run {run.run_id} ({run.model}) is incomplete: {missing} of {len(run.videos)} planned rows are not "
+        f"evaluated yet; its numbers cover the {len(run.videos) - missing} evaluated rows only (run the same "
+        "evaluate again to finish it)"
+    )
 
 
 def unique_ids(preds: Sequence[StoredPrediction]) -> list[StoredPrediction]:
@@ -254,8 +281,8 @@ def run_results(
     """One run's results from its stored rows.
 
     evaluation: the one ``pick_evaluation`` chose (its class subset, label map and provenance);
-    predictions: every stored row of the run, as ``Store.predictions`` reads them. With ``manifest``, only the
-    rows of its files, in its order, with its metadata (possibly none); without, every row, an id that names
+    predictions: every stored row of the run, as ``Store.predictions`` reads them. With ``manifest``, one row
+    per manifest row, in its order, with its metadata (``not_evaluated`` where nothing is stored); without, every row, an id that names
     different files shown as ``id (path)``. ``store``: the store's path, recorded in the provenance.
     """
     classes = evaluation["classes"] or info.class_names

@@ -118,6 +118,21 @@ def spec_for(card, clips: str | None = None, crops: int | None = None) -> ClipSp
     return ClipSpec(card.fps, card.frames, card.stride, card.clip_spacing, num_clips, crops)
 
 
+MAX_FRAME_GAP_S = 10.0
+"""Longest time one source frame may be shown. A stream whose timestamps jump further holds far less than it
+claims (a 3-frame file whose last frame is 10 h away would resample to 1.6 M copies of one frame): only the
+frames before the first such jump are used, and the row is ``partial`` with the reason. 10 s is a whole
+Kinetics clip: a frame held longer carries no motion for an action model."""
+
+
+def frames_before_jump(times: np.ndarray, max_gap: float = MAX_FRAME_GAP_S) -> int:
+    """How many leading frames come before the first gap between consecutive times longer than ``max_gap``
+    seconds: ``len(times)`` when there is none. times: float64 (N,) sorted. Resampling those frames alone
+    gives at most about ``N * max_gap * fps`` frames, bounded by the frames the stream really holds."""
+    big = np.flatnonzero(np.diff(np.asarray(times, dtype=np.float64)) > max_gap)
+    return int(big[0]) + 1 if len(big) else len(times)
+
+
 def resampled_count(times: np.ndarray, fps: float, frame_duration: float | None = None) -> int:
     """Number of frames at ``fps`` covering the source's presentation interval.
 

@@ -9,19 +9,25 @@ from __future__ import annotations
 MEANINGS: dict[str, str] = {
     "ok": "decoded and evaluated with the card's protocol",
     "short": "fewer resampled frames than one clip spans: indices clamped to the last frame",
-    "partial": "decoding broke off (or the container claims more frames than it holds): the frames before "
-    "the break are used",
+    "partial": "decoding broke off (or the container claims more frames than it holds, or its timestamps jump "
+    "more than 10 s): the frames before the break are used",
     "decode_error": "FFmpeg could not decode it (its message is the reason), or the path is not a regular file "
     "(FIFO, folder, device, socket, symlink loop)",
     "missing": "no such file (retried on the next run)",
     "excluded": "a row of a synth manifest whose video was not made; the reason is synth's",
     "not_video": "a still image (one frame, no duration), not a video",
     "nonfinite_scores": "the model's scores are NaN or infinite (broken weights?): no prediction",
+    "not_evaluated": "a row of the report's manifest the run has not evaluated yet (an unfinished or interrupted "
+    "run): never stored, only reported; run the same evaluate again to finish it",
 }
 """Statuses of an evaluated video and what each means (the README's table)."""
 
 NOT_VIDEO = "not_video"
 NONFINITE_SCORES = "nonfinite_scores"
+NOT_EVALUATED = "not_evaluated"
+NOT_EVALUATED_REASON = (
+    "planned in the manifest, not evaluated yet: run the same evaluate again to finish the run"
+)
 
 COUNTED = ("ok", "short", "partial")
 """Statuses whose videos count in accuracies; every other status is listed and left out of the denominators."""

@@ -27,7 +27,14 @@ import numpy as np
 from weirdkinetics import runid, statuses
 from weirdkinetics.errors import UserError, option
 from weirdkinetics.inputs import unreadable
-from weirdkinetics.results import RunResults, dumps, pick_evaluation, run_results, select_runs
+from weirdkinetics.results import (
+    RunResults,
+    dumps,
+    evaluated_rows,
+    pick_evaluation,
+    run_results,
+    select_runs,
+)
 
 SCHEMA_VERSION = 3
 """3: run ids from what changes the scores only (``runid.run_id``: no card prose); 2: predictions keyed by
@@ -754,7 +761,7 @@ def load_runs(store_path: str | Path, run_ids: list[str] | None = None, manifest
                 evaluation = pick_evaluation(info, store.evaluations(info.run_id), digest)
                 rows = store.predictions(info.run_id, len(info.class_names))
                 run = run_results(info, evaluation, rows, manifest, store=str(store_path))
-                if manifest is None or run.videos:  # a run without this manifest's files is left out
+                if manifest is None or evaluated_rows(run):  # a run without this manifest's files is left out
                     out.append(run)
     except sqlite3.Error as exc:  # a page that cannot be read (corruption mid-file)
         raise _db_error(store_path, exc) from None

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from weirdkinetics.errors import UserError, option
 from weirdkinetics.manifest import Manifest, read_manifest, write_manifest
-from weirdkinetics.outputs import atomic_write_text, check_output_dir
+from weirdkinetics.outputs import atomic_write_text, check_output_dir, check_outputs
 
 SCHEMA = "weirdkinetics.study/1"
 VARIANTS = ("swap", "person-only", "background-only", "silhouette", "static-background", "static-person")
@@ -509,12 +509,17 @@ def leaderboard_of(
 def _check_before_work(settings: StudySettings) -> tuple[Path, Manifest]:
     """Every check that needs no output: settings, model names, methods, segmenter, the manifest and the
     synth split. Returns the output folder and the source manifest."""
+    from weirdkinetics import api
     from weirdkinetics.attribution import check_methods
     from weirdkinetics.models import get_card
     from weirdkinetics.synth.segment import check_segmenter_name
 
     check_settings(settings)
     out = check_output_dir(settings.out, option("out"))
+    # the study's own files: none may be a device, a FIFO or a link (outputs.check_target), before any work
+    fixed = ["study.json", "study.csv", "explain.csv", api.DEFAULT_STORE, "synth/source.csv"]
+    fixed += [f"synth/{v}/{name}" for v in settings.variants for name in ("manifest.csv", "synth.json")]
+    check_outputs({f"the study's {name}": out / name for name in fixed} | api.report_outputs(out / "report"))
     for model in settings.models:  # unknown names and bad methods fail before any work
         card = get_card(model.name)
         if settings.explain and model.explain:

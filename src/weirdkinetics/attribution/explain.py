@@ -468,8 +468,9 @@ def decode_clips(
     """
     if info is None:
         info = probe_file(path)
-    plan = plan_video(info.times, card.fps, {0: ClipTask(card, spec)})
-    status, notes = ("partial", [info.truncation]) if info.truncation else ("ok", [])
+    plan = plan_video(info.usable_times, card.fps, {0: ClipTask(card, spec)})  # as read_video resamples
+    why = info.time_jump or info.truncation
+    status, notes = ("partial", [why]) if why else ("ok", [])
     frames, clips, broke_at, note = _read_clip_frames(path, card.fps, spec, plan.clips[0])
     if note is not None:
         status = "partial"

@@ -58,6 +58,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import importlib.util
 import logging
 import pickle
 from collections.abc import Callable, Iterator
@@ -109,6 +110,17 @@ def check_address(address: str | None) -> None:
         raise UserError(
             f"{option('address', address)}: give auto, HOST:PORT or ray://HOST:10001 (or leave it out for a local "
             "Ray)"
+        )
+    scheme = address.split("://", 1)[0].lower() if "://" in address else None
+    if scheme is not None and scheme != "ray":  # Ray's own ValueError would end in a traceback
+        raise UserError(
+            f"{option('address', address)}: not a Ray address ({scheme}:// is a web address, e.g. the dashboard's); "
+            "give the cluster's HOST:PORT (e.g. head:6379), ray://HOST:10001, or auto"
+        )
+    if scheme == "ray" and importlib.util.find_spec("grpc") is None:  # Ray's own test of its client extra
+        raise UserError(
+            f"{option('address', address)}: a ray:// address needs Ray's client package, which is not installed: "
+            "pip install 'ray[client]' (or give HOST:PORT from a machine of the cluster)"
         )
 
 

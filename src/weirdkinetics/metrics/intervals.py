@@ -1,6 +1,11 @@
 """Uncertainty: Wilson intervals, a seeded (cluster) bootstrap of an accuracy gap and of a mean,
 McNemar's exact test.
 
+A bootstrap over fewer than ``MIN_CLUSTERS`` resampling units (recordings, or videos when unclustered) is not
+an interval: one recording per split always redraws itself and gives [+100, +100]. There a gap gets
+Newcombe's hybrid score interval (conservative for the positively correlated real/weird pairs), and a mean
+gets no interval at all.
+
 Pure numpy/scipy over arrays; no torch, no IO.
 """
 
@@ -33,6 +38,31 @@ def wilson_interval(correct: int, n: int, confidence: float = CONFIDENCE) -> tup
         return (math.nan, math.nan)
     ci = stats.binomtest(correct, n).proportion_ci(confidence_level=confidence, method="wilson")
     return (float(ci.low), float(ci.high))
+
+
+MIN_CLUSTERS = 5
+"""Fewest resampling units (clusters, or videos per split when unclustered) a bootstrap interval is drawn over."""
+
+NEWCOMBE = "newcombe"
+"""``resampled_by`` of a gap whose interval is Newcombe's (too few clusters to bootstrap): nothing resampled."""
+
+
+def newcombe_interval(
+    correct_a: int, n_a: int, correct_b: int, n_b: int, confidence: float = CONFIDENCE
+) -> tuple[float, float]:
+    """Newcombe's hybrid score interval (1998, method 10) for ``correct_a / n_a - correct_b / n_b``, built
+    from the two Wilson intervals: ``(d - sqrt((p_a - l_a)^2 + (u_b - p_b)^2), d + sqrt((u_a - p_a)^2 +
+    (p_b - l_b)^2))``. Keeps its coverage for the tiny samples where a bootstrap collapses (1 vs 1 video
+    gives [-0.122, +1], not [+1, +1]). Written by hand: neither scipy nor numpy has it. n_a, n_b >= 1."""
+    if n_a < 1 or n_b < 1:
+        raise ValueError("both splits need at least one video for a difference of proportions")
+    p_a, p_b = correct_a / n_a, correct_b / n_b
+    l_a, u_a = wilson_interval(correct_a, n_a, confidence)
+    l_b, u_b = wilson_interval(correct_b, n_b, confidence)
+    d = p_a - p_b
+    lo = d - math.sqrt((p_a - l_a) ** 2 + (u_b - p_b) ** 2)
+    hi = d + math.sqrt((u_a - p_a) ** 2 + (p_b - l_b) ** 2)
+    return (max(-1.0, lo), min(1.0, hi))
 
 
 def wilson(count: int, n: int, kind: ProportionKind = "accuracy") -> Proportion:
@@ -76,7 +106,9 @@ def bootstrap_gap(
 
     Written by hand rather than with ``scipy.stats.bootstrap`` because each cluster carries a different
     number of videos in each split and replicates where one split is empty must be dropped and counted.
-    The same ``seed`` always gives the same interval.
+    The same ``seed`` always gives the same interval. Over fewer than ``MIN_CLUSTERS`` units (clusters, or
+    the smaller split's videos) nothing is resampled: the interval is ``newcombe_interval`` over the counts,
+    ``resampled_by`` is ``"newcombe"`` and ``n_boot`` 0.
     """
     correct_a = np.asarray(correct_a, dtype=bool).ravel()
     correct_b = np.asarray(correct_b, dtype=bool).ravel()
@@ -89,6 +121,10 @@ def bootstrap_gap(
     value = float(correct_a.mean() - correct_b.mean())
     rng = np.random.default_rng(seed)
     tail = (1.0 - confidence) / 2.0
+    units = _gap_units(clusters_a, clusters_b, correct_a.size, correct_b.size)
+    if units < MIN_CLUSTERS:  # too few to resample: Newcombe's score interval, nothing drawn
+        ci = newcombe_interval(int(correct_a.sum()), correct_a.size, int(correct_b.sum()), correct_b.size)
+        return GapEstimate(value, ci, 0, seed, NEWCOMBE, units, 0)
 
     if clusters_a is None:
         na, nb = correct_a.size, correct_b.size
@@ -132,6 +168,16 @@ def bootstrap_gap(
     return GapEstimate(value, (float(lo), float(hi)), n_boot, seed, "source_id", k, n_degenerate)
 
 
+def _gap_units(clusters_a, clusters_b, na: int, nb: int) -> int:
+    """What a gap's bootstrap resamples: distinct clusters over both splits, else the smaller split's videos."""
+    if clusters_a is None or clusters_b is None:
+        return min(na, nb)
+    ids = np.concatenate(
+        [np.asarray(clusters_a, dtype=object).ravel(), np.asarray(clusters_b, dtype=object).ravel()]
+    )
+    return int(np.unique(ids.astype(str)).size)
+
+
 def bootstrap_mean(
     values: np.ndarray,
     clusters: np.ndarray | None = None,
@@ -146,7 +192,8 @@ def bootstrap_mean(
     are drawn with replacement and each replicate is the mean over the videos drawn (a ratio of sums, as the
     cluster bootstrap of a gap), so correlated versions of one recording widen the interval as they should.
     The same ``seed`` always gives the same interval; cluster ids are sorted first, so the order of the
-    values does not change the draw.
+    values does not change the draw. Over fewer than ``MIN_CLUSTERS`` units there is no interval (NaN, read
+    as None) and ``n_boot`` is 0.
     """
     values = np.asarray(values, dtype=np.float64).ravel()
     if values.size == 0:
@@ -159,6 +206,13 @@ def bootstrap_mean(
     tail = (1.0 - confidence) / 2.0
     value = float(values.mean())
     reps = np.empty(n_boot, dtype=np.float64)
+    if clusters is not None and np.asarray(clusters, dtype=object).size != values.size:
+        raise ValueError("clusters must have one id per value")
+    ids = None if clusters is None else np.asarray(clusters, dtype=object).ravel().astype(str)
+    units = values.size if ids is None else int(np.unique(ids).size)
+    if units < MIN_CLUSTERS:  # no interval rather than a collapsed one (a mean has no small-n exact form)
+        by = "value" if clusters is None else "source_id"
+        return MeanEstimate(value, (math.nan, math.nan), values.size, 0, seed, by, units)
     if clusters is None:
         n = values.size
         block = max(1, _BLOCK_CELLS // n)

@@ -20,7 +20,7 @@ from typing import Literal
 import numpy as np
 
 from weirdkinetics.metrics.estimates import GapEstimate, MeanEstimate, Proportion
-from weirdkinetics.metrics.intervals import bootstrap_mean, wilson
+from weirdkinetics.metrics.intervals import MIN_CLUSTERS, bootstrap_mean, wilson
 from weirdkinetics.metrics.summary import RunMetrics
 from weirdkinetics.metrics.variants import VariantMetrics, variant_of
 from weirdkinetics.results import RunResults
@@ -318,9 +318,18 @@ def model_row(
 # ---------------------------------------------------------------------------------------------- summary
 
 
+def _units(e: Estimate) -> int:
+    """What an estimate rests on: its clusters (gaps, means) or its videos (proportions)."""
+    return int(getattr(e, "n_clusters", None) or getattr(e, "n", 0) or 0)
+
+
 def separated(a: Estimate | None, b: Estimate | None) -> bool:
-    """True when both have a number and a finite interval and the two intervals do not overlap."""
+    """True when both have a number and a finite interval, each rests on at least ``MIN_CLUSTERS`` units
+    (a handful of recordings carries no claim, whatever its interval), and the two intervals do not
+    overlap."""
     if a is None or b is None or a.value is None or b.value is None:
+        return False
+    if min(_units(a), _units(b)) < MIN_CLUSTERS:
         return False
     bounds = (*a.interval, *b.interval)
     if any(x is None or not math.isfinite(x) for x in bounds):

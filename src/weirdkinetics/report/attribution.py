@@ -122,14 +122,17 @@ def faithfulness_line(group: dict, model: str) -> str:
     )
     if adv.get("value") is None:
         return f"{model}: no video where the maps can be checked against random deletion ({counts})."
-    lo, hi = adv.get("ci95") or [math.nan, math.nan]
     numbers = (
         f"removing the most salient 5-50 % of pixels lowers the target score by {adv['value']:+.3f} more than "
-        f"removing as many at random (95 % interval {lo:+.3f} to {hi:+.3f}, over the {adv.get('n', 0)} "
-        f"assessable videos; {counts})"
+        f"removing as many at random ({_interval_text(adv)}, over the {adv.get('n', 0)} assessable videos; "
+        f"{counts})"
     )
     if group.get("beats_random"):
         return f"{model}: the Grad-CAM maps beat random deletion: {numbers}."
+    if _interval_text(adv).startswith("no interval"):  # neither claim: too few recordings for either
+        return (
+            f"{model}: too few recordings to tell whether the Grad-CAM maps beat random deletion ({numbers})."
+        )
     return (
         f"{model}: the Grad-CAM maps do NOT beat random deletion ({numbers}): the maps are not shown to be "
         "faithful for this model, so their background shares should not be trusted."
@@ -155,12 +158,11 @@ def randomisation_line(group: dict, model: str) -> str | None:
     rho = group["overall"].get("randomisation_rho") or {}
     if not check or rho.get("value") is None:
         return None
-    lo, hi = rho.get("ci95") or [math.nan, math.nan]
     name = METHOD_NAMES.get(group["method"], group["method"])
     numbers = (
         f"mean Spearman rank correlation between {model}'s maps and those of the same network with random "
-        f"weights ({check.get('against') or 'its random-weights copy'}) = {rho['value']:.2f} (95 % interval "
-        f"{lo:.2f} to {hi:.2f}, {rho.get('n', 0)} videos; per video below)"
+        f"weights ({check.get('against') or 'its random-weights copy'}) = {rho['value']:.2f} "
+        f"({_interval_text(rho)}, {rho.get('n', 0)} videos; per video below)"
     )
     if check.get("verdict") == "explains the model":
         return f"Model-randomisation check: {name}'s maps change with the weights: {numbers}."
@@ -199,11 +201,18 @@ def paired_line(group: dict) -> str | None:
     paired = group.get("paired_weird_minus_real")
     if not paired:
         return None
-    lo, hi = paired["ci95"]
     return (
         f"Paired by source_id ({paired['n']} recordings with a real and a weird version): background share on "
-        f"weird minus real = {paired['value']:+.3f} (95 % bootstrap interval {lo:+.3f} to {hi:+.3f})."
+        f"weird minus real = {paired['value']:+.3f} ({_interval_text(paired, 'bootstrap ')})."
     )
+
+
+def _interval_text(block: dict, kind: str = "") -> str:
+    """'95 % interval -0.1 to +0.2', or why there is none (a mean over fewer than 5 recordings has none)."""
+    lo, hi = block.get("ci95") or [None, None]
+    if lo is None or hi is None or not (math.isfinite(lo) and math.isfinite(hi)):
+        return "no interval: too few recordings to resample"
+    return f"95 % {kind}interval {lo:+.3f} to {hi:+.3f}"
 
 
 def distribution_figure(groups: list[dict]) -> Figure:

@@ -30,7 +30,7 @@ from weirdkinetics.report.document import (
     render_markdown,
 )
 from weirdkinetics.report.render import table_csv
-from weirdkinetics.results import RunResults
+from weirdkinetics.results import RunResults, unfinished
 
 if TYPE_CHECKING:
     from weirdkinetics.metrics.leaderboard import Leaderboard
@@ -111,21 +111,30 @@ class _Writer:
         self.add(FigureBlock(title, png, rel_png, rel_svg))
 
 
+def _run_intro(w: _Writer, run: RunResults, m) -> None:
+    """The run's denominators, after a warning when the run is unfinished (its numbers cover the evaluated
+    rows only: "n of N planned")."""
+    st = m.status
+    if unfinished(run):
+        w.add(Paragraph(f"Incomplete run: {unfinished(run)}."))
+    planned = " planned" if unfinished(run) else ""
+    w.add(
+        Paragraph(
+            f"{st.counted} of {st.rows}{planned} videos counted "
+            f"(statuses {', '.join(st.counted_statuses)} with a prediction); "
+            f"{st.rows - st.counted} not counted, listed below. "
+            f"Classes: {len(run.classes)} in the subset, {len(m.classes)} occurring."
+        )
+    )
+
+
 def _run_section(
     w: _Writer, section: RunReport, slug: str, strips: dict, am: dict | None = None,
     records: list[dict] | None = None, overlays: dict | None = None,
 ) -> None:  # fmt: skip
     run, m, vm = section.run, section.metrics, section.variants
     w.add(Heading(2, f"Run {run.run_id} (model {run.model})", f"run-{slug}"))
-    st = m.status
-    w.add(
-        Paragraph(
-            f"{st.counted} of {st.rows} videos counted "
-            f"(statuses {', '.join(st.counted_statuses)} with a prediction); "
-            f"{st.rows - st.counted} not counted, listed below. "
-            f"Classes: {len(run.classes)} in the subset, {len(m.classes)} occurring."
-        )
-    )
+    _run_intro(w, run, m)
     if run.provenance:
         w.add(KeyValues("Provenance", dict(run.provenance)))
 

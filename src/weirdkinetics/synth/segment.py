@@ -168,6 +168,18 @@ def detect_people(frames: np.ndarray, samples: int = 8) -> tuple[int, int]:
 # -- true masks ----------------------------------------------------------------------------------------
 
 
+def _masks_array(path: Path) -> np.ndarray:
+    """The masks a ``mask_path`` file holds: the array ``masks`` of an ``.npz``, or the one array of an
+    ``.npy`` (``np.load`` answers an array there, not an archive). Pickled objects are never loaded."""
+    data = np.load(path, allow_pickle=False)
+    if isinstance(data, np.ndarray):
+        return data
+    with data:
+        if "masks" not in data:
+            raise UserError(f"{path}: no array named 'masks' (found: {', '.join(data.files) or 'none'})")
+        return np.asarray(data["masks"])
+
+
 class TrueMasks:
     """Masks from a file: npz with key ``masks``, bool or float (T, H, W) (the demo's ``<video>.mask.npz``).
 
@@ -192,10 +204,7 @@ class TrueMasks:
         if problem is not None and not problem.missing:
             raise UserError(f"mask file {self.path}: {problem.reason}; fix mask_path or regenerate the demo")
         try:
-            with np.load(self.path) as data:
-                if "masks" not in data:
-                    raise UserError(f"{self.path}: no array named 'masks' (found: {', '.join(data.files)})")
-                masks = np.asarray(data["masks"])
+            masks = _masks_array(self.path)
         except FileNotFoundError:
             raise UserError(
                 f"mask file {self.path} does not exist; regenerate the demo or fix mask_path"
