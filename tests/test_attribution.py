@@ -410,8 +410,9 @@ def test_cli_explain_runs_and_refuses_with_one_line(explain_set, tmp_path, capsy
 
 
 def test_explain_real_footage_with_mediapipe_masks_and_the_cache(tmp_path):
-    """Real clips through MediaPipe (cached): a person video is explained, the rotating Earth is excluded with
-    synth's reason, the corrupt file gets evaluate's status; a rerun reuses the cached masks and the rows."""
+    """Real clips through MediaPipe (cached): a person video is explained, the rotating Earth and a close-up whose
+    mask covers most of the frame are excluded with synth's reasons, the corrupt file gets evaluate's status; a
+    rerun reuses the cached masks and the rows."""
     pytest.importorskip("mediapipe")
     from conftest import shared_video
 
@@ -419,19 +420,25 @@ def test_explain_real_footage_with_mediapipe_masks_and_the_cache(tmp_path):
 
     rows = [
         {
-            "path": str(shared_video("arm_wrestling__mmaction2_demo.mp4")),
-            "label": "arm wrestling",
+            "path": str(shared_video("flipping_pancake__decord.mkv")),
+            "label": "flipping pancake",
             "split": "real",
         },
         {"path": str(shared_video("awk_vp9_opus__gradio.webm")), "label": "abseiling", "split": "real"},
         {"path": str(shared_video("awk_corrupted_nal__decord.mp4")), "label": "abseiling", "split": "real"},
+        # two arm wrestlers close up: MediaPipe's "person" covers about 63 % of the frame
+        {
+            "path": str(shared_video("arm_wrestling__mmaction2_demo.mp4")),
+            "label": "arm wrestling",
+            "split": "real",
+        },
     ]
     manifest = write_manifest(tmp_path / "m.csv", rows)
     out = tmp_path / "out"
     first = api.explain(manifest, "tiny_c3d", out, weights="random:0", methods=["occlusion"], progress=False)
     with Store(first.store) as store:
         got = {a.video_id: a for a in store.attributions(first.run_id)}
-    person, earth, corrupt = (
+    person, earth, corrupt, close_up = (
         got[k] for k in sorted(got, key=lambda k: [r["path"] for r in rows].index(got[k].path))
     )
     assert person.status == "ok", person.reason
@@ -439,9 +446,11 @@ def test_explain_real_footage_with_mediapipe_masks_and_the_cache(tmp_path):
     assert earth.status == "excluded" and "no usable person mask" in earth.reason
     # a synthetic test pattern with a corrupt packet: no person in it, and the decode note is kept
     assert corrupt.status == "excluded" and "no usable person mask" in corrupt.reason
+    # a "person" over half of the frame is not only the person: excluded with that reason
+    assert close_up.status == "excluded" and "over 50%" in close_up.reason
     assert any((out / "mask-cache").rglob("*.npz"))
     again = api.explain(manifest, "tiny_c3d", out, weights="random:0", methods=["occlusion"], progress=False)
-    assert again.summary.computed == 0 and again.summary.reused == 3
+    assert again.summary.computed == 0 and again.summary.reused == 4
 
 
 def test_cli_explain_report_needs_no_earlier_evaluate(explain_set, tmp_path, capsys):
