@@ -162,7 +162,7 @@ def test_evaluate_gives_each_special_file_a_status_with_its_reason(tmp_path):
         )
     finally:
         sock.close()
-    from weirdkinetics.store import load_runs
+    from weirdkinetics.results import load_runs
 
     (run,) = load_runs(out.store)
     got = {v.video_id: v for v in run.videos}

@@ -230,7 +230,8 @@ def test_run_results_with_and_without_a_manifest():
 
 
 def test_load_runs_reads_rows_and_selects_runs_in_a_hand_written_store(tmp_path):
-    from weirdkinetics.store import Store, load_runs
+    from weirdkinetics.results import load_runs
+    from weirdkinetics.store import Store
 
     path = tmp_path / "predictions.sqlite"
     with Store(path) as store:

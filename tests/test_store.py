@@ -20,8 +20,9 @@ from weirdkinetics.cli import main
 from weirdkinetics.encode import write_video
 from weirdkinetics.errors import UserError
 from weirdkinetics.manifest import read_manifest, write_manifest
+from weirdkinetics.results import load_runs
 from weirdkinetics.runid import legacy_run_id
-from weirdkinetics.store import SCHEMA_VERSION, Store, load_runs
+from weirdkinetics.store import SCHEMA_VERSION, Store
 
 
 def noise_video(path: Path, seed: int, n: int = 80) -> Path:

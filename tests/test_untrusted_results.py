@@ -16,8 +16,14 @@ from weirdkinetics.manifest import write_manifest
 from weirdkinetics.metrics.summary import run_metrics
 from weirdkinetics.models import get_card
 from weirdkinetics.models.loading import load_model
-from weirdkinetics.results import NONFINITE_SCORES, NOT_VIDEO, OK_STATUSES, STATUSES, results_from_csv
-from weirdkinetics.store import load_runs
+from weirdkinetics.results import (
+    NONFINITE_SCORES,
+    NOT_VIDEO,
+    OK_STATUSES,
+    STATUSES,
+    load_runs,
+    results_from_csv,
+)
 
 
 def moving(n: int, seed: int) -> np.ndarray:

@@ -372,7 +372,7 @@ def export_csv(store_path: str | Path, manifest: Manifest, run_id: str | None, o
 
     Written atomically; cells a spreadsheet would run as formulas are neutralised (``outputs.neutralise_cell``).
     Refuses an ``out`` that is the store, the manifest or one of its videos."""
-    from weirdkinetics.store import load_runs
+    from weirdkinetics.results import load_runs
 
     out = check_output_file(out, option("out"))
     check_outputs({option("out"): out}, {**_input_files(manifest), "the store": Path(store_path)})
@@ -433,7 +433,7 @@ def load_results(
             keep = {r.video_id for r in manifest.rows}
             runs = [r.subset([v.video_id in keep for v in r.videos]) for r in runs]
         return runs
-    from weirdkinetics.store import load_runs
+    from weirdkinetics.results import load_runs
 
     return load_runs(source, run_ids, manifest=manifest)
 
@@ -564,7 +564,7 @@ def attribution_records(
     again through the same decoder and cropped like the model's view, the stored map is blended over them
     and the person mask's outline drawn. qualitative: each run's qualitative panel (video ids), whose videos
     get overlays first."""
-    from weirdkinetics.store import load_attributions
+    from weirdkinetics.results import load_attributions
 
     stored = load_attributions(store_path, [r.run_id for r in runs])
     records: dict[str, list[dict]] = {}

@@ -1,8 +1,9 @@
 """In-memory results of one run: what ``metrics`` and ``report`` consume.
 
-Plain data, no torch, no decoder and no SQLite. Built from the store's rows (``store.load_runs`` reads them and
-calls the pure functions here: ``select_runs``, ``pick_evaluation``, ``run_results``) or from a predictions
-CSV written by any other tool (``results_from_csv``).
+Plain data, no torch and no decoder. Built from the store's rows (``load_runs`` reads them through
+``store.Store`` and assembles them with the pure functions here: ``select_runs``, ``pick_evaluation``,
+``run_results``) or from a predictions CSV written by any other tool (``results_from_csv``). The store returns
+rows and knows nothing of this module.
 """
 
 from __future__ import annotations
@@ -20,10 +21,10 @@ from weirdkinetics.inputs import TextInput
 from weirdkinetics.labels import resolve_label
 from weirdkinetics.outputs import unneutralise_cell
 from weirdkinetics.runid import canonical_json
+from weirdkinetics.store import RunInfo, Store, StoredAttribution, StoredPrediction
 
-if TYPE_CHECKING:  # the store's row types; the store imports this module, never the other way at run time
+if TYPE_CHECKING:
     from weirdkinetics.manifest import Manifest
-    from weirdkinetics.store import RunInfo, StoredPrediction
 
 OK_STATUSES = statuses.COUNTED
 """Statuses whose prediction counts in the accuracies (``short`` and ``partial`` are flagged, not dropped)."""
@@ -198,8 +199,6 @@ def manifest_rows(
     not evaluated yet: an unfinished run is never reported as if its stored rows were all). Labels are mapped
     (the evaluation's ``--label-map``) and spelled as in the run's classes, as ``evaluate`` does, so a
     manifest read as it is gives the same labels."""
-    from weirdkinetics.store import StoredPrediction  # the store imports this module at load time
-
     by_key = {(p.path, p.video_id): p for p in preds}
     out = []
     for row in manifest.rows:
@@ -449,3 +448,46 @@ def _csv_row(
 def dumps(obj) -> str:
     """Compact, deterministic JSON used for digests and the store (``runid.canonical_json``)."""
     return canonical_json(obj)
+
+
+# --- reading a store ---------------------------------------------------------------------------------------
+
+
+def load_attributions(store_path: str | Path, run_ids: list[str]) -> dict[str, list[StoredAttribution]]:
+    """run_id -> its attribution rows (runs without any are left out)."""
+    out: dict[str, list[StoredAttribution]] = {}
+    with Store(store_path, read_only=True) as store:
+        for run_id in run_ids:
+            rows = store.attributions(run_id)
+            if rows:
+                out[run_id] = rows
+    return out
+
+
+def load_runs(store_path: str | Path, run_ids: list[str] | None = None, manifest=None) -> list[RunResults]:
+    """Results of the runs in a store (all, or those whose id, id prefix or model name is in ``run_ids``), read
+    without writing to the store.
+
+    With ``manifest`` (a ``manifest.Manifest``), each run holds the rows of that manifest's files (matched by
+    resolved path and video_id), in manifest order, and runs with none are left out; its class subset and
+    provenance are those of its evaluation of that manifest (else its latest). Without, every row of each run;
+    an id that names different files (two manifests' ``clip.mp4``) is shown as ``id (path)``. The assembly is
+    this module's pure functions; the store only reads the rows.
+    """
+    store_path = Path(store_path)
+    digest = None if manifest is None else manifest.digest
+    out = []
+    with Store(store_path, read_only=True) as store, store.reading():
+        runs = select_runs(store.runs(), run_ids, str(store_path))
+        for info in runs:
+            evaluation = pick_evaluation(info, store.evaluations(info.run_id), digest)
+            rows = store.predictions(info.run_id, len(info.class_names))
+            run = run_results(info, evaluation, rows, manifest, store=str(store_path))
+            if manifest is None or evaluated_rows(run):  # a run without this manifest's files is left out
+                out.append(run)
+    if manifest is not None and runs and not out:
+        raise UserError(
+            f"{store_path}: no predictions for the files of {manifest.path} (rows are matched by each video's "
+            "absolute path and video_id); run 'weirdkinetics evaluate' on it first"
+        )
+    return out

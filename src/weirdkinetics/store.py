@@ -13,11 +13,13 @@ out not to be a store; a store on read-only media is read as it is.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
 import time
 import urllib.parse
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Self
@@ -27,14 +29,6 @@ import numpy as np
 from weirdkinetics import runid, statuses
 from weirdkinetics.errors import UserError, option
 from weirdkinetics.inputs import unreadable
-from weirdkinetics.results import (
-    RunResults,
-    dumps,
-    evaluated_rows,
-    pick_evaluation,
-    run_results,
-    select_runs,
-)
 
 SCHEMA_VERSION = 3
 """3: run ids from what changes the scores only (``runid.run_id``: no card prose); 2: predictions keyed by
@@ -480,6 +474,15 @@ class Store:
         except sqlite3.Error as exc:
             raise _db_error(self.path, exc) from None
 
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[None]:
+        """Reads inside this context turn an SQLite failure (a page that cannot be read: corruption mid-file)
+        into one line naming the store, so callers above the store need not know SQLite."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise _db_error(self.path, exc) from None
+
     def __enter__(self) -> Self:
         return self
 
@@ -493,11 +496,11 @@ class Store:
             (
                 info.run_id,
                 info.model,
-                dumps(info.card),
+                runid.canonical_json(info.card),
                 info.weights_digest,
                 info.weights_desc,
                 info.spec_key,
-                dumps(info.spec),
+                runid.canonical_json(info.spec),
                 json.dumps(info.class_names),
                 time.time(),
             ),
@@ -531,7 +534,7 @@ class Store:
                 manifest_digest,
                 json.dumps(classes),
                 json.dumps(video_ids),
-                dumps(provenance),
+                runid.canonical_json(provenance),
                 time.time(),
             ),
         )
@@ -547,7 +550,7 @@ class Store:
             raise KeyError(f"run {run_id} has no evaluation of manifest {manifest_digest}")
         self._write(
             "UPDATE evaluations SET provenance_json=? WHERE run_id=? AND manifest_digest=?",
-            (dumps(json.loads(row[0]) | entries), run_id, manifest_digest),
+            (runid.canonical_json(json.loads(row[0]) | entries), run_id, manifest_digest),
         )
 
     def evaluations(self, run_id: str) -> list[dict]:
@@ -599,7 +602,7 @@ class Store:
                 run_id,
                 pred.video_id,
                 pred.path,
-                dumps(pred.row),
+                runid.canonical_json(pred.row),
                 pred.status,
                 pred.reason,
                 pred.num_frames,
@@ -680,8 +683,8 @@ class Store:
                 rec.method,
                 rec.settings_key,
                 rec.path,
-                dumps(rec.settings),
-                dumps(rec.row),
+                runid.canonical_json(rec.settings),
+                runid.canonical_json(rec.row),
                 rec.status,
                 rec.reason,
                 json.dumps(rec.numbers, allow_nan=True),
@@ -728,46 +731,3 @@ class Store:
                 )
             )
         return out
-
-
-def load_attributions(store_path: str | Path, run_ids: list[str]) -> dict[str, list[StoredAttribution]]:
-    """run_id -> its attribution rows (runs without any are left out)."""
-    out: dict[str, list[StoredAttribution]] = {}
-    with Store(store_path, read_only=True) as store:
-        for run_id in run_ids:
-            rows = store.attributions(run_id)
-            if rows:
-                out[run_id] = rows
-    return out
-
-
-def load_runs(store_path: str | Path, run_ids: list[str] | None = None, manifest=None) -> list[RunResults]:
-    """Results of the runs in a store (all, or those whose id, id prefix or model name is in ``run_ids``), read
-    without writing to the store.
-
-    With ``manifest`` (a ``manifest.Manifest``), each run holds the rows of that manifest's files (matched by
-    resolved path and video_id), in manifest order, and runs with none are left out; its class subset and
-    provenance are those of its evaluation of that manifest (else its latest). Without, every row of each run;
-    an id that names different files (two manifests' ``clip.mp4``) is shown as ``id (path)``. The assembly is
-    ``results``' pure functions; this only reads the rows.
-    """
-    store_path = Path(store_path)
-    digest = None if manifest is None else manifest.digest
-    out = []
-    try:
-        with Store(store_path, read_only=True) as store:
-            runs = select_runs(store.runs(), run_ids, str(store_path))
-            for info in runs:
-                evaluation = pick_evaluation(info, store.evaluations(info.run_id), digest)
-                rows = store.predictions(info.run_id, len(info.class_names))
-                run = run_results(info, evaluation, rows, manifest, store=str(store_path))
-                if manifest is None or evaluated_rows(run):  # a run without this manifest's files is left out
-                    out.append(run)
-    except sqlite3.Error as exc:  # a page that cannot be read (corruption mid-file)
-        raise _db_error(store_path, exc) from None
-    if manifest is not None and runs and not out:
-        raise UserError(
-            f"{store_path}: no predictions for the files of {manifest.path} (rows are matched by each video's "
-            "absolute path and video_id); run 'weirdkinetics evaluate' on it first"
-        )
-    return out
