@@ -270,15 +270,16 @@ def unpickle_arrays(data_or_file, source: str = "<pickle>") -> object:
         ) from None
 
 
-def _flatten(tree: dict, prefix: tuple[str, ...] = ()) -> dict[tuple[str, ...], np.ndarray]:
-    """Nested dicts -> {path of keys: leaf}; keys containing '/' are split, so every path is flat parts."""
-    out: dict[tuple[str, ...], np.ndarray] = {}
+def _flatten(tree: dict, prefix: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], object]]:
+    """Nested dicts -> [(path of keys, leaf)]; keys containing '/' are split, so every path is flat parts. A
+    list, not a dict: two leaves on one path ({"A/B": ...} and {"A": {"B": ...}}) both stay to be refused."""
+    out: list[tuple[tuple[str, ...], object]] = []
     for key, value in tree.items():
         path = prefix + tuple(str(key).split("/"))
         if isinstance(value, dict):
-            out.update(_flatten(value, path))
+            out.extend(_flatten(value, path))
         else:
-            out[path] = value
+            out.append((path, value))
     return out
 
 
@@ -314,7 +315,7 @@ def flax_to_state_dict(variables: object, source: str) -> dict[str, torch.Tensor
     for collection in ("params", "batch_stats"):
         if not isinstance(variables[collection], dict):
             raise WeightsError(f"{source}: '{collection}' is not a dict of arrays")
-        for path, value in _flatten(variables[collection]).items():
+        for path, value in _flatten(variables[collection]):
             leaf = _LEAVES.get((collection, *path[-2:]))
             if leaf is None or not isinstance(value, np.ndarray):
                 raise WeightsError(f"{source}: unexpected entry {collection}/{'/'.join(path)}")
