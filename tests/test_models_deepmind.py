@@ -238,3 +238,13 @@ def test_deepminds_cricket_sample_is_playing_cricket(trained):
     names = label_space(CARD.label_space)
     assert names[int(probs.argmax())] == "playing cricket"
     assert float(probs.max()) > 0.9
+
+
+def test_gradcam_weighs_mixed_5c_and_returns_a_map_per_frame():
+    from weirdkinetics.attribution.gradcam import gradcam, resolve_layer
+
+    model = load_model(CARD, "random:0")
+    assert CARD.cam_layers == ("Mixed_5c",)
+    assert resolve_layer(model.module, "Mixed_5c") is model.module.Mixed_5c
+    sal = gradcam(model, torch.randn(3, MIN_FRAMES, 224, 224, generator=torch.Generator().manual_seed(0)), 3)
+    assert sal.shape == (MIN_FRAMES, 224, 224) and np.isfinite(sal).all() and (sal >= 0).all()

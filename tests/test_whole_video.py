@@ -83,3 +83,15 @@ def test_the_ray_engine_stores_what_the_local_engine_stores(local_ray, whole_man
     local = api.evaluate(whole_manifest, ["i3d_inception"], tmp_path / "local", **kwargs)
     ray = api.evaluate(whole_manifest, ["i3d_inception"], tmp_path / "ray", engine="ray", actors=1, **kwargs)
     assert local.run_ids == ray.run_ids and _stored(local) == _stored(ray)
+
+
+def test_one_pass_scores_i3d_inception_beside_a_card_of_another_protocol(whole_manifest, tmp_path):
+    # each card's own default: 25 fps whole windows beside tiny_c3d's 30 fps 8x8 clips, one store
+    res = api.evaluate(
+        whole_manifest, ["tiny_c3d", "i3d_inception"], tmp_path / "out", weights=["random:0", "random:0"],
+        progress=False,
+    )  # fmt: skip
+    with Store(res.store) as s:
+        keys = {r.model: r.spec_key for r in s.runs()}
+    assert keys == {"tiny_c3d": "8x8@30fps/dense16/crops1", "i3d_inception": "whole250min9@25fps/crops1"}
+    assert res.summary.computed == 6
