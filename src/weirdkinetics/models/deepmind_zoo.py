@@ -228,7 +228,10 @@ scalars from their bytes. Nothing here can run other code."""
 def _numpy_global(module: str, name: str):
     if module in ("numpy.core.multiarray", "numpy._core.multiarray"):
         # numpy 2 renamed numpy.core to numpy._core; either spelling rebuilds the same way
-        from numpy._core import multiarray
+        try:
+            from numpy._core import multiarray
+        except ImportError:  # numpy 1
+            from numpy.core import multiarray
 
         return getattr(multiarray, name)
     return getattr(np, name)
