@@ -144,7 +144,7 @@ def evaluate_once(video: Path, model: str, checkpoint: Path, work: Path, label: 
     return {
         "seconds": wall,
         "scores": scores,
-        "clip_scores": clip_scores,
+        "clip_scores": np.atleast_2d(clip_scores),  # (clips, K) even for one whole-video window
         "decode_s": decode_s,
         "model_s": infer_s,
     }
