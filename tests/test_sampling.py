@@ -14,6 +14,8 @@ from weirdkinetics.sampling import (
     resampled_count,
     segment_indices,
     spec_for,
+    whole_indices,
+    whole_starts,
 )
 
 STUDY = ClipSpec(fps=30, frames=8, stride=8, spacing=16)
@@ -178,3 +180,51 @@ def test_resample_properties(gaps, fps):
     targets = t[0] + np.arange(len(idx)) / fps
     best = np.min(np.abs(t[None, :] - targets[:, None]), axis=1)
     assert np.allclose(np.abs(t[idx] - targets), best)
+
+
+# --- whole-video windows (DeepMind's I3D: the whole video in one pass, capped) ---------------------------
+
+
+def test_i3d_inception_defaults_to_the_whole_video_in_passes_of_250():
+    spec = spec_for(get_card("i3d_inception"))
+    assert spec.whole and (spec.fps, spec.frames, spec.min_frames, spec.crops) == (25, 250, 9, 1)
+    assert spec.key() == "whole250min9@25fps/crops1"
+    assert clip_indices(79, spec).tolist() == [list(range(79))]  # DeepMind's cricket sample: one pass
+    assert clip_indices(250, spec).shape == (1, 250)
+    # 10 min at 25 fps: 60 windows, the last 250 frames ending with the video
+    idx = clip_indices(15000, spec)
+    assert idx.shape == (60, 250) and idx[-1, -1] == 14999
+    # 600 frames: windows at 0 and 250, the third ends at the video's end (overlapping the second)
+    assert whole_starts(600, 250).tolist() == [0, 250, 350]
+    assert not spec_for(get_card("i3d_inception"), "dense").whole
+    assert spec_for(get_card("i3d_r50"), "whole:64").min_frames == 1
+
+
+def test_whole_windows_of_a_video_under_the_networks_minimum_repeat_its_last_frame():
+    spec = spec_for(get_card("i3d_inception"))
+    assert clip_indices(5, spec).tolist() == [[0, 1, 2, 3, 4, 4, 4, 4, 4]]
+    assert is_short(8, spec) and not is_short(9, spec)
+    assert clip_indices(0, spec).shape == (0, 9)
+
+
+@pytest.mark.parametrize("bad", ["whole:0", "whole:", "whole:100001", "whole:12x2"])
+def test_whole_option_errors_say_what_to_use(bad):
+    with pytest.raises(UserError, match="whole:N"):
+        spec_for(get_card("i3d_inception"), bad)
+
+
+@given(n=st.integers(0, 5000), window=st.integers(1, 400), least=st.integers(1, 16))
+def test_whole_indices_properties(n, window, least):
+    spec = ClipSpec(fps=25, frames=window, stride=1, spacing=window, whole=True, min_frames=least)
+    idx = whole_indices(n, spec)
+    assert np.array_equal(idx, clip_indices(n, spec)) and idx.dtype == np.int64
+    if n == 0:
+        assert idx.shape[0] == 0
+        return
+    length = max(min(n, window), least)
+    assert idx.shape == (-(-n // window), length)
+    assert set(idx.ravel().tolist()) == set(range(n))  # every frame, none past the end
+    assert (np.diff(idx, axis=1) >= 0).all() and (np.diff(idx, axis=1) <= 1).all()  # consecutive
+    assert idx[0, 0] == 0 and idx[-1, -1] == n - 1
+    if n >= window:
+        assert (np.diff(idx[:, 0]) > 0).all()  # windows move forward, never repeat

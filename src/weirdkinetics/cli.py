@@ -444,9 +444,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--clips",
         default=None,
         type=_clips_option,
-        help="dense (clips every card's spacing, as many as the video holds), uniform:N, or segments:N[xV] "
-        "(TSN: N equal segments, one frame each); at most 1000 views (clips x crops) per video for "
-        "uniform and segments; default: the card's (see `weirdkinetics models`)",
+        help="dense (clips every card's spacing, as many as the video holds), uniform:N, segments:N[xV] "
+        "(TSN: N equal segments, one frame each), or whole:N (every frame, in passes of at most N "
+        "consecutive frames); at most 1000 views (clips x crops) per video for uniform and segments; "
+        "default: the card's (see `weirdkinetics models`)",
     )
     e.add_argument(
         "--crops",

