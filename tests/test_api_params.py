@@ -157,3 +157,10 @@ def test_run_study_reads_one_variant_as_one():
     from weirdkinetics.study import checked_settings
 
     assert checked_settings(replace(_SETTINGS, variants="swap", explain="gradcam")).variants == ("swap",)
+
+
+@pytest.mark.parametrize("name", [f.name for f in fields(StudyModel)])
+def test_run_study_checks_every_field_of_each_model(name):
+    bad = replace(_SETTINGS.models[0], **{name: _Strange()})
+    with pytest.raises(UserError, match=f"^models.{name}=<strange>: must be "):
+        run_study(replace(_SETTINGS, models=(bad,)), progress=False)

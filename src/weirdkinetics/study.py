@@ -138,6 +138,21 @@ def _paths(name: str, value: object) -> tuple[Path, ...]:
     return tuple(Path(p) for p in params.names(paths=True)(name, value))
 
 
+def _models(name: str, value: object) -> tuple[StudyModel, ...]:
+    """A list of ``StudyModel``, each field checked (a message names ``models.weights`` and so on)."""
+    models = params.instance(StudyModel, "a list of StudyModel", many=True)(name, value)
+    checks = {
+        "name": params.text(),
+        "weights": params.path(optional=True),
+        "label": params.text(),
+        "reference": params.flag,
+        "explain": params.flag,
+    }
+    for m in models:
+        params.check_fields(m, checks, {f: f"{name}.{f}" for f in checks})
+    return tuple(models)
+
+
 def _study_checks() -> dict[str, params.Check]:
     """Checks of ``StudySettings``' fields beyond ``params.COMMON`` (the API's checks of the same names)."""
     from weirdkinetics.api import _synth_options
@@ -145,7 +160,7 @@ def _study_checks() -> dict[str, params.Check]:
     return {
         "manifest": params.path(),
         "out": params.path(),
-        "models": params.instance(StudyModel, "a list of StudyModel", many=True),
+        "models": _models,
         "variants": params.names(),
         "synth_split": params.text(optional=True),
         "synth_options": _synth_options,
