@@ -96,6 +96,7 @@ RANGES = [
     (api.evaluate, "actors", 0, "from 1 to"),
     (api.evaluate, "progress", 1, "True or False"),
     (api.explain, "batch_size", 2048, "from 1 to 1024"),
+    (api.explain, "batch_size", None, "whole number"),
     (api.evaluate, "models", [3], "list of strings"),
     (api.load_results, "run_ids", ["a", 1], "list of strings"),
     (api.export_csv, "out", b"x.csv", "path"),

@@ -816,6 +816,7 @@ class ExplainOutcome:
     clips=text(),
     target=text(),
     run_label=text(optional=True),
+    batch_size=whole(1, MAX_BATCH_SIZE),  # no None here: explain's default is a number
 )
 def explain(
     manifest_path: str | Path,
