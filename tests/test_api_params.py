@@ -126,6 +126,7 @@ def test_one_model_name_as_a_string_is_a_one_model_list(tmp_path):
         api.evaluate(tmp_path / "none.csv", "tiny_c3d", tmp_path / "o", weights="random:0", progress=False)
     assert "no such file" in str(info.value) and "Unknown model" not in str(info.value)
     checks = api.evaluate.checks
+    assert checks["classes"]("classes", Path("c.txt")) == "c.txt"
     assert checks["models"]("models", "tiny_c3d") == ["tiny_c3d"]
     assert checks["weights"]("weights", Path("w.pt")) == ["w.pt"]
 

@@ -82,8 +82,9 @@ def text(optional: bool = False, choices: tuple[str, ...] = ()) -> Check:
     return check
 
 
-def path(optional: bool = False) -> Check:
-    """A path: a string or an ``os.PathLike`` (not bytes, not empty); None too when ``optional``."""
+def path(optional: bool = False, as_text: bool = False) -> Check:
+    """A path: a string or an ``os.PathLike`` (not bytes, not empty); None too when ``optional``; with
+    ``as_text`` read as a string (for parameters that take a word or a file: ``classes='all'`` or a path)."""
 
     def check(name: str, value: Any) -> Any:
         if value is None and optional:
@@ -94,7 +95,7 @@ def path(optional: bool = False) -> Check:
             )
         if os.fspath(value) == "":
             raise _refuse(name, value, "must not be empty")
-        return value
+        return os.fspath(value) if as_text else value
 
     return check
 
@@ -179,7 +180,7 @@ COMMON: dict[str, Check] = {
     "device": text(),
     "engine": text(),
     "address": text(optional=True),
-    "classes": text(),
+    "classes": path(as_text=True),  # all, manifest or a class file
     "clips": text(optional=True),
     "precision": text(),
     "segmenter": text(),
