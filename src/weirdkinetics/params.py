@@ -156,11 +156,6 @@ def function(optional: bool = True) -> Check:
     return check
 
 
-def anything(name: str, value: Any) -> Any:
-    """No check: a parameter checked where it is used, by a rule richer than a type (``synth`` options)."""
-    return value
-
-
 # parameters that mean the same in every API function: the default table
 COMMON: dict[str, Check] = {
     "manifest_path": path(),
