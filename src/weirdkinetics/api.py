@@ -19,7 +19,16 @@ from weirdkinetics.outputs import (
     check_target,
     write_csv,
 )
-from weirdkinetics.params import MAX_BATCH_SIZE, checked, function, instance, names, text, whole
+from weirdkinetics.params import (
+    MAX_BATCH_SIZE,
+    checked,
+    function,
+    instance,
+    names,
+    synth_options,
+    text,
+    whole,
+)
 from weirdkinetics.params import path as a_path
 from weirdkinetics.provenance import versions
 from weirdkinetics.results import RunResults, VideoResult, unfinished
@@ -42,15 +51,6 @@ DEFAULT_STORE = "predictions.sqlite"
 _RUNS = instance(RunResults, "a list of RunResults (from load_results)", many=True)
 _SELECTIONS = instance(list, "one list of VideoResult per run", optional=True, many=True)
 _QUALITATIVE = instance(list, "one list of video ids per run", optional=True, many=True)
-
-
-def _synth_options(name: str, value: object) -> object:
-    """A ``SynthOptions`` or None (imported only when given: synth's modules are heavy)."""
-    if value is None:
-        return None
-    from weirdkinetics.synth.options import SynthOptions
-
-    return instance(SynthOptions, "a SynthOptions or None")(name, value)
 
 
 @checked(model=text(optional=True), flag=function())
@@ -492,7 +492,7 @@ def frame_strips(
     return strips
 
 
-@checked(variant=text(), weights=a_path(optional=True), options=_synth_options)
+@checked(variant=text(), weights=a_path(optional=True), options=synth_options)
 def synthesize(
     variant: str,
     manifest_path: str | Path,

@@ -156,6 +156,15 @@ def function(optional: bool = True) -> Check:
     return check
 
 
+def synth_options(name: str, value: Any) -> Any:
+    """A ``SynthOptions`` or None (imported only when given: synth's modules are heavy)."""
+    if value is None:
+        return None
+    from weirdkinetics.synth.options import SynthOptions
+
+    return instance(SynthOptions, "a SynthOptions or None")(name, value)
+
+
 # parameters that mean the same in every API function: the default table
 COMMON: dict[str, Check] = {
     "manifest_path": path(),

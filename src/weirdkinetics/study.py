@@ -155,15 +155,13 @@ def _models(name: str, value: object) -> tuple[StudyModel, ...]:
 
 def _study_checks() -> dict[str, params.Check]:
     """Checks of ``StudySettings``' fields beyond ``params.COMMON`` (the API's checks of the same names)."""
-    from weirdkinetics.api import _synth_options
-
     return {
         "manifest": params.path(),
         "out": params.path(),
         "models": _models,
         "variants": params.names(),
         "synth_split": params.text(optional=True),
-        "synth_options": _synth_options,
+        "synth_options": params.synth_options,
         "explain": params.names(),
         "explain_per_class": params.whole(1, params.MAX_COUNT, optional=True),
         "derived": _paths,
