@@ -100,7 +100,6 @@ RANGES = [
     (api.evaluate, "models", [3], "list of strings"),
     (api.load_results, "run_ids", ["a", 1], "list of strings"),
     (api.export_csv, "out", b"x.csv", "path"),
-    (api.evaluate, "manifest_path", "", "must not be empty"),
 ]
 
 

@@ -83,8 +83,10 @@ def text(optional: bool = False, choices: tuple[str, ...] = ()) -> Check:
 
 
 def path(optional: bool = False, as_text: bool = False) -> Check:
-    """A path: a string or an ``os.PathLike`` (not bytes, not empty); None too when ``optional``; with
-    ``as_text`` read as a string (for parameters that take a word or a file: ``classes='all'`` or a path)."""
+    """A path: a string or an ``os.PathLike`` (not bytes); None too when ``optional``; with
+    ``as_text`` read as a string (for parameters that take a word or a file: ``classes='all'`` or a path).
+    An empty one is left to the checks where it is used, which say whether a file or a folder name is
+    missing."""
 
     def check(name: str, value: Any) -> Any:
         if value is None and optional:
@@ -93,8 +95,6 @@ def path(optional: bool = False, as_text: bool = False) -> Check:
             raise _refuse(
                 name, value, "must be a path (str or pathlib.Path)" + (" or None" if optional else "")
             )
-        if os.fspath(value) == "":
-            raise _refuse(name, value, "must not be empty")
         return os.fspath(value) if as_text else value
 
     return check
