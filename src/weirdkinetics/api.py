@@ -19,6 +19,17 @@ from weirdkinetics.outputs import (
     check_target,
     write_csv,
 )
+from weirdkinetics.params import (
+    MAX_BATCH_SIZE,
+    checked,
+    function,
+    instance,
+    names,
+    synth_options,
+    text,
+    whole,
+)
+from weirdkinetics.params import path as a_path
 from weirdkinetics.provenance import versions
 from weirdkinetics.results import RunResults, VideoResult, unfinished
 
@@ -36,7 +47,13 @@ if TYPE_CHECKING:
 
 DEFAULT_STORE = "predictions.sqlite"
 
+# parameter checks beyond ``params.COMMON``, shared by several functions below
+_RUNS = instance(RunResults, "a list of RunResults (from load_results)", many=True)
+_SELECTIONS = instance(list, "one list of VideoResult per run", optional=True, many=True)
+_QUALITATIVE = instance(list, "one list of video ids per run", optional=True, many=True)
 
+
+@checked(model=text(optional=True), flag=function())
 def validate(
     manifest_path: str | Path,
     model: str | None = None,
@@ -76,10 +93,6 @@ class EvalOutcome:
     totals: dict = field(default_factory=dict)
 
 
-MAX_BATCH_SIZE = 1024
-"""Largest ``--batch-size`` (clips per forward pass)."""
-
-
 def check_batch_size(batch_size: int) -> None:
     if (
         isinstance(batch_size, bool)
@@ -108,6 +121,7 @@ def _weights_for(models: list[str], weights: list[str] | None) -> list[str | Non
     return list(weights)
 
 
+@checked(models=names(), weights=names(optional=True, paths=True, gaps=True))
 def evaluate(
     manifest_path: str | Path,
     models: list[str],
@@ -329,6 +343,7 @@ REPORT_FILES = ("report.html", "report.md", "metrics.json", "leaderboard.json")
 REPORT_FOLDERS = ("tables", "figures")
 
 
+@checked()
 def report_outputs(out_dir: str | Path) -> dict[str, Path]:
     """The report's fixed output files in ``out_dir`` (tables and figures go to its sub-folders)."""
     return {f"the report's {name}": Path(out_dir) / name for name in REPORT_FILES}
@@ -365,6 +380,7 @@ EXPORT_COLUMNS = [
 ]
 
 
+@checked(manifest=instance(Manifest, "a Manifest"), run_id=text(optional=True), out=a_path())
 def export_csv(store_path: str | Path, manifest: Manifest, run_id: str | None, out: str | Path) -> Path:
     """One row per manifest row (per run when ``run_id`` is None and the store holds several):
     ``video_id, path, label, split, background, status, reason, pred, pred_score, pred_all,
@@ -416,6 +432,7 @@ def export_csv(store_path: str | Path, manifest: Manifest, run_id: str | None, o
     return write_csv(out, columns, records())
 
 
+@checked(manifest=instance(Manifest, "a Manifest", optional=True))
 def load_results(
     source: str | Path, run_ids: list[str] | None = None, manifest: Manifest | None = None
 ) -> list[RunResults]:
@@ -438,6 +455,7 @@ def load_results(
     return load_runs(source, run_ids, manifest=manifest)
 
 
+@checked(runs=_RUNS, count=whole(1, 1000), height=whole(1, 16384), selections=_SELECTIONS)
 def frame_strips(
     runs: list[RunResults],
     count: int = 6,
@@ -474,6 +492,7 @@ def frame_strips(
     return strips
 
 
+@checked(variant=text(), weights=a_path(optional=True), options=synth_options)
 def synthesize(
     variant: str,
     manifest_path: str | Path,
@@ -521,6 +540,7 @@ class ReportOutcome:
     leaderboard: Leaderboard | None = None
 
 
+@checked(runs=_RUNS, store=a_path(optional=True), board=function())
 def report_runs(
     runs: list[RunResults],
     out_dir: str | Path,
@@ -555,6 +575,7 @@ def report_runs(
     return ReportOutcome(files, contents, leaderboard)
 
 
+@checked(runs=_RUNS, qualitative=_QUALITATIVE)
 def attribution_records(
     store_path: str | Path, runs: list[RunResults], qualitative: list[list[str]] | None = None
 ) -> tuple[dict[str, list[dict]], dict[tuple[str, str, str], object]]:
@@ -585,6 +606,7 @@ def _is_random(run: RunResults) -> bool:
     return str((run.provenance or {}).get("weights_digest", "")).startswith("random")
 
 
+@checked(run=instance(RunResults, "a RunResults"), runs=_RUNS)
 def random_twin(run: RunResults, runs: list[RunResults]) -> RunResults | None:
     """The run of the same card with random weights among ``runs`` (the study's reference row), when
     ``run`` itself has trained weights; None otherwise."""
@@ -695,6 +717,7 @@ def _overlay(a, card: dict, side: int = 96):
     return (out * 255).round().clip(0, 255).astype(np.uint8)
 
 
+@checked(manifest=instance(Manifest, "a Manifest", optional=True))
 def make_report(
     source: str | Path,
     out_dir: str | Path,
@@ -786,6 +809,15 @@ class ExplainOutcome:
     report: dict | None = None
 
 
+@checked(
+    model=text(),
+    weights=a_path(optional=True),
+    segmenter_weights=a_path(optional=True),
+    clips=text(),
+    target=text(),
+    run_label=text(optional=True),
+    batch_size=whole(1, MAX_BATCH_SIZE),  # no None here: explain's default is a number
+)
 def explain(
     manifest_path: str | Path,
     model: str,

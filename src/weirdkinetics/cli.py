@@ -13,6 +13,7 @@ from pathlib import Path
 from weirdkinetics import __version__
 from weirdkinetics.errors import UserError, option, render_options
 from weirdkinetics.outputs import check_output_file
+from weirdkinetics.params import MAX_SEED, MAX_SIDE  # the API checks the same ranges
 
 
 class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
@@ -24,10 +25,6 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str):
         self.exit(2, f"error: {message} (see '{self.prog} --help')\n")
-
-
-MAX_SEED = 2**32 - 1
-MAX_SIDE = (32, 16384)
 
 
 def _int_option(low: int, high: int):

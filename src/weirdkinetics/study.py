@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+from weirdkinetics import params
 from weirdkinetics.errors import UserError, option
 from weirdkinetics.manifest import Manifest, read_manifest, write_manifest
 from weirdkinetics.outputs import atomic_write_text, check_output_dir, check_outputs
@@ -130,6 +131,49 @@ def parse_variants(text: str | Sequence[str] | None) -> tuple[str, ...]:
     for name in names:
         check_variant(name)
     return tuple(dict.fromkeys(names))
+
+
+def _paths(name: str, value: object) -> tuple[Path, ...]:
+    """A list of paths (one path: a one-element list), read as ``Path``s."""
+    return tuple(Path(p) for p in params.names(paths=True)(name, value))
+
+
+def _models(name: str, value: object) -> tuple[StudyModel, ...]:
+    """A list of ``StudyModel``, each field checked (a message names ``models.weights`` and so on)."""
+    models = params.instance(StudyModel, "a list of StudyModel", many=True)(name, value)
+    checks = {
+        "name": params.text(),
+        "weights": params.path(optional=True),
+        "label": params.text(),
+        "reference": params.flag,
+        "explain": params.flag,
+    }
+    for m in models:
+        params.check_fields(m, checks, {f: f"{name}.{f}" for f in checks})
+    return tuple(models)
+
+
+def _study_checks() -> dict[str, params.Check]:
+    """Checks of ``StudySettings``' fields beyond ``params.COMMON`` (the API's checks of the same names)."""
+    return {
+        "manifest": params.path(),
+        "out": params.path(),
+        "models": _models,
+        "variants": params.names(),
+        "synth_split": params.text(optional=True),
+        "synth_options": params.synth_options,
+        "explain": params.names(),
+        "explain_per_class": params.whole(1, params.MAX_COUNT, optional=True),
+        "derived": _paths,
+        "random_reference": params.flag,
+    }
+
+
+def checked_settings(settings: StudySettings) -> StudySettings:
+    """``settings`` with every field checked as the API checks its parameters (a one-line ``UserError``
+    naming the field), lists read as tuples (one name: a one-element tuple)."""
+    values = params.check_fields(settings, _study_checks())
+    return replace(settings, **{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
 
 
 def check_settings(settings: StudySettings) -> None:
@@ -581,6 +625,7 @@ def run_study(settings: StudySettings, progress: bool = True) -> StudyOutcome:
     """Run (or continue) the study described by ``settings``; return what it wrote (see the module doc)."""
     from weirdkinetics import api
 
+    settings = checked_settings(settings)
     out, source = _check_before_work(settings)
     settings = replace(settings, out=out)
     if settings.random_reference:

@@ -523,6 +523,31 @@ def person_masks(
     return masks
 
 
+def check_in_view(masks: np.ndarray, card: ModelCard, quality: dict) -> None:
+    """Raise ``RowFailure("excluded", ...)`` when the person is not in what the model sees.
+
+    masks: float (K, H, W) person probabilities of the explained frames, already found usable over the whole
+    frame (``person_masks``). The model sees only the card's resized centre crop: a person at the edge of a
+    wide video is outside it, and every share measured inside the crop would then be "background" (1.000
+    with nothing to compare it to). The frame rule of synth (``composite.QualityRule``: a person in at least
+    half of the frames, each with at least 0.5 % of the pixels) is applied again to the undilated in-view
+    masks; its upper bound on coverage is not (a close-up may fill most of a crop). Fills ``quality`` with
+    the in-view coverage, stored with the row whatever happens.
+    """
+    from weirdkinetics.synth import composite
+
+    view = person_in_view(masks, card, dilate_px=0)
+    rule = composite.QualityRule(max_mean_coverage=1.0)
+    q = composite.mask_quality(composite.mask_coverage(view), rule)
+    quality.update(view_coverage=q.mean_coverage, view_person_frames=q.person_frames)
+    if not q.ok:
+        raise RowFailure(
+            "excluded",
+            f"person outside the model's view: inside the {card.crop}x{card.crop} centre crop the model sees, "
+            f"{q.reason}",
+        )
+
+
 @dataclass
 class RowResult:
     """How one row ended, for every method it was explained with."""
@@ -567,6 +592,7 @@ class RowExplainer:
             masks = person_masks(
                 row, decoded, self.model.card.fps, self.masks_from, self.settings.confirm_person, quality
             )
+            check_in_view(masks, self.model.card, quality)
         except RowFailure as failure:
             # a decode note found before the failure (partial, short) stays in the reason
             note = decoded.reason if decoded is not None else ""
