@@ -17,6 +17,7 @@ from weirdkinetics.outputs import (
     check_output_file,
     check_outputs,
     check_target,
+    locks_folder,
     write_csv,
 )
 from weirdkinetics.provenance import versions
@@ -108,6 +109,7 @@ def _weights_for(models: list[str], weights: list[str] | None) -> list[str | Non
     return list(weights)
 
 
+@locks_folder("out_dir", option("out_dir"))
 def evaluate(
     manifest_path: str | Path,
     models: list[str],
@@ -786,6 +788,7 @@ class ExplainOutcome:
     report: dict | None = None
 
 
+@locks_folder("out_dir", option("out_dir"))
 def explain(
     manifest_path: str | Path,
     model: str,
