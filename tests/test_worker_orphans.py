@@ -89,3 +89,24 @@ def test_killing_evaluate_ends_its_decode_workers(sig, many_rows, tmp_path):
         for w in workers:  # never leave them behind, even when the test fails
             if _alive(w):
                 os.kill(w, signal.SIGKILL)
+
+
+def test_a_local_ray_we_start_leaves_no_session_folder(tmp_path):
+    """Each local Ray run left a session folder under /tmp/ray (issue 22.10): ``ray_session`` removes the one it
+    started, and only that one (another process's session folder, made here as a stand-in, stays)."""
+    pytest.importorskip("ray")
+    code = (
+        "from weirdkinetics.engines.ray_engine import ray_session\n"
+        "with ray_session() as ray:\n"
+        "    print(ray._private.worker._global_node.get_session_dir_path(), flush=True)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"} | {"PYTHONPATH": SRC}
+    before = {p.name for p in Path("/tmp/ray").glob("session_2*")} if Path("/tmp/ray").exists() else set()
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600, check=True
+    )
+    session = Path(done.stdout.strip().splitlines()[-1])
+    assert session.name.startswith("session_") and session.name not in before
+    assert not session.exists(), f"the local Ray's session folder {session} was left behind"
+    after = {p.name for p in session.parent.glob("session_2*")}
+    assert before <= after  # sessions this run did not start are untouched
