@@ -352,7 +352,8 @@ def folder_lock(folder: str | Path, flag: str = option("out_dir")) -> Iterator[P
         yield p
     finally:
         _release_nested(key)
-        os.close(fd)  # closing the only descriptor releases the lock
+        if fd is not None:
+            os.close(fd)  # closing the only descriptor releases the lock
 
 
 def _release_nested(key: str) -> None:
@@ -361,13 +362,14 @@ def _release_nested(key: str) -> None:
         del _HELD[key]
 
 
-def _locked_fd(folder: Path, flag: str) -> int:
-    """A read-only descriptor of ``folder`` holding its exclusive lock; ``FolderBusyError`` if another has it."""
+def _locked_fd(folder: Path, flag: str) -> int | None:
+    """A read-only descriptor of ``folder`` holding its exclusive lock; ``FolderBusyError`` if another has it.
+    None when the folder cannot be made or opened: the run's own checks then say why, in its words."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
         fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError as exc:
-        raise _write_error(folder, exc) from None
+    except OSError:
+        return None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError as exc:
