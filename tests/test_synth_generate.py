@@ -461,3 +461,39 @@ def test_api_returns_the_record_it_writes(toy, tmp_path):
     assert result.counts == {"ok": 2, "missing": 1, "mask_error": 1} and result.rows == 4
     saved = json.loads((tmp_path / "out" / "synth.json").read_text())
     assert json.loads(json.dumps(result.info, default=str)) == saved
+
+
+def test_a_rerun_with_other_settings_redoes_every_file_and_the_record_matches(toy, tmp_path):
+    """Issue 22.6: a rerun into one folder never leaves a mix. A row the first run made and the second excludes
+    has no video left; synth.json names the second run's settings."""
+    manifest, _ = toy
+    out = tmp_path / "same"
+    lenient = SynthOptions(quality=C.QualityRule(min_frame_coverage=0.5), exclude_low_quality=False)
+    first = {r["source_video_id"]: r for r in _read_rows(_run("person-only", manifest, out, options=lenient))}
+    assert first["jump_0"]["synth_status"] == "ok" and (out / first["jump_0"]["path"]).exists()
+    strict = SynthOptions(quality=C.QualityRule(min_frame_coverage=0.5))
+    second = {r["source_video_id"]: r for r in _read_rows(_run("person-only", manifest, out, options=strict))}
+    assert second["jump_0"]["synth_status"] == "excluded"
+    assert not (out / second["jump_0"]["path"]).exists()  # the first run's video is gone with its record
+    record = json.loads((out / "synth.json").read_text())
+    assert record["options"]["exclude_low_quality"] is True
+    made = {p.relative_to(out).as_posix() for p in (out / "videos").iterdir()}
+    assert made == {r["path"] for r in second.values() if r["synth_status"] == "ok"}
+
+
+def test_a_run_that_stops_half_way_leaves_no_record_of_the_earlier_one(toy, tmp_path):
+    """Killed or failed after some videos: no synth.json or manifest naming the earlier run's settings."""
+    from weirdkinetics.synth.generate import run_synth
+
+    manifest, _ = toy
+    out = tmp_path / "half"
+    _run("person-only", manifest, out, seed=0)
+    assert (out / "synth.json").exists()
+
+    def stops(setup, sources, work, on_row):
+        sources.make_row(*work[0])
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_synth("person-only", manifest, out, segmenter="true", seed=1, progress=False, rows_runner=stops)
+    assert not (out / "synth.json").exists() and not (out / "manifest.csv").exists()

@@ -17,6 +17,7 @@ from weirdkinetics.outputs import (
     check_output_file,
     check_outputs,
     check_target,
+    locks_folder,
     write_csv,
 )
 from weirdkinetics.params import (
@@ -122,6 +123,7 @@ def _weights_for(models: list[str], weights: list[str] | None) -> list[str | Non
 
 
 @checked(models=names(), weights=names(optional=True, paths=True, gaps=True))
+@locks_folder("out_dir", option("out_dir"))
 def evaluate(
     manifest_path: str | Path,
     models: list[str],
@@ -818,6 +820,7 @@ class ExplainOutcome:
     run_label=text(optional=True),
     batch_size=whole(1, MAX_BATCH_SIZE),  # no None here: explain's default is a number
 )
+@locks_folder("out_dir", option("out_dir"))
 def explain(
     manifest_path: str | Path,
     model: str,

@@ -7,6 +7,9 @@
   leading apostrophe; ``unneutralise_cell`` undoes it when we read our own CSVs back.
 - File names built from user values (split names, run ids, video ids) go through ``safe_filename``.
 - ``check_outputs`` refuses an output path that is an input or another output of the same command.
+- ``folder_lock`` (and the ``locks_folder`` decorator on ``synth``, ``evaluate``, ``explain`` and ``study``)
+  holds an exclusive lock on an output folder while a run writes into it: a second run into the same folder
+  is refused at once with one line, instead of mixing its files with the first one's.
 - ``check_target`` refuses an output file path that exists and is not a regular file: a character device
   (``/dev/null``), a FIFO, a socket, a folder, or a symbolic link (to anything). Outputs are never written
   through a link: the rename that makes writes atomic would replace the link (or the device) with a regular
@@ -18,13 +21,15 @@ from __future__ import annotations
 
 import csv
 import errno
+import functools
 import hashlib
+import inspect
 import io
 import os
 import re
 import secrets
 import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -304,3 +309,117 @@ def check_output_dir(path: str | Path, flag: str = option("out_dir")) -> Path:
     if p.exists() and not p.is_dir():
         raise UserError(f"{flag} {p} is an existing file, not a folder: choose a folder name")
     return p
+
+
+# --- one writer per output folder ---------------------------------------------------------------------------
+
+try:  # POSIX; elsewhere (Windows) folders are not locked and two runs must not share one (README)
+    import fcntl
+except ImportError:  # pragma: no cover - not on the platforms CI runs
+    fcntl = None  # type: ignore[assignment]
+
+_HELD: dict[str, int] = {}
+"""Folders this process holds (resolved path -> nesting depth): ``evaluate --report`` calls the report, and
+``study`` calls synth and evaluate, into folders it already holds; a second ``flock`` from the same process
+on a new descriptor would refuse them."""
+
+
+class FolderBusyError(UserError):
+    """Another process is writing into the output folder."""
+
+
+@contextmanager
+def folder_lock(folder: str | Path, flag: str = option("out_dir")) -> Iterator[Path]:
+    """Hold an exclusive, non-blocking lock on ``folder`` (made if missing) while the block runs.
+
+    The lock is ``flock`` on the folder itself (opened read-only), so no lock file is left behind, and the OS
+    drops it when the process ends however it ends (kill -9 included): there are no stale locks. Another
+    process holding it is refused at once with a ``FolderBusyError`` naming the folder and what to do. The same
+    process may nest locks on one folder. ``flag`` names the folder in messages (an ``errors.option``).
+    """
+    p = Path(folder)
+    key = _resolved(p)
+    if key in _HELD or fcntl is None:
+        _HELD[key] = _HELD.get(key, 0) + 1
+        try:
+            yield p
+        finally:
+            _release_nested(key)
+        return
+    fd = _locked_fd(p, flag)
+    _HELD[key] = 1
+    try:
+        yield p
+    finally:
+        _release_nested(key)
+        if fd is not None:
+            os.close(fd)  # closing the only descriptor releases the lock
+
+
+def _release_nested(key: str) -> None:
+    _HELD[key] -= 1
+    if _HELD[key] == 0:
+        del _HELD[key]
+
+
+def _locked_fd(folder: Path, flag: str) -> int | None:
+    """A read-only descriptor of ``folder`` holding its exclusive lock; ``FolderBusyError`` if another has it.
+    None when the folder cannot be made or opened: the run's own checks then say why, in its words."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        os.close(fd)
+        if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+            raise FolderBusyError(
+                f"{flag} {folder} is in use by another weirdkinetics run writing into it: wait for that run "
+                f"to end, or choose another folder"
+            ) from None
+        raise _write_error(folder, exc) from None
+    return fd
+
+
+def locks_folder(param: str, flag: str, attr: str | None = None) -> Callable:
+    """Decorator: the call holds ``folder_lock`` on its argument ``param`` (or that argument's ``attr``).
+
+    A value the function itself would refuse (not a path, empty, an existing file) is passed through unlocked,
+    so its own check gives the message. A folder the lock had to make is removed again if the call fails and
+    leaves it empty (a refused run leaves nothing behind).
+    """
+
+    def wrap(fn: Callable) -> Callable:
+        signature = inspect.signature(fn)
+
+        @functools.wraps(fn)
+        def locked(*args, **kwargs):
+            bound = signature.bind_partial(*args, **kwargs).arguments
+            value = bound.get(param)
+            folder = getattr(value, attr, None) if attr else value
+            if not isinstance(folder, (str, os.PathLike)) or str(folder).strip() == "":
+                return fn(*args, **kwargs)
+            path = Path(folder)
+            if path.exists() and not path.is_dir():
+                return fn(*args, **kwargs)
+            made = not path.exists()
+            try:
+                with folder_lock(path, flag):
+                    return fn(*args, **kwargs)
+            except BaseException:
+                if made:
+                    _remove_if_empty(path)
+                raise
+
+        return locked
+
+    return wrap
+
+
+def _remove_if_empty(folder: Path) -> None:
+    try:
+        folder.rmdir()  # only succeeds on an empty folder
+    except OSError:
+        pass

@@ -30,7 +30,7 @@ from pathlib import Path
 from weirdkinetics import params
 from weirdkinetics.errors import UserError, option
 from weirdkinetics.manifest import Manifest, read_manifest, write_manifest
-from weirdkinetics.outputs import atomic_write_text, check_output_dir, check_outputs
+from weirdkinetics.outputs import atomic_write_text, check_output_dir, check_outputs, locks_folder
 
 SCHEMA = "weirdkinetics.study/1"
 VARIANTS = ("swap", "person-only", "background-only", "silhouette", "static-background", "static-person")
@@ -621,6 +621,7 @@ def _report(settings: StudySettings, manifest: Manifest, outcome: StudyOutcome) 
     outcome.report, outcome.leaderboard, outcome.contents = report.files, report.leaderboard, report.contents
 
 
+@locks_folder("settings", option("out"), attr="out")
 def run_study(settings: StudySettings, progress: bool = True) -> StudyOutcome:
     """Run (or continue) the study described by ``settings``; return what it wrote (see the module doc)."""
     from weirdkinetics import api

@@ -7,13 +7,22 @@ arrays through a bounded queue, so memory stays bounded by the clips in flight. 
 
 A worker that dies (e.g. FFmpeg crashing on a hostile file) stops the run with an error naming it; every video
 already scored is in the store, and the next run resumes after it.
+
+Workers die with their parent (``_die_with_parent``): a parent killed with SIGKILL or SIGTERM runs no clean-up,
+and a worker holds a model's worth of memory (about 460 MB) while it waits on a queue nobody reads.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import multiprocessing
 import os
 import queue
+import signal
+import sys
+import threading
+import time
 import traceback
 from collections.abc import Iterator
 
@@ -30,7 +39,40 @@ def default_workers(device: str) -> int:
     return 1
 
 
-def _work(rows: multiprocessing.Queue, events: multiprocessing.Queue, tasks: list[ClipTask]) -> None:
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+def _die_with_parent(parent: int, main_thread: bool) -> None:
+    """End this worker as soon as ``parent`` (the pid that started it) is gone, however it ended.
+
+    Linux: the kernel sends SIGKILL when the parent dies (``prctl(PR_SET_PDEATHSIG)``, called through ctypes as
+    the standard library has no binding). That signal follows the *thread* that forked us, so it is asked for
+    only when the main thread did. Everywhere (and as a back-up): a daemon thread that polls ``os.getppid()``,
+    which changes when an orphan is re-parented, and exits the process. A parent that died before either was
+    in place is caught by the first check.
+    """
+    if main_thread and sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)  # no clean-up to run: the parent that would read our events is gone
+
+    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
+
+
+def _work(
+    rows: multiprocessing.Queue,
+    events: multiprocessing.Queue,
+    tasks: list[ClipTask],
+    parent: int,
+    main_thread: bool,
+) -> None:
+    _die_with_parent(parent, main_thread)
     import torch
 
     torch.set_num_threads(1)  # the workers share the cores among themselves
@@ -91,9 +133,9 @@ def _start(
         row_queue.put((i, rows[i], todo[i]))
     for _ in range(workers):
         row_queue.put(None)
-    procs = [
-        ctx.Process(target=_work, args=(row_queue, event_queue, tasks), daemon=True) for _ in range(workers)
-    ]
+    main_thread = threading.current_thread() is threading.main_thread()
+    args = (row_queue, event_queue, tasks, os.getpid(), main_thread)
+    procs = [ctx.Process(target=_work, args=args, daemon=True) for _ in range(workers)]
     for p in procs:
         p.start()
     return procs, event_queue

@@ -60,8 +60,11 @@ import contextlib
 import dataclasses
 import importlib.util
 import logging
+import os
 import pickle
+import shutil
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -132,12 +135,13 @@ def ray_session(address: str | None = None) -> Iterator[ModuleType]:
     the driver shows one bar."""
     ray = require_ray()
     check_address(address)
-    started = False
+    started, session_dir = False, None
     if not ray.is_initialized():
         try:
             if address is None:
                 with _quiet_logger(TOKEN_NOTICE_LOGGER):
-                    ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
+                    context = ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
+                session_dir = context.address_info.get("session_dir")  # ours alone: we started this Ray
             else:
                 ray.init(address=address, log_to_driver=False, configure_logging=False)
         except ConnectionError as exc:
@@ -156,6 +160,21 @@ def ray_session(address: str | None = None) -> Iterator[ModuleType]:
     finally:
         if started:
             ray.shutdown()
+        if session_dir:
+            _remove_session(Path(session_dir))
+
+
+def _remove_session(session_dir: Path) -> None:
+    """Remove the session folder (logs, sockets, spilled objects) of a local Ray this process started and has
+    shut down, and Ray's ``session_latest`` link when it points there: each local run left one under /tmp/ray.
+    Sessions of other processes, and any cluster's, are never touched."""
+    shutil.rmtree(session_dir, ignore_errors=True)  # a log a dying Ray process still holds open may stay
+    latest = session_dir.parent / "session_latest"
+    try:
+        if latest.is_symlink() and Path(os.readlink(latest)).name == session_dir.name:
+            latest.unlink()
+    except OSError:
+        pass
 
 
 TOKEN_NOTICE_LOGGER = "ray._private.authentication"

@@ -50,7 +50,7 @@ from weirdkinetics.encode import write_video
 from weirdkinetics.errors import UserError, option
 from weirdkinetics.inputs import is_file
 from weirdkinetics.manifest import Manifest, ManifestRow, read_manifest, safe_name, write_manifest
-from weirdkinetics.outputs import atomic_write_text, check_output_dir, check_outputs
+from weirdkinetics.outputs import atomic_write_text, check_output_dir, check_outputs, locks_folder
 from weirdkinetics.progress import progress_bar
 from weirdkinetics.provenance import versions
 from weirdkinetics.statuses import RowFailure
@@ -477,6 +477,38 @@ def local_rows(setup: SynthSetup, sources: SynthSources, work: list, on_row: Cal
     return rows_out
 
 
+def _forget_record(out_dir: Path) -> None:
+    """Remove an earlier run's ``synth.json`` and ``manifest.csv`` before any video is rewritten.
+
+    A rerun into a folder redoes every row (no file is kept because it exists: a file made with other settings,
+    seed or manifest would be a silent mix), so until this run ends the folder holds no record at all: a run
+    killed half-way leaves a folder that says it is unfinished, never a record naming settings that only some
+    of its videos were made with.
+    """
+    for name in ("synth.json", "manifest.csv"):
+        try:
+            (out_dir / name).unlink()
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise UserError(
+                f"cannot remove the earlier record {out_dir / name} ({exc.strerror or exc}): "
+                f"choose another {option('out_dir')}"
+            ) from None
+
+
+def _remove_unmade(out_dir: Path, rows_out: list[dict[str, str]], paths: list[str]) -> None:
+    """Remove the video of every row this run did not make (excluded, failed): an earlier run with other
+    settings may have made it, and the new manifest says there is none."""
+    for row, rel in zip(rows_out, paths):
+        if row["synth_status"] != "ok":
+            try:
+                (out_dir / rel).unlink()
+            except FileNotFoundError:
+                pass
+
+
+@locks_folder("out_dir", option("out_dir"))
 def run_synth(
     variant: str,
     manifest_path: str | Path,
@@ -533,9 +565,11 @@ def run_synth(
     masks_from, source = sources.masks_from, sources.source
 
     out_dir.mkdir(parents=True, exist_ok=True)
+    _forget_record(out_dir)
     work = list(zip(manifest.rows, paths))
     with progress_bar(len(work), f"synth {variant}", "video", progress) as bar:
         rows_out = (rows_runner or local_rows)(setup, sources, work, lambda: bar.update(1))
+    _remove_unmade(out_dir, rows_out, paths)
     write_manifest(out_manifest, rows_out)  # the driver alone writes the manifest
 
     info = _record(variant, manifest, masks_from, source, seed, options, rows_out)
