@@ -95,3 +95,21 @@ def test_one_pass_scores_i3d_inception_beside_a_card_of_another_protocol(whole_m
         keys = {r.model: r.spec_key for r in s.runs()}
     assert keys == {"tiny_c3d": "8x8@30fps/dense16/crops1", "i3d_inception": "whole250min9@25fps/crops1"}
     assert res.summary.computed == 6
+
+
+def test_a_truncated_file_is_partial_in_whole_video_mode_not_a_decode_error(made_media, tmp_path):
+    """The header lists more frames than the stream holds and the stream ends cleanly: the one whole-video window
+    never completed, so the video is planned again over what it held (it used to end decode_error with "no clip
+    could be formed", as DeepMind's I3D did on ../shared's truncated juggling clip)."""
+    from weirdkinetics import api
+    from weirdkinetics.manifest import write_manifest
+    from weirdkinetics.results import load_runs
+
+    row = {"path": str(made_media["truncated"]), "label": "juggling soccer ball", "split": "real"}
+    manifest = write_manifest(tmp_path / "m.csv", [row])
+    out = api.evaluate(
+        manifest, ["tiny_c3d"], tmp_path / "o", weights=["random:0"], clips="whole:250", progress=False
+    )
+    ((video,),) = [run.videos for run in load_runs(out.store)]
+    assert video.status == "partial" and video.has_prediction and video.num_clips == 1
+    assert "truncated" in video.reason and "before the break" in video.reason

@@ -208,9 +208,18 @@ def _decode_group(i: int, row: ManifestRow, info: VideoInfo, group: dict[int, Cl
     for j, c, views in clock.timed(assemble(str(row.path), info.rotation, plan, group, result, limit)):
         yield ClipViews(i, j, c, attempt, views)
     status, reason = result.status, result.reason
-    if status == "ok" and (info.time_jump or info.truncation):
-        status, reason = "partial", info.time_jump or info.truncation
-    if result.status == "partial":
+    # a stream that ends cleanly but short of the frames its index lists (a truncated file): its last clips, or
+    # a whole-video window, never completed, so it is planned again over what it held, as after a break
+    needed = int(plan.src_of_out.max()) + 1 if plan.num_frames else 0
+    ended_early = status == "ok" and result.frames_decoded < needed
+    if status == "ok" and (info.time_jump or info.truncation or ended_early):
+        status = "partial"
+        reason = (
+            info.time_jump
+            or info.truncation
+            or (f"the stream ended after {result.frames_decoded} of the {needed} frame(s) it lists")
+        )
+    if result.status == "partial" or ended_early:
         # plan again over the frames before the break and decode them again; earlier clips are superseded
         attempt, good = 1, result.frames_decoded
         plan = plan_video(info.times[:good], fps, group)

@@ -26,12 +26,14 @@ RESERVED = ("variant", "synth_status", "excluded_reason", "source_video_id", "bg
 counts (``synth_status`` other than ok excludes a row without decoding it, ``variant`` moves it to the
 derived-variants section, the others pair it with its original). A manifest may carry them only when its
 folder holds the record of the command that wrote it (``synth.json`` of ``weirdkinetics synth``, or
-``study.json`` of a study, see ``written_by_us``); in any other manifest such a column is refused, with the
+``study.json`` of a study, ``dataset.json`` of the demo's generator, see ``written_by_us``); in any other manifest such a column is refused, with the
 name to rename it to (``user_<name>``)."""
 
 RECORDS = {
     "synth.json": ("generator", "weirdkinetics.synth"),
     "study.json": ("schema", "weirdkinetics.study/"),
+    # the demo's datasets (its exact actor-free renders carry synth's columns: the study reports them as a variant)
+    "dataset.json": ("generator", "weirdkinetics.demo"),
 }
 """The records our commands write beside the manifests they make: file name -> (key, how its value starts)."""
 VIDEO_EXTENSIONS = {
