@@ -196,6 +196,23 @@ class _Stopwatch:
         self.seconds += time.perf_counter() - tick
 
 
+def _decoding_outcome(result: DecodeResult, info: VideoInfo, plan: VideoPlan) -> tuple[str, str, bool]:
+    """Pure: a decoding pass's status and reason, and whether the stream ended cleanly but short of the frames its
+    index lists (a truncated file): its last clips, or a whole-video window, never completed, so the caller plans
+    again over what it held, as after a break."""
+    status, reason = result.status, result.reason
+    needed = int(plan.src_of_out.max()) + 1 if plan.num_frames else 0
+    ended_early = status == "ok" and result.frames_decoded < needed
+    if status == "ok" and (info.time_jump or info.truncation or ended_early):
+        status = "partial"
+        reason = (
+            info.time_jump
+            or info.truncation
+            or (f"the stream ended after {result.frames_decoded} of the {needed} frame(s) it lists")
+        )
+    return status, reason, ended_early
+
+
 def _decode_group(i: int, row: ManifestRow, info: VideoInfo, group: dict[int, ClipTask]) -> Iterator[Event]:
     """Events of one (row, decode group): clips of attempt 0, and of attempt 1 when decoding broke off."""
     clock = _Stopwatch()
@@ -207,18 +224,7 @@ def _decode_group(i: int, row: ManifestRow, info: VideoInfo, group: dict[int, Cl
     limit = info.usable_frames if info.time_jump else None
     for j, c, views in clock.timed(assemble(str(row.path), info.rotation, plan, group, result, limit)):
         yield ClipViews(i, j, c, attempt, views)
-    status, reason = result.status, result.reason
-    # a stream that ends cleanly but short of the frames its index lists (a truncated file): its last clips, or
-    # a whole-video window, never completed, so it is planned again over what it held, as after a break
-    needed = int(plan.src_of_out.max()) + 1 if plan.num_frames else 0
-    ended_early = status == "ok" and result.frames_decoded < needed
-    if status == "ok" and (info.time_jump or info.truncation or ended_early):
-        status = "partial"
-        reason = (
-            info.time_jump
-            or info.truncation
-            or (f"the stream ended after {result.frames_decoded} of the {needed} frame(s) it lists")
-        )
+    status, reason, ended_early = _decoding_outcome(result, info, plan)
     if result.status == "partial" or ended_early:
         # plan again over the frames before the break and decode them again; earlier clips are superseded
         attempt, good = 1, result.frames_decoded
