@@ -49,9 +49,12 @@ def test_attribution_finds_the_known_shortcut(small_demo):
     assert s_occ["background_drop"]["value"] > s_occ["person_drop"]["value"], s_occ
     assert c_occ["person_drop"]["value"] > c_occ["background_drop"]["value"], c_occ
 
-    # the maps are faithful: deleting what they call important beats deleting at random, on both models
-    assert shortcut["gradcam"]["beats_random"], shortcut["gradcam"]["overall"]["deletion_advantage"]
+    # the maps are faithful: deleting what they call important beats deleting at random. The control shows it;
+    # the shortcut's real-video scores saturate (about 0.998) and its weird ones sit near 0, so few of its videos
+    # are assessable: with fewer than 5 there is no interval, and the report claims neither verdict
     assert control["gradcam"]["beats_random"], control["gradcam"]["overall"]["deletion_advantage"]
+    s_adv = shortcut["gradcam"]["overall"]["deletion_advantage"]
+    assert shortcut["gradcam"]["beats_random"] or s_adv.get("n", 0) < 5, s_adv
 
     # the same network with random weights: its maps are never called faithful, its videos are listed as
     # not assessable (or not faithful), and its occlusion drops are not averaged below chance
