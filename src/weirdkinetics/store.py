@@ -352,12 +352,25 @@ def _open_read_only(path: Path) -> tuple[sqlite3.Connection, int]:
     return db, version
 
 
+@contextlib.contextmanager
+def _transaction(db: sqlite3.Connection) -> Iterator[None]:
+    """One explicit transaction (DDL included) for a migration step: all of it, or nothing."""
+    db.isolation_level = None
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        yield
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    finally:
+        db.isolation_level = ""
+
+
 def _migrate_v1(db: sqlite3.Connection) -> None:
     """Schema 1 -> 2 in one transaction: re-key predictions by (run, path, video_id) and record the identity of
     files that have not changed since their row was written (so they are reused; the others are recomputed)."""
-    db.isolation_level = None  # explicit transaction around DDL
-    try:
-        db.execute("BEGIN IMMEDIATE")
+    with _transaction(db):
         db.execute(_PREDICTIONS.format(name="predictions_v2"))
         db.execute(
             f"INSERT INTO predictions_v2 ({_V1_COLUMNS}) SELECT {_V1_COLUMNS} FROM predictions ORDER BY rowid"
@@ -371,12 +384,6 @@ def _migrate_v1(db: sqlite3.Connection) -> None:
                 updates.append((ident[0], ident[1], rowid))
         db.executemany("UPDATE predictions SET file_size=?, file_mtime_ns=? WHERE rowid=?", updates)
         db.execute("UPDATE meta SET value='2' WHERE key='schema_version'")
-        db.execute("COMMIT")
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-    finally:
-        db.isolation_level = ""
 
 
 def _new_run_id(run_id: str, card: dict, weights: str, spec_key: str, classes: list[str]) -> str | None:
@@ -397,9 +404,7 @@ def _migrate_v2(db: sqlite3.Connection) -> None:
     in prose (a reworded description or note) keep their rows. Where two old runs become one, the rows of the
     first one stay and the other's duplicates are dropped (the same scores, by construction)."""
     tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    db.isolation_level = None
-    try:
-        db.execute("BEGIN IMMEDIATE")
+    with _transaction(db):
         runs = db.execute(
             "SELECT run_id, card_json, weights_digest, spec_key, class_names_json FROM runs ORDER BY created"
         ).fetchall()
@@ -411,12 +416,6 @@ def _migrate_v2(db: sqlite3.Connection) -> None:
                 db.execute(f"UPDATE OR IGNORE {table} SET run_id=? WHERE run_id=?", (new, old))
                 db.execute(f"DELETE FROM {table} WHERE run_id=?", (old,))
         db.execute("UPDATE meta SET value='3' WHERE key='schema_version'")
-        db.execute("COMMIT")
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-    finally:
-        db.isolation_level = ""
 
 
 class Store:
