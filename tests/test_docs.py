@@ -121,3 +121,27 @@ def test_assets_stay_small():
         (p.name, p.stat().st_size) for p in (DOCS / "assets").iterdir() if p.stat().st_size > MAX_ASSET_BYTES
     ]
     assert not big, f"docs/assets files over {MAX_ASSET_BYTES} bytes: {big}"
+
+
+# the API functions the command line calls: the Python API page (docs/api/index.md, `::: weirdkinetics.api`) must
+# show each of them. mkdocstrings shows a name that api.py imports from another module only when api.py lists it
+# in ``__all__``, so splitting api.py into per-command modules without an ``__all__`` would empty the page silently.
+API_ENTRY_POINTS = [
+    "validate",
+    "evaluate",
+    "synthesize",
+    "explain",
+    "make_report",
+    "report_runs",
+    "load_results",
+    "export_csv",
+]
+
+
+def test_the_api_page_shows_every_entry_point():
+    griffe = pytest.importorskip("griffe")
+    api = griffe.load("weirdkinetics.api", search_paths=[str(ROOT / "src")], allow_inspection=False)
+    hidden = [n for n in API_ENTRY_POINTS if n not in api.members or not api.members[n].is_public]
+    assert not hidden, (
+        f"weirdkinetics.api does not show {hidden} on the API page: define them there or list them in its __all__"
+    )
