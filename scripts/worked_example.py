@@ -1,4 +1,4 @@
-"""The README's worked example: DeepMind's trained I3D (``i3d_inception``) on the real clips in ../shared/data.
+"""The worked example of docs/models.md: DeepMind's trained I3D (``i3d_inception``) on the real clips in ../shared/data.
 
 Builds, under ``--out``, a manifest of the clips whose action is a Kinetics-400 class and a background library
 of the real photographs (both pointing at ../shared/data in place: nothing is copied), then runs the whole

@@ -1,7 +1,7 @@
 """Outputs onto special files (issue 22, item 1): a character device, a FIFO, a socket or a symbolic link where
 an output file would go is refused with one line before any work, and is left exactly as it was.
 
-Symbolic links are refused whatever they point to (README, "Outputs"): the atomic rename would replace the
+Symbolic links are refused whatever they point to (docs/reliability.md, "Outputs"): the atomic rename would replace the
 link itself. The tests never name the machine's own /dev/null as an output (they run as root on CI): a
 character device is made in the test's folder with ``mknod`` where that is allowed.
 """

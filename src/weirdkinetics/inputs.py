@@ -4,8 +4,8 @@ Every file the toolkit reads on the user's word (a manifest, a predictions CSV, 
 a checkpoint, a video, a mask) is first checked with ``os.stat``, never opened blind: a FIFO would block
 ``open`` forever, a character device such as ``/dev/zero`` never ends, a folder or socket cannot be read.
 
-CSV and text inputs are streamed line by line with documented limits (module constants, also in the
-README): at most ``MAX_TEXT_BYTES`` bytes, ``MAX_TEXT_LINES`` lines, ``MAX_LINE_BYTES`` bytes per line and
+CSV and text inputs are streamed line by line with documented limits (module constants, also in
+docs/reliability.md): at most ``MAX_TEXT_BYTES`` bytes, ``MAX_TEXT_LINES`` lines, ``MAX_LINE_BYTES`` bytes per line and
 Python's csv limit of 131,072 characters per cell. A NUL byte means binary data: refused at once.
 """
 

@@ -313,7 +313,7 @@ def check_output_dir(path: str | Path, flag: str = option("out_dir")) -> Path:
 
 # --- one writer per output folder ---------------------------------------------------------------------------
 
-try:  # POSIX; elsewhere (Windows) folders are not locked and two runs must not share one (README)
+try:  # POSIX; elsewhere (Windows) folders are not locked and two runs must not share one (docs/reliability.md)
     import fcntl
 except ImportError:  # pragma: no cover - not on the platforms CI runs
     fcntl = None  # type: ignore[assignment]

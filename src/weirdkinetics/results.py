@@ -33,7 +33,7 @@ NONFINITE_SCORES = statuses.NONFINITE_SCORES
 NOT_VIDEO = statuses.NOT_VIDEO
 NOT_EVALUATED = statuses.NOT_EVALUATED
 STATUSES = statuses.MEANINGS
-"""Every status a row can end with, and its meaning (the README's table). Only ``OK_STATUSES`` count."""
+"""Every status a row can end with, and its meaning (the table in docs/reliability.md). Only ``OK_STATUSES`` count."""
 
 
 @dataclass

@@ -20,7 +20,7 @@ MEANINGS: dict[str, str] = {
     "not_evaluated": "a row of the report's manifest the run has not evaluated yet (an unfinished or interrupted "
     "run): never stored, only reported; run the same evaluate again to finish it",
 }
-"""Statuses of an evaluated video and what each means (the README's table)."""
+"""Statuses of an evaluated video and what each means (the table in docs/reliability.md)."""
 
 NOT_VIDEO = "not_video"
 NONFINITE_SCORES = "nonfinite_scores"

@@ -147,7 +147,7 @@ def ray_session(address: str | None = None) -> Iterator[ModuleType]:
         except ConnectionError as exc:
             raise UserError(
                 f"{option('address', address)}: no Ray cluster answers there ({exc}); start one with 'ray start --head' "
-                "(see the README's 'On a cluster') or leave --address out for a local Ray"
+                "(see docs/cluster.md) or leave --address out for a local Ray"
             ) from None
         started = True
     context = ray.data.DataContext.get_current()
