@@ -206,10 +206,14 @@ def test_bootstrap_keeps_clusters_together():
 
 
 def test_bootstrap_counts_degenerate_replicates():
-    # Five clusters (the fewest a bootstrap is drawn over): one holds the only "a" video, so about
-    # (4/5)^5 = a third of the replicates miss it.
+    # Five clusters (the fewest a bootstrap is drawn over): one holds the only two "a" videos (one right, one
+    # wrong: a split all right or all wrong is not bootstrapped), so about (4/5)^5 = a third of the
+    # replicates miss it.
     ids = np.array(["x", "y", "z", "u", "v"])
-    est = bootstrap_gap(np.array([True]), np.array([False, True, True, False, True]), ids[:1], ids, 400, 0)
+    a_ids = np.array(["x", "x"])
+    est = bootstrap_gap(
+        np.array([True, False]), np.array([False, True, True, False, True]), a_ids, ids, 400, 0
+    )
     assert 0 < est.n_degenerate < 400 and est.n_clusters == 5
 
 

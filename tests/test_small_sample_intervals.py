@@ -78,3 +78,17 @@ def test_findings_never_fire_on_a_handful_of_recordings():
     wide = GapEstimate(0.9, (0.8, 1.0), 2000, 0, "source_id", 30)
     narrow = GapEstimate(0.1, (0.0, 0.2), 2000, 0, "source_id", 30)
     assert separated(wide, narrow) and not math.isnan(wide.ci95[0])
+
+
+def test_a_split_whose_videos_all_agree_is_not_a_certain_gap():
+    """20 of 20 against 0 of 20 over 20 recordings: every redraw of either split is the same, so the percentile
+    bootstrap says [+100, +100]; Newcombe's interval says what 20 videos can carry (Wilson(20/20) and
+    Wilson(0/20) are [0.839, 1] and [0, 0.161]: lower bound 1 - sqrt(2) * 0.161 = 0.772)."""
+    ids = np.array([f"r{i}" for i in range(20)])
+    est = bootstrap_gap(np.ones(20, bool), np.zeros(20, bool), ids, ids, n_boot=500, seed=0)
+    assert est.resampled_by == NEWCOMBE and est.n_boot == 0 and est.n_clusters == 20
+    assert est.ci95[0] == pytest.approx(0.7722, abs=1e-3) and est.ci95[1] == 1.0
+    one_side = bootstrap_gap(np.ones(20, bool), np.arange(20) % 2 == 0, ids, ids, n_boot=500, seed=0)
+    assert one_side.resampled_by == NEWCOMBE and one_side.ci95[0] < 0.5 < one_side.ci95[1]
+    mixed = bootstrap_gap(np.arange(20) % 4 != 0, np.arange(20) % 2 == 0, ids, ids, n_boot=500, seed=0)
+    assert mixed.resampled_by == "source_id" and mixed.n_boot == 500

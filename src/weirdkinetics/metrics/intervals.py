@@ -2,9 +2,11 @@
 McNemar's exact test.
 
 A bootstrap over fewer than ``MIN_CLUSTERS`` resampling units (recordings, or videos when unclustered) is not
-an interval: one recording per split always redraws itself and gives [+100, +100]. There a gap gets
-Newcombe's hybrid score interval (conservative for the positively correlated real/weird pairs), and a mean
-gets no interval at all.
+an interval: one recording per split always redraws itself and gives [+100, +100]. Nor is one where a split's
+videos all agree (all right or all wrong): every redraw of that split is the same, so 20 of 20 against 0 of 20
+gives [+100, +100] too, as if 20 videos made the gap certain. In both cases a gap gets Newcombe's hybrid score
+interval (conservative for the positively correlated real/weird pairs), and a mean over too few units gets no
+interval at all.
 
 Pure numpy/scipy over arrays; no torch, no IO.
 """
@@ -107,8 +109,9 @@ def bootstrap_gap(
     Written by hand rather than with ``scipy.stats.bootstrap`` because each cluster carries a different
     number of videos in each split and replicates where one split is empty must be dropped and counted.
     The same ``seed`` always gives the same interval. Over fewer than ``MIN_CLUSTERS`` units (clusters, or
-    the smaller split's videos) nothing is resampled: the interval is ``newcombe_interval`` over the counts,
-    ``resampled_by`` is ``"newcombe"`` and ``n_boot`` 0.
+    the smaller split's videos), or where one split's videos are all right or all wrong, nothing is
+    resampled: the interval is ``newcombe_interval`` over the counts, ``resampled_by`` is ``"newcombe"`` and
+    ``n_boot`` 0.
     """
     correct_a = np.asarray(correct_a, dtype=bool).ravel()
     correct_b = np.asarray(correct_b, dtype=bool).ravel()
@@ -122,7 +125,8 @@ def bootstrap_gap(
     rng = np.random.default_rng(seed)
     tail = (1.0 - confidence) / 2.0
     units = _gap_units(clusters_a, clusters_b, correct_a.size, correct_b.size)
-    if units < MIN_CLUSTERS:  # too few to resample: Newcombe's score interval, nothing drawn
+    if units < MIN_CLUSTERS or _unanimous(correct_a) or _unanimous(correct_b):
+        # too few to resample, or a split whose every redraw is the same: Newcombe's score interval, nothing drawn
         ci = newcombe_interval(int(correct_a.sum()), correct_a.size, int(correct_b.sum()), correct_b.size)
         return GapEstimate(value, ci, 0, seed, NEWCOMBE, units, 0)
 
@@ -166,6 +170,11 @@ def bootstrap_gap(
         return GapEstimate(value, (math.nan, math.nan), n_boot, seed, "source_id", k, n_degenerate)
     lo, hi = np.quantile(reps[finite], [tail, 1.0 - tail])
     return GapEstimate(value, (float(lo), float(hi)), n_boot, seed, "source_id", k, n_degenerate)
+
+
+def _unanimous(correct: np.ndarray) -> bool:
+    """Every video of the split right, or every one wrong: a percentile bootstrap of it is a single point."""
+    return bool(correct.all() or not correct.any())
 
 
 def _gap_units(clusters_a, clusters_b, na: int, nb: int) -> int:
