@@ -41,7 +41,7 @@ def _public_functions() -> list:
     return [
         f
         for name, f in vars(api).items()
-        if inspect.isfunction(f) and not name.startswith("_") and f.__module__ == api.__name__
+        if inspect.isfunction(f) and name in api.__all__  # api re-exports each command module's functions
     ]
 
 

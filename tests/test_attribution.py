@@ -22,6 +22,7 @@ from weirdkinetics.attribution import (
 )
 from weirdkinetics.attribution.explain import ExplainSettings, Scorer
 from weirdkinetics.attribution.gradcam import as_volume
+from weirdkinetics.commands.attributions import _attribution_record
 from weirdkinetics.errors import UserError
 from weirdkinetics.models.loading import LoadedModel, get_adapter, load_model
 from weirdkinetics.models.registry import all_cards, get_card
@@ -514,7 +515,7 @@ def test_random_weights_maps_are_never_called_faithful(model, weights, set_of, e
             assert deletion["base_score"] < 2 * deletion["chance"] or deletion["reason"]
         else:
             assert a.numbers["assessable"] is False or a.numbers["base_score"] >= 2 * a.numbers["chance"]
-    records = [{**api._attribution_record(a)} for a in rows]
+    records = [{**_attribution_record(a)} for a in rows]
     for group in attribution_summary(records, n_boot=50)["groups"]:
         if group["method"] == "gradcam":
             assert group["overall"]["faithful"] == 0 and not group["beats_random"]
