@@ -12,8 +12,8 @@ from weirdkinetics.results import RunResults
 if TYPE_CHECKING:
     from weirdkinetics.store import StoredAttribution
 
+# parameter checks beyond ``params.COMMON`` (``_RUNS`` as in ``commands.report``)
 _RUNS = instance(RunResults, "a list of RunResults (from load_results)", many=True)
-
 _QUALITATIVE = instance(list, "one list of video ids per run", optional=True, many=True)
 
 

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from weirdkinetics.metrics.leaderboard import Leaderboard
     from weirdkinetics.report.contents import ReportContents
 
+# parameter checks beyond ``params.COMMON`` (``_RUNS`` as in ``commands.attributions``)
 _RUNS = instance(RunResults, "a list of RunResults (from load_results)", many=True)
 _SELECTIONS = instance(list, "one list of VideoResult per run", optional=True, many=True)
 
