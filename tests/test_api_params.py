@@ -41,7 +41,7 @@ def _public_functions() -> list:
     return [
         f
         for name, f in vars(api).items()
-        if inspect.isfunction(f) and not name.startswith("_") and f.__module__ == api.__name__
+        if inspect.isfunction(f) and name in api.__all__  # api re-exports each command module's functions
     ]
 
 
@@ -50,6 +50,23 @@ def test_every_public_api_function_checks_every_parameter():
     parameter without one when the module loads)."""
     unchecked = [f.__name__ for f in _public_functions() if not hasattr(f, "checks")]
     assert unchecked == ["check_batch_size"]  # itself a check, of its only parameter
+
+
+def test_every_checked_command_function_is_in_the_api():
+    """A command module's public function (one with parameter checks) that ``api`` does not re-export would
+    be missing from the Python API and from the checks above."""
+    import importlib
+    import pkgutil
+
+    from weirdkinetics import commands
+
+    checked = {
+        name
+        for info in pkgutil.iter_modules(commands.__path__)
+        for name, f in vars(importlib.import_module(f"{commands.__name__}.{info.name}")).items()
+        if inspect.isfunction(f) and hasattr(f, "checks") and not name.startswith("_")
+    }
+    assert checked and checked <= set(api.__all__), sorted(checked - set(api.__all__))
 
 
 class _Strange:

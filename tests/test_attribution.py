@@ -22,6 +22,7 @@ from weirdkinetics.attribution import (
 )
 from weirdkinetics.attribution.explain import ExplainSettings, Scorer
 from weirdkinetics.attribution.gradcam import as_volume
+from weirdkinetics.commands.attributions import _attribution_record
 from weirdkinetics.errors import UserError
 from weirdkinetics.models.loading import LoadedModel, get_adapter, load_model
 from weirdkinetics.models.registry import all_cards, get_card
@@ -514,7 +515,7 @@ def test_random_weights_maps_are_never_called_faithful(model, weights, set_of, e
             assert deletion["base_score"] < 2 * deletion["chance"] or deletion["reason"]
         else:
             assert a.numbers["assessable"] is False or a.numbers["base_score"] >= 2 * a.numbers["chance"]
-    records = [{**api._attribution_record(a)} for a in rows]
+    records = [{**_attribution_record(a)} for a in rows]
     for group in attribution_summary(records, n_boot=50)["groups"]:
         if group["method"] == "gradcam":
             assert group["overall"]["faithful"] == 0 and not group["beats_random"]
@@ -550,7 +551,7 @@ def test_report_pairs_a_model_with_its_random_weights_twin_for_the_randomisation
 
 
 def test_clips_are_averaged_then_judged_at_the_videos_mean_score():
-    from weirdkinetics.attribution.explain import _mean_numbers
+    from weirdkinetics.attribution.methods import mean_numbers
     from weirdkinetics.metrics.attribution import deletion_result
 
     def clip(base, salient):
@@ -560,15 +561,13 @@ def test_clips_are_averaged_then_judged_at_the_videos_mean_score():
 
     (d1, o1), (d2, o2) = clip(0.9, [0.5, 0.6]), clip(0.1, [0.0, 0.0])
     assert d1["verdict"] == "faithful" and d2["verdict"] == "not assessable"
-    occ = _mean_numbers([o1 | {"assessable_reason": ""}, o2 | {"assessable_reason": "below"}])
+    occ = mean_numbers([o1 | {"assessable_reason": ""}, o2 | {"assessable_reason": "below"}])
     assert (
         occ["base_score"] == pytest.approx(0.5)
         and occ["assessable"] is True
         and occ["assessable_reason"] == ""
     )
-    cam = _mean_numbers([{"base_score": 0.9, "deletion": d1}, {"base_score": 0.1, "deletion": d2}])[
-        "deletion"
-    ]
+    cam = mean_numbers([{"base_score": 0.9, "deletion": d1}, {"base_score": 0.1, "deletion": d2}])["deletion"]
     assert cam["base_score"] == pytest.approx(0.5) and cam["salient_drop"] == pytest.approx([0.25, 0.3])
     assert np.allclose(cam["random_drops"], [[0.0, 0.0], [0.01, 0.01]])
     assert cam["verdict"] == "faithful"

@@ -196,6 +196,7 @@ def _enospc(*args, **kwargs):
 def test_disk_full_during_evaluate_export_and_report_is_one_line(manifest, tmp_path, capsys, monkeypatch):
     import weirdkinetics.report
     from weirdkinetics import store
+    from weirdkinetics.commands import evaluate as evaluate_command
 
     def full_store(self, run_id, pred):  # what SQLite raises when the disk fills under the store
         raise sqlite3.OperationalError("database or disk is full")
@@ -207,7 +208,8 @@ def test_disk_full_during_evaluate_export_and_report_is_one_line(manifest, tmp_p
     assert main(evaluate_args(manifest, tmp_path / "o")) == 0  # space is back: the same command finishes
     capsys.readouterr()
     with monkeypatch.context() as mp:
-        mp.setattr(api, "export_csv", lambda store, man, run, out: _enospc(out))
+        # evaluate calls the export where its command module finds it (weirdkinetics.commands.evaluate)
+        mp.setattr(evaluate_command, "export_csv", lambda store, man, run, out: _enospc(out))
         line = one_line(capsys, evaluate_args(manifest, tmp_path / "o", "--export", str(tmp_path / "e.csv")))
         assert str(tmp_path / "e.csv") in line and "no space left on the device" in line
     with monkeypatch.context() as mp:
