@@ -362,3 +362,51 @@ def read_video(
         status, reason = "partial", info.time_jump
     arr = np.stack(frames) if frames else np.zeros((0, info.height, info.width, 3), np.uint8)
     return DecodedVideo(arr, float(fps or info.avg_fps), status, reason, info)
+
+
+@dataclass
+class VideoPasses:
+    """``read_video``'s frames (no resampling), decoded again on every pass instead of held in memory: for
+    work that must see a whole video more than once (``synth``) at the memory of one frame.
+
+    ``count()`` decodes without converting a frame to RGB and returns how many frames ``read_video`` would
+    return, setting ``status`` and ``reason`` as it would; ``frames()`` yields them, uint8 (H, W, 3), each
+    pass the same (FFmpeg's decoding is deterministic).
+    """
+
+    path: str
+    info: VideoInfo
+    max_side: int | None = None
+    status: str = "ok"
+    reason: str = ""
+
+    @property
+    def fps(self) -> float:
+        return float(self.info.avg_fps)
+
+    def _limit(self) -> int | None:
+        return self.info.usable_frames if self.info.time_jump else None
+
+    def frames(self) -> Iterator[np.ndarray]:
+        wanted = set(range(self.info.usable_frames))
+        convert = _downscaler(self.info, self.max_side)
+        passes = iter_source_frames(self.path, wanted, self.info.rotation, convert, limit=self._limit())
+        return (frame for _, frame in passes)
+
+    def count(self) -> int:
+        result = DecodeResult()
+        for _ in iter_source_frames(self.path, set(), self.info.rotation, result=result, limit=self._limit()):
+            pass  # nothing is wanted: every frame is decoded, none converted
+        wanted = self.info.usable_frames
+        count = min(result.frames_decoded, wanted)
+        self.status, self.reason = result.status, result.reason
+        if self.status == "ok" and count < wanted:
+            self.status, self.reason = "partial", f"only {count} of {wanted} frames decoded"
+        if self.status == "ok" and self.info.time_jump:
+            self.status, self.reason = "partial", self.info.time_jump
+        return count
+
+
+def video_passes(path: str | Path, max_side: int | None = None) -> VideoPasses:
+    """``VideoPasses`` over ``path`` (probed now); raises ``VideoOpenError`` (``missing``, ``decode_error``)."""
+    return VideoPasses(str(path), probe(path), max_side)
