@@ -9,7 +9,7 @@ Each (code, length, variant) is one ``synthesize`` call in a fresh process, so i
 add`` of the commit before streaming, and this one). The video is H.264 at 30 fps, a textured background
 moving under a solid box (the "person", 240x480 px, walking right), with its true masks (``--segmenter
 true``: no segmenter's cost or download, the same masks for every run); swap, static-background and
-static-person get one 1080p library image. ``--cap-gb`` limits each process's address space
+static-person get a library of one 1080p image and one 2 s 640x360 video (a swap takes videos only). ``--cap-gb`` limits each process's address space
 (``RLIMIT_AS``) so that a run that would hold the whole video fails with ``MemoryError`` instead of taking the
 machine's memory: such a run is reported as over the cap. This is a benchmark, not a test: nothing here
 asserts.
@@ -87,11 +87,25 @@ def make_clip(folder: Path, seconds: float) -> Path:
 
 
 def make_library(folder: Path) -> Path:
+    """One 1080p image (static-background, static-person) and one 2 s 640x360 video (swap, looped and
+    scaled up to the source) in two categories."""
     import cv2
 
     (folder / "beach").mkdir(parents=True)
     image = np.random.default_rng(1).integers(0, 255, (HEIGHT, WIDTH, 3), dtype=np.uint8)
     cv2.imwrite(str(folder / "beach" / "sand.png"), image)
+    (folder / "city").mkdir()
+    with av.open(str(folder / "city" / "street.mp4"), "w") as container:
+        stream = container.add_stream("libx264", rate=FPS)
+        stream.width, stream.height, stream.pix_fmt = 640, 360, "yuv420p"
+        for t in range(2 * FPS):
+            frame = np.roll(image[::3, ::3], 3 * t, axis=0)
+            for packet in stream.encode(
+                av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
+            ):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
     return folder
 
 
