@@ -243,3 +243,19 @@ def test_peak_memory_of_a_row_does_not_grow_with_the_video(tmp_path, variant, sh
     pixels = 96 * 128
     masks_and_numbers = (long - short) * (pixels // 8 + 512)
     assert peaks[long] - peaks[short] < 2 * 3 * pixels + masks_and_numbers, peaks
+
+
+def test_a_library_background_video_is_fitted_a_frame_at_a_time_as_it_was_whole(tmp_path):
+    from weirdkinetics.decode import read_video
+    from weirdkinetics.manifest import ManifestRow
+    from weirdkinetics.synth.backgrounds import FittedVideo, LibraryBackgrounds
+
+    (tmp_path / "lib" / "city").mkdir(parents=True)
+    clip = np.random.default_rng(0).integers(0, 255, (5, 20, 30, 3), np.uint8)
+    write_video(tmp_path / "lib" / "city" / "street.mkv", clip, 25, lossless=True)
+    row = ManifestRow(2, tmp_path / "x.mp4", "x.mp4", "jump", "real", background="beach", video_id="x")
+    picked = LibraryBackgrounds(tmp_path / "lib", seed=0).pick(row, 12, 37, 51, still=False)
+    assert isinstance(picked.frames, FittedVideo) and picked.frames.shape == (12, 37, 51, 3)
+    whole = composite.fit_background_video(read_video(picked.source).frames, 12, 37, 51)  # looped 5 -> 12
+    assert np.array_equal(np.stack([picked.frames[t] for t in range(12)]), whole)
+    assert np.array_equal(picked.frames[3], whole[3])  # an earlier frame: decoded again

@@ -325,6 +325,9 @@ def _downscaler(info: VideoInfo, max_side: int | None) -> Callable[[np.ndarray],
     return convert
 
 
+downscaler = _downscaler  # public: synth's background videos decode as read_video does, a frame at a time
+
+
 def read_video(
     path: str | Path,
     fps: float | None = None,
@@ -337,6 +340,24 @@ def read_video(
     max_side: downscale so the longer side is at most this (aspect kept), while decoding.
     Returns frames uint8 (T, H, W, 3); on failure ``frames`` is empty and ``status`` says why.
     """
+    return _read(path, fps, max_side, indices, keep=True)
+
+
+def count_video(
+    path: str | Path,
+    fps: float | None = None,
+    max_side: int | None = None,
+    indices: np.ndarray | None = None,
+) -> DecodedVideo:
+    """``read_video`` keeping no frame: its ``frames`` is uint8 (T, 0, 0, 3), so ``len(frames)``, ``status``
+    and ``reason`` are read_video's, at the memory of one frame (``synth`` counts a background video that
+    it then reads a frame at a time)."""
+    return _read(path, fps, max_side, indices, keep=False)
+
+
+def _read(
+    path: str | Path, fps: float | None, max_side: int | None, indices: np.ndarray | None, keep: bool
+) -> DecodedVideo:
     try:
         info = probe(path)
     except VideoOpenError as exc:
@@ -346,7 +367,7 @@ def read_video(
     out = np.arange(len(src_of_out)) if indices is None else np.asarray(indices, dtype=np.int64)
     out = out[out < len(src_of_out)]
     wanted = {int(src_of_out[k]) for k in out}
-    convert = _downscaler(info, max_side)
+    convert = _downscaler(info, max_side) if keep else _dropped
     result = DecodeResult()
     limit = info.usable_frames if info.time_jump else None
     got = dict(
@@ -360,8 +381,15 @@ def read_video(
         status, reason = "partial", f"only {len(frames)} of {len(out)} frames decoded"
     if status == "ok" and info.time_jump:
         status, reason = "partial", info.time_jump
-    arr = np.stack(frames) if frames else np.zeros((0, info.height, info.width, 3), np.uint8)
+    if not keep:
+        arr = np.zeros((len(frames), 0, 0, 3), np.uint8)
+    else:
+        arr = np.stack(frames) if frames else np.zeros((0, info.height, info.width, 3), np.uint8)
     return DecodedVideo(arr, float(fps or info.avg_fps), status, reason, info)
+
+
+def _dropped(rgb: np.ndarray) -> np.ndarray:
+    return np.zeros((0, 0, 3), np.uint8)
 
 
 @dataclass

@@ -28,7 +28,15 @@ from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 import numpy as np
 
 from weirdkinetics._optional import require
-from weirdkinetics.decode import DecodedVideo, VideoOpenError, probe, read_video
+from weirdkinetics.decode import (
+    DecodedVideo,
+    VideoOpenError,
+    count_video,
+    downscaler,
+    iter_source_frames,
+    probe,
+    read_video,
+)
 from weirdkinetics.errors import UserError, option
 from weirdkinetics.manifest import Manifest, ManifestRow
 from weirdkinetics.synth import composite
@@ -289,15 +297,58 @@ class LibraryBackgrounds:
             raise _Unusable(f"background video {item.path}: {video.status} ({video.reason})")
         if still:
             return composite.fit_background(video.frames[0], height, width)
-        return composite.fit_background_video(video.frames, num_frames, height, width)
+        return FittedVideo(item.path, len(video.frames), self.max_side, num_frames, height, width)
 
     def _read(self, path: Path, num_frames: int, still: bool) -> DecodedVideo:
+        """The middle frame for a still; for a video only the count and status of its first ``num_frames``
+        (``FittedVideo`` decodes them again a frame at a time)."""
         try:
             count = probe(path).num_frames
         except VideoOpenError as exc:
             return DecodedVideo(np.zeros((0, 1, 1, 3), np.uint8), 0.0, exc.status, exc.reason)
         wanted = np.array([count // 2]) if still else np.arange(min(count, num_frames))
-        return read_video(path, max_side=self.max_side, indices=wanted)
+        read = read_video if still else count_video
+        return read(path, max_side=self.max_side, indices=wanted)
+
+
+class FittedVideo:
+    """``composite.fit_background_video`` of a library video's first ``available`` frames, made a frame at a
+    time as a swap asks for them: ``video[t]`` is uint8 (height, width, 3), the source's frame ``t % available``
+    fitted; ``shape`` (num_frames, height, width, 3). Frames asked for in order (as ``synth.stream`` does)
+    are decoded once per loop through the video; asking for an earlier one starts a new decoding pass."""
+
+    ndim = 4
+
+    def __init__(
+        self, path: Path, available: int, max_side: int | None, num_frames: int, height: int, width: int
+    ):
+        self.path, self.available, self.max_side = path, available, max_side
+        self.shape = (num_frames, height, width, 3)
+        self._frames = None
+        self._next = 0  # the source index the decoder yields next
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, t: int) -> np.ndarray:
+        index = int(t) % self.available
+        if self._frames is None or index < self._next:
+            self._frames, self._next = self._decode(), 0
+        while True:
+            frame = next(self._frames)
+            self._next += 1
+            if self._next - 1 == index:
+                return composite.fit_background(frame, self.shape[1], self.shape[2])
+
+    def _decode(self):
+        """read_video's frames 0..available-1 of the path (the same decode, downscale and stop), in order."""
+        info = probe(self.path)
+        wanted = set(range(self.available))
+        limit = info.usable_frames if info.time_jump else None
+        frames = iter_source_frames(
+            self.path, wanted, info.rotation, downscaler(info, self.max_side), limit=limit, stop_early=True
+        )
+        return (frame for _, frame in frames)
 
 
 def _check_donor(masks: np.ndarray, track, options: SynthOptions) -> None:
