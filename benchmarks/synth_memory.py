@@ -129,21 +129,24 @@ def main() -> None:
     ap.add_argument("--src", action="append", help="a checkout's src folder (repeatable; default: ./src)")
     ap.add_argument("--variants", default=",".join(VARIANTS))
     ap.add_argument("--cap-gb", type=float, default=0.0, help="address-space cap per run (0: none)")
+    ap.add_argument(
+        "--work", help="keep the generated videos here and reuse them (default: a temporary folder)"
+    )
     args = ap.parse_args()
     sources = args.src or [str(Path(__file__).resolve().parents[1] / "src")]
     report: dict = {"size": f"{WIDTH}x{HEIGHT}", "fps": FPS, "cap_gb": args.cap_gb, "runs": []}
     with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        library = make_library(work / "lib")
+        work = Path(args.work or tmp)
+        library = work / "lib" if (work / "lib").is_dir() else make_library(work / "lib")
         for seconds in (float(s) for s in args.seconds.split(",")):
             folder = work / f"{seconds:g}s"
-            folder.mkdir()
-            manifest = make_clip(folder, seconds)
+            folder.mkdir(parents=True, exist_ok=True)
+            reuse = (folder / "manifest.csv").is_file()
+            manifest = folder / "manifest.csv" if reuse else make_clip(folder, seconds)
             for variant in args.variants.split(","):
                 for i, src in enumerate(sources):
-                    result = measure(
-                        src, variant, manifest, folder / f"out-{i}-{variant}", library, args.cap_gb
-                    )
+                    out = folder / f"out-{Path(src).parent.name}-{i}-{variant}"
+                    result = measure(src, variant, manifest, out, library, args.cap_gb)
                     result.update(src=src, seconds=seconds, variant=variant)
                     report["runs"].append(result)
                     print(json.dumps(result), file=sys.stderr, flush=True)
