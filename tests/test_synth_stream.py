@@ -259,3 +259,18 @@ def test_a_library_background_video_is_fitted_a_frame_at_a_time_as_it_was_whole(
     whole = composite.fit_background_video(read_video(picked.source).frames, 12, 37, 51)  # looped 5 -> 12
     assert np.array_equal(np.stack([picked.frames[t] for t in range(12)]), whole)
     assert np.array_equal(picked.frames[3], whole[3])  # an earlier frame: decoded again
+
+
+def test_blend_copies_exact_alphas_and_mixes_the_rest_as_the_formula_does():
+    rng = np.random.default_rng(0)
+    person, back = (rng.integers(0, 256, (17, 23, 3), np.uint8) for _ in range(2))
+    for alpha in (
+        (rng.random((17, 23)) > 0.5).astype(np.float32),  # a hard mask: all copied
+        rng.choice([0.0, 1.0, 0.5, 0.25, 0.999, 1e-3], size=(17, 23)).astype(np.float32),
+        rng.random((17, 23)).astype(np.float32),
+    ):
+        a = alpha[..., None]
+        formula = np.clip(
+            np.rint(a * person.astype(np.float32) + (1.0 - a) * back.astype(np.float32)), 0, 255
+        )
+        assert np.array_equal(composite._blend(person, alpha, back), formula.astype(np.uint8))

@@ -381,11 +381,14 @@ def _read(
         status, reason = "partial", f"only {len(frames)} of {len(out)} frames decoded"
     if status == "ok" and info.time_jump:
         status, reason = "partial", info.time_jump
+    return DecodedVideo(_stacked(frames, info, keep), float(fps or info.avg_fps), status, reason, info)
+
+
+def _stacked(frames: list[np.ndarray], info: VideoInfo, keep: bool) -> np.ndarray:
+    """uint8 (T, H, W, 3) of the frames kept, or (T, 0, 0, 3) when none were (``count_video``)."""
     if not keep:
-        arr = np.zeros((len(frames), 0, 0, 3), np.uint8)
-    else:
-        arr = np.stack(frames) if frames else np.zeros((0, info.height, info.width, 3), np.uint8)
-    return DecodedVideo(arr, float(fps or info.avg_fps), status, reason, info)
+        return np.zeros((len(frames), 0, 0, 3), np.uint8)
+    return np.stack(frames) if frames else np.zeros((0, info.height, info.width, 3), np.uint8)
 
 
 def _dropped(rgb: np.ndarray) -> np.ndarray:
