@@ -283,29 +283,53 @@ def _counted(holes, notes, paint, source) -> Iterator[np.ndarray]:
     notes["hole"] = f"{hidden / (source.count * source.height * source.width):.4f}"
 
 
+@dataclass
+class Removal:
+    """background-only of a source, ready to be made a frame at a time (``frames``): the hole's margin, the
+    camera and the clean plate (None when the masks are empty: the frames come back unchanged)."""
+
+    source: Source
+    masks: PackedMasks
+    margin: int
+    hole_frames: int
+    camera: plates.CameraMotion | None = None
+    plate: plates.Plate | None = None
+
+    def frames(self, notes: dict[str, str] | None = None, stop: int | None = None) -> Iterator[np.ndarray]:
+        """The person removed, uint8 (H, W, 3) each (the first ``stop``); ``notes`` gets ``camera``,
+        ``recovered`` and ``hole`` once every frame has been taken."""
+        notes = notes if notes is not None else {}
+        notes.update(camera="still", recovered=f"{1.0:.4f}", hole=f"{0.0:.4f}")
+        if self.plate is None:
+            return self.source.frames(stop)
+        holes = hole_stream(self.masks, self.margin, self.hole_frames)
+        return _filled(self.source, holes, self.camera, self.plate, notes, stop)
+
+
+def removal(source: Source, masks: PackedMasks, o: SynthOptions, exact: bool) -> Removal:
+    """``variants.removal``'s camera and plate in two passes (ECC frame to frame, then the plate's samples)."""
+    made = Removal(source, masks, o.dilation(source.height, source.width), o.hole_frames)
+    if not masks.any():
+        return made
+    size = (source.count, source.height, source.width)
+    holes = hole_stream(masks, made.margin, made.hole_frames)
+    made.camera = plates.camera_from_stream(zip(source.frames(), holes), *size)
+    samples = plates.PlateSamples(made.camera, *size)
+    holes = hole_stream(masks, made.margin, made.hole_frames)
+    for t, (frame, hole) in enumerate(zip(source.frames(stop=int(samples.picks[-1]) + 1), holes)):
+        samples.add(t, frame, hole)
+    made.plate = samples.plate(o.inpaint_radius, 0.0 if exact else o.plate_min_seen)
+    return made
+
+
 def _background_only(source, masks, background, o, scene, notes):
     """``variants.removal`` in passes: camera, plate samples, then each frame filled."""
-    notes.update(camera="still", recovered=f"{1.0:.4f}", hole=f"{0.0:.4f}")
-    if not masks.any():
-        return source.frames()  # no hole: the frames unchanged
-    margin = o.dilation(source.height, source.width)
-
-    def holes():
-        return hole_stream(masks, margin, o.hole_frames)
-
-    camera = plates.camera_from_stream(
-        zip(source.frames(), holes()), source.count, source.height, source.width
-    )
-    samples = plates.PlateSamples(camera, source.count, source.height, source.width)
-    for t, (frame, hole) in enumerate(zip(source.frames(stop=int(samples.picks[-1]) + 1), holes())):
-        samples.add(t, frame, hole)
-    plate = samples.plate(o.inpaint_radius, 0.0 if scene.exact else o.plate_min_seen)
-    return _filled(source, holes(), camera, plate, notes)
+    return removal(source, masks, o, scene.exact).frames(notes)
 
 
-def _filled(source, holes, camera, plate, notes) -> Iterator[np.ndarray]:
+def _filled(source, holes, camera, plate, notes, stop=None) -> Iterator[np.ndarray]:
     hidden = recovered = 0
-    for t, (frame, hole) in enumerate(zip(source.frames(), holes)):
+    for t, (frame, hole) in enumerate(zip(source.frames(stop), holes)):
         out, h, r = plates.fill_frame(frame, hole, t, camera, plate)
         hidden, recovered = hidden + h, recovered + r
         yield out
