@@ -274,3 +274,36 @@ def test_blend_copies_exact_alphas_and_mixes_the_rest_as_the_formula_does():
             np.rint(a * person.astype(np.float32) + (1.0 - a) * back.astype(np.float32)), 0, 255
         )
         assert np.array_equal(composite._blend(person, alpha, back), formula.astype(np.uint8))
+
+
+def test_a_donor_background_is_made_a_frame_at_a_time_as_it_was_whole(tmp_path):
+    from weirdkinetics.decode import read_video
+    from weirdkinetics.manifest import read_manifest
+    from weirdkinetics.synth.backgrounds import DonorBackgrounds, FittedVideo
+    from weirdkinetics.synth.segment import MaskSource
+    from weirdkinetics.synth.variants import remove_person
+
+    count, height, width = 14, 37, 51
+    lines = []
+    for i, label in enumerate(("jump", "wave")):
+        frames = _textured(count, height, width, pan=i, seed=i)
+        masks = _person(count, height, width)
+        frames[masks] = (230, 20, 20)
+        write_video(tmp_path / f"{label}.mkv", frames, 25, lossless=True)
+        np.savez_compressed(tmp_path / f"{label}.mask.npz", masks=masks)
+        lines.append(f"{label}.mkv,{label},real,bg{i},{label},{label}.mask.npz")
+    manifest_path = tmp_path / "m.csv"
+    manifest_path.write_text("path,label,split,background,video_id,mask_path\n" + "\n".join(lines) + "\n")
+    manifest = read_manifest(manifest_path)
+    options = SynthOptions()
+    donors = DonorBackgrounds(manifest, MaskSource("true", manifest_dir=tmp_path), options, seed=0)
+    picked = donors.pick(manifest.rows[0], 20, 30, 40, still=False)  # longer than the donor: looped
+    assert isinstance(picked.frames, FittedVideo) and picked.source == "wave"
+    donor = read_video(tmp_path / "wave.mkv").frames
+    with np.load(tmp_path / "wave.mask.npz") as stored:
+        masks = stored["masks"].astype(np.float32)
+    removed = remove_person(donor, masks, options, exact=True)
+    whole = composite.fit_background_video(removed, 20, 30, 40)
+    assert np.array_equal(np.stack([picked.frames[t] for t in range(20)]), whole)
+    still = donors.pick(manifest.rows[0], 20, 30, 40, still=True)
+    assert np.array_equal(still.frames, composite.fit_background(removed[count // 2], 30, 40))
