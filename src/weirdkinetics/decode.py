@@ -325,6 +325,9 @@ def _downscaler(info: VideoInfo, max_side: int | None) -> Callable[[np.ndarray],
     return convert
 
 
+downscaler = _downscaler  # public: synth's background videos decode as read_video does, a frame at a time
+
+
 def read_video(
     path: str | Path,
     fps: float | None = None,
@@ -337,6 +340,24 @@ def read_video(
     max_side: downscale so the longer side is at most this (aspect kept), while decoding.
     Returns frames uint8 (T, H, W, 3); on failure ``frames`` is empty and ``status`` says why.
     """
+    return _read(path, fps, max_side, indices, keep=True)
+
+
+def count_video(
+    path: str | Path,
+    fps: float | None = None,
+    max_side: int | None = None,
+    indices: np.ndarray | None = None,
+) -> DecodedVideo:
+    """``read_video`` keeping no frame: its ``frames`` is uint8 (T, 0, 0, 3), so ``len(frames)``, ``status``
+    and ``reason`` are read_video's, at the memory of one frame (``synth`` counts a background video that
+    it then reads a frame at a time)."""
+    return _read(path, fps, max_side, indices, keep=False)
+
+
+def _read(
+    path: str | Path, fps: float | None, max_side: int | None, indices: np.ndarray | None, keep: bool
+) -> DecodedVideo:
     try:
         info = probe(path)
     except VideoOpenError as exc:
@@ -346,7 +367,7 @@ def read_video(
     out = np.arange(len(src_of_out)) if indices is None else np.asarray(indices, dtype=np.int64)
     out = out[out < len(src_of_out)]
     wanted = {int(src_of_out[k]) for k in out}
-    convert = _downscaler(info, max_side)
+    convert = _downscaler(info, max_side) if keep else _dropped
     result = DecodeResult()
     limit = info.usable_frames if info.time_jump else None
     got = dict(
@@ -360,5 +381,63 @@ def read_video(
         status, reason = "partial", f"only {len(frames)} of {len(out)} frames decoded"
     if status == "ok" and info.time_jump:
         status, reason = "partial", info.time_jump
-    arr = np.stack(frames) if frames else np.zeros((0, info.height, info.width, 3), np.uint8)
-    return DecodedVideo(arr, float(fps or info.avg_fps), status, reason, info)
+    return DecodedVideo(_stacked(frames, info, keep), float(fps or info.avg_fps), status, reason, info)
+
+
+def _stacked(frames: list[np.ndarray], info: VideoInfo, keep: bool) -> np.ndarray:
+    """uint8 (T, H, W, 3) of the frames kept, or (T, 0, 0, 3) when none were (``count_video``)."""
+    if not keep:
+        return np.zeros((len(frames), 0, 0, 3), np.uint8)
+    return np.stack(frames) if frames else np.zeros((0, info.height, info.width, 3), np.uint8)
+
+
+def _dropped(rgb: np.ndarray) -> np.ndarray:
+    return np.zeros((0, 0, 3), np.uint8)
+
+
+@dataclass
+class VideoPasses:
+    """``read_video``'s frames (no resampling), decoded again on every pass instead of held in memory: for
+    work that must see a whole video more than once (``synth``) at the memory of one frame.
+
+    ``count()`` decodes without converting a frame to RGB and returns how many frames ``read_video`` would
+    return, setting ``status`` and ``reason`` as it would; ``frames()`` yields them, uint8 (H, W, 3), each
+    pass the same (FFmpeg's decoding is deterministic).
+    """
+
+    path: str
+    info: VideoInfo
+    max_side: int | None = None
+    status: str = "ok"
+    reason: str = ""
+
+    @property
+    def fps(self) -> float:
+        return float(self.info.avg_fps)
+
+    def _limit(self) -> int | None:
+        return self.info.usable_frames if self.info.time_jump else None
+
+    def frames(self) -> Iterator[np.ndarray]:
+        wanted = set(range(self.info.usable_frames))
+        convert = _downscaler(self.info, self.max_side)
+        passes = iter_source_frames(self.path, wanted, self.info.rotation, convert, limit=self._limit())
+        return (frame for _, frame in passes)
+
+    def count(self) -> int:
+        result = DecodeResult()
+        for _ in iter_source_frames(self.path, set(), self.info.rotation, result=result, limit=self._limit()):
+            pass  # nothing is wanted: every frame is decoded, none converted
+        wanted = self.info.usable_frames
+        count = min(result.frames_decoded, wanted)
+        self.status, self.reason = result.status, result.reason
+        if self.status == "ok" and count < wanted:
+            self.status, self.reason = "partial", f"only {count} of {wanted} frames decoded"
+        if self.status == "ok" and self.info.time_jump:
+            self.status, self.reason = "partial", self.info.time_jump
+        return count
+
+
+def video_passes(path: str | Path, max_side: int | None = None) -> VideoPasses:
+    """``VideoPasses`` over ``path`` (probed now); raises ``VideoOpenError`` (``missing``, ``decode_error``)."""
+    return VideoPasses(str(path), probe(path), max_side)

@@ -28,13 +28,21 @@ from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 import numpy as np
 
 from weirdkinetics._optional import require
-from weirdkinetics.decode import DecodedVideo, VideoOpenError, probe, read_video
+from weirdkinetics.decode import (
+    DecodedVideo,
+    VideoOpenError,
+    count_video,
+    downscaler,
+    iter_source_frames,
+    probe,
+    read_video,
+)
 from weirdkinetics.errors import UserError, option
 from weirdkinetics.manifest import Manifest, ManifestRow
+from weirdkinetics.statuses import RowFailure
 from weirdkinetics.synth import composite
 from weirdkinetics.synth.options import SynthOptions
 from weirdkinetics.synth.segment import MaskSource
-from weirdkinetics.synth.variants import remove_person
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".avi", ".mov", ".webm", ".m4v")
@@ -289,23 +297,77 @@ class LibraryBackgrounds:
             raise _Unusable(f"background video {item.path}: {video.status} ({video.reason})")
         if still:
             return composite.fit_background(video.frames[0], height, width)
-        return composite.fit_background_video(video.frames, num_frames, height, width)
+        return FittedVideo(item.path, len(video.frames), self.max_side, num_frames, height, width)
 
     def _read(self, path: Path, num_frames: int, still: bool) -> DecodedVideo:
+        """The middle frame for a still; for a video only the count and status of its first ``num_frames``
+        (``FittedVideo`` decodes them again a frame at a time)."""
         try:
             count = probe(path).num_frames
         except VideoOpenError as exc:
             return DecodedVideo(np.zeros((0, 1, 1, 3), np.uint8), 0.0, exc.status, exc.reason)
         wanted = np.array([count // 2]) if still else np.arange(min(count, num_frames))
-        return read_video(path, max_side=self.max_side, indices=wanted)
+        read = read_video if still else count_video
+        return read(path, max_side=self.max_side, indices=wanted)
 
 
-def _check_donor(masks: np.ndarray, track, options: SynthOptions) -> None:
-    """Raise ``_Unusable`` when the donor's own person mask fails the gates its own row would (coverage,
-    the person lost over time): its background-only would still show its person behind the swapped one."""
+class FittedVideo:
+    """``composite.fit_background_video`` of a background video's first ``available`` frames, made a frame
+    at a time as a swap asks for them: ``video[t]`` is uint8 (height, width, 3), the video's frame
+    ``t % available`` fitted; ``shape`` (num_frames, height, width, 3). Frames asked for in order (as
+    ``synth.stream`` does) are made once per loop through the video; asking for an earlier one starts a new
+    pass. The frames come from a library file (``path``, decoded as ``read_video`` does) or from ``make``
+    (a callable giving a new iterator over them: a donor's background-only frames)."""
+
+    ndim = 4
+
+    def __init__(
+        self,
+        path: Path | None,
+        available: int,
+        max_side: int | None,
+        num_frames: int,
+        height: int,
+        width: int,
+        make: Callable[[], Any] | None = None,
+    ):
+        self.path, self.available, self.max_side = path, available, max_side
+        self.shape = (num_frames, height, width, 3)
+        self._make = make or self._decode
+        self._frames = None
+        self._next = 0  # the source index the decoder yields next
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, t: int) -> np.ndarray:
+        index = int(t) % self.available
+        if self._frames is None or index < self._next:
+            self._frames, self._next = self._make(), 0
+        while True:
+            frame = next(self._frames)
+            self._next += 1
+            if self._next - 1 == index:
+                return composite.fit_background(frame, self.shape[1], self.shape[2])
+
+    def _decode(self):
+        """read_video's frames 0..available-1 of the path (the same decode, downscale and stop), in order."""
+        info = probe(self.path)
+        wanted = set(range(self.available))
+        limit = info.usable_frames if info.time_jump else None
+        frames = iter_source_frames(
+            self.path, wanted, info.rotation, downscaler(info, self.max_side), limit=limit, stop_early=True
+        )
+        return (frame for _, frame in frames)
+
+
+def _check_donor(coverage: np.ndarray, track, options: SynthOptions) -> None:
+    """Raise ``_Unusable`` when the donor's own person mask (``coverage`` per frame, float (T,)) fails the
+    gates its own row would (coverage, the person lost over time): its background-only would still show its
+    person behind the swapped one."""
     if not options.exclude_low_quality:
         return
-    quality = composite.mask_quality(composite.mask_coverage(masks, options.threshold), options.quality)
+    quality = composite.mask_quality(coverage, options.quality)
     if not quality.ok:
         raise _Unusable(f"its person mask fails the quality rule: {quality.reason}")
     if track is not None and track.lost > options.quality.max_lost_frames * track.frames:
@@ -377,10 +439,11 @@ class DonorBackgrounds:
                 self.bad[donor.video_id] = str(exc)
                 continue
             if still:
-                frames = composite.fit_background(back, height, width)
-            else:
-                frames = composite.fit_background_video(back, num_frames, height, width)
-            anchor = _fitted_anchor(anchor, back.shape[-3:-1], height, width)
+                frames, size = composite.fit_background(back, height, width), back.shape[:2]
+            else:  # the donor's background-only frames, made a frame at a time as the swap takes them
+                size = (back.source.height, back.source.width)
+                frames = FittedVideo(None, back.source.count, None, num_frames, height, width, back.frames)
+            anchor = _fitted_anchor(anchor, size, height, width)
             name = donor.background or choice.category
             return Background(frames, name, choice.category, donor.video_id, anchor if not still else None)
 
@@ -394,14 +457,23 @@ class DonorBackgrounds:
         rng = row_rng(self.seed, row.video_id)
         return choose_background(pool, avoided(row), rng, self.options.choice, self.options.category)
 
-    def _make(self, donor: ManifestRow, still: bool) -> tuple[np.ndarray, tuple[float, float] | None]:
-        """The donor's background-only frames (its middle frame when ``still``; the clean plate needs the
-        whole clip either way) and where its person stood on average, (y, x)."""
-        video = read_video(donor.path, max_side=self.options.max_side)
-        if video.status not in ("ok", "partial") or len(video.frames) == 0:
-            raise _Unusable(f"{video.status}: {video.reason}")
-        masks, track = self.masks.person(donor, video.frames, self.options.threshold)
-        _check_donor(masks, track, self.options)
-        frames = remove_person(video.frames, masks, self.options, exact=self.masks.name == "true")
-        anchor = composite.centre_of_mass(masks, self.options.threshold)
-        return (frames[len(frames) // 2] if still else frames), anchor
+    def _make(self, donor: ManifestRow, still: bool) -> tuple[Any, tuple[float, float] | None]:
+        """The donor's background-only (a ``stream.Removal``, made a frame at a time; its middle frame uint8
+        (h, w, 3) when ``still``) and where its person stood on average, (y, x). Streamed as a source row is:
+        what is kept is its masks at one bit per pixel and its clean plate."""
+        from weirdkinetics.synth import stream  # here: stream imports segment and variants, as we do
+
+        try:
+            source = stream.open_source(str(donor.path), self.options.max_side, {})
+            found = stream.scan(donor, source, self.masks, self.options.threshold)
+        except RowFailure as failure:
+            raise _Unusable(
+                failure.reason if failure.status == "mask_error" else f"{failure.status}: {failure.reason}"
+            ) from None
+        _check_donor(found.masks.coverage(), found.track, self.options)
+        made = stream.removal(source, found.masks, self.options, exact=self.masks.name == "true")
+        anchor = stream.centre_of_mass(found.masks)
+        if still:
+            *_, middle = made.frames(stop=source.count // 2 + 1)
+            return middle, anchor
+        return made, anchor

@@ -2,11 +2,11 @@
 ``out_dir/manifest.csv``, with the run's record in ``out_dir/synth.json``).
 
 ``run_synth`` (and ``synthesize``, which returns only the manifest's path) is the entry point; the CLI's
-``weirdkinetics synth VARIANT`` calls it. Per source row (``synth_row``): decode (``decode.read_video``)
--> person masks (``segment.MaskSource``: segmenter through the disk cache, one person followed over time,
+``weirdkinetics synth VARIANT`` calls it. Per source row (``synth_row``), streamed (``synth.stream``: the
+source decoded again on each pass, never held whole): decode -> person masks (``segment.MaskSource``: segmenter through the disk cache, one person followed over time,
 or true masks) -> the quality gate (mask coverage, then MediaPipe's pose detector) -> a new background where the variant
 needs one (a ``backgrounds.BackgroundSource``) -> the variant's pure composition (``variants.compose``
-over ``composite``) -> encode (``encode.write_video``), same frame rate and frame count.
+over ``composite``, a frame at a time) -> encode (``encode.write_frames``), same frame rate and frame count.
 
 Every source row gets one output row, whatever happens to it (``synth_status``):
 
@@ -41,12 +41,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import numpy as np
-
 from weirdkinetics import statuses
 from weirdkinetics._optional import require
-from weirdkinetics.decode import DecodedVideo, read_video
-from weirdkinetics.encode import write_video
+from weirdkinetics.encode import write_frames
 from weirdkinetics.errors import UserError, option
 from weirdkinetics.inputs import is_file
 from weirdkinetics.manifest import Manifest, ManifestRow, read_manifest, safe_name, write_manifest
@@ -72,6 +69,7 @@ from weirdkinetics.synth.segment import (
     check_segmenter_name,
     detect_people,
 )
+from weirdkinetics.synth.stream import Scan, Source, compose_stream, detector_frames, open_source, scan
 from weirdkinetics.synth.variants import (
     NEEDS_BACKGROUND,
     TABLE,
@@ -79,7 +77,6 @@ from weirdkinetics.synth.variants import (
     Scene,
     check_variant,
     compose,
-    compose_with_notes,
 )
 
 __all__ = [
@@ -138,28 +135,15 @@ def _base_row(row: ManifestRow, variant: str, rel_path: str) -> dict[str, str]:
     }
 
 
-def _decode(row: ManifestRow, options: SynthOptions, out: dict[str, str]) -> DecodedVideo:
-    video = read_video(row.path, max_side=options.max_side)
-    out["source_status"] = video.status
-    if video.status in ("missing", "decode_error") or len(video.frames) == 0:
-        raise RowFailure(
-            video.status if video.status != "ok" else "decode_error", video.reason or "no frames"
-        )
-    out["num_frames"], out["fps"] = str(len(video.frames)), f"{video.fps:.6g}"
-    return video
-
-
 def _masks(
-    row: ManifestRow, frames: np.ndarray, masks_from: MaskSource, options: SynthOptions, out: dict[str, str]
-) -> np.ndarray:
+    row: ManifestRow, source: Source, masks_from: MaskSource, options: SynthOptions, out: dict[str, str]
+) -> Scan:
     """The row's person masks, one person followed over time for a segmenter's (``mask_track`` says how);
     raises ``RowFailure("mask_error" | "excluded", ...)``."""
-    try:
-        masks, track = masks_from.person(row, frames, options.threshold)
-    except UserError as exc:
-        raise RowFailure("mask_error", str(exc)) from None
+    found = scan(row, source, masks_from, options.threshold)
+    track = found.track
     if track is None:
-        return masks
+        return found
     out["mask_track"] = track.describe()
     if options.exclude_low_quality and track.lost > options.quality.max_lost_frames * track.frames:
         raise RowFailure(
@@ -168,27 +152,27 @@ def _masks(
             f"{options.quality.max_lost_frames:.0%}): the segmenter misses them there, so background-only "
             "would show them and swaps would drop them; QualityRule(max_lost_frames=...) moves the bar",
         )
-    return masks
+    return found
 
 
 def _check_person(
-    frames: np.ndarray, masks: np.ndarray, ask_detector: bool, options: SynthOptions, out: dict[str, str]
+    source: Source, found: Scan, ask_detector: bool, options: SynthOptions, out: dict[str, str]
 ) -> None:
     """The quality gate: the mask's coverage (``options.quality``), then MediaPipe's pose detector where
     ``ask_detector`` (a segmenter's masks, not true ones). Raises ``RowFailure("excluded", ...)``."""
-    quality = composite.mask_quality(composite.mask_coverage(masks, options.threshold), options.quality)
+    quality = composite.mask_quality(found.masks.coverage(), options.quality)
     out["mask_coverage"], out["mask_frames"] = f"{quality.mean_coverage:.4f}", f"{quality.person_frames:.4f}"
     if not options.exclude_low_quality:
         return
     if not quality.ok:
         raise RowFailure("excluded", quality.reason)
     if options.confirm_person and ask_detector:
-        found, looked = detect_people(frames)
-        out["people_detected"] = f"{found}/{looked}"
-        if looked == 0 or found < options.min_people_frames * looked:
+        people, looked = detect_people(detector_frames(source, found))
+        out["people_detected"] = f"{people}/{looked}"
+        if looked == 0 or people < options.min_people_frames * looked:
             raise RowFailure(
                 "excluded",
-                f"MediaPipe's pose detector found a person in {found} of {looked} checked frames, fewer than "
+                f"MediaPipe's pose detector found a person in {people} of {looked} checked frames, fewer than "
                 f"{options.min_people_frames:.0%}, so the mask ({quality.mean_coverage:.0%} mean coverage) is "
                 "likely not the person (a small, distant one or another object): the result would be a "
                 "ghost; SynthOptions(min_people_frames=...) lowers the bar, confirm_person=False drops it",
@@ -198,18 +182,18 @@ def _check_person(
 def _background(
     row: ManifestRow,
     variant: str,
-    frames: np.ndarray,
+    source: Source,
     backgrounds: BackgroundSource | None,
     out: dict[str, str],
 ) -> Background | None:
-    """The variant's new background fitted to ``frames`` (None when it needs none); raises ``RowFailure``."""
+    """The variant's new background fitted to the source's frames (None when it needs none); raises
+    ``RowFailure``."""
     spec = TABLE[variant]
     if not spec.needs_background:
         return None
     if backgrounds is None:
         raise ValueError(f"variant '{variant}' needs a background source")
-    t, h, w = frames.shape[:3]
-    picked = backgrounds.pick(row, t, h, w, spec.still)
+    picked = backgrounds.pick(row, source.count, source.height, source.width, spec.still)
     if isinstance(picked, NoBackground):
         raise RowFailure(picked.status, picked.reason)
     out["background"], out["bg_label"], out["bg_source"] = picked.name, picked.label, picked.source
@@ -230,23 +214,24 @@ def synth_row(
 
     Returns the derived manifest's row; ``synth_status`` and ``excluded_reason`` say how it ended, and
     every status but ``ok`` leaves no video. backgrounds: needed by the variants in ``NEEDS_BACKGROUND``.
-    seed: SCUFO's frozen frame (drawn per source video, like the background).
+    seed: SCUFO's frozen frame (drawn per source video, like the background). The source is streamed
+    (``synth.stream``): decoded once per pass, each output frame encoded as it is made.
     """
     out = _base_row(row, variant, rel_path)
     try:
-        video = _decode(row, options, out)
-        masks = _masks(row, video.frames, masks_from, options, out)
-        _check_person(video.frames, masks, masks_from.name != "true", options, out)
-        picked = _background(row, variant, video.frames, backgrounds, out)
+        source = open_source(row.path, options.max_side, out)
+        found = _masks(row, source, masks_from, options, out)
+        _check_person(source, found, masks_from.name != "true", options, out)
+        picked = _background(row, variant, source, backgrounds, out)
         scene = Scene(
             anchor=picked.anchor if picked is not None else None,
             rng=row_rng(seed, f"{row.video_id}\x00frame"),
             exact=masks_from.name == "true",
         )
         background = picked.frames if picked is not None else None
-        result, notes = compose_with_notes(variant, video.frames, masks, background, options, scene)
-        out["synth_notes"] = "; ".join(f"{k}={v}" for k, v in notes.items())
-        write_video(out_dir / rel_path, result, video.fps if video.fps > 0 else 30.0, crf=options.crf)
+        frames, notes = compose_stream(variant, source, found.masks, background, options, scene)
+        write_frames(out_dir / rel_path, frames, source.fps if source.fps > 0 else 30.0, crf=options.crf)
+        out["synth_notes"] = "; ".join(f"{k}={v}" for k, v in notes.items())  # complete once written
         out["synth_status"] = "ok"
     except RowFailure as failure:
         out["synth_status"], out["excluded_reason"] = failure.status, failure.reason

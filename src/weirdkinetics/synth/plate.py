@@ -20,6 +20,7 @@ Shapes: frames uint8 (T, H, W, 3) RGB; holes bool (T, H, W) (True = hidden by th
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -92,21 +93,36 @@ def estimate_camera(
     frames: uint8 (T, H, W, 3); holes: bool (T, H, W). Aligned on grey copies whose longer side is at most
     ``work_side`` (ECC's cost grows with the pixels; translations are scaled back). A camera whose frame
     corners all stay within ``still_px`` pixels of the reference is still (a person filling part of the
-    frame and compression noise move ECC by a few tenths of a pixel).
+    frame and compression noise move ECC by a few tenths of a pixel). ``camera_from_stream`` does the work.
     """
-    cv2 = _cv2()
     count, height, width = frames.shape[:3]
+    return camera_from_stream(zip(frames, holes), count, height, width, still_px, work_side)
+
+
+def camera_from_stream(
+    pairs: Iterable[tuple[np.ndarray, np.ndarray]],
+    count: int,
+    height: int,
+    width: int,
+    still_px: float = 0.75,
+    work_side: int = 256,
+) -> CameraMotion:
+    """``estimate_camera`` over (frame uint8 (H, W, 3), hole bool (H, W)) pairs that arrive one at a time
+    (``count`` of them, at least one): only the previous frame's small grey copy is kept."""
+    cv2 = _cv2()
     scale = min(1.0, work_side / max(height, width))
     s_up = np.diag([1.0 / scale, 1.0 / scale, 1.0])
     s_down = np.diag([scale, scale, 1.0])
     to_first = [np.eye(3)]  # frame 0 coordinates -> frame t coordinates
     failed = 0
-    previous = _grey_small(frames[0], scale)
+    pairs = iter(pairs)
+    frame, hole = next(pairs)
+    previous = _grey_small(frame, scale)
     small_size = (previous.shape[1], previous.shape[0])
-    hide_prev = cv2.resize(holes[0].astype(np.uint8), small_size, interpolation=cv2.INTER_NEAREST)
-    for t in range(1, count):
-        current = _grey_small(frames[t], scale)
-        hide = cv2.resize(holes[t].astype(np.uint8), small_size, interpolation=cv2.INTER_NEAREST)
+    hide_prev = cv2.resize(hole.astype(np.uint8), small_size, interpolation=cv2.INTER_NEAREST)
+    for frame, hole in pairs:
+        current = _grey_small(frame, scale)
+        hide = cv2.resize(hole.astype(np.uint8), small_size, interpolation=cv2.INTER_NEAREST)
         valid = ((hide_prev == 0) & (hide == 0)).astype(np.uint8)
         warp = _pair_transform(previous, current, valid) if valid.mean() > 0.2 else None
         if warp is None:
@@ -114,7 +130,14 @@ def estimate_camera(
             warp = np.eye(3)
         to_first.append(s_up @ warp @ s_down @ to_first[-1])
         previous, hide_prev = current, hide
-    # re-reference to the middle frame: frame t -> frame 0 -> middle
+    return _referenced(to_first, height, width, still_px, failed)
+
+
+def _referenced(
+    to_first: list[np.ndarray], height: int, width: int, still_px: float, failed: int
+) -> CameraMotion:
+    """The chained transforms re-referenced to the middle frame (frame t -> frame 0 -> middle)."""
+    count = len(to_first)
     mid = to_first[count // 2]
     transforms = np.stack([mid @ np.linalg.inv(m) for m in to_first])
     corners = np.array(
@@ -193,25 +216,48 @@ def clean_plate(
 
     ``min_seen``: a pixel hidden in nearly every frame is "shown" mostly where the segmenter missed part
     of the person, so its few samples are the person's colours; on a real clip (a cook standing at her
-    stove) taking them left a see-through ghost of her striped shirt. Those pixels are inpainted instead."""
-    cv2 = _cv2()
-    count, height, width = frames.shape[:3]
-    ch, cw, ox, oy = _canvas(camera, height, width)
-    picks = np.unique(np.linspace(0, count - 1, min(count, max_samples)).round().astype(int))
-    values = np.zeros((len(picks), ch, cw, 3), np.uint8)
-    visible = np.zeros((len(picks), ch, cw), bool)
-    for i, t in enumerate(picks):
-        if not camera.moving:
-            values[i], visible[i] = frames[t], ~holes[t]
-            continue
-        m = _to_canvas(camera, t, (ox, oy))
-        values[i] = cv2.warpAffine(frames[t], m, (cw, ch), flags=cv2.INTER_LINEAR)
-        inside = cv2.warpAffine((~holes[t]).astype(np.uint8), m, (cw, ch), flags=cv2.INTER_NEAREST)
-        visible[i] = inside > 0
-    image, seen = _median_visible(values, visible, max(1, round(min_seen * len(picks))))
-    if not seen.all():
-        image = cv2.inpaint(image, (~seen).astype(np.uint8) * 255, radius, cv2.INPAINT_TELEA)
-    return Plate(image, seen, (ox, oy))
+    stove) taking them left a see-through ghost of her striped shirt. Those pixels are inpainted instead.
+    ``PlateSamples`` does the work, fed only the sampled frames."""
+    samples = PlateSamples(camera, *frames.shape[:3], max_samples=max_samples)
+    for t in samples.picks:
+        samples.add(int(t), frames[t], holes[t])
+    return samples.plate(radius, min_seen)
+
+
+class PlateSamples:
+    """``clean_plate``'s samples gathered from frames that arrive one at a time: ``add`` keeps frame t
+    (warped into the canvas) when t is one of ``picks`` (up to ``max_samples`` evenly spaced frames of
+    ``count``), so memory is bounded by ``max_samples`` canvases whatever the video's length; ``plate``
+    makes the plate from them."""
+
+    def __init__(self, camera: CameraMotion, count: int, height: int, width: int, max_samples: int = 64):
+        self.camera = camera
+        self.ch, self.cw, self.ox, self.oy = _canvas(camera, height, width)
+        self.picks = np.unique(np.linspace(0, count - 1, min(count, max_samples)).round().astype(int))
+        self._slot = {int(t): i for i, t in enumerate(self.picks)}
+        self.values = np.zeros((len(self.picks), self.ch, self.cw, 3), np.uint8)
+        self.visible = np.zeros((len(self.picks), self.ch, self.cw), bool)
+
+    def add(self, t: int, frame: np.ndarray, hole: np.ndarray) -> None:
+        """Frame t: uint8 (H, W, 3) and its hole bool (H, W); ignored unless t is a pick."""
+        i = self._slot.get(t)
+        if i is None:
+            return
+        if not self.camera.moving:
+            self.values[i], self.visible[i] = frame, ~hole
+            return
+        cv2 = _cv2()
+        m = _to_canvas(self.camera, t, (self.ox, self.oy))
+        self.values[i] = cv2.warpAffine(frame, m, (self.cw, self.ch), flags=cv2.INTER_LINEAR)
+        inside = cv2.warpAffine((~hole).astype(np.uint8), m, (self.cw, self.ch), flags=cv2.INTER_NEAREST)
+        self.visible[i] = inside > 0
+
+    def plate(self, radius: int = 3, min_seen: float = 0.2) -> Plate:
+        cv2 = _cv2()
+        image, seen = _median_visible(self.values, self.visible, max(1, round(min_seen * len(self.picks))))
+        if not seen.all():
+            image = cv2.inpaint(image, (~seen).astype(np.uint8) * 255, radius, cv2.INPAINT_TELEA)
+        return Plate(image, seen, (self.ox, self.oy))
 
 
 def fill_from_plate(
@@ -220,26 +266,32 @@ def fill_from_plate(
     """Each frame's hole filled with the plate seen from that frame; pixels outside the hole unchanged.
 
     Returns (uint8 (T, H, W, 3), the fraction of hole pixels that came from a frame that showed them
-    rather than from the plate's inpainting)."""
-    cv2 = _cv2()
-    count, height, width = frames.shape[:3]
-    out = frames.copy()
+    rather than from the plate's inpainting). ``fill_frame`` does each frame."""
+    out = np.empty_like(frames)
     hidden = recovered = 0
-    seen = plate.seen.astype(np.uint8)
-    for t in range(count):
-        hole = holes[t]
-        if not hole.any():
-            continue
-        if camera.moving:
-            m = _to_canvas(camera, t, plate.offset)
-            flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
-            view = cv2.warpAffine(
-                plate.image, m, (width, height), flags=flags, borderMode=cv2.BORDER_REPLICATE
-            )
-            shown = cv2.warpAffine(seen, m, (width, height), flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP)
-        else:
-            view, shown = plate.image, seen
-        out[t][hole] = view[hole]
-        hidden += int(hole.sum())
-        recovered += int((shown[hole] > 0).sum())
+    for t in range(frames.shape[0]):
+        out[t], h, r = fill_frame(frames[t], holes[t], t, camera, plate)
+        hidden, recovered = hidden + h, recovered + r
     return out, (recovered / hidden if hidden else 1.0)
+
+
+def fill_frame(
+    frame: np.ndarray, hole: np.ndarray, t: int, camera: CameraMotion, plate: Plate
+) -> tuple[np.ndarray, int, int]:
+    """Frame t (uint8 (H, W, 3)) with its hole (bool (H, W)) filled from the plate: (a new uint8 (H, W, 3),
+    hole pixels, of them those a frame showed)."""
+    out = frame.copy()
+    if not hole.any():
+        return out, 0, 0
+    height, width = frame.shape[:2]
+    seen = plate.seen.astype(np.uint8)
+    if camera.moving:
+        cv2 = _cv2()
+        m = _to_canvas(camera, t, plate.offset)
+        flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+        view = cv2.warpAffine(plate.image, m, (width, height), flags=flags, borderMode=cv2.BORDER_REPLICATE)
+        shown = cv2.warpAffine(seen, m, (width, height), flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP)
+    else:
+        view, shown = plate.image, seen
+    out[hole] = view[hole]
+    return out, int(hole.sum()), int((shown[hole] > 0).sum())

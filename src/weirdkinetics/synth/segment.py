@@ -29,6 +29,8 @@ import json
 import os
 import secrets
 import zipfile
+import zlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -40,6 +42,7 @@ from weirdkinetics.digest import sha256_file
 from weirdkinetics.errors import UnknownNameError, UserError, did_you_mean, option
 from weirdkinetics.inputs import unreadable
 from weirdkinetics.manifest import mask_path
+from weirdkinetics.synth.bitmasks import NpzFrames, NpzFrameWriter, PackedMasks
 
 if TYPE_CHECKING:
     from weirdkinetics.manifest import ManifestRow
@@ -87,15 +90,21 @@ class MediaPipeSelfie:
 
     def masks(self, frames: np.ndarray) -> np.ndarray:
         frames = _check_frames(frames)
+        out = np.empty(frames.shape[:3], np.float32)
+        for t, mask in enumerate(self.masks_stream(frames)):
+            out[t] = mask
+        return out
+
+    def masks_stream(self, frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+        """``masks`` one frame at a time: uint8 (H, W, 3) RGB each -> float32 (H, W) (stateless per frame)."""
         if self._graph is None:
             mp = require("mediapipe", "synth", "MediaPipe person segmentation")
             self._graph = mp.solutions.selfie_segmentation.SelfieSegmentation(
                 model_selection=0 if self._model == "general" else 1
             )
-        out = np.empty(frames.shape[:3], np.float32)
-        for t, frame in enumerate(frames):
-            out[t] = self._graph.process(np.ascontiguousarray(frame)).segmentation_mask
-        return np.clip(out, 0.0, 1.0, out=out)
+        for frame in frames:
+            mask = np.asarray(self._graph.process(np.ascontiguousarray(frame)).segmentation_mask, np.float32)
+            yield np.clip(mask, 0.0, 1.0)
 
     def close(self) -> None:
         if self._graph is not None:
@@ -121,16 +130,23 @@ class MediaPipePose:
 
     def masks(self, frames: np.ndarray) -> np.ndarray:
         frames = _check_frames(frames)
-        mp = require("mediapipe", "synth", "MediaPipe person segmentation")
         out = np.zeros(frames.shape[:3], np.float32)
+        for t, mask in enumerate(self.masks_stream(frames)):
+            out[t] = mask
+        return out
+
+    def masks_stream(self, frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+        """``masks`` one frame at a time, one tracker over the whole stream: float32 (H, W) each."""
+        mp = require("mediapipe", "synth", "MediaPipe person segmentation")
         with mp.solutions.pose.Pose(
             static_image_mode=False, model_complexity=1, enable_segmentation=True, smooth_segmentation=True
         ) as tracker:
-            for t, frame in enumerate(frames):
+            for frame in frames:
                 result = tracker.process(np.ascontiguousarray(frame))
-                if result.segmentation_mask is not None:  # None: no person tracked in this frame
-                    out[t] = result.segmentation_mask
-        return np.clip(out, 0.0, 1.0, out=out)
+                if result.segmentation_mask is None:  # no person tracked in this frame
+                    yield np.zeros(frame.shape[:2], np.float32)
+                else:
+                    yield np.clip(np.asarray(result.segmentation_mask, np.float32), 0.0, 1.0)
 
 
 def _mediapipe_version() -> str:
@@ -224,6 +240,67 @@ class TrueMasks:
             masks = np.stack([cv2.resize(m, size, interpolation=cv2.INTER_NEAREST) for m in masks])
         return np.clip(masks, 0.0, 1.0)
 
+    def stream(self, frame_hw: tuple[int, int], count: int) -> Iterator[np.ndarray]:
+        """``load`` a frame at a time: float32 (H, W) in [0, 1] at ``frame_hw``, ``count`` of them (the file
+        must hold that many), read from the file as they are wanted (``bitmasks.NpzFrames``; an ``.npy`` is
+        memory-mapped). Raises ``UserError`` as ``load`` does."""
+        frames = self._open_frames(frame_hw, count)
+        try:
+            for mask in frames:
+                yield self._fit(np.asarray(mask), frame_hw)
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+            raise UserError(f"mask file {self.path} cannot be read ({exc})") from None
+        finally:
+            if isinstance(frames, NpzFrames):
+                frames.close()
+
+    def _open_frames(self, frame_hw: tuple[int, int], count: int) -> NpzFrames | np.ndarray:
+        problem = unreadable(self.path)  # before opening: np.load would block forever on a FIFO
+        if problem is not None and problem.missing:
+            raise UserError(f"mask file {self.path} does not exist; regenerate the demo or fix mask_path")
+        if problem is not None:
+            raise UserError(f"mask file {self.path}: {problem.reason}; fix mask_path or regenerate the demo")
+        try:
+            frames = _lazy_masks(self.path)
+        except KeyError:
+            raise UserError(f"{self.path}: no array named 'masks' (found: {_npz_names(self.path)})") from None
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+            raise UserError(f"mask file {self.path} cannot be read ({exc})") from None
+        if len(frames.shape) != 3 or frames.shape[0] != count:
+            if isinstance(frames, NpzFrames):
+                frames.close()
+            raise UserError(
+                f"mask file {self.path} holds masks of shape {tuple(frames.shape)}, but the video has "
+                f"{count} frames of {frame_hw[0]}x{frame_hw[1]}"
+            )
+        return frames
+
+    @staticmethod
+    def _fit(mask: np.ndarray, frame_hw: tuple[int, int]) -> np.ndarray:
+        """One file mask (H', W') as ``load`` makes it: float32 (H, W), nearest-neighbour resized, clipped."""
+        mask = mask.astype(np.float32)
+        if mask.shape != tuple(frame_hw):
+            cv2 = require("cv2", "synth", "resizing masks")
+            mask = cv2.resize(mask, (frame_hw[1], frame_hw[0]), interpolation=cv2.INTER_NEAREST)
+        return np.clip(mask, 0.0, 1.0)
+
+
+def _lazy_masks(path: Path) -> NpzFrames | np.ndarray:
+    """The masks of a ``mask_path`` file without reading them: an ``.npz``'s ``masks`` frame by frame, or an
+    ``.npy`` memory-mapped (never a pickle)."""
+    if zipfile.is_zipfile(path):
+        return NpzFrames(path, "masks")
+    data = np.load(path, mmap_mode="r", allow_pickle=False)
+    if not isinstance(data, np.ndarray):
+        raise ValueError("neither an .npz nor an .npy file")  # noqa: TRY004 (a bad file: "cannot be read")
+    return data
+
+
+def _npz_names(path: Path) -> str:
+    with zipfile.ZipFile(path) as archive:
+        names = [n.removesuffix(".npy") for n in archive.namelist()]
+    return ", ".join(names) or "none"
+
 
 # -- torchvision ---------------------------------------------------------------------------------------
 
@@ -308,6 +385,29 @@ class TorchvisionDeepLab:
                 person = F.interpolate(person, size=(height, width), mode="bilinear", align_corners=False)
                 out[start : start + len(chunk)] = person[:, 0].cpu().numpy()
         return np.clip(out, 0.0, 1.0, out=out)
+
+    def masks_stream(self, frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+        """``masks`` in its batches of ``batch`` frames, yielded one at a time: float32 (H, W) each."""
+        batch: list[np.ndarray] = []
+        for frame in frames:
+            batch.append(frame)
+            if len(batch) == self.batch:
+                yield from self.masks(np.stack(batch))
+                batch = []
+        if batch:
+            yield from self.masks(np.stack(batch))
+
+
+def segment_stream(segmenter: Segmenter, frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+    """A segmenter's masks one frame at a time: uint8 (H, W, 3) RGB each -> float32 (H, W). Uses its
+    ``masks_stream`` (the built-in ones have one; a tracker keeps its state over the stream), else calls
+    ``masks`` on one frame at a time (right for a segmenter that looks at each frame alone)."""
+    stream = getattr(segmenter, "masks_stream", None)
+    if stream is not None:
+        yield from stream(frames)
+        return
+    for frame in frames:
+        yield np.asarray(segmenter.masks(frame[None]), np.float32)[0]
 
 
 # -- registry ------------------------------------------------------------------------------------------
@@ -420,35 +520,63 @@ def track_person(
     centroid within ``max_jump`` x the diagonal. Other regions (a second person, a dog, a table) are
     zeroed, so the variants never swap which object they remove. Regions under ``min_area`` of the frame
     are specks and are dropped. A frame where nothing continues the person keeps an empty mask and counts
-    as lost; the next frames are compared with the last frame that had the person.
+    as lost; the next frames are compared with the last frame that had the person. The work is
+    ``follow_person``'s, on the binarised masks.
     """
     masks = np.asarray(masks, np.float32)
-    count, height, width = masks.shape
-    person = masks >= threshold
-    regions = [_components(person[t], max(1, round(min_area * height * width))) for t in range(count)]
-    # the seed: the region with the most *persistent* mass (pixels weighted by how often the segmenter
-    # marks them over the clip), so a person present throughout beats a large object seen in a few frames
-    persistence = person.mean(axis=0, dtype=np.float32)
-    scores = [max((float(persistence[r].sum()) for r in rs), default=0.0) for rs in regions]
-    if not any(scores):
-        return np.zeros_like(masks), Track(count, count, 0)
-    start = int(np.argmax(scores))
-    seed = max(regions[start], key=lambda r: float(persistence[r].sum()))
-    keep = np.zeros_like(person)
+    keep, track = follow_person(PackedMasks.from_array(masks >= threshold), min_area, reach, max_jump)
+    return np.where(keep.to_array(), masks, 0.0).astype(np.float32), track
+
+
+def _persistence(person: PackedMasks) -> np.ndarray:
+    """float32 (H, W): the fraction of frames in which each pixel is person (as ``mean(axis=0)`` gives it)."""
+    counts = np.zeros((person.height, person.width), np.int32)
+    for mask in person:
+        counts += mask
+    return counts.astype(np.float32) / np.float32(len(person))
+
+
+def _seed(person: PackedMasks, persistence: np.ndarray, area: int) -> tuple[int, np.ndarray | None]:
+    """(the frame, its region) with the most persistent mass, the first such frame; region None when no
+    frame has a region: a person present throughout beats a large object seen in a few frames."""
+    best, start, seed = 0.0, 0, None
+    for t, mask in enumerate(person):
+        for region in _components(mask, area):
+            score = float(persistence[region].sum())
+            if score > best:
+                best, start, seed = score, t, region
+    return start, seed
+
+
+def follow_person(
+    person: PackedMasks, min_area: float = 0.001, reach: float = 0.05, max_jump: float = 0.15
+) -> tuple[PackedMasks, Track]:
+    """``track_person`` on binarised masks held one bit per pixel: person bool (T, H, W) -> the followed
+    person's pixels, bool (T, H, W) packed, and the ``Track``. Frames are unpacked one at a time (regions
+    are found again where needed rather than kept: a region list per frame is a full-size bool array per
+    region), so memory stays at a few frames beside the packed masks."""
+    count, height, width = person.shape
+    keep = PackedMasks(height, width, count)
+    if count == 0:
+        return keep, Track(0, 0, 0)
+    area = max(1, round(min_area * height * width))
+    start, seed = _seed(person, _persistence(person), area)
+    if seed is None:
+        return keep, Track(count, count, 0)
     grow = max(1, round(reach * min(height, width)))
     jump = max_jump * float(np.hypot(height, width))
-    keep[start] = _follow(regions[start], seed, grow, jump)  # and the parts near it (a cut-off arm)
+    keep[start] = _follow(_components(person[start], area), seed, grow, jump)  # and the parts near it
     lost = 0
     for order in (range(start + 1, count), range(start - 1, -1, -1)):
         previous = keep[start]
         for t in order:
-            found = _follow(regions[t], previous, grow, jump)
+            found = _follow(_components(person[t], area), previous, grow, jump)
             if found is None:
                 lost += 1
                 continue
             keep[t], previous = found, found
     dropped = sum(bool((person[t] & ~keep[t]).any()) for t in range(count))
-    return np.where(keep, masks, 0.0).astype(np.float32), Track(count, lost, dropped)
+    return keep, Track(count, lost, dropped)
 
 
 # -- cache ---------------------------------------------------------------------------------------------
@@ -511,6 +639,72 @@ class MaskCache:
         # the same quantised values as a later read, so a run does not depend on the cache's state
         return stored.astype(np.float32) / 255.0, False
 
+    def stream(
+        self,
+        video: str | Path,
+        frames: Iterable[np.ndarray],
+        shape: tuple[int, int, int],
+        segmenter: Segmenter,
+    ) -> Iterator[np.ndarray]:
+        """``masks`` a frame at a time for a video of ``shape`` (T, H, W): float32 (H, W) each, read from the
+        entry as wanted, else computed from ``frames`` and written to it as they come (renamed into place
+        once all T are there). An entry that breaks off part-way raises ``DamagedEntry`` (``forget`` it and
+        stream again: ``MaskSource.raw_stream(fresh=True)``)."""
+        path = self.entry(video, segmenter, shape)
+        stored = self._open(path, shape)
+        if stored is None:
+            yield from self._compute(path, frames, shape, segmenter)
+            return
+        try:
+            for mask in stored:
+                yield mask.astype(np.float32) / 255.0
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+            raise DamagedEntry(str(exc)) from None
+        finally:
+            stored.close()
+
+    def forget(self, video: str | Path, segmenter: Segmenter, shape: tuple[int, int, int]) -> None:
+        """Remove the entry (a damaged one found part-way through a read)."""
+        self.entry(video, segmenter, shape).unlink(missing_ok=True)
+
+    @staticmethod
+    def _open(path: Path, shape: tuple[int, int, int]) -> NpzFrames | None:
+        if not path.is_file():  # anything else there (a FIFO would block) is replaced when computed
+            return None
+        try:
+            stored = NpzFrames(path, "masks")
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error):
+            return None  # a damaged entry is recomputed
+        if stored.shape != tuple(shape) or stored.dtype != np.uint8:
+            stored.close()
+            return None
+        return stored
+
+    @staticmethod
+    def _compute(
+        path: Path, frames: Iterable[np.ndarray], shape: tuple[int, int, int], segmenter: Segmenter
+    ) -> Iterator[np.ndarray]:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{secrets.token_hex(4)}.partial")  # one per writer, as in masks
+        writer = NpzFrameWriter(tmp, "masks", shape, np.uint8)
+        finished = False
+        try:
+            for mask in segment_stream(segmenter, frames):
+                stored = np.rint(np.clip(mask, 0.0, 1.0) * 255.0).astype(np.uint8)
+                writer.write(stored)
+                yield stored.astype(np.float32) / 255.0
+            writer.close()
+            finished = True
+            tmp.replace(path)  # atomic: a crash never leaves half an entry
+        finally:
+            if not finished:  # stopped part-way (an error, or the reader gave up): no entry
+                writer.abort()
+            tmp.unlink(missing_ok=True)
+
+
+class DamagedEntry(Exception):
+    """A mask cache entry broke off part-way through a read."""
+
 
 # -- per manifest row ----------------------------------------------------------------------------------
 
@@ -569,3 +763,18 @@ class MaskSource:
         if self.name == "true":
             return raw, None
         return track_person(raw, threshold)
+
+    def raw_stream(
+        self, row: ManifestRow, frames: Iterable[np.ndarray], shape: tuple[int, int, int], fresh: bool = False
+    ) -> Iterator[np.ndarray]:
+        """``masks`` a frame at a time for ``frames`` decoded from ``row`` (``shape`` (T, H, W)): float32
+        (H, W) each. Raises ``UserError`` when they cannot be made, ``DamagedEntry`` when the cache's entry
+        breaks off part-way (the caller starts again with ``fresh=True``, which recomputes it)."""
+        if self.name == "true":
+            yield from TrueMasks(true_mask_path(row, self.manifest_dir)).stream(shape[1:], shape[0])
+        elif self.cache is not None:
+            if fresh:
+                self.cache.forget(row.path, self.segmenter, shape)
+            yield from self.cache.stream(row.path, frames, shape, self.segmenter)
+        else:
+            yield from segment_stream(self.segmenter, frames)
