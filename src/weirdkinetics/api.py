@@ -23,6 +23,7 @@ from weirdkinetics.outputs import (
 from weirdkinetics.params import (
     MAX_BATCH_SIZE,
     checked,
+    flag,
     function,
     instance,
     names,
@@ -550,48 +551,56 @@ def report_runs(
     n_boot: int = 2000,
     store: str | Path | None = None,
     board: Callable[[ReportContents, dict[str, list[dict]]], Leaderboard] | None = None,
+    run_pages: bool = False,
 ) -> ReportOutcome:
     """Write the report of ``runs`` into ``out_dir``: metrics and qualitative selection computed once,
     frame strips decoded for exactly that selection, and both returned with the files. With the ``store``
     the runs came from, runs with attribution rows (``explain``) get the "Where does the model look?"
     section, its overlays drawn for the qualitative panel's videos first. board: makes a study's
     leaderboard from the report's contents and attribution records (``study.leaderboard_of``); it is shown
-    on top and returned."""
+    on top and returned. run_pages: beyond ``report.overview.SECTIONS_MAX`` runs the report is an overview;
+    also write each run's full section as a page of its own (``write_report``)."""
     from weirdkinetics.report import prepare_report, write_report
+    from weirdkinetics.report.writer import shows_sections
 
     if not runs:
         raise UserError("no runs to report: evaluate a model first, or give a predictions CSV")
     contents = prepare_report(runs, seed=seed, n_boot=n_boot)
     selections = [list(r.qualitative) for r in contents.runs]
-    strips = frame_strips(runs, seed=seed, selections=selections)
+    # an overview draws no run's section: no frames to decode, no overlays to draw
+    sections = shows_sections(len(runs), run_pages)
+    strips = frame_strips(runs, seed=seed, selections=selections) if sections else {}
     records, overlays = {}, {}
     if store is not None:
         records, overlays = attribution_records(
-            store, runs, [[v.video_id for v in sel] for sel in selections]
+            store, runs, [[v.video_id for v in sel] for sel in selections], overlays=sections
         )
     leaderboard = board(contents, records) if board is not None else None
     files = write_report(
         runs, Path(out_dir), strips=strips, seed=seed, n_boot=n_boot, contents=contents,
-        attributions=records, overlays=overlays, leaderboard=leaderboard,
+        attributions=records, overlays=overlays, leaderboard=leaderboard, run_pages=run_pages,
     )  # fmt: skip
     return ReportOutcome(files, contents, leaderboard)
 
 
-@checked(runs=_RUNS, qualitative=_QUALITATIVE)
+@checked(runs=_RUNS, qualitative=_QUALITATIVE, overlays=flag)
 def attribution_records(
-    store_path: str | Path, runs: list[RunResults], qualitative: list[list[str]] | None = None
+    store_path: str | Path,
+    runs: list[RunResults],
+    qualitative: list[list[str]] | None = None,
+    overlays: bool = True,
 ) -> tuple[dict[str, list[dict]], dict[tuple[str, str, str], object]]:
     """Attribution rows of ``runs`` as the report reads them (``{run_id: [record]}``, limited to each run's
     videos), and their saliency overlays ``{(run_id, video_id, settings_key): uint8 (T, H, W, 3)}`` for the
     videos the report shows. Overlays are drawn here, upstream of the report: the clip's frames are decoded
     again through the same decoder and cropped like the model's view, the stored map is blended over them
     and the person mask's outline drawn. qualitative: each run's qualitative panel (video ids), whose videos
-    get overlays first."""
+    get overlays first; ``overlays=False``: none drawn (a report overview shows none)."""
     from weirdkinetics.results import load_attributions
 
     stored = load_attributions(store_path, [r.run_id for r in runs])
     records: dict[str, list[dict]] = {}
-    overlays: dict[tuple[str, str, str], object] = {}
+    drawn: dict[tuple[str, str, str], object] = {}
     for i, run in enumerate(runs):
         keep = {v.video_id for v in run.videos}  # a run only explained (never evaluated) keeps all its rows
         rows = [a for a in stored.get(run.run_id, []) if not keep or a.video_id in keep]
@@ -599,9 +608,10 @@ def attribution_records(
             continue
         records[run.run_id] = [_attribution_record(a) for a in rows]
         prefer = list(qualitative[i]) if qualitative else []
-        overlays.update(_run_overlays(run, rows, records[run.run_id], prefer))
+        if overlays:
+            drawn.update(_run_overlays(run, rows, records[run.run_id], prefer))
     _add_randomisation(runs, stored, records)
-    return records, overlays
+    return records, drawn
 
 
 def _is_random(run: RunResults) -> bool:
@@ -720,18 +730,24 @@ def _overlay(a, card: dict, side: int = 96):
 
 
 @checked(manifest=instance(Manifest, "a Manifest", optional=True))
+@locks_folder("out_dir", option("out_dir"))
 def make_report(
     source: str | Path,
     out_dir: str | Path,
     run_ids: list[str] | None = None,
     manifest: Manifest | None = None,
     seed: int = 0,
+    run_pages: bool = False,
 ) -> dict:
     """Write the report (HTML, Markdown, CSV tables, PNG/SVG figures, metrics.json) for the runs in a store
     or a predictions CSV; return its files (``report_runs`` also returns its numbers). With ``manifest``, a
     run that has not evaluated all its rows is reported as incomplete (its missing rows ``not_evaluated``),
     in the report and with a warning on stderr. Runs with attribution
-    rows (``explain``) get the "Where does the model look?" section."""
+    rows (``explain``) get the "Where does the model look?" section. Without ``manifest``, a run whose
+    evaluations planned rows it has not stored (``evaluate`` records its manifest's ids before its first row)
+    is called incomplete the same way. Beyond ``report.overview.SECTIONS_MAX`` runs the report is an overview;
+    run_pages: also one page per run (``write_report``). Holds the ``out_dir`` lock (``outputs.folder_lock``)
+    while it writes: one writer per folder."""
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= 2**32 - 1:
         raise UserError(f"{option('seed', seed)}: must be a whole number from 0 to {2**32 - 1}")
     out_dir = check_output_dir(out_dir, option("out_dir"))
@@ -747,7 +763,7 @@ def make_report(
         if unfinished(run):
             print(f"warning: {unfinished(run)}", file=sys.stderr)
     store = None if Path(source).suffix.lower() == ".csv" else source
-    return report_runs(runs, out_dir, seed=seed, store=store).files
+    return report_runs(runs, out_dir, seed=seed, store=store, run_pages=run_pages).files
 
 
 def _register_explained_run(
