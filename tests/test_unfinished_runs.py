@@ -95,3 +95,28 @@ def test_the_export_of_an_unfinished_run_says_not_evaluated(manifest, tmp_path, 
     path = api.export_csv(out / "predictions.sqlite", read_manifest(manifest), None, tmp_path / "e.csv")
     text = path.read_text()
     assert text.count("not_evaluated") == 3 and text.count(",missing,") == 1, text
+
+
+def test_without_a_manifest_the_recorded_plan_says_the_run_is_incomplete(manifest, tmp_path, capsys,
+                                                                         monkeypatch):  # fmt: skip
+    """evaluate records its manifest's row ids before its first row: a report of the store alone knows how
+    many rows were planned, and says so on the terminal, in the report and in metrics.json."""
+    out = tmp_path / "o"
+    _evaluate_killed_after(manifest, out, 3, monkeypatch)
+    capsys.readouterr()
+    argv = ["report", "--store", str(out / "predictions.sqlite"), "--out", str(tmp_path / "r")]
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "incomplete: 2 of 5 planned rows are not evaluated yet" in err, err
+    md = (tmp_path / "r" / "report.md").read_text()
+    assert "Incomplete run" in md and "incomplete: 2 of 5 planned rows" in md
+    assert "2 of 3 videos counted" in md  # the stored rows (one of them missing its file), not "of 3 planned"
+    (m,) = json.loads((tmp_path / "r" / "metrics.json").read_text())["runs"]
+    assert m["incomplete"] == {"planned": 5, "not_evaluated": 2} and m["status"]["rows"] == 3
+
+    api.evaluate(manifest, ["tiny_c3d"], out, weights=["random:0"], clips="uniform:1", progress=False)
+    capsys.readouterr()
+    assert main(argv) == 0  # finished by the same evaluate: complete
+    assert "incomplete" not in capsys.readouterr().err
+    md = (tmp_path / "r" / "report.md").read_text()
+    assert "Incomplete run" not in md and "4 of 5 videos counted" in md

@@ -190,6 +190,7 @@ COMMON: dict[str, Check] = {
     "segmenter": text(),
     "progress": flag,
     "report": flag,
+    "run_pages": flag,
     "compile": flag,
     "run_ids": names(optional=True),
     "run_labels": names(optional=True),

@@ -87,6 +87,7 @@ class RunResults:
     classes: list[str]
     scores: np.ndarray | None = None
     provenance: dict = field(default_factory=dict)
+    plan: Plan | None = None
 
     def subset(self, keep: list[bool]) -> RunResults:
         idx = [i for i, k in enumerate(keep) if k]
@@ -97,7 +98,19 @@ class RunResults:
             classes=self.classes,
             scores=None if self.scores is None else self.scores[idx],
             provenance=self.provenance,
+            plan=self.plan,
         )
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a run's evaluations planned, known without the manifest: ``planned`` distinct row ids (every
+    ``evaluate`` records its manifest's ids in the store before its first row), ``not_stored`` of them with no
+    stored row yet. Set on runs read from a store without ``--manifest`` (with one, its unstored rows are
+    listed as ``not_evaluated`` instead)."""
+
+    planned: int
+    not_stored: int
 
 
 # --- runs from the store's rows: pure functions over plain data --------------------------------------------
@@ -222,17 +235,42 @@ def evaluated_rows(run: RunResults) -> int:
     return sum(v.status != NOT_EVALUATED for v in run.videos)
 
 
+def not_evaluated_of_planned(run: RunResults) -> tuple[int, int]:
+    """(rows planned but not evaluated yet, rows planned): from the manifest's ``not_evaluated`` rows, or
+    without a manifest from the run's recorded ``plan``; (0, rows) when nothing says more is planned."""
+    missing = len(run.videos) - evaluated_rows(run)
+    if missing or run.plan is None:
+        return missing, len(run.videos)
+    return run.plan.not_stored, run.plan.planned
+
+
 def unfinished(run: RunResults) -> str:
     """One line saying a run is unfinished ("" when it is not): how many of its planned rows are not
     evaluated yet, and what to do."""
-    missing = len(run.videos) - evaluated_rows(run)
+    missing, planned = not_evaluated_of_planned(run)
     if not missing:
         return ""
     return (
-        f"run {run.run_id} ({run.model}) is incomplete: {missing} of {len(run.videos)} planned rows are not "
-        f"evaluated yet; its numbers cover the {len(run.videos) - missing} evaluated rows only (run the same "
+        f"run {run.run_id} ({run.model}) is incomplete: {missing} of {planned} planned rows are not "
+        f"evaluated yet; its numbers cover the {evaluated_rows(run)} evaluated rows only (run the same "
         "evaluate again to finish it)"
     )
+
+
+def run_plan(evaluations: Sequence[dict], predictions: Sequence[StoredPrediction]) -> Plan | None:
+    """The plan of a run from its evaluations (as ``Store.evaluations`` returns them, each with the
+    ``video_ids`` its manifest planned, recorded before its first row) and its stored rows: the distinct ids
+    planned by every evaluation that scores rows (``explain`` alone stores none), and how many have no stored
+    row. None when no evaluation recorded a plan. Rows are matched by video_id (the plan holds ids, unique
+    within a manifest; two manifests naming different files with one id count that id once)."""
+    planned: set[str] = set()
+    for evaluation in evaluations:
+        if not (evaluation.get("provenance") or {}).get("explained_only"):
+            planned.update(evaluation.get("video_ids") or [])
+    if not planned:
+        return None
+    stored = {p.video_id for p in predictions}
+    return Plan(len(planned), len(planned - stored))
 
 
 def unique_ids(preds: Sequence[StoredPrediction]) -> list[StoredPrediction]:
@@ -480,9 +518,12 @@ def load_runs(store_path: str | Path, run_ids: list[str] | None = None, manifest
     with Store(store_path, read_only=True) as store, store.reading():
         runs = select_runs(store.runs(), run_ids, str(store_path))
         for info in runs:
-            evaluation = pick_evaluation(info, store.evaluations(info.run_id), digest)
+            evaluations = store.evaluations(info.run_id)
+            evaluation = pick_evaluation(info, evaluations, digest)
             rows = store.predictions(info.run_id, len(info.class_names))
             run = run_results(info, evaluation, rows, manifest, store=str(store_path))
+            if manifest is None:  # with one, its unstored rows are already listed as not_evaluated
+                run.plan = run_plan(evaluations, rows)
             if manifest is None or evaluated_rows(run):  # a run without this manifest's files is left out
                 out.append(run)
     if manifest is not None and runs and not out:

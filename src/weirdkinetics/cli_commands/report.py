@@ -18,7 +18,9 @@ def cmd_report(a) -> int:
         from weirdkinetics.manifest import read_manifest
 
         manifest = read_manifest(a.manifest)
-    paths = api.make_report(source, a.out, run_ids=a.run, manifest=manifest, seed=a.seed)
+    paths = api.make_report(
+        source, a.out, run_ids=a.run, manifest=manifest, seed=a.seed, run_pages=a.run_pages
+    )
     print(f"report: {paths.get('html')}")
     return 0
 
@@ -42,4 +44,10 @@ def add_parser(sub) -> None:
     r.add_argument("--manifest", type=path_option, help="only the rows of this manifest")
     r.add_argument("--out", required=True, type=path_option)
     r.add_argument("--seed", type=int_option(0, MAX_SEED), default=0, help="seed of the bootstrap intervals")
+    r.add_argument(
+        "--run-pages",
+        action="store_true",
+        help="beyond 10 runs report.html is an overview (one row per run); also write each run's full "
+        "section as a page of its own in OUT/runs/, linked from it (costs time per run)",
+    )
     r.set_defaults(func=cmd_report)

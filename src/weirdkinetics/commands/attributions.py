@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from weirdkinetics.params import checked, instance
+from weirdkinetics.params import checked, flag, instance
 from weirdkinetics.results import RunResults
 
 if TYPE_CHECKING:
@@ -17,21 +17,24 @@ _RUNS = instance(RunResults, "a list of RunResults (from load_results)", many=Tr
 _QUALITATIVE = instance(list, "one list of video ids per run", optional=True, many=True)
 
 
-@checked(runs=_RUNS, qualitative=_QUALITATIVE)
+@checked(runs=_RUNS, qualitative=_QUALITATIVE, overlays=flag)
 def attribution_records(
-    store_path: str | Path, runs: list[RunResults], qualitative: list[list[str]] | None = None
+    store_path: str | Path,
+    runs: list[RunResults],
+    qualitative: list[list[str]] | None = None,
+    overlays: bool = True,
 ) -> tuple[dict[str, list[dict]], dict[tuple[str, str, str], object]]:
     """Attribution rows of ``runs`` as the report reads them (``{run_id: [record]}``, limited to each run's
     videos), and their saliency overlays ``{(run_id, video_id, settings_key): uint8 (T, H, W, 3)}`` for the
     videos the report shows. Overlays are drawn here, upstream of the report: the clip's frames are decoded
     again through the same decoder and cropped like the model's view, the stored map is blended over them
     and the person mask's outline drawn. qualitative: each run's qualitative panel (video ids), whose videos
-    get overlays first."""
+    get overlays first; ``overlays=False``: none drawn (a report overview shows none)."""
     from weirdkinetics.results import load_attributions
 
     stored = load_attributions(store_path, [r.run_id for r in runs])
     records: dict[str, list[dict]] = {}
-    overlays: dict[tuple[str, str, str], object] = {}
+    drawn: dict[tuple[str, str, str], object] = {}
     for i, run in enumerate(runs):
         keep = {v.video_id for v in run.videos}  # a run only explained (never evaluated) keeps all its rows
         rows = [a for a in stored.get(run.run_id, []) if not keep or a.video_id in keep]
@@ -39,9 +42,10 @@ def attribution_records(
             continue
         records[run.run_id] = [_attribution_record(a) for a in rows]
         prefer = list(qualitative[i]) if qualitative else []
-        overlays.update(_run_overlays(run, rows, records[run.run_id], prefer))
+        if overlays:
+            drawn.update(_run_overlays(run, rows, records[run.run_id], prefer))
     _add_randomisation(runs, stored, records)
-    return records, overlays
+    return records, drawn
 
 
 def _is_random(run: RunResults) -> bool:

@@ -12,8 +12,8 @@ from weirdkinetics.commands.files import check_report_folders, report_outputs
 from weirdkinetics.errors import UserError, option
 from weirdkinetics.inputs import unreadable
 from weirdkinetics.manifest import Manifest
-from weirdkinetics.outputs import check_output_dir, check_outputs
-from weirdkinetics.params import checked, function, instance, whole
+from weirdkinetics.outputs import check_output_dir, check_outputs, locks_folder
+from weirdkinetics.params import checked, flag, function, instance, whole
 from weirdkinetics.params import path as a_path
 from weirdkinetics.results import RunResults, VideoResult, unfinished
 
@@ -106,46 +106,57 @@ def report_runs(
     n_boot: int = 2000,
     store: str | Path | None = None,
     board: Callable[[ReportContents, dict[str, list[dict]]], Leaderboard] | None = None,
+    run_pages: bool = False,
 ) -> ReportOutcome:
     """Write the report of ``runs`` into ``out_dir``: metrics and qualitative selection computed once,
     frame strips decoded for exactly that selection, and both returned with the files. With the ``store``
     the runs came from, runs with attribution rows (``explain``) get the "Where does the model look?"
     section, its overlays drawn for the qualitative panel's videos first. board: makes a study's
     leaderboard from the report's contents and attribution records (``study.leaderboard_of``); it is shown
-    on top and returned."""
+    on top and returned. run_pages: beyond ``report.overview.SECTIONS_MAX`` runs the report is an overview;
+    also write each run's full section as a page of its own (``write_report``)."""
     from weirdkinetics.report import prepare_report, write_report
+    from weirdkinetics.report.writer import shows_sections
 
     if not runs:
         raise UserError("no runs to report: evaluate a model first, or give a predictions CSV")
     contents = prepare_report(runs, seed=seed, n_boot=n_boot)
     selections = [list(r.qualitative) for r in contents.runs]
-    strips = frame_strips(runs, seed=seed, selections=selections)
+    # an overview draws no run's section: no frames to decode, no overlays to draw
+    sections = shows_sections(len(runs), run_pages)
+    strips = frame_strips(runs, seed=seed, selections=selections) if sections else {}
     records, overlays = {}, {}
     if store is not None:
         records, overlays = attribution_records(
-            store, runs, [[v.video_id for v in sel] for sel in selections]
+            store, runs, [[v.video_id for v in sel] for sel in selections], overlays=sections
         )
     leaderboard = board(contents, records) if board is not None else None
     files = write_report(
         runs, Path(out_dir), strips=strips, seed=seed, n_boot=n_boot, contents=contents,
-        attributions=records, overlays=overlays, leaderboard=leaderboard,
+        attributions=records, overlays=overlays, leaderboard=leaderboard, run_pages=run_pages,
     )  # fmt: skip
     return ReportOutcome(files, contents, leaderboard)
 
 
 @checked(manifest=instance(Manifest, "a Manifest", optional=True))
+@locks_folder("out_dir", option("out_dir"))
 def make_report(
     source: str | Path,
     out_dir: str | Path,
     run_ids: list[str] | None = None,
     manifest: Manifest | None = None,
     seed: int = 0,
+    run_pages: bool = False,
 ) -> dict:
     """Write the report (HTML, Markdown, CSV tables, PNG/SVG figures, metrics.json) for the runs in a store
     or a predictions CSV; return its files (``report_runs`` also returns its numbers). With ``manifest``, a
     run that has not evaluated all its rows is reported as incomplete (its missing rows ``not_evaluated``),
     in the report and with a warning on stderr. Runs with attribution
-    rows (``explain``) get the "Where does the model look?" section."""
+    rows (``explain``) get the "Where does the model look?" section. Without ``manifest``, a run whose
+    evaluations planned rows it has not stored (``evaluate`` records its manifest's ids before its first row)
+    is called incomplete the same way. Beyond ``report.overview.SECTIONS_MAX`` runs the report is an overview;
+    run_pages: also one page per run (``write_report``). Holds the ``out_dir`` lock (``outputs.folder_lock``)
+    while it writes: one writer per folder."""
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= 2**32 - 1:
         raise UserError(f"{option('seed', seed)}: must be a whole number from 0 to {2**32 - 1}")
     out_dir = check_output_dir(out_dir, option("out_dir"))
@@ -161,4 +172,4 @@ def make_report(
         if unfinished(run):
             print(f"warning: {unfinished(run)}", file=sys.stderr)
     store = None if Path(source).suffix.lower() == ".csv" else source
-    return report_runs(runs, out_dir, seed=seed, store=store).files
+    return report_runs(runs, out_dir, seed=seed, store=store, run_pages=run_pages).files

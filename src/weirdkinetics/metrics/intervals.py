@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
 from weirdkinetics.metrics.estimates import GapEstimate, MeanEstimate, Proportion, ProportionKind
 
@@ -38,8 +38,18 @@ def wilson_interval(correct: int, n: int, confidence: float = CONFIDENCE) -> tup
         raise ValueError(f"need 0 <= correct <= n, got correct={correct}, n={n}")
     if n == 0:
         return (math.nan, math.nan)
-    ci = stats.binomtest(correct, n).proportion_ci(confidence_level=confidence, method="wilson")
-    return (float(ci.low), float(ci.high))
+    # scipy's binomtest(correct, n).proportion_ci(method="wilson") gives these very numbers, but building the
+    # test first sums binomial pmfs for a p-value nobody reads: 80 % of a 200-run report's metrics time
+    # (cProfile). This is its formula (Newcombe 1998), operation for operation, so the floats are identical
+    # (checked against scipy in the tests); the bounds are exactly 0 and 1 at correct == 0 and n, as there.
+    p = correct / n
+    z = special.ndtri(0.5 + 0.5 * confidence)  # a numpy float, as in scipy: the same rounding
+    denom = 2 * (n + z**2)
+    center = (2 * n * p + z**2) / denom
+    delta = z / denom * math.sqrt(4 * n * p * (1 - p) + z**2)
+    lo = 0.0 if correct == 0 else center - delta
+    hi = 1.0 if correct == n else center + delta
+    return (float(lo), float(hi))
 
 
 MIN_CLUSTERS = 5

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
 from weirdkinetics.report.render import html_text, md_escape, table_html, table_markdown
 from weirdkinetics.report.tables import Table
@@ -55,7 +56,15 @@ class Links:
     items: list[tuple[str, str]] = field(default_factory=list)
 
 
-Block = Heading | Paragraph | TableBlock | FigureBlock | KeyValues | Links
+@dataclass
+class PageLinks:
+    """A list of links to other pages of the report: ``(text, path)`` pairs, ``path`` relative to this page and
+    without its suffix (``runs/a``: ``runs/a.html`` from the HTML page, ``runs/a.md`` from the Markdown)."""
+
+    items: list[tuple[str, str]] = field(default_factory=list)
+
+
+Block = Heading | Paragraph | TableBlock | FigureBlock | KeyValues | Links | PageLinks
 
 _CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0; color: #222; background: #fff; }
@@ -116,6 +125,12 @@ def _block_html(b: Block) -> str:
             f'<li><a href="#{html_text(anchor)}">{html_text(text)}</a></li>' for text, anchor in b.items
         )
         return f"<ul>{items}</ul>"
+    elif isinstance(b, PageLinks):
+        items = "".join(
+            f'<li><a href="{html_text(quote(path))}.html">{html_text(text)}</a></li>'
+            for text, path in b.items
+        )
+        return f"<ul>{items}</ul>"
     raise TypeError(f"not a report block: {type(b).__name__}")
 
 
@@ -160,5 +175,8 @@ def render_markdown(title: str, blocks: list[Block]) -> str:
             out.append("")
         elif isinstance(b, Links):
             out.extend(f"- [{md_escape(text)}](#{anchor})" for text, anchor in b.items)
+            out.append("")
+        elif isinstance(b, PageLinks):
+            out.extend(f"- [{md_escape(text)}]({quote(path)}.md)" for text, path in b.items)
             out.append("")
     return "\n".join(out)

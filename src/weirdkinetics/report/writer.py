@@ -16,6 +16,7 @@ from weirdkinetics.outputs import atomic_write_text, safe_filename
 from weirdkinetics.provenance import versions
 from weirdkinetics.report import attribution as attr
 from weirdkinetics.report import figures as figs
+from weirdkinetics.report import overview
 from weirdkinetics.report import tables as tabs
 from weirdkinetics.report.contents import ReportContents, RunReport, prepare_report
 from weirdkinetics.report.document import (
@@ -24,13 +25,14 @@ from weirdkinetics.report.document import (
     Heading,
     KeyValues,
     Links,
+    PageLinks,
     Paragraph,
     TableBlock,
     render_html,
     render_markdown,
 )
 from weirdkinetics.report.render import table_csv
-from weirdkinetics.results import RunResults, unfinished
+from weirdkinetics.results import RunResults, evaluated_rows, not_evaluated_of_planned, unfinished
 
 if TYPE_CHECKING:
     from weirdkinetics.metrics.leaderboard import Leaderboard
@@ -117,7 +119,9 @@ def _run_intro(w: _Writer, run: RunResults, m) -> None:
     st = m.status
     if unfinished(run):
         w.add(Paragraph(f"Incomplete run: {unfinished(run)}."))
-    planned = " planned" if unfinished(run) else ""
+    # "of N planned" where the rows include the manifest's unevaluated ones; without a manifest they are the
+    # stored rows only, and the line above says how many more were planned
+    planned = " planned" if evaluated_rows(run) < len(run.videos) else ""
     w.add(
         Paragraph(
             f"{st.counted} of {st.rows}{planned} videos counted "
@@ -300,7 +304,7 @@ INPAINT_NOTE = (
 )
 
 
-def _leaderboard_section(w: _Writer, board: Leaderboard, slugs: dict[str, str]) -> None:
+def _leaderboard_section(w: _Writer, board: Leaderboard, slugs: dict[str, str], pages: bool | None) -> None:
     """The study's leaderboard on top: the summary (only where intervals separate), the table in the
     study's order, one pre-sorted table per column, the scatter, and links to each model's section."""
     from weirdkinetics.report import leaderboard as lb
@@ -325,8 +329,12 @@ def _leaderboard_section(w: _Writer, board: Leaderboard, slugs: dict[str, str]) 
         w.figure(
             lb.leaderboard_figure(board, y), "study__leaderboard", "Accuracy against background reliance"
         )
-    w.add(Paragraph("Each model's detailed section:"))
-    w.add(Links([(r.model, f"run-{slugs[r.anchor]}") for r in board.rows if r.anchor in slugs]))
+    if pages is None:  # every run's section is on this page
+        w.add(Paragraph("Each model's detailed section:"))
+        w.add(Links([(r.model, f"run-{slugs[r.anchor]}") for r in board.rows if r.anchor in slugs]))
+    elif pages:
+        w.add(Paragraph("Each model's detailed page:"))
+        w.add(PageLinks([(r.model, f"runs/{slugs[r.anchor]}") for r in board.rows if r.anchor in slugs]))
 
 
 def _variants_section(w: _Writer, run: RunResults, vm: VariantMetrics, slug: str) -> None:
@@ -388,6 +396,54 @@ def _runs_side_by_side(w: _Writer, contents: ReportContents) -> None:
     w.figure(figs.runs_figure(metrics), "all__runs", "Accuracy per split and gaps, all runs")
 
 
+def _overview_section(w: _Writer, contents: ReportContents, slugs: list[str], pages: bool) -> None:
+    """The page of a report of many runs: the overview table, the incomplete runs called out, and the links
+    to each run's own page (or how to get them)."""
+    runs = [section.run for section in contents.runs]
+    w.add(Heading(2, f"Runs ({len(runs)})", "runs"))
+    w.table(overview.overview_table(runs, [section.metrics for section in contents.runs]), "all")
+    incomplete = [run for run in runs if not_evaluated_of_planned(run)[0]]
+    if incomplete:
+        w.add(Paragraph(f"{len(incomplete)} of {len(runs)} runs are incomplete:"))
+        for run in incomplete[:SUMMARY_SHOWN]:
+            w.add(Paragraph(f"{unfinished(run)}."))
+        if len(incomplete) > SUMMARY_SHOWN:
+            w.add(Paragraph(f"... and {len(incomplete) - SUMMARY_SHOWN} more (column 'complete' above)."))
+    if pages:
+        w.add(Heading(2, "Each run's page", "run-pages"))
+        w.add(PageLinks([(f"{run.model} ({run.run_id})", f"runs/{slug}") for run, slug in zip(runs, slugs)]))
+    else:
+        w.add(
+            Paragraph(
+                f"More than {overview.SECTIONS_MAX} runs: this page is their overview, and each run's full "
+                "section (figures, confusion matrices, per class, qualitative examples, videos not counted) is "
+                "written on request: 'weirdkinetics report ... --run-pages' writes one page per run into runs/ "
+                "(linked from here), or '--run ID' reports the runs named (up to "
+                f"{overview.SECTIONS_MAX} on one page). metrics.json holds every run's numbers."
+            )
+        )
+
+
+def _run_pages(w: _Writer, contents: ReportContents, slugs: list[str], parts: dict, title: str) -> None:
+    """One page per run, ``runs/<slug>.html`` and ``.md``, with the run's full section; its tables and figures
+    go to the report's own ``tables/`` and ``figures/`` (their paths shown relative to the report folder)."""
+    for i, (section, slug) in enumerate(zip(contents.runs, slugs)):
+        page = _Writer(w.out_dir)
+        page.files, page._stems = w.files, w._stems  # one set of file names for the whole report
+        run_id = section.run.run_id
+        page.add(Paragraph(f"Run {i + 1} of {len(slugs)}; the overview is report.html (report.md)."))
+        _run_section(
+            page, section, slug, parts["strips"], parts["attribution"][i], parts["attributions"].get(run_id),
+            parts["overlays"],
+        )  # fmt: skip
+        for suffix, text in (
+            (".html", render_html(f"{title}: {section.run.model}", page.blocks)),
+            (".md", render_markdown(f"{title}: {section.run.model}", page.blocks)),
+        ):
+            rel = f"runs/{slug}{suffix}"
+            w.files[rel] = atomic_write_text(w.out_dir / rel, text)
+
+
 def _metrics_document(
     contents: ReportContents, attribution: list[dict | None], seed: int, n_boot: int
 ) -> dict:
@@ -404,9 +460,24 @@ def _metrics_document(
             # Only runs holding derived rows (synth's 'variant' column) get the variants block.
             | ({"variants": section.variants.to_dict()} if section.variants is not None else {})
             | ({"attribution": _jsonable(am)} if am is not None else {})
+            | _completeness(section.run)
             for section, am in zip(contents.runs, attribution)
         ],
     }
+
+
+def _completeness(run: RunResults) -> dict:
+    """``{"incomplete": {"planned", "not_evaluated"}}`` for a run that has not evaluated all its planned
+    rows; nothing for a complete one."""
+    missing, planned = not_evaluated_of_planned(run)
+    return {"incomplete": {"planned": planned, "not_evaluated": missing}} if missing else {}
+
+
+def shows_sections(runs: int, run_pages: bool = False, sections_max: int = overview.SECTIONS_MAX) -> bool:
+    """Whether a report of ``runs`` runs lays out each run's full section (figures, qualitative panel,
+    overlays): on its one page up to ``sections_max`` runs, else on run pages when asked for. Callers decode
+    frame strips and draw overlays only then."""
+    return runs <= sections_max or run_pages
 
 
 def write_report(
@@ -421,6 +492,8 @@ def write_report(
     attributions: dict[str, list[dict]] | None = None,
     overlays: dict[tuple[str, str, str], np.ndarray] | None = None,
     leaderboard: Leaderboard | None = None,
+    run_pages: bool = False,
+    sections_max: int = overview.SECTIONS_MAX,
 ) -> dict[str, Path]:
     """Write the report of one or several runs into ``out_dir`` (created if needed).
 
@@ -437,6 +510,11 @@ def write_report(
     and an ``"attribution"`` block; overlays: their saliency overlays, drawn upstream. leaderboard: a study's
     board (``metrics.leaderboard``), shown on top with links to each run's section and written to
     ``metrics.json`` under ``"leaderboard"`` and alone as ``leaderboard.json``.
+
+    Up to ``sections_max`` runs, every run's full section is on the one page. Beyond, the page is the overview
+    (``report.overview``: one table row per run with its headline numbers, denominators and completeness), so
+    its cost and size grow linearly with the runs and no run's figures are drawn; run_pages: also write each
+    run's full section as a page of its own, ``runs/<slug>.html`` and ``.md``, linked from the overview.
 
     Writes ``report.html`` (self-contained), ``report.md``, ``metrics.json``, ``tables/*.csv`` and
     ``figures/*.png|svg``. Returns every written file by its path relative to ``out_dir``, plus the keys
@@ -462,12 +540,20 @@ def write_report(
             "McNemar's exact test on linked pairs."
         )
     )
+    one_page = len(runs) <= sections_max
     if leaderboard is not None:
-        _leaderboard_section(w, leaderboard, dict(zip([run.run_id for run in runs], slugs)))
-    if len(runs) > 1:
-        _runs_side_by_side(w, contents)
-    for section, am, slug in zip(contents.runs, attribution, slugs):
-        _run_section(w, section, slug, strips, am, attributions.get(section.run.run_id), overlays)
+        pages = None if one_page else run_pages
+        _leaderboard_section(w, leaderboard, dict(zip([run.run_id for run in runs], slugs)), pages)
+    if one_page:
+        if len(runs) > 1:
+            _runs_side_by_side(w, contents)
+        for section, am, slug in zip(contents.runs, attribution, slugs):
+            _run_section(w, section, slug, strips, am, attributions.get(section.run.run_id), overlays)
+    else:
+        _overview_section(w, contents, slugs, run_pages)
+        if run_pages:
+            parts = {"strips": strips, "attribution": attribution, "attributions": attributions}
+            _run_pages(w, contents, slugs, parts | {"overlays": overlays}, title)
 
     html_path, md_path, json_path = out_dir / "report.html", out_dir / "report.md", out_dir / "metrics.json"
     atomic_write_text(html_path, render_html(title, w.blocks))
