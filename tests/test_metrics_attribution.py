@@ -220,14 +220,47 @@ def _mean(value: float, ci95: tuple[float, float]) -> MeanEstimate:
     return MeanEstimate(value, ci95, 5, 100, 0, "value", 5)
 
 
-def test_random_deletion_can_keep_blocks_as_coarse_as_the_map():
+def test_random_deletion_is_as_coarse_as_the_map_in_space():
     sal = np.random.default_rng(0).random((2, 8, 8))
-    _, random = A.deletion_masks(sal, (0.25, 0.5), seed=1, block=(4, 4))
-    # 16 of 64 pixels = exactly one of the four 4x4 blocks of each frame
+    _, random = A.deletion_masks(sal, (0.25, 0.5), seed=1, grid=(2, 2, 2))
+    assert random[0].sum(axis=(1, 2)).tolist() == [16, 16] and random[1].sum(axis=(1, 2)).tolist() == [32, 32]
+    # a field linear between 2x2 cell centres: every removed region is one blob around a cell's centre, never
+    # pixels scattered over the frame as a per-pixel random order would give
     for t in range(2):
-        blocks = random[0, t].reshape(2, 4, 2, 4).sum(axis=(1, 3))
-        assert sorted(blocks.ravel().tolist()) == [0, 0, 0, 16]
-    assert random[1].sum(axis=(1, 2)).tolist() == [32, 32]
+        assert _regions(random[0, t]) == 1
+
+
+def _regions(mask: np.ndarray) -> int:
+    from scipy.ndimage import label
+
+    return int(label(mask)[1])
+
+
+def test_random_deletion_stays_in_place_over_a_temporal_cell_of_the_map():
+    """A map on a (1, h, w) grid is the same in every frame, so its random twin must be too: holes redrawn in
+    every frame flicker, and a video network reads that flicker as motion the salient deletion never adds
+    (the random baseline drawn per frame made the trained I3D's maps look unfaithful)."""
+    sal = np.random.default_rng(0).random((6, 16, 16))
+    _, random = A.deletion_masks(sal, (0.1, 0.3), seed=4, grid=(1, 4, 4))
+    for f in range(2):
+        assert all(np.array_equal(random[f, 0], random[f, t]) for t in range(6))
+    # on a grid two cells long in time, what is removed changes smoothly: neighbouring frames share most pixels
+    sal = np.random.default_rng(0).random((16, 16, 16))
+    _, moving = A.deletion_masks(sal, (0.3,), seed=4, grid=(2, 4, 4))
+    shared = [(moving[0, t] & moving[0, t + 1]).sum() / moving[0, t].sum() for t in range(15)]
+    assert min(shared) > 0.6  # redrawn independently in every frame, about 0.3 would be shared
+    assert not np.array_equal(moving[0, 0], moving[0, 15])
+
+
+def test_random_field_is_brought_up_like_the_map():
+    field = A.random_field((4, 8, 8), (2, 2, 2), seed=0)
+    cells = np.random.default_rng(0).random((2, 2, 2))
+    assert field.shape == (4, 8, 8)
+    # PyTorch's trilinear align_corners=False: the outermost samples clamp to the corner cells
+    assert field[0, 0, 0] == pytest.approx(cells[0, 0, 0]) and field[-1, -1, -1] == pytest.approx(
+        cells[1, 1, 1]
+    )
+    assert A.random_field((3, 5, 5), None, seed=2).shape == (3, 5, 5)
 
 
 def _record(video, split, source, share, status="ok", variant=""):

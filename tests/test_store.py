@@ -386,3 +386,23 @@ def test_every_store_open_refuses_a_fifo_instead_of_blocking(tmp_path):
             pass
         pytest.fail("opening a FIFO as a store blocked")
     assert len(caught) == 1 and isinstance(caught[0], UserError) and "not a regular file" in str(caught[0])
+
+
+def test_a_map_too_faint_for_float16_keeps_its_ranking(tmp_path):
+    """Grad-CAM of a random-weights I3D lies far below float16's smallest subnormal: cast as it was, the stored
+    map was all zeros, and the model-randomisation check had no ranking to compare (rho NaN on every video)."""
+    from weirdkinetics.metrics.attribution import map_rank_correlation
+    from weirdkinetics.store import StoredAttribution
+
+    faint = (np.arange(24, dtype=np.float32).reshape(2, 3, 4) + 1.0) * 1e-10
+    loud = faint * 1e15  # past float16's largest value (65504)
+    with Store(tmp_path / "s.sqlite") as store:
+        for name, sal in (("faint", faint), ("loud", loud), ("zero", np.zeros_like(faint))):
+            store.put_attribution(
+                "run", StoredAttribution(name, "p", "gradcam", "k", {}, {}, "ok", "", {}, sal)
+            )
+        back = {a.video_id: a.saliency for a in store.attributions("run")}
+    for name in ("faint", "loud"):
+        assert back[name].max() == 1.0
+        assert map_rank_correlation(faint, back[name]) == pytest.approx(1.0)
+    assert not back["zero"].any()

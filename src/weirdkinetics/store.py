@@ -161,12 +161,27 @@ class StoredPrediction:
     file_mtime_ns: int | None = None
 
 
+def map_as_float16(saliency: np.ndarray) -> np.ndarray:
+    """A saliency map as the store keeps it: float16, scaled so that its largest magnitude is 1.
+
+    A map's scale carries nothing (overlays are min-max normalised, the model-randomisation check ranks
+    values, the statistics are computed before storage), but float16 does: Grad-CAM of a random-weights
+    network has values far below float16's smallest subnormal (6e-8), which a plain cast stores as zeros, a
+    flat map that no rank correlation can compare. saliency: float (T, h, w) -> float16 (T, h, w); an all-zero
+    or non-finite-only map is stored as it is."""
+    values = np.asarray(saliency, dtype=np.float64)
+    finite = values[np.isfinite(values)]
+    peak = float(np.abs(finite).max()) if finite.size else 0.0
+    return (values / peak if peak > 0 else values).astype(np.float16)
+
+
 @dataclass
 class StoredAttribution:
     """One (video, run, method, settings) attribution result.
 
     numbers: the statistics (background share, reliance ratio, deletion curves, occlusion drops, target,
-    clip frames) as plain JSON. saliency: float16 (T, h, w) low-resolution map of the first explained clip
+    clip frames) as plain JSON. saliency: float16 (T, h, w) low-resolution map of the first explained clip,
+    scaled to a largest value of 1 (``map_as_float16``)
     (for the report's overlays), person: bool (T, h, w) its dilated person mask at the same size.
     """
 
@@ -687,7 +702,7 @@ class Store:
                 rec.status,
                 rec.reason,
                 json.dumps(rec.numbers, allow_nan=True),
-                None if rec.saliency is None else np.asarray(rec.saliency, np.float16).tobytes(),
+                None if rec.saliency is None else map_as_float16(rec.saliency).tobytes(),
                 shape,
                 None if rec.person is None else np.packbits(np.asarray(rec.person, bool)).tobytes(),
                 rec.seconds,

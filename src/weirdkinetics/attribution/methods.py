@@ -127,11 +127,10 @@ def _gradcam_numbers(
     info: dict = {}
     saliency = gradcam(model, clip, target, info)
     share = stats.background_share(saliency, person)
-    _, grid_h, grid_w = info["grid"]
-    # the random baseline removes regions as coarse as one cell of the map's native grid
-    block = (max(1, round(clip.shape[-2] / grid_h)), max(1, round(clip.shape[-1] / grid_w)))
+    # the random baseline is a random map on the map's native (T', h, w) grid, brought up as the map is:
+    # as coarse in space and time as the map (holes redrawn in every frame would add a flicker of their own)
     masks = [
-        stats.deletion_masks(saliency, settings.fractions, settings.seed + k, block)
+        stats.deletion_masks(saliency, settings.fractions, settings.seed + k, info["grid"])
         for k in range(max(1, settings.random_repeats))
     ]
     fill = blurred(clip, clip.shape[-1] / 8)

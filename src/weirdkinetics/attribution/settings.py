@@ -98,7 +98,7 @@ class ExplainSettings:
                 seed=self.seed,
                 random_repeats=self.random_repeats,
                 layers=list(card.cam_layers),
-                random="map-cells",
+                random="map-grid",  # was "map-cells": random blocks redrawn in every frame
                 deletion_fill=self.deletion_fill,
             )
         return d

@@ -98,7 +98,7 @@ class ReportOutcome:
     leaderboard: Leaderboard | None = None
 
 
-@checked(runs=_RUNS, store=a_path(optional=True), board=function())
+@checked(runs=_RUNS, store=a_path(optional=True), board=function(), run_pages=flag)
 def report_runs(
     runs: list[RunResults],
     out_dir: str | Path,
@@ -138,7 +138,7 @@ def report_runs(
     return ReportOutcome(files, contents, leaderboard)
 
 
-@checked(manifest=instance(Manifest, "a Manifest", optional=True))
+@checked(manifest=instance(Manifest, "a Manifest", optional=True), run_pages=flag)
 @locks_folder("out_dir", option("out_dir"))
 def make_report(
     source: str | Path,

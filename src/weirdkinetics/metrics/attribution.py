@@ -148,37 +148,52 @@ def _ranked_masks(order: np.ndarray, fractions: tuple[float, ...], pixels: int) 
     return out
 
 
+def random_field(shape: tuple[int, int, int], grid: tuple[int, int, int] | None, seed: int) -> np.ndarray:
+    """A seeded random map as coarse as a saliency map: uniform values on ``grid`` (T', h, w), brought up to
+    ``shape`` (T, H, W) linearly as Grad-CAM's map is (``_linear_resample``, PyTorch's trilinear
+    ``align_corners=False``). The masks of RISE (Petsiuk et al. 2018) are drawn the same way: a coarse random
+    grid, upsampled. float64 (T, H, W); ``grid`` None: one value per pixel (no smoothing)."""
+    if grid is not None and len(grid) != 3:
+        raise ValueError(f"grid must be three sizes (T', h, w), got {grid}")
+    # a grid finer than the frames (never from a real layer) is the frames' own
+    grid = tuple(shape) if grid is None else tuple(min(max(1, int(g)), n) for g, n in zip(grid, shape))
+    field = np.random.default_rng(seed).random(grid)
+    for axis, size in enumerate(shape):
+        field = _linear_resample(field, axis, size)
+    return field
+
+
 def deletion_masks(
     saliency: np.ndarray,
     fractions: tuple[float, ...] = DELETION_FRACTIONS,
     seed: int = 0,
-    block: tuple[int, int] = (1, 1),
+    grid: tuple[int, int, int] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Pixels to remove for the deletion curves, per frame.
 
     saliency: float (T, H, W). Returns ``(salient, random)``, each bool (F, T, H, W): for fraction f, the
-    ``round(f * H * W)`` most salient pixels of every frame, and the same number of pixels in a random
-    order (seeded). Ties in saliency (flat regions of an upsampled map) are broken at random with the same seed,
-    so neither curve depends on pixel order.
+    ``round(f * H * W)`` most salient pixels of every frame, and as many pixels of every frame ranked by a
+    seeded random map (``random_field``). Ties (flat regions of an upsampled map) are broken by one seeded
+    random pixel order shared by all frames, so neither curve depends on pixel order and a tie does not flicker.
 
-    block: (bh, bw) pixels that the random order keeps together (whole blocks first, in random order).
-    Give the size of one cell of the map's native grid: the random baseline then removes regions as
-    coarse as the map's own, so the comparison tests the map's ranking, not how much more scattered
-    single pixels hurt a network than the same number of pixels in blobs.
+    grid: the map's native (T', h, w) (Grad-CAM's target layer). The random map is drawn on that grid and
+    brought up as the saliency map is, so the random deletions are as coarse as the map's own in space *and in
+    time*: what is removed stays in place across the frames of one temporal cell and moves smoothly, as the
+    salient deletions do. The comparison then tests the map's ranking, not how much more a video network is
+    hurt by scattered pixels (many more edges) or by holes redrawn at random in every frame (a flicker, i.e.
+    motion that is not in the video) than by the same number of pixels in one smooth blob. None: pixel-level
+    random order.
     """
     saliency = np.asarray(saliency, dtype=np.float64)
     if saliency.ndim != 3:
         raise ValueError(f"saliency must be (T, H, W), got {saliency.shape}")
     t, h, w = saliency.shape
-    bh, bw = max(1, int(block[0])), max(1, int(block[1]))
     pixels = h * w
-    rng = np.random.default_rng(seed)
-    flat = saliency.reshape(t, pixels)
-    tiebreak = rng.random((t, pixels))
-    salient_order = np.lexsort((tiebreak, -flat), axis=-1)  # by saliency, highest first; ties at random
-    cells = rng.random((t, -(-h // bh), -(-w // bw)))
-    block_rank = np.repeat(np.repeat(cells, bh, axis=1), bw, axis=2)[:, :h, :w].reshape(t, pixels)
-    random_order = np.lexsort((rng.random((t, pixels)), block_rank), axis=-1)
+    # one random pixel order breaks ties in every frame, so a tie (a flat stretch of a map) does not flicker
+    tiebreak = np.broadcast_to(np.random.default_rng(seed).random(pixels), (t, pixels))
+    salient_order = np.lexsort((tiebreak, -saliency.reshape(t, pixels)), axis=-1)  # highest first
+    field = random_field((t, h, w), grid, seed).reshape(t, pixels)
+    random_order = np.lexsort((tiebreak, -field), axis=-1)
     shape = (len(fractions), t, h, w)
     return (
         _ranked_masks(salient_order, fractions, pixels).reshape(shape),
@@ -607,6 +622,7 @@ __all__ = [
     "paired_difference",
     "paired_shares",
     "person_floor",
+    "random_field",
     "randomisation_verdict",
     "summarise",
     "summarise_group",
