@@ -31,6 +31,7 @@ from weirdkinetics.params import (
     whole,
 )
 from weirdkinetics.params import path as a_path
+from weirdkinetics.parquet_store import check_parquet_target, is_parquet, open_store, refuse_for_attributions
 from weirdkinetics.provenance import versions
 from weirdkinetics.results import RunResults, VideoResult, unfinished
 
@@ -158,7 +159,6 @@ def evaluate(
     ``actors`` model actors; see ``engines.ray_engine``): the same plan, scores and store either way."""
     from weirdkinetics.inference import Runtime
     from weirdkinetics.predict import build_jobs
-    from weirdkinetics.store import Store
 
     if not models:
         raise UserError(f"no {option('models')} given; list them with 'weirdkinetics models'")
@@ -189,7 +189,7 @@ def evaluate(
     }
     run_ids = [j.run_id for j in jobs]
     labels = dict(zip(run_ids, run_labels or []))
-    with Store(store_path) as store:
+    with open_store(store_path) as store:  # SQLite, or a Parquet folder (parquet_store)
         summary = run_engine(
             manifest, jobs, store, class_sets, provenance, batch_size, progress, labels, runtime
         )
@@ -289,12 +289,18 @@ def _prepare_outputs(
 ) -> None:
     """Refuse outputs that would land on an input or on another output (the store, the export, the report's
     files), and a store SQLite would block on (a FIFO); then make ``out_dir``."""
-    check_target(store_path, option("store_path"))  # a link or a device: the same words as every output
-    problem = unreadable(store_path)
-    if problem is not None and not problem.missing:
-        raise UserError(f"{option('store_path', store_path)}: {problem.reason}; give a store file (.sqlite)")
     inputs = _input_files(manifest, label_map=label_map, classes=classes, weights=weights)
     store = {f"the store ({option('store_path')})": store_path}
+    if is_parquet(store_path):  # a folder of results: checked when it is opened (parquet_store)
+        check_parquet_target(store_path, inputs)
+        store = {}
+    else:
+        check_target(store_path, option("store_path"))  # a link or a device: the same words as every output
+        problem = unreadable(store_path)
+        if problem is not None and not problem.missing:
+            raise UserError(
+                f"{option('store_path', store_path)}: {problem.reason}; give a store file (.sqlite)"
+            )
     outputs = dict(store)
     if report:
         outputs.update(report_outputs(out_dir))
@@ -444,7 +450,7 @@ def load_results(
 
     source = Path(source)
     problem = unreadable(source)  # before opening: SQLite or the CSV reader would block on a FIFO
-    if problem is not None and not problem.missing:
+    if problem is not None and not problem.missing and not is_parquet(source):
         raise UserError(f"{source}: {problem.reason}; give a store (.sqlite) or a predictions CSV file")
     if source.suffix.lower() == ".csv":
         runs = [results_from_csv(source)]
@@ -871,6 +877,7 @@ def explain(
     manifest = _read_for_cards(manifest_path, [card], classes, None)
     out_dir = check_output_dir(out_dir, option("out_dir"))
     store_path = Path(store_path) if store_path else out_dir / DEFAULT_STORE
+    refuse_for_attributions(store_path)
     _prepare_outputs(out_dir, store_path, None, report, manifest, None, classes, [weights])
     seg = segmenter_for(segmenter, segmenter_weights)
     # on Ray the device is the actors': the driver loads the model on its CPU
@@ -905,9 +912,11 @@ def explain(
 def _explained_report(store_path: Path, out_dir: Path, run_id: str, manifest: Manifest) -> dict:
     """``explain --report``: the report of the explained run, with its accuracy where ``evaluate`` has scored
     this manifest, else the attribution section alone (a run only explained holds no prediction)."""
+    from weirdkinetics.storage import resolved
+
     whole = load_results(store_path, [run_id])
-    wanted = {(str(r.path.resolve()), r.video_id) for r in manifest.rows}
-    evaluated = any((str(Path(v.path).resolve()), v.video_id) in wanted for run in whole for v in run.videos)
+    wanted = {(str(r.path), r.video_id) for r in manifest.rows}  # rows hold resolved paths (or URIs)
+    evaluated = any((resolved(v.path), v.video_id) in wanted for run in whole for v in run.videos)
     if evaluated:
         return make_report(store_path, out_dir, run_ids=[run_id], manifest=manifest)
     return report_runs(whole, out_dir, store=store_path).files

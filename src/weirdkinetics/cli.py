@@ -384,6 +384,7 @@ def cmd_study(a) -> int:
         engine=a.engine,
         address=a.address,
         actors=a.actors,
+        store=Path(a.store) if a.store else None,
     )
     outcome = run_study(settings, progress=not a.no_progress)
     print_top(outcome)
@@ -427,7 +428,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=_path_option,
         help="checkpoint PATH, snapshot DIR, or random[:SEED]; one per --model (default: the card's published weights via the torch hub cache)",
     )
-    e.add_argument("--store", type=_path_option, help="SQLite store (default OUT/predictions.sqlite)")
+    e.add_argument(
+        "--store",
+        type=_path_option,
+        help="store (default OUT/predictions.sqlite; a PATH.parquet folder writes Parquet, partitioned by run)",
+    )
     e.add_argument(
         "--classes",
         default="all",
@@ -595,7 +600,9 @@ def build_parser() -> argparse.ArgumentParser:
         "Write the report from a store or a predictions CSV.",
         "weirdkinetics report --store results/predictions.sqlite --out results",
     )
-    r.add_argument("--store", type=_path_option, help="SQLite store written by evaluate")
+    r.add_argument(
+        "--store", type=_path_option, help="store written by evaluate (SQLite, or a .parquet folder)"
+    )
     r.add_argument(
         "--predictions",
         type=_path_option,
@@ -682,6 +689,11 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--model", action="append", required=True, help="model card name (repeat for several)")
     st.add_argument(
         "--out", required=True, type=_path_option, help="output folder (derived sets, store, report)"
+    )
+    st.add_argument(
+        "--store",
+        type=_path_option,
+        help="predictions store (default OUT/predictions.sqlite; a PATH.parquet folder writes Parquet)",
     )
     st.add_argument(
         "--weights",
