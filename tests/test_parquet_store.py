@@ -4,6 +4,7 @@ reads as it reads the SQLite store (the same report from either), and a run resu
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -149,3 +150,35 @@ def test_cli_evaluate_and_report_take_a_parquet_store(manifests, tmp_path, capsy
     assert main(["evaluate", *base, "--out", str(tmp_path / "o"), "--store", str(store)]) == 0
     assert main(["report", "--store", str(store), "--out", str(tmp_path / "r")]) == 0
     assert (tmp_path / "r" / "report.html").is_file()
+
+
+def test_a_study_writes_its_predictions_where_store_says(tmp_path):
+    """``study --store PATH.parquet``: its evaluations land in the Parquet folder (none in OUT), and a second
+    run finds them done there."""
+    from weirdkinetics.demo.config import DemoConfig
+    from weirdkinetics.demo.generate import generate_dataset
+    from weirdkinetics.study import StudyModel, StudySettings, run_study
+
+    videos = generate_dataset(
+        tmp_path / "videos", 1, 0, DemoConfig(height=32, width=32, num_frames=16, fps=15.0), progress=False
+    )
+    store = tmp_path / "shared" / "study.parquet"
+    settings = StudySettings(
+        manifest=videos,
+        models=(StudyModel("tiny_c3d_demo", "random:0", "a"),),
+        out=tmp_path / "study",
+        variants=(),
+        segmenter="true",
+        n_boot=50,
+        random_reference=False,
+        store=store,
+    )
+    first = run_study(settings, progress=False)
+    assert (
+        first.store == store and store.is_dir() and not (tmp_path / "study" / "predictions.sqlite").exists()
+    )
+    assert first.leaderboard.rows
+    again = run_study(settings, progress=False)
+    assert again.computed == [] and any(step.startswith("evaluate:") for step in again.reused)
+    with pytest.raises(UserError, match="SQLite stores only"):
+        run_study(replace(settings, explain=("gradcam",)), progress=False)

@@ -575,6 +575,10 @@ def _check_before_work(settings: StudySettings) -> tuple[Path, Manifest]:
     fixed = ["study.json", "study.csv", "explain.csv", api.DEFAULT_STORE, "synth/source.csv"]
     fixed += [f"synth/{v}/{name}" for v in settings.variants for name in ("manifest.csv", "synth.json")]
     check_outputs({f"the study's {name}": out / name for name in fixed} | api.report_outputs(out / "report"))
+    if settings.explain:  # attributions stay in SQLite: a Parquet store is refused before any work
+        from weirdkinetics.parquet_store import refuse_for_attributions
+
+        refuse_for_attributions(settings.store)
     for model in settings.models:  # unknown names and bad methods fail before any work
         card = get_card(model.name)
         if settings.explain and model.explain:
