@@ -173,7 +173,14 @@ def _denied_filesystem():
         def _open(self, path, mode="rb", **kwargs):
             return self.info(path)
 
+    class Unreachable(AbstractFileSystem):
+        protocol = "wkunreachable"
+
+        def info(self, path, **kwargs):
+            raise ConnectionError("Could not connect to the endpoint URL: http://127.0.0.1:9/")
+
     fsspec.register_implementation("wkdenied", Denied, clobber=True)
+    fsspec.register_implementation("wkunreachable", Unreachable, clobber=True)
 
 
 def test_refused_credentials_stop_the_run_with_one_line(tmp_path):
@@ -182,6 +189,8 @@ def test_refused_credentials_stop_the_run_with_one_line(tmp_path):
         storage.object_identity("wkdenied://bucket/a.mp4")
     with pytest.raises(storage.StorageAccessError):
         storage.open_object("wkdenied://bucket/a.mp4")
+    with pytest.raises(storage.StorageAccessError, match="cannot reach the storage .*AWS_ENDPOINT_URL"):
+        storage.object_identity("wkunreachable://bucket/a.mp4")  # stops the run: no row stored as failed
     assert "\n" not in str(err.value) and "credentials" in str(err.value)
     s3_line = str(storage.access_error("s3://b/a.mp4", PermissionError("denied")))
     assert "AWS_ACCESS_KEY_ID" in s3_line and "AWS_ENDPOINT_URL" in s3_line

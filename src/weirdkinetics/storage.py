@@ -35,8 +35,9 @@ EXTRAS = {"s3": "s3", "s3a": "s3", "gs": "gcs", "gcs": "gcs"}
 
 
 class StorageAccessError(UserError):
-    """Storage refused us (credentials missing, wrong or without rights): the whole run stops with one line,
-    as every other row would fail the same way and their statuses must not be stored as final."""
+    """Storage refused us (credentials missing, wrong or without rights) or cannot be reached: the whole run
+    stops with one line, as every other row would fail the same way and their statuses must not be stored as
+    final."""
 
 
 def is_uri(text: str | Path) -> bool:
@@ -133,18 +134,21 @@ def _token(info: dict) -> int:
 
 def object_identity(uri: str) -> tuple[int, int] | None:
     """(size in bytes, change token) of the object, as ``store.file_identity`` gives (size, mtime ns) for a
-    file: None when it does not exist or is not a file. Raises ``StorageAccessError`` when storage refuses."""
+    file: None when it does not exist or is not a file. Raises ``StorageAccessError`` when storage refuses or
+    cannot be reached."""
     fs, path = _filesystem(uri)
     try:
         info = fs.info(path)
-    except FileNotFoundError:
+    except (FileNotFoundError, ValueError):  # ValueError: a name that cannot exist (an empty bucket or key)
         return None
     except Exception as exc:  # noqa: BLE001 - each filesystem raises its own client's errors (botocore, aiohttp)
         if _is_denied(exc):
             raise access_error(uri, exc) from None
-        return (
-            None  # a name storage cannot look up (an empty key, a bucket that cannot exist): nothing to read
-        )
+        # storage out of reach (no network, a wrong endpoint): stop, rather than store every row as failed
+        raise StorageAccessError(
+            f"{uri}: cannot reach the storage ({type(exc).__name__}: {first_line(exc)}); check the network and "
+            "the endpoint (AWS_ENDPOINT_URL for a non-AWS S3 server), then run the same command again"
+        ) from None
     if info.get("type", "file") != "file" or info.get("size") is None:
         return None
     return int(info["size"]), _token(info)
