@@ -18,6 +18,7 @@ from weirdkinetics import api, storage
 from weirdkinetics.decode import probe, read_video
 from weirdkinetics.errors import UserError
 from weirdkinetics.manifest import read_manifest, write_manifest
+from weirdkinetics.parquet_store import open_store
 from weirdkinetics.store import Store, file_identity
 
 BUCKET = "k400-test"
@@ -153,7 +154,7 @@ def test_evaluate_on_s3_matches_local_files_and_resumes(s3, tmp_path, lossless_v
 
 
 def _stored(store_path):
-    with Store(store_path, read_only=True) as s:
+    with open_store(store_path, read_only=True) as s:
         (run,) = s.runs()
         return {p.video_id: p for p in s.predictions(run.run_id, len(run.class_names))}
 
@@ -229,9 +230,40 @@ def test_ray_engine_decodes_uris_with_its_own_environment(s3, tmp_path, lossless
     ref = api.evaluate(local, ["tiny_c3d"], tmp_path / "l", weights=["random:0"], progress=False)
     cmd = [sys.executable, "-m", "weirdkinetics", "evaluate", "--manifest", str(m), "--model", "tiny_c3d"]
     cmd += ["--weights", "random:0", "--out", str(tmp_path / "ray"), "--engine", "ray", "--no-progress"]
+    cmd += ["--store", str(tmp_path / "ray" / "results.parquet")]  # the cluster's results as Parquet too
     done = subprocess.run(cmd, env={**os.environ, **env}, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
-    got = _stored(tmp_path / "ray" / "predictions.sqlite")["a"]
+    got = _stored(tmp_path / "ray" / "results.parquet")["a"]
     assert got.status == "ok" and got.path == uri
     # another process (other thread counts): the same numbers up to float32 summation order
     np.testing.assert_allclose(got.scores, _stored(ref.store)["a"].scores, rtol=1e-5, atol=1e-9)
+
+
+def test_the_mask_cache_keys_an_object_by_its_bytes(tmp_path):
+    """synth and explain cache person masks by the video's sha256: an object's bytes are streamed for it, so
+    the same video as a local file and as an object shares one entry."""
+    import fsspec
+
+    from weirdkinetics.synth.segment import MaskCache
+
+    class Half:
+        name, settings = "half", {}
+
+        def __init__(self):
+            self.calls = 0
+
+        def masks(self, frames):
+            self.calls += 1
+            return np.full(frames.shape[:3], 0.5, np.float32)
+
+    local = tmp_path / "a.mp4"
+    local.write_bytes(b"pretend video bytes")
+    fs = fsspec.filesystem("memory")
+    fs.pipe("/wk-cache/a.mp4", local.read_bytes())
+    try:
+        frames, seg = np.zeros((2, 4, 6, 3), np.uint8), Half()
+        cache = MaskCache(tmp_path / "cache")
+        assert not cache.masks("memory://wk-cache/a.mp4", frames, seg)[1]
+        assert cache.masks(local, frames, seg)[1] and seg.calls == 1
+    finally:
+        fs.rm("/wk-cache", recursive=True)
