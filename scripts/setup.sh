@@ -2,7 +2,6 @@
 # Set up a virtual environment in .venv with weirdkinetics and the pinned torch/torchvision.
 #   bash scripts/setup.sh          # the package, PyTorchVideo, MediaPipe, DeepMind's I3D weights (everything the demo needs)
 #   bash scripts/setup.sh --test   # plus test tools, Ray (the Ray engine's tests) and headless Chromium (for the report's screenshot test)
-#                                  # (the test extra brings s3fs, moto[server] and pyarrow: object storage and Parquet tests)
 # torch/torchvision are pinned in constraints.txt, not in the package: users elsewhere bring their own.
 set -euo pipefail
 cd "$(dirname "$0")/.."
