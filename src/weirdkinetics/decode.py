@@ -7,18 +7,21 @@ only when wanted, one at a time.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import av
 import av.video.reformatter
 import numpy as np
 
-from weirdkinetics import statuses
+from weirdkinetics import statuses, storage
 from weirdkinetics.errors import first_line
 from weirdkinetics.inputs import unreadable
 from weirdkinetics.sampling import MAX_FRAME_GAP_S, frames_before_jump, resample_indices
+from weirdkinetics.storage import StorageAccessError
 
 STATUSES = tuple(statuses.MEANINGS)
 
@@ -92,7 +95,23 @@ class VideoOpenError(Exception):
         self.status, self.reason = status, reason
 
 
-def _open(path: str | Path) -> av.container.InputContainer:
+@contextlib.contextmanager
+def _open(path: str | Path) -> Iterator[av.container.InputContainer]:
+    """The open container of a local file or, for a URI (``storage.is_uri``), of a file object over the
+    object (bounded range reads); both closed on exit. ``VideoOpenError`` says why it cannot be opened."""
+    if storage.is_uri(path):
+        uri = str(path)
+        try:
+            handle = storage.open_object(uri)
+        except FileNotFoundError:
+            raise VideoOpenError("missing", f"no such object: {uri}") from None
+        except StorageAccessError as exc:  # credentials expired mid-run: the row says what to do
+            raise VideoOpenError("decode_error", str(exc)) from None
+        except OSError as exc:
+            raise VideoOpenError("decode_error", first_line(exc)) from None
+        with handle, contextlib.closing(_container(handle, uri)) as container:
+            yield container
+        return
     path = str(path)
     # checked before opening: FFmpeg would block forever on a FIFO and read a device without end
     problem = unreadable(path)
@@ -100,8 +119,15 @@ def _open(path: str | Path) -> av.container.InputContainer:
         raise VideoOpenError("missing", f"no such file: {path}")
     if problem is not None:
         raise VideoOpenError("decode_error", f"{problem.reason}: {path}")
+    with contextlib.closing(_container(path, path)) as container:
+        yield container
+
+
+def _container(source: str | IO[bytes], shown: str) -> av.container.InputContainer:
+    """PyAV's input container over a path or a seekable file object; ``VideoOpenError`` when FFmpeg cannot
+    open it or it holds no video stream. ``shown``: the file or URI, for messages."""
     try:
-        container = av.open(path, mode="r")
+        container = av.open(source, mode="r")
     except (av.FFmpegError, OSError, ValueError, UnicodeError) as exc:
         raise VideoOpenError("decode_error", f"FFmpeg cannot open the file ({first_line(exc)})") from None
     if not container.streams.video:
@@ -128,8 +154,7 @@ def probe(path: str | Path) -> VideoInfo:
     the decoder outputs frames in that order, so output frame ``j`` has time ``times[j]`` (robust to
     containers such as AVI whose frames carry reordered timestamps).
     """
-    container = _open(path)
-    try:
+    with _open(path) as container:
         stream = _video_stream(container)
         ctx = stream.codec_context
         avg = _average_rate(stream)
@@ -150,8 +175,6 @@ def probe(path: str | Path) -> VideoInfo:
             times=times,
             timing=timing,
         )
-    finally:
-        container.close()
 
 
 def frame_times(
@@ -252,13 +275,10 @@ def iter_source_frames(
     """
     result = result if result is not None else DecodeResult()
     stop_after = max(wanted) if stop_early and wanted else None
-    container = _open(path)
-    try:
+    with _open(path) as container:
         stream = _video_stream(container)
         stream.thread_type = "AUTO"
         yield from _decode(container, stream, wanted, rotation, convert, result, limit, stop_after)
-    finally:
-        container.close()
 
 
 def _decode(

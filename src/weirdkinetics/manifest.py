@@ -8,6 +8,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from weirdkinetics import storage
 from weirdkinetics.errors import ManifestError, UserError, option
 from weirdkinetics.inputs import TextEncodingError, TextInput, unreadable
 from weirdkinetics.labels import resolve_label, suggest
@@ -58,7 +59,7 @@ VIDEO_EXTENSIONS = {
 @dataclass
 class ManifestRow:
     row: int  # CSV row number (header = 1)
-    path: Path  # absolute
+    path: Path | str  # absolute and resolved; a URI (str) for an object in storage (``row_location``)
     path_text: str  # as written in the manifest
     label: str
     split: str
@@ -96,7 +97,10 @@ class Manifest:
         itself, each row's video and each row's mask (``mask_path``). What no output may overwrite."""
         files: dict[str, Path] = {f"the manifest ({option('manifest_path')})": self.path}
         for row in self.rows:
-            files[f"the video of manifest row {row.row}"] = row.path
+            if not storage.is_uri(
+                row.path
+            ):  # an object in storage is no local file an output could overwrite
+                files[f"the video of manifest row {row.row}"] = row.path
             mask = mask_path(row, self.path.parent)
             if mask is not None:
                 files[f"the mask of manifest row {row.row}"] = mask
@@ -177,6 +181,17 @@ def _parse_manifest(
     return Manifest(path=path, rows=rows, columns=columns, digest=source.digest)
 
 
+def row_location(path_text: str, base: Path) -> Path | str:
+    """Where a row's video is: a URI of object storage as written (``storage.is_uri``: never a local path, which
+    would turn ``s3://b/x`` into ``s3:/b/x``), a ``file://`` URI's local path, else the path made absolute
+    (relative to the manifest's folder ``base``) and resolved."""
+    if storage.is_uri(path_text):
+        local = storage.local_path(path_text)
+        return path_text if local is None else _absolute(local)
+    full = Path(path_text) if os.path.isabs(path_text) else base / path_text
+    return _absolute(full) if path_text else full
+
+
 def _read_row(
     rownum: int,
     raw: dict,
@@ -200,10 +215,9 @@ def _read_row(
     first = seen_ids.setdefault(video_id, rownum)
     if first != rownum:
         found.append(f"duplicate video_id '{video_id}' (first on row {first})")
-    full = Path(path_text) if os.path.isabs(path_text) else base / path_text
     row = ManifestRow(
         row=rownum,
-        path=_absolute(full) if path_text else full,
+        path=row_location(path_text, base),
         path_text=path_text,
         label=label,
         split=cells.get("split", ""),
@@ -290,6 +304,8 @@ def _file_problem(row: ManifestRow, base: Path) -> str | None:
     None. Derived rows that synth kept with a reason (no video made) have nothing to read."""
     if not row.path_text or row.extra.get("synth_status", "ok") not in ("", "ok"):
         return None
+    if storage.is_uri(row.path):
+        return None if storage.object_identity(row.path) is not None else f"missing object {row.path}"
     full = Path(row.path_text) if os.path.isabs(row.path_text) else base / row.path_text
     problem = unreadable(full)
     if problem is None:
@@ -317,7 +333,7 @@ def write_manifest(
     videos = {
         f"the video of row {i}": (Path(r["path"]) if os.path.isabs(r["path"]) else base / r["path"])
         for i, r in enumerate(rows, start=2)
-        if r.get("path")
+        if r.get("path") and not storage.is_uri(r["path"])  # an object in storage is no local file to guard
     }
     check_outputs({"the manifest": path}, {**(inputs or {}), **videos})
     extras: list[str] = []

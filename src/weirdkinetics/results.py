@@ -20,8 +20,9 @@ from weirdkinetics.errors import ManifestError, UserError, did_you_mean, option
 from weirdkinetics.inputs import TextInput
 from weirdkinetics.labels import resolve_label
 from weirdkinetics.outputs import unneutralise_cell
+from weirdkinetics.parquet_store import open_store
 from weirdkinetics.runid import canonical_json
-from weirdkinetics.store import RunInfo, Store, StoredAttribution, StoredPrediction
+from weirdkinetics.store import RunInfo, StoredAttribution, StoredPrediction
 
 if TYPE_CHECKING:
     from weirdkinetics.manifest import Manifest
@@ -494,7 +495,7 @@ def dumps(obj) -> str:
 def load_attributions(store_path: str | Path, run_ids: list[str]) -> dict[str, list[StoredAttribution]]:
     """run_id -> its attribution rows (runs without any are left out)."""
     out: dict[str, list[StoredAttribution]] = {}
-    with Store(store_path, read_only=True) as store:
+    with open_store(store_path, read_only=True) as store:
         for run_id in run_ids:
             rows = store.attributions(run_id)
             if rows:
@@ -515,7 +516,7 @@ def load_runs(store_path: str | Path, run_ids: list[str] | None = None, manifest
     store_path = Path(store_path)
     digest = None if manifest is None else manifest.digest
     out = []
-    with Store(store_path, read_only=True) as store, store.reading():
+    with open_store(store_path, read_only=True) as store, store.reading():
         runs = select_runs(store.runs(), run_ids, str(store_path))
         for info in runs:
             evaluations = store.evaluations(info.run_id)

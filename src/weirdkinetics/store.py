@@ -26,7 +26,7 @@ from typing import Self
 
 import numpy as np
 
-from weirdkinetics import runid, statuses
+from weirdkinetics import runid, statuses, storage
 from weirdkinetics.errors import UserError, option
 from weirdkinetics.inputs import unreadable
 
@@ -97,7 +97,11 @@ keeps its size and modification time."""
 
 
 def file_identity(path: str | Path) -> tuple[int, int] | None:
-    """(size in bytes, modification time in ns) of a file, or None when it cannot be read."""
+    """(size in bytes, modification time in ns) of a file, or None when it cannot be read. For an object in
+    storage (a URI), (size, a token of its ETag or else modification time): ``storage.object_identity``, which
+    raises ``storage.StorageAccessError`` when the credentials are refused."""
+    if storage.is_uri(path):
+        return storage.object_identity(str(path))
     try:
         st = os.stat(path)
     except (OSError, ValueError):

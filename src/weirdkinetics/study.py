@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from weirdkinetics import params
+from weirdkinetics import params, storage
 from weirdkinetics.errors import UserError, option
 from weirdkinetics.manifest import Manifest, read_manifest, write_manifest
 from weirdkinetics.outputs import atomic_write_text, check_output_dir, check_outputs, locks_folder
@@ -96,6 +96,9 @@ class StudySettings:
     n_boot: int = 2000
     derived: tuple[Path, ...] = ()
     random_reference: bool = True
+    store: Path | None = (
+        None  # the predictions store (None: OUT/predictions.sqlite; a .parquet folder: Parquet)
+    )
 
 
 @dataclass
@@ -166,7 +169,15 @@ def _study_checks() -> dict[str, params.Check]:
         "explain_per_class": params.whole(1, params.MAX_COUNT, optional=True),
         "derived": _paths,
         "random_reference": params.flag,
+        "store": params.path(optional=True),
     }
+
+
+def study_store(settings: StudySettings) -> Path:
+    """Where a study's predictions go: ``settings.store``, else ``OUT/predictions.sqlite``."""
+    from weirdkinetics import api
+
+    return Path(settings.store) if settings.store else settings.out / api.DEFAULT_STORE
 
 
 def checked_settings(settings: StudySettings) -> StudySettings:
@@ -243,8 +254,8 @@ def explain_subset_rows(rows: Sequence, per_class: int | None) -> list:
 
 
 def _rebased(text: str, base: Path, out: Path) -> str:
-    """A path written relative to ``base``, rewritten relative to ``out`` (absolute paths stay)."""
-    if not text or os.path.isabs(text):
+    """A path written relative to ``base``, rewritten relative to ``out`` (absolute paths and URIs stay)."""
+    if not text or os.path.isabs(text) or storage.is_uri(text):
         return text
     return os.path.relpath((base / text).resolve(), out.resolve())
 
@@ -407,11 +418,11 @@ def _synth_step(settings, record, progress, source, variant, outcome) -> Manifes
 
 def _evaluated(store_path: Path, run_id: str, manifest: Manifest) -> bool:
     """True when the store holds a final row for every row of ``manifest`` in run ``run_id``."""
-    from weirdkinetics.store import Store
+    from weirdkinetics.parquet_store import open_store
 
     if not store_path.exists():
         return False
-    with Store(store_path, read_only=True) as store:
+    with open_store(store_path, read_only=True) as store:
         stored = store.statuses(run_id)
     return all((str(r.path), r.video_id) in stored for r in manifest.rows)
 
@@ -420,7 +431,7 @@ def _evaluate_step(settings, record, progress, manifest, outcome) -> None:
     """Evaluate, in one pass, every model whose run does not yet hold every row of the study manifest."""
     from weirdkinetics import api
 
-    store = settings.out / api.DEFAULT_STORE
+    store = study_store(settings)
     made_from = {
         "manifest_sha256": manifest.digest,
         "classes": settings.classes,
@@ -503,7 +514,7 @@ def _explain_step(settings, record, progress, manifest, model, outcome) -> None:
         methods=list(settings.explain),
         segmenter=settings.segmenter,
         classes=settings.classes,
-        store_path=settings.out / api.DEFAULT_STORE,
+        store_path=study_store(settings),
         device=settings.device,
         progress=progress.enabled,
         run_label=model.label,
@@ -564,6 +575,10 @@ def _check_before_work(settings: StudySettings) -> tuple[Path, Manifest]:
     fixed = ["study.json", "study.csv", "explain.csv", api.DEFAULT_STORE, "synth/source.csv"]
     fixed += [f"synth/{v}/{name}" for v in settings.variants for name in ("manifest.csv", "synth.json")]
     check_outputs({f"the study's {name}": out / name for name in fixed} | api.report_outputs(out / "report"))
+    if settings.explain:  # attributions stay in SQLite: a Parquet store is refused before any work
+        from weirdkinetics.parquet_store import refuse_for_attributions
+
+        refuse_for_attributions(settings.store)
     for model in settings.models:  # unknown names and bad methods fail before any work
         card = get_card(model.name)
         if settings.explain and model.explain:
@@ -624,7 +639,6 @@ def _report(settings: StudySettings, manifest: Manifest, outcome: StudyOutcome) 
 @locks_folder("settings", option("out"), attr="out")
 def run_study(settings: StudySettings, progress: bool = True) -> StudyOutcome:
     """Run (or continue) the study described by ``settings``; return what it wrote (see the module doc)."""
-    from weirdkinetics import api
 
     settings = checked_settings(settings)
     out, source = _check_before_work(settings)
@@ -634,7 +648,7 @@ def run_study(settings: StudySettings, progress: bool = True) -> StudyOutcome:
         settings = replace(settings, models=models)
     out.mkdir(parents=True, exist_ok=True)
     record = _Record(out / "study.json")
-    outcome = StudyOutcome(out, out / api.DEFAULT_STORE, out / "study.csv", {}, None, {})
+    outcome = StudyOutcome(out, study_store(settings), out / "study.csv", {}, None, {})
     synth_source = _synth_source(settings, source)
     bar = _Progress(_plan_size(settings, source, synth_source), progress)
 

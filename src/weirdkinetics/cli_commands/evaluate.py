@@ -84,7 +84,11 @@ def add_parser(sub) -> None:
         type=path_option,
         help="checkpoint PATH, snapshot DIR, or random[:SEED]; one per --model (default: the card's published weights via the torch hub cache)",
     )
-    e.add_argument("--store", type=path_option, help="SQLite store (default OUT/predictions.sqlite)")
+    e.add_argument(
+        "--store",
+        type=path_option,
+        help="store (default OUT/predictions.sqlite; a PATH.parquet folder writes Parquet, partitioned by run)",
+    )
     e.add_argument(
         "--classes",
         default="all",

@@ -34,7 +34,9 @@ def add_parser(sub) -> None:
         "Write the report from a store or a predictions CSV.",
         "weirdkinetics report --store results/predictions.sqlite --out results",
     )
-    r.add_argument("--store", type=path_option, help="SQLite store written by evaluate")
+    r.add_argument(
+        "--store", type=path_option, help="store written by evaluate (SQLite, or a .parquet folder)"
+    )
     r.add_argument(
         "--predictions",
         type=path_option,

@@ -59,6 +59,7 @@ def cmd_study(a) -> int:
         engine=a.engine,
         address=a.address,
         actors=a.actors,
+        store=Path(a.store) if a.store else None,
     )
     outcome = run_study(settings, progress=not a.no_progress)
     print_top(outcome)
@@ -80,6 +81,11 @@ def add_parser(sub) -> None:
     st.add_argument("--model", action="append", required=True, help="model card name (repeat for several)")
     st.add_argument(
         "--out", required=True, type=path_option, help="output folder (derived sets, store, report)"
+    )
+    st.add_argument(
+        "--store",
+        type=path_option,
+        help="predictions store (default OUT/predictions.sqlite; a PATH.parquet folder writes Parquet)",
     )
     st.add_argument(
         "--weights",

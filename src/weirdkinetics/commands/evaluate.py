@@ -16,6 +16,7 @@ from weirdkinetics.labels import read_label_map, resolve_classes
 from weirdkinetics.manifest import Manifest
 from weirdkinetics.outputs import check_output_dir, check_output_file, locks_folder
 from weirdkinetics.params import checked, names
+from weirdkinetics.parquet_store import open_store
 from weirdkinetics.provenance import versions
 
 
@@ -85,7 +86,6 @@ def evaluate(
     ``actors`` model actors; see ``engines.ray_engine``): the same plan, scores and store either way."""
     from weirdkinetics.inference import Runtime
     from weirdkinetics.predict import build_jobs
-    from weirdkinetics.store import Store
 
     if not models:
         raise UserError(f"no {option('models')} given; list them with 'weirdkinetics models'")
@@ -116,7 +116,7 @@ def evaluate(
     }
     run_ids = [j.run_id for j in jobs]
     labels = dict(zip(run_ids, run_labels or []))
-    with Store(store_path) as store:
+    with open_store(store_path) as store:  # SQLite, or a Parquet folder (parquet_store)
         summary = run_engine(
             manifest, jobs, store, class_sets, provenance, batch_size, progress, labels, runtime
         )

@@ -15,6 +15,7 @@ from weirdkinetics.manifest import Manifest
 from weirdkinetics.outputs import check_output_dir, locks_folder
 from weirdkinetics.params import MAX_BATCH_SIZE, checked, text, whole
 from weirdkinetics.params import path as a_path
+from weirdkinetics.parquet_store import refuse_for_attributions
 from weirdkinetics.provenance import versions
 
 if TYPE_CHECKING:
@@ -144,6 +145,7 @@ def explain(
     manifest = read_for_cards(manifest_path, [card], classes, None)
     out_dir = check_output_dir(out_dir, option("out_dir"))
     store_path = Path(store_path) if store_path else out_dir / DEFAULT_STORE
+    refuse_for_attributions(store_path)
     prepare_outputs(out_dir, store_path, None, report, manifest, None, classes, [weights])
     seg = segmenter_for(segmenter, segmenter_weights)
     # on Ray the device is the actors': the driver loads the model on its CPU
@@ -178,9 +180,11 @@ def explain(
 def _explained_report(store_path: Path, out_dir: Path, run_id: str, manifest: Manifest) -> dict:
     """``explain --report``: the report of the explained run, with its accuracy where ``evaluate`` has scored
     this manifest, else the attribution section alone (a run only explained holds no prediction)."""
+    from weirdkinetics.storage import resolved
+
     whole = load_results(store_path, [run_id])
-    wanted = {(str(r.path.resolve()), r.video_id) for r in manifest.rows}
-    evaluated = any((str(Path(v.path).resolve()), v.video_id) in wanted for run in whole for v in run.videos)
+    wanted = {(str(r.path), r.video_id) for r in manifest.rows}  # rows hold resolved paths (or URIs)
+    evaluated = any((resolved(v.path), v.video_id) in wanted for run in whole for v in run.videos)
     if evaluated:
         return make_report(store_path, out_dir, run_ids=[run_id], manifest=manifest)
     return report_runs(whole, out_dir, store=store_path).files

@@ -15,6 +15,7 @@ from weirdkinetics.manifest import Manifest
 from weirdkinetics.outputs import check_output_dir, check_outputs, locks_folder
 from weirdkinetics.params import checked, flag, function, instance, whole
 from weirdkinetics.params import path as a_path
+from weirdkinetics.parquet_store import is_parquet
 from weirdkinetics.results import RunResults, VideoResult, unfinished
 
 if TYPE_CHECKING:
@@ -38,7 +39,7 @@ def load_results(
 
     source = Path(source)
     problem = unreadable(source)  # before opening: SQLite or the CSV reader would block on a FIFO
-    if problem is not None and not problem.missing:
+    if problem is not None and not problem.missing and not is_parquet(source):
         raise UserError(f"{source}: {problem.reason}; give a store (.sqlite) or a predictions CSV file")
     if source.suffix.lower() == ".csv":
         runs = [results_from_csv(source)]

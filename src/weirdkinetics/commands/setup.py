@@ -13,6 +13,7 @@ from weirdkinetics.labels import label_space, read_class_file
 from weirdkinetics.manifest import Manifest, read_manifest
 from weirdkinetics.outputs import check_outputs, check_target
 from weirdkinetics.params import MAX_BATCH_SIZE
+from weirdkinetics.parquet_store import check_parquet_target, is_parquet
 
 if TYPE_CHECKING:
     from weirdkinetics.inference import Runtime
@@ -85,12 +86,18 @@ def prepare_outputs(
 ) -> None:
     """Refuse outputs that would land on an input or on another output (the store, the export, the report's
     files), and a store SQLite would block on (a FIFO); then make ``out_dir``."""
-    check_target(store_path, option("store_path"))  # a link or a device: the same words as every output
-    problem = unreadable(store_path)
-    if problem is not None and not problem.missing:
-        raise UserError(f"{option('store_path', store_path)}: {problem.reason}; give a store file (.sqlite)")
     inputs = input_files(manifest, label_map=label_map, classes=classes, weights=weights)
     store = {f"the store ({option('store_path')})": store_path}
+    if is_parquet(store_path):  # a folder of results: checked when it is opened (parquet_store)
+        check_parquet_target(store_path, inputs)
+        store = {}
+    else:
+        check_target(store_path, option("store_path"))  # a link or a device: the same words as every output
+        problem = unreadable(store_path)
+        if problem is not None and not problem.missing:
+            raise UserError(
+                f"{option('store_path', store_path)}: {problem.reason}; give a store file (.sqlite)"
+            )
     outputs = dict(store)
     if report:
         outputs.update(report_outputs(out_dir))

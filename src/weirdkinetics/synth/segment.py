@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from weirdkinetics import storage
 from weirdkinetics._optional import require
 from weirdkinetics.digest import sha256_file
 from weirdkinetics.errors import UnknownNameError, UserError, did_you_mean, option
@@ -599,11 +600,16 @@ class MaskCache:
         self.root = Path(root)
         self._digests: dict[tuple[str, int, int], str] = {}
 
-    def _video_digest(self, video: Path) -> str:
-        stat = video.stat()
-        memo = (str(video.resolve()), stat.st_size, stat.st_mtime_ns)
+    def _video_digest(self, video: Path | str) -> str:
+        if storage.is_uri(video):  # an object in storage: its identity (size, ETag or mtime) stands for stat
+            identity = storage.object_identity(str(video)) or (-1, -1)
+            memo = (str(video), *identity)
+        else:
+            stat = Path(video).stat()
+            memo = (str(Path(video).resolve()), stat.st_size, stat.st_mtime_ns)
         if memo not in self._digests:  # hash each file once per run
-            self._digests[memo] = file_digest(video)
+            uri = storage.is_uri(video)
+            self._digests[memo] = storage.sha256_object(str(video)) if uri else file_digest(video)
         return self._digests[memo]
 
     def entry(self, video: str | Path, segmenter: Segmenter, shape: tuple[int, ...]) -> Path:
@@ -611,7 +617,7 @@ class MaskCache:
             {"name": segmenter.name, "settings": segmenter.settings, "shape": list(shape)}, sort_keys=True
         )
         tag = hashlib.sha256(key.encode()).hexdigest()[:16]
-        return self.root / self._video_digest(Path(video))[:16] / f"{segmenter.name}-{tag}.npz"
+        return self.root / self._video_digest(video)[:16] / f"{segmenter.name}-{tag}.npz"
 
     def masks(self, video: str | Path, frames: np.ndarray, segmenter: Segmenter) -> tuple[np.ndarray, bool]:
         """Masks of ``frames`` (decoded from ``video``): float32 (T, H, W), and whether they came from disk."""
