@@ -619,8 +619,11 @@ def _manifest_of(path: Path, rows: list[dict], inputs: dict | None = None) -> Ma
     return read_manifest(write_manifest(path, rows, inputs=inputs))
 
 
-def _report(settings: StudySettings, manifest: Manifest, outcome: StudyOutcome) -> None:
-    """One report of every model's run, in the study's order, with the leaderboard on top."""
+def _report(
+    settings: StudySettings, manifest: Manifest, outcome: StudyOutcome, explained_by: dict[str, str]
+) -> None:
+    """One report of every model's run, in the study's order, with the leaderboard on top. explained_by:
+    ``{evaluated run id: explain run id}`` for the cards whose explain clips differ from their evaluation's."""
     from weirdkinetics import api
 
     run_ids = [outcome.run_ids[m.key] for m in settings.models]
@@ -631,9 +634,32 @@ def _report(settings: StudySettings, manifest: Manifest, outcome: StudyOutcome) 
     board = leaderboard_of(settings.models, outcome.run_ids, method, settings.n_boot, settings.seed)
     report = api.report_runs(
         runs, outcome.out / "report", seed=settings.seed, n_boot=settings.n_boot, store=outcome.store,
-        board=board,
+        board=board, explained_by=explained_by,
     )  # fmt: skip
     outcome.report, outcome.leaderboard, outcome.contents = report.files, report.leaderboard, report.contents
+
+
+def _explain_steps(settings, record, bar, source, outcome) -> dict[str, str]:
+    """Explain every model that is explained; return ``{evaluated run id: explain run id}`` for those whose
+    explain run is not their evaluated one (a card whose default sampling is not dense, e.g. ``i3d_inception``
+    scoring whole videos: explain takes the card's fixed-length clips and stores its rows under a run of its
+    own, which then stands for the evaluated run in the report and the leaderboard)."""
+    explained = [m for m in settings.models if m.explain] if settings.explain else []
+    if not explained:
+        return {}
+    to_explain = _explain_manifest(settings, source)
+    aliases = {}
+    for model in explained:
+        _explain_step(settings, record, bar, to_explain, model, outcome)
+        explain_run = record.steps[f"explain:{model.key}"]["run_id"]
+        if explain_run != outcome.run_ids[model.key]:
+            aliases[outcome.run_ids[model.key]] = explain_run
+            print(
+                f"note: {model.label or model.name}: explained on the card's explain clips (run {explain_run}), "
+                "not on its evaluation's sampling; the report and the leaderboard say so",
+                file=sys.stderr,
+            )
+    return aliases
 
 
 @locks_folder("settings", option("out"), attr="out")
@@ -656,20 +682,10 @@ def run_study(settings: StudySettings, progress: bool = True) -> StudyOutcome:
     derived += [read_manifest(path) for path in settings.derived]
     manifest = _study_manifest(source, derived, out)
     _evaluate_step(settings, record, bar, manifest, outcome)
-    explained = [m for m in settings.models if m.explain] if settings.explain else []
-    if explained:
-        to_explain = _explain_manifest(settings, source)
-        for model in explained:
-            _explain_step(settings, record, bar, to_explain, model, outcome)
-            if record.steps[f"explain:{model.key}"]["run_id"] != outcome.run_ids[model.key]:
-                print(
-                    f"note: {model.label or model.name}: the explained run differs from the evaluated one (the "
-                    "card's default sampling is not dense); its attribution is not in the leaderboard",
-                    file=sys.stderr,
-                )
+    explained_by = _explain_steps(settings, record, bar, source, outcome)
     if progress:
         print(f"[study] report of {len(settings.models)} model(s)", flush=True)
-    _report(settings, manifest, outcome)
+    _report(settings, manifest, outcome, explained_by)
     return outcome
 
 

@@ -17,22 +17,31 @@ _RUNS = instance(RunResults, "a list of RunResults (from load_results)", many=Tr
 _QUALITATIVE = instance(list, "one list of video ids per run", optional=True, many=True)
 
 
-@checked(runs=_RUNS, qualitative=_QUALITATIVE, overlays=flag)
+@checked(
+    runs=_RUNS, qualitative=_QUALITATIVE, overlays=flag, explained_by=instance(dict, "a dict", optional=True)
+)
 def attribution_records(
     store_path: str | Path,
     runs: list[RunResults],
     qualitative: list[list[str]] | None = None,
     overlays: bool = True,
+    explained_by: dict[str, str] | None = None,
 ) -> tuple[dict[str, list[dict]], dict[tuple[str, str, str], object]]:
     """Attribution rows of ``runs`` as the report reads them (``{run_id: [record]}``, limited to each run's
     videos), and their saliency overlays ``{(run_id, video_id, settings_key): uint8 (T, H, W, 3)}`` for the
     videos the report shows. Overlays are drawn here, upstream of the report: the clip's frames are decoded
     again through the same decoder and cropped like the model's view, the stored map is blended over them
     and the person mask's outline drawn. qualitative: each run's qualitative panel (video ids), whose videos
-    get overlays first; ``overlays=False``: none drawn (a report overview shows none)."""
+    get overlays first; ``overlays=False``: none drawn (a report overview shows none). explained_by:
+    ``{evaluated run id: explain run id}`` where a card's explain clips differ from its evaluation's (e.g.
+    ``i3d_inception`` scores whole videos and explains 64-frame clips, so ``explain`` stores its rows under a
+    run of its own): that run's rows stand for the evaluated run's, and their settings say where they came
+    from (``explained_in_run``)."""
     from weirdkinetics.results import load_attributions
 
-    stored = load_attributions(store_path, [r.run_id for r in runs])
+    source = {r.run_id: (explained_by or {}).get(r.run_id, r.run_id) for r in runs}
+    loaded = load_attributions(store_path, list(dict.fromkeys(source.values())))
+    stored = {rid: loaded.get(src, []) for rid, src in source.items()}
     records: dict[str, list[dict]] = {}
     drawn: dict[tuple[str, str, str], object] = {}
     for i, run in enumerate(runs):
@@ -41,6 +50,9 @@ def attribution_records(
         if not rows:
             continue
         records[run.run_id] = [_attribution_record(a) for a in rows]
+        if source[run.run_id] != run.run_id:
+            for rec in records[run.run_id]:
+                rec["settings"] = {**(rec["settings"] or {}), "explained_in_run": source[run.run_id]}
         prefer = list(qualitative[i]) if qualitative else []
         if overlays:
             drawn.update(_run_overlays(run, rows, records[run.run_id], prefer))

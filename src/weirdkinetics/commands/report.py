@@ -99,7 +99,13 @@ class ReportOutcome:
     leaderboard: Leaderboard | None = None
 
 
-@checked(runs=_RUNS, store=a_path(optional=True), board=function(), run_pages=flag)
+@checked(
+    runs=_RUNS,
+    store=a_path(optional=True),
+    board=function(),
+    run_pages=flag,
+    explained_by=instance(dict, "a dict", optional=True),
+)
 def report_runs(
     runs: list[RunResults],
     out_dir: str | Path,
@@ -108,6 +114,7 @@ def report_runs(
     store: str | Path | None = None,
     board: Callable[[ReportContents, dict[str, list[dict]]], Leaderboard] | None = None,
     run_pages: bool = False,
+    explained_by: dict[str, str] | None = None,
 ) -> ReportOutcome:
     """Write the report of ``runs`` into ``out_dir``: metrics and qualitative selection computed once,
     frame strips decoded for exactly that selection, and both returned with the files. With the ``store``
@@ -115,7 +122,8 @@ def report_runs(
     section, its overlays drawn for the qualitative panel's videos first. board: makes a study's
     leaderboard from the report's contents and attribution records (``study.leaderboard_of``); it is shown
     on top and returned. run_pages: beyond ``report.overview.SECTIONS_MAX`` runs the report is an overview;
-    also write each run's full section as a page of its own (``write_report``)."""
+    also write each run's full section as a page of its own (``write_report``). explained_by: runs whose
+    attribution rows stand under another run (``commands.attributions.attribution_records``)."""
     from weirdkinetics.report import prepare_report, write_report
     from weirdkinetics.report.writer import shows_sections
 
@@ -129,7 +137,11 @@ def report_runs(
     records, overlays = {}, {}
     if store is not None:
         records, overlays = attribution_records(
-            store, runs, [[v.video_id for v in sel] for sel in selections], overlays=sections
+            store,
+            runs,
+            [[v.video_id for v in sel] for sel in selections],
+            overlays=sections,
+            explained_by=explained_by,
         )
     leaderboard = board(contents, records) if board is not None else None
     files = write_report(

@@ -47,6 +47,11 @@ def settings_text(group: dict) -> str:
     ]
     if s.get("layers"):
         parts.append(f"target layer(s): {', '.join(s['layers'])}")
+    if s.get("explained_in_run"):
+        parts.append(
+            f"explained in run {s['explained_in_run']} on these clips (the card's evaluation samples the "
+            "video differently: same model, weights and preprocessing)"
+        )
     return "; ".join(parts)
 
 

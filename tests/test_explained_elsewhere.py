@@ -1,0 +1,59 @@
+"""A card whose evaluation samples the video differently from its explain clips (``i3d_inception`` scores the
+whole video, explains 64-frame clips) stores its attribution under an explain run of its own. A study reports
+that run's rows for the evaluated run (and its leaderboard's attribution column with them), saying where
+they came from, and pairs the trained and random-weights runs for the model-randomisation check."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from weirdkinetics.commands.attributions import attribution_records
+from weirdkinetics.report.attribution import settings_text
+from weirdkinetics.results import RunResults, VideoResult
+from weirdkinetics.store import Store, StoredAttribution
+
+
+def _run(run_id: str, weights: str) -> RunResults:
+    videos = [VideoResult(f"v{i}", f"/v{i}.mp4", "a", "real", "ok") for i in range(2)]
+    provenance = {"weights_digest": weights, "model_card": {"name": "card"}}
+    return RunResults(run_id, "card", videos, ["a", "b"], provenance=provenance)
+
+
+def _store(path, run_id: str, saliency: np.ndarray) -> None:
+    with Store(path) as store:
+        for i in range(2):
+            rec = StoredAttribution(
+                f"v{i}",
+                f"/v{i}.mp4",
+                "gradcam",
+                "k",
+                {"clips": "centre"},
+                {},
+                "ok",
+                "",
+                {"background_share": 0.5},
+                saliency * (i + 1),
+            )
+            store.put_attribution(run_id, rec)
+
+
+def test_an_explain_run_stands_for_the_evaluated_run(tmp_path):
+    store = tmp_path / "s.sqlite"
+    ramp = np.arange(2 * 3 * 4, dtype=np.float32).reshape(2, 3, 4) + 1
+    _store(store, "explained-trained", ramp)
+    _store(store, "explained-random", ramp[::-1].copy())
+    runs = [_run("eval-trained", "abc"), _run("eval-random", "random:0")]
+
+    plain, _ = attribution_records(store, runs, overlays=False)
+    assert plain == {}  # without the link the evaluated runs hold no attribution rows
+
+    aliases = {"eval-trained": "explained-trained", "eval-random": "explained-random"}
+    records, _ = attribution_records(store, runs, overlays=False, explained_by=aliases)
+    assert sorted(records) == ["eval-random", "eval-trained"]
+    trained = records["eval-trained"]
+    assert [r["video_id"] for r in trained] == ["v0", "v1"]
+    assert all(r["settings"]["explained_in_run"] == "explained-trained" for r in trained)
+    assert "explained in run explained-trained" in settings_text({"settings": trained[0]["settings"]})
+    # the random-weights twin is found through its own explain run: the randomisation check has its pairs
+    assert all("randomisation_rho" in r["numbers"] for r in trained)
+    assert trained[0]["numbers"]["randomisation_rho"] < 0
