@@ -57,3 +57,22 @@ def test_an_explain_run_stands_for_the_evaluated_run(tmp_path):
     # the random-weights twin is found through its own explain run: the randomisation check has its pairs
     assert all("randomisation_rho" in r["numbers"] for r in trained)
     assert trained[0]["numbers"]["randomisation_rho"] < 0
+
+
+def test_a_study_explains_again_when_the_instruments_change(tmp_path, monkeypatch):
+    """A study's explain step is identified by what the code measures too: a newer weirdkinetics whose
+    deletion check changed (e.g. its random baseline) must not reuse the step made with the old one."""
+    from weirdkinetics.attribution import ExplainSettings
+    from weirdkinetics.study import StudyModel, StudySettings, _method_settings
+
+    settings = StudySettings(
+        manifest=tmp_path / "m.csv",
+        models=(StudyModel("tiny_c3d"),),
+        out=tmp_path / "o",
+        explain=("gradcam",),
+    )
+    before = _method_settings(settings, settings.models[0])
+    assert set(before) == {"gradcam"}
+    old = ExplainSettings.to_dict
+    monkeypatch.setattr(ExplainSettings, "to_dict", lambda self, m, c: {**old(self, m, c), "random": "other"})
+    assert _method_settings(settings, settings.models[0]) != before

@@ -487,6 +487,17 @@ def _explain_manifest(settings: StudySettings, source: Manifest) -> Manifest:
     return _manifest_of(path, dicts)
 
 
+def _method_settings(settings: StudySettings, model: StudyModel) -> dict[str, str]:
+    """Each explain method's settings key as this code makes it (``ExplainSettings.key``), for the study's
+    own defaults (the segmenter's own settings and the class subset are in ``made_from`` already)."""
+    from weirdkinetics.attribution import ExplainSettings
+    from weirdkinetics.models import get_card
+
+    card = get_card(model.name)
+    defaults = ExplainSettings(segmenter=settings.segmenter)
+    return {method: defaults.key(method, card) for method in settings.explain}
+
+
 def _explain_step(settings, record, progress, manifest, model, outcome) -> None:
     from weirdkinetics import api
 
@@ -496,6 +507,10 @@ def _explain_step(settings, record, progress, manifest, model, outcome) -> None:
         "segmenter": settings.segmenter,
         "classes": settings.classes,
         "evaluated_run": outcome.run_ids.get(model.key),
+        # what the code measures (e.g. the deletion check's random baseline): a newer weirdkinetics whose
+        # instruments changed explains again instead of reusing the step; explain itself then reuses every
+        # stored row whose settings did not change
+        "method_settings": _method_settings(settings, model),
     }
     key = f"explain:{model.key}"
     if record.done(key, made_from) is not None:
