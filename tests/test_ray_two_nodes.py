@@ -116,7 +116,7 @@ def write_then_kill(self, videos):
     if killed:
         return
     pid, node_id = ray.get(gate.first.remote())
-    (victim,) = [node for node in cluster.list_all_nodes() if node.unique_id == node_id]
+    (victim,) = [node for node in cluster.list_all_nodes() if node.node_id == node_id]
     assert victim is not cluster.head_node
     cluster.remove_node(victim, allow_graceful=False)
     killed.append([pid, node_id])
@@ -129,7 +129,7 @@ run = api.evaluate(manifest, ["tiny_c3d"], out, weights=["random:0"], progress=F
                    address=cluster.address, actors=1)
 print(json.dumps({
     "written": written, "killed": killed, "arrivals": ray.get(gate.all.remote()),
-    "first_worker": first_worker.unique_id, "computed": run.summary.computed, "reused": run.summary.reused,
+    "first_worker": first_worker.node_id, "computed": run.summary.computed, "reused": run.summary.reused,
     "counts": run.summary.counts, "store": str(run.store),
 }))
 ray.shutdown()
