@@ -132,7 +132,13 @@ def main() -> None:
         m = write_manifest(
             Path(tmp) / "m.csv", [{"path": str(VIDEO), "label": "arm wrestling", "split": "real"}]
         )
-        ray.init(num_cpus=a.cpus, include_dashboard=False, log_to_driver=False, configure_logging=False)
+        ray.init(
+            address="local",
+            num_cpus=a.cpus,
+            include_dashboard=False,
+            log_to_driver=False,
+            configure_logging=False,
+        )
         poller.start()
         t0 = time.perf_counter()
         run = api.evaluate(

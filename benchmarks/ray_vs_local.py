@@ -69,7 +69,7 @@ def timed(m: Path, out: Path, engine: str) -> float:
 
 RAY_HEAD = """
 import sys, ray
-context = ray.init(num_cpus=int(sys.argv[1]), include_dashboard=False, log_to_driver=False, configure_logging=False)
+context = ray.init(address="local", num_cpus=int(sys.argv[1]), include_dashboard=False, log_to_driver=False, configure_logging=False)
 print(context.address_info["gcs_address"], flush=True)
 sys.stdin.read()  # until the benchmark closes our stdin
 ray.shutdown()
@@ -146,7 +146,13 @@ def main() -> None:
         tmp = Path(tmp)
         m, warm = manifest(tmp, a.videos), manifest(tmp, 2)
         t0 = time.perf_counter()
-        ray.init(num_cpus=a.cpus, include_dashboard=False, log_to_driver=False, configure_logging=False)
+        ray.init(
+            address="local",
+            num_cpus=a.cpus,
+            include_dashboard=False,
+            log_to_driver=False,
+            configure_logging=False,
+        )
         start_s = time.perf_counter() - t0
         first_s = timed(warm, tmp / "warm", "ray")  # the workers' first imports
         times: dict[str, list[float]] = {"local": [], "ray": []}

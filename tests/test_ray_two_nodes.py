@@ -101,6 +101,10 @@ def started(make, tries=3):
                 os.kill(pid, signal.SIGKILL)
 
 
+# cluster_utils records its head in /tmp/ray/ray_current_cluster, where every ray.init() without an address on
+# this machine (other test sessions' local Rays) would then find it and join it: not written, the driver below
+# names the address
+ray._private.utils.write_ray_address = lambda *args, **kwargs: None
 cluster = started(lambda: Cluster(initialize_head=True, head_node_args=dict(num_cpus=0, resources={"head": 1})))
 first_worker = started(lambda: cluster.add_node(**NODE))
 cluster.wait_for_nodes()
