@@ -24,9 +24,10 @@ setting them through ``map``'s ``**ray_remote_args`` (a warning on every run, go
 kills its decoder on every try is bounded by the run's ``attempts.AttemptLedger``, a small actor the driver
 starts per run: ``decode_row`` counts each start of a row there first, and a row started ``MAX_ATTEMPTS`` times
 without finishing is not decoded again but ends ``decode_error``, saying so (a ledger that cannot be reached
-only turns the guard off). Ray Data hands each
-row on once however often it was retried, and only the driver writes, one ``INSERT OR REPLACE`` per (run,
-path, video): a row is never duplicated or lost, and it is in the store only once all its clips are scored.
+only turns the guard off). A retried decode task may hand some of a row's records on again: the driver's
+``chunks.RowAssembler`` keys clips by (job, attempt, clip) and ignores rows it has finished, and only the driver
+writes, one ``INSERT OR REPLACE`` per (run, path, video): a row is never duplicated or lost, and it is in the
+store only once all its clips are scored (a row missing records at the end is not stored, and the run says so).
 Ctrl-C stops the driver between writes: the next run, with either engine, resumes after the rows it wrote.
 ``tests/test_ray_faults.py`` SIGKILLs decode workers and model actors mid-task to check all this.
 
