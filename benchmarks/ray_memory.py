@@ -11,6 +11,13 @@ by a wrapper around ``ray_engine.decode_row`` that writes each size to a file), 
 resident set (``VmHWM``) of each kind of Ray worker process (decode tasks, model actors) and of the driver,
 polled every 0.2 s from /proc. It works on the code before issue 20.3 (one record per video) and after (records
 of bounded chunks of clips), so the two can be compared. This is a benchmark, not a test: nothing here asserts.
+
+    .venv/bin/python benchmarks/ray_memory.py --decode-only --models i3d_r50 slow_r50 x3d_m --crops 3
+
+``--decode-only`` measures a decode task alone, without Ray or a model: this process runs
+``ray_engine.decode_row`` on the video as a Ray task would and drops each record as soon as it has it (Ray ships
+it out), then reports its own peak resident set (``ru_maxrss``, with the floor after imports beside it) and the
+records' sizes. Run it once per code version, each in a fresh process.
 """
 
 from __future__ import annotations
@@ -114,14 +121,57 @@ def _kind(cmd: str) -> str | None:
     return None
 
 
+def decode_only(models: list[str], crops: int) -> dict:
+    """Peak RSS of one process running ``decode_row`` over the video (records dropped as they come)."""
+    import pickle
+
+    from weirdkinetics import sampling
+    from weirdkinetics.clips import ClipTask
+    from weirdkinetics.manifest import read_manifest
+    from weirdkinetics.models import get_card
+
+    tasks = [ClipTask(card, sampling.spec_for(card, None, crops)) for card in map(get_card, models)]
+    # outside a Ray worker: one torch thread, as a decode task of 1 CPU gets
+    ray_engine._use_assigned_cpus = lambda: __import__("torch").set_num_threads(1)
+    with tempfile.TemporaryDirectory() as tmp:
+        m = write_manifest(
+            Path(tmp) / "m.csv", [{"path": str(VIDEO), "label": "arm wrestling", "split": "real"}]
+        )
+        row = read_manifest(m).rows[0]
+        floor = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        item = {"work": pickle.dumps((0, row, list(range(len(tasks)))))}
+        out = ORIGINAL(item, tasks)
+        sizes = [
+            sum(len(v) for v in r.values() if isinstance(v, bytes))
+            for r in ([out] if isinstance(out, dict) else out)
+        ]
+        del out
+    mib = 2**20
+    return {
+        "layout": "chunks of clips" if inspect.isgeneratorfunction(ORIGINAL) else "one record per video",
+        "models": models,
+        "crops": crops,
+        "records": len(sizes),
+        "largest_record_mib": round(max(sizes) / mib, 1),
+        "all_records_mib": round(sum(sizes) / mib, 1),
+        "floor_after_imports_mib": round(floor / 1024),
+        "decode_task_peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--models", nargs="+", default=["i3d_r50", "slow_r50", "x3d_m", "r2plus1d_r50"])
     p.add_argument("--crops", type=int, default=3)
     p.add_argument("--cpus", type=int, default=2, help="CPUs of the local Ray")
+    p.add_argument("--decode-only", action="store_true", help="a decode task alone, without Ray (see above)")
     a = p.parse_args()
     if not VIDEO.exists():
         sys.exit(f"real media not found: {VIDEO} (the benchmark expects ../shared/data)")
+    if a.decode_only:
+        print(json.dumps(decode_only(a.models, a.crops), indent=2))
+        return
     import ray
 
     chunked = inspect.isgeneratorfunction(ORIGINAL)
