@@ -10,10 +10,9 @@ import tomllib
 from pathlib import Path
 
 import pytest
+import yaml  # the test extra (pyyaml): the recipes are checked whether or not Ray is installed
 
 from weirdkinetics.cli import build_parser
-
-yaml = pytest.importorskip("yaml")
 
 DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
 PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
