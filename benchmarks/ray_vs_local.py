@@ -10,13 +10,22 @@ the Ray engine pays for its model actors' start (a new actor pool per run) and f
 through Ray's object store. Overhead = Ray's seconds / local seconds - 1, from the medians. The machine may be
 shared: the rounds alternate so that load hits both engines alike. This is a benchmark, not a test: nothing here
 asserts times.
+
+    .venv/bin/python benchmarks/ray_vs_local.py --cli --videos 24 --rounds 2     # the command line as a user runs it
+
+``--cli`` times what a user waits for instead: a whole ``python -m weirdkinetics evaluate`` process (imports,
+model, Ray's start and shutdown included) with ``--engine local``, with ``--engine ray`` (which starts and stops
+a local Ray of its own) and with ``--engine ray --address HOST:PORT`` (a Ray this benchmark started beforehand,
+in a process of its own, as ``ray start`` would be on a cluster). The load average is printed beside every run.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -58,19 +67,92 @@ def timed(m: Path, out: Path, engine: str) -> float:
     return seconds
 
 
+RAY_HEAD = """
+import sys, ray
+context = ray.init(address="local", num_cpus=int(sys.argv[1]), include_dashboard=False, log_to_driver=False, configure_logging=False)
+print(context.address_info["gcs_address"], flush=True)
+sys.stdin.read()  # until the benchmark closes our stdin
+ray.shutdown()
+"""
+
+
+def load() -> float:
+    return round(os.getloadavg()[0], 1)
+
+
+def timed_cli(m: Path, out: Path, engine: str, address: str | None) -> tuple[float, float]:
+    """Seconds of one whole ``evaluate`` process, and the 1-minute load average when it began."""
+    argv = [sys.executable, "-m", "weirdkinetics", "evaluate", "--model", "tiny_c3d", "--weights", "random:0"]
+    argv += ["--manifest", str(m), "--out", str(out), "--no-progress", "--engine", engine]
+    argv += ["--address", address] if address else []
+    began_load, t0 = load(), time.perf_counter()
+    done = subprocess.run(argv, capture_output=True, text=True)
+    seconds = time.perf_counter() - t0
+    if done.returncode != 0:
+        sys.exit(f"{' '.join(argv)} failed:\n{done.stderr[-2000:]}")
+    return seconds, began_load
+
+
+def cli_main(a: argparse.Namespace) -> None:
+    """Whole command lines, alternating: local, Ray started by the command, Ray at --address."""
+    head = subprocess.Popen(
+        [sys.executable, "-c", RAY_HEAD, str(a.cpus)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        address = head.stdout.readline().strip()
+        modes = {"local": ("local", None), "ray": ("ray", None), "ray --address": ("ray", address)}
+        times: dict[str, list[float]] = {k: [] for k in modes}
+        loads: dict[str, list[float]] = {k: [] for k in modes}
+        with tempfile.TemporaryDirectory() as tmp:
+            m = manifest(Path(tmp), a.videos)
+            for r in range(a.rounds):
+                for name in list(modes) if r % 2 == 0 else list(modes)[::-1]:
+                    seconds, began = timed_cli(m, Path(tmp) / f"{name.replace(' ', '_')}{r}", *modes[name])
+                    times[name].append(seconds)
+                    loads[name].append(began)
+                    print(f"round {r} {name}: {seconds:.1f} s (load average {began})", flush=True)
+    finally:
+        head.stdin.close()
+        head.wait(timeout=120)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    result = {
+        "videos": a.videos,
+        "rounds": a.rounds,
+        "ray_cpus": a.cpus,
+        "command_seconds": {k: [round(x, 1) for x in v] for k, v in times.items()},
+        "load_average_at_start": loads,
+        "median_s": {k: round(v, 1) for k, v in med.items()},
+        "overhead_vs_local": {k: f"{med[k] / med['local'] - 1:+.0%}" for k in med if k != "local"},
+    }
+    print(json.dumps(result, indent=2))
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--videos", type=int, default=48)
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--cpus", type=int, default=2, help="CPUs of the local Ray")
+    p.add_argument("--cli", action="store_true", help="time whole evaluate commands (see above)")
     a = p.parse_args()
+    if a.cli:
+        cli_main(a)
+        return
     import ray
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         m, warm = manifest(tmp, a.videos), manifest(tmp, 2)
         t0 = time.perf_counter()
-        ray.init(num_cpus=a.cpus, include_dashboard=False, log_to_driver=False, configure_logging=False)
+        ray.init(
+            address="local",
+            num_cpus=a.cpus,
+            include_dashboard=False,
+            log_to_driver=False,
+            configure_logging=False,
+        )
         start_s = time.perf_counter() - t0
         first_s = timed(warm, tmp / "warm", "ray")  # the workers' first imports
         times: dict[str, list[float]] = {"local": [], "ray": []}

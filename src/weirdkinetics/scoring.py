@@ -282,31 +282,72 @@ class Scorer:
         out = []
         for key in done:
             video = self._videos.pop(key)
-            end = video.end
-            clip_arr = None
-            if end.status in OK_STATUSES and video.clips and end.attempt == video.attempt:
-                clip_arr = np.stack([video.clips[c] for c in sorted(video.clips)]).astype(np.float32)
-            status, reason = scored_status(end.status, end.reason, clip_arr)
+            current = video.end.attempt == video.attempt  # clips of another pass never count
             out.append(
-                ScoredVideo(
-                    end.row,
-                    end.job,
-                    status,
-                    reason,
-                    end.num_frames,
-                    clip_arr,
-                    end.decode_s,
+                finish_video(
+                    video.end,
+                    video.clips if current else {},
+                    video.reference if current else {},
                     video.infer_s,
-                    _checked(video) if clip_arr is not None else None,
                 )
             )
         return out
 
+    def take_clips(self) -> list[ScoredClips]:
+        """The scored clips of every video whose end was not fed, taken out of the scorer (call after ``close``).
+        A distributed engine feeds a model actor clips only, in chunks, and finishes videos on the driver
+        (``engines.chunks``)."""
+        out = []
+        for key in [key for key, v in self._videos.items() if v.end is None and v.pending == 0]:
+            video = self._videos.pop(key)
+            out.append(
+                ScoredClips(key[0], key[1], video.attempt, video.clips, video.reference, video.infer_s)
+            )
+        return out
 
-def _checked(video: _Video) -> tuple[np.ndarray, np.ndarray] | None:
+
+@dataclass(frozen=True)
+class ScoredClips:
+    """Some scored clips of one (row, job) and decoding attempt: clip index -> float32 (K,) (mean over crops);
+    ``reference``: the precision check's fp32 probabilities of those of them it checked; ``infer_s``: their
+    share of the forward passes' seconds."""
+
+    row: int
+    job: int
+    attempt: int
+    clips: dict[int, np.ndarray]
+    reference: dict[int, np.ndarray]
+    infer_s: float
+
+
+def finish_video(
+    end: VideoEnd, clips: dict[int, np.ndarray], reference: dict[int, np.ndarray], infer_s: float
+) -> ScoredVideo:
+    """A (row, job) result from how its decoding ended and the scored clips of the pass ``end`` names
+    (clip index -> float32 (K,)); ``reference``: the fp32 probabilities of its checked clips."""
+    clip_arr = None
+    if end.status in OK_STATUSES and clips:
+        clip_arr = np.stack([clips[c] for c in sorted(clips)]).astype(np.float32)
+    status, reason = scored_status(end.status, end.reason, clip_arr)
+    return ScoredVideo(
+        end.row,
+        end.job,
+        status,
+        reason,
+        end.num_frames,
+        clip_arr,
+        end.decode_s,
+        infer_s,
+        _checked(clips, reference) if clip_arr is not None else None,
+    )
+
+
+def _checked(
+    clips: dict[int, np.ndarray], reference: dict[int, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray] | None:
     """(low precision, fp32) float32 (n, K) of a finished video's checked clips, or None."""
-    if not video.reference:
+    if not reference:
         return None
-    order = sorted(video.reference)
-    low = np.stack([video.clips[c] for c in order]).astype(np.float32)
-    return low, np.stack([video.reference[c] for c in order]).astype(np.float32)
+    order = sorted(reference)
+    low = np.stack([clips[c] for c in order]).astype(np.float32)
+    return low, np.stack([reference[c] for c in order]).astype(np.float32)

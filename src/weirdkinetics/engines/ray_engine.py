@@ -4,14 +4,16 @@ Evaluation (``evaluate_manifest_ray``)::
 
     driver: begin_evaluation (plan_work against the store: stored rows are never scheduled)
       -> Ray Data: one item per row still to do
-      -> CPU tasks: clips.row_events (decode once per decode group, sample, transform), a row's events together
-      -> model actors (map_batches, a callable class): scoring.Scorer over every job, scored_status
-      -> driver: Evaluation.write (the only store writer, as locally) and one progress bar
+      -> CPU tasks (flat_map): clips.row_events (decode once per decode group, sample, transform), streamed as
+         records of at most ``chunks.CHUNK_BYTES`` of clips each; a row's last record carries its ends
+      -> model actors (map_batches, a callable class): scoring.Scorer over every job, per clip
+      -> driver: chunks.RowAssembler (a video is finished once all its clips are back, then
+         scoring.finish_video as locally), Evaluation.write (the only store writer) and one progress bar
 
-A row's events travel as one record so that one actor sees all of a video's clips (the scorer finishes a
-video only when all its clips are scored); memory per record is the clips of one video. Every model of a run
-lives in each actor, so models whose decode keys match share the decode, as locally. Scores equal the local
-engine's within float rounding (batches differ).
+A video's clips travel in bounded chunks (``engines.chunks``), so memory per record no longer grows with the
+video's length or the number of models (issue 20.3); Ray reserves memory per decode task from that bound. Every
+model of a run lives in each actor, so models whose decode keys match share the decode, as locally. Scores
+equal the local engine's within float rounding (batches differ).
 
 Failures: a video that fails to decode gets its status from ``row_events`` as locally. A decode task whose
 worker dies is run again on another worker, and a model actor whose process dies is restarted (its constructor
@@ -22,9 +24,10 @@ setting them through ``map``'s ``**ray_remote_args`` (a warning on every run, go
 kills its decoder on every try is bounded by the run's ``attempts.AttemptLedger``, a small actor the driver
 starts per run: ``decode_row`` counts each start of a row there first, and a row started ``MAX_ATTEMPTS`` times
 without finishing is not decoded again but ends ``decode_error``, saying so (a ledger that cannot be reached
-only turns the guard off). Ray Data hands each
-row on once however often it was retried, and only the driver writes, one ``INSERT OR REPLACE`` per (run,
-path, video): a row is never duplicated or lost, and it is in the store only once all its clips are scored.
+only turns the guard off). A retried decode task may hand some of a row's records on again: the driver's
+``chunks.RowAssembler`` keys clips by (job, attempt, clip) and ignores rows it has finished, and only the driver
+writes, one ``INSERT OR REPLACE`` per (run, path, video): a row is never duplicated or lost, and it is in the
+store only once all its clips are scored (a row missing records at the end is not stored, and the run says so).
 Ctrl-C stops the driver between writes: the next run, with either engine, resumes after the rows it wrote.
 ``tests/test_ray_faults.py`` SIGKILLs decode workers and model actors mid-task to check all this.
 
@@ -71,6 +74,7 @@ import numpy as np
 
 from weirdkinetics._optional import require
 from weirdkinetics.engines.attempts import Attempts, attempt_ledger, died_reason
+from weirdkinetics.engines.chunks import CHUNK_BYTES, RowAssembler, RowEnd, chunk_events, chunk_limit
 from weirdkinetics.errors import UserError, option
 
 if TYPE_CHECKING:
@@ -85,17 +89,27 @@ if TYPE_CHECKING:
     from weirdkinetics.synth.generate import SynthSetup
 
 VIDEOS_PER_CALL = {"cpu": 4, "cuda": 8}
-"""Videos per model-actor call by device type (fewer calls, less of Ray's per-call cost); a GPU actor fills its
-batches across them."""
+"""Records (chunks of clips, ``chunks.chunk_limit`` bytes at most) per model-actor call by device type (fewer
+calls, less of Ray's per-call cost); a GPU actor fills its batches across them."""
 
 ROWS_PER_DECODE_TASK = 4
 """Manifest rows one decode task takes in turn: Ray's cost per task (about 0.1 s on a loaded 2-core machine) is
 then paid once per 4 videos. Smaller manifests still get one task per CPU."""
 
-DECODE_MEMORY = 512 * 2**20
-"""Bytes Ray reserves per decode task: its videos' clips (``ROWS_PER_DECODE_TASK`` of them; a 10 s video's clips
-at 3 crops of 256 pixels are about 100 MB). It also keeps decoding out of the model actors: Ray Data fuses a task
-stage into the next actor stage only when their resource requests match."""
+DECODER_MEMORY = 384 * 2**20
+"""Bytes a decode task's process holds besides its clips (Python, torch, PyAV, the decoded frames a pending clip
+still needs)."""
+
+COPIES_PER_CHUNK = 3
+"""Copies of one chunk a decode task may hold at once: the clips being gathered, their pickle, and Ray Data's
+output block (one record each: the block size is set to the chunk bound)."""
+
+
+def decode_memory(chunk_bytes: int) -> int:
+    """Bytes Ray reserves per decode task: what its records really hold (``COPIES_PER_CHUNK`` chunks of at most
+    ``chunk_bytes``) and the decoder. It also keeps decoding out of the model actors: Ray Data fuses a task stage
+    into the next actor stage only when their resource requests match."""
+    return COPIES_PER_CHUNK * chunk_bytes + DECODER_MEMORY
 
 
 def require_ray() -> ModuleType:
@@ -260,23 +274,33 @@ def _use_assigned_cpus() -> None:
 
 
 def decode_row(
-    item: dict[str, Any], tasks: list[ClipTask], attempts: Attempts | None = None
-) -> dict[str, Any]:
-    """Ray task: one manifest row's events (``clips.row_events``), pickled together; a row whose decoding
-    killed its process ``attempts.max_attempts`` times ends as ``decode_error`` instead (see ``attempts``).
+    item: dict[str, Any],
+    tasks: list[ClipTask],
+    attempts: Attempts | None = None,
+    chunk_bytes: int = CHUNK_BYTES,
+) -> Iterator[dict[str, Any]]:
+    """Ray task (flat_map): one manifest row's events (``clips.row_events``) as they are decoded, in records of
+    at most ``chunk_bytes`` of clips (``chunks.chunk_events``); the last carries the row's ``RowEnd``. A row
+    whose decoding killed its process ``attempts.max_attempts`` times ends as ``decode_error`` instead (see
+    ``attempts``): one record, with no clips.
 
-    item: ``{"work": pickle of (row index, ManifestRow, wanted task indices)}``."""
+    item: ``{"work": pickle of (row index, ManifestRow, wanted task indices)}``. Each record: ``{"row",
+    "clips": pickle of list[ClipViews], "end": pickle of RowEnd or None}``."""
     from weirdkinetics.clips import row_events
 
     _use_assigned_cpus()
     i, row, wanted = pickle.loads(item["work"])
     attempts = attempts or Attempts()
-    events = attempts.run(
-        i,
-        work=lambda: list(row_events(i, row, wanted, tasks)),
-        gave_up=lambda: _died_events(i, wanted, attempts.max_attempts),
-    )
-    return {"row": i, "events": pickle.dumps(events)}
+    if not attempts.first_attempts(i):  # counted before decoding: a crash mid-row counts
+        yield _record(i, [], RowEnd(_died_events(i, wanted, attempts.max_attempts), {}))
+        return
+    for clips, end in chunk_events(row_events(i, row, wanted, tasks), chunk_bytes):
+        yield _record(i, clips, end)
+    attempts.finished(i)
+
+
+def _record(i: int, clips: list, end: RowEnd | None) -> dict[str, Any]:
+    return {"row": i, "clips": pickle.dumps(clips), "end": pickle.dumps(end)}
 
 
 def _died_events(i: int, wanted: list[int], attempts: int) -> list[VideoEnd]:
@@ -292,8 +316,9 @@ def _died_events(i: int, wanted: list[int], attempts: int) -> list[VideoEnd]:
 class ScoreRows:
     """Ray Data callable class: one ``scoring.Scorer`` over every job, built once per actor.
 
-    A call takes whole rows' events (``decode_row``'s records) and returns, per row, its finished videos
-    (a pickled list of ``scoring.ScoredVideo``)."""
+    A call takes chunks of clips (``decode_row``'s records) and returns, per record, its clips' scores (a
+    pickled list of ``scoring.ScoredClips``) and the record's ``RowEnd`` as it came; the driver finishes
+    the videos (``chunks.RowAssembler``)."""
 
     def __init__(self, jobs: list, batch_size: int, runtime: Runtime):
         import ray
@@ -307,18 +332,16 @@ class ScoreRows:
         self.scorer = Scorer(jobs, batch_size, across_videos=across, runtime=runtime)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        rows = [int(i) for i in batch["row"]]
-        finished = []
-        for blob in batch["events"]:
-            for event in pickle.loads(blob):
-                finished += self.scorer.feed(event)
-        finished += self.scorer.close()  # every row here is complete: nothing stays behind
-        by_row: dict[int, list] = {i: [] for i in rows}
-        for video in finished:
-            by_row[video.row].append(video)
-        blobs = np.empty(len(rows), dtype=object)
-        blobs[:] = [pickle.dumps(by_row[i]) for i in rows]
-        return {"row": np.array(rows, dtype=np.int64), "videos": blobs}
+        scored = np.empty(len(batch["row"]), dtype=object)
+        scored[:] = [pickle.dumps(self._score(blob)) for blob in batch["clips"]]
+        return {"row": batch["row"], "scored": scored, "end": batch["end"]}
+
+    def _score(self, blob: bytes) -> list:
+        """One record's clips, scored (a record per call keeps each record's scores apart)."""
+        for clip in pickle.loads(blob):
+            self.scorer.feed(clip)
+        self.scorer.close()  # no end is fed: nothing finishes here, every clip is scored
+        return self.scorer.take_clips()
 
 
 def _decode_tasks(ray: ModuleType, rows: int) -> int:
@@ -369,13 +392,27 @@ def evaluate_manifest_ray(
     ev = begin_evaluation(manifest, jobs, store, classes, provenance, progress, run_labels)
     try:
         if ev.plan.todo:  # nothing left: no cluster needed
+            assembler = RowAssembler(ev.plan.todo)
             with ray_session(address) as ray, _remote_errors("evaluation"), attempt_ledger(ray) as attempts:
                 rows = _scored_rows(ray, ev.rows, ev.plan.todo, jobs, batch_size, runtime, actors, attempts)
                 for record in rows:
-                    ev.write(pickle.loads(record["videos"]))
+                    scored, end = pickle.loads(record["scored"]), pickle.loads(record["end"])
+                    ev.write(assembler.add(int(record["row"]), scored, end))
+            _check_nothing_lost(assembler)
     finally:
         ev.bar.close()
     return ev.finish()
+
+
+def _check_nothing_lost(assembler: RowAssembler) -> None:
+    """Ray Data hands every record back exactly once; a row with records missing is a bug or a lost node whose
+    output Ray could not rebuild. None of it is stored (never half a video): the next run schedules it again."""
+    lost = assembler.lost()
+    if lost:
+        raise RuntimeError(
+            f"evaluation on Ray lost part of {len(lost)} row(s) (e.g. manifest row index {lost[0]}): nothing of "
+            "them was stored; run the same command again to compute them"
+        )
 
 
 def _scored_rows(
@@ -388,7 +425,8 @@ def _scored_rows(
     actors: int | None,
     attempts: Attempts | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """The pipeline's output as it streams in: ``{"row", "videos"}`` per row, in no particular order."""
+    """The pipeline's output as it streams in: ``{"row", "scored", "end"}`` per chunk of a row's clips, in no
+    particular order (``chunks.RowAssembler`` puts rows back together)."""
     device = runtime.device.split(":")[0]
     concurrency = _actors(ray, runtime.device, actors)
     gpu = {"num_gpus": 1} if device == "cuda" else {}
@@ -398,13 +436,15 @@ def _scored_rows(
         runtime = dataclasses.replace(runtime, device="cuda")
     items = [{"work": pickle.dumps((i, rows[i], todo[i]))} for i in sorted(todo)]
     jobs_ref = ray.put(jobs)
+    tasks = [job.task for job in jobs]
+    chunk_bytes = chunk_limit(tasks)
     ds = (
         ray.data.from_items(items, override_num_blocks=_decode_tasks(ray, len(items)))
-        .map(
+        .flat_map(
             decode_row,
-            fn_kwargs={"tasks": [job.task for job in jobs], "attempts": attempts},
+            fn_kwargs={"tasks": tasks, "attempts": attempts, "chunk_bytes": chunk_bytes},
             num_cpus=1,
-            memory=DECODE_MEMORY,
+            memory=decode_memory(chunk_bytes),
         )
         .map_batches(
             ScoreRows,
@@ -415,6 +455,8 @@ def _scored_rows(
             **gpu,
         )
     )
+    # a decode task hands each chunk on as it is made: Ray Data's default gathers 128 MiB of records per block
+    ds.context.target_max_block_size = chunk_bytes
     yield from ds.iter_rows()
 
 
