@@ -146,6 +146,7 @@ def evaluate(
     engine: str = "local",
     address: str | None = None,
     actors: int | None = None,
+    retry_errors: bool = False,
 ) -> EvalOutcome:
     """Evaluate ``models`` on a manifest into ``OUT/predictions.sqlite``; resumable; optionally export a CSV
     and write the report. Refuses a structurally invalid manifest (every problem listed); rows whose file
@@ -155,7 +156,9 @@ def evaluate(
     ``batch_size`` and ``decode_workers`` default per device; ``compile`` runs ``torch.compile``.
 
     engine: ``local`` (this machine) or ``ray`` (a Ray cluster at ``address``, or a local Ray without one;
-    ``actors`` model actors; see ``engines.ray_engine``): the same plan, scores and store either way."""
+    ``actors`` model actors; see ``engines.ray_engine``): the same plan, scores and store either way.
+    retry_errors: compute again the stored rows that ended ``decode_error`` because a worker died on them
+    (genuine decode errors stay)."""
     from weirdkinetics.inference import Runtime
     from weirdkinetics.predict import build_jobs
     from weirdkinetics.store import Store
@@ -189,7 +192,7 @@ def evaluate(
     }
     run_ids = [j.run_id for j in jobs]
     labels = dict(zip(run_ids, run_labels or []))
-    with Store(store_path) as store:
+    with Store(store_path, retry_errors=bool(retry_errors)) as store:
         summary = run_engine(
             manifest, jobs, store, class_sets, provenance, batch_size, progress, labels, runtime
         )
@@ -842,6 +845,7 @@ def explain(
     engine: str = "local",
     address: str | None = None,
     actors: int | None = None,
+    retry_errors: bool = False,
 ) -> ExplainOutcome:
     """Where does ``model`` look? Saliency per video against person masks, into ``OUT/predictions.sqlite``.
 
@@ -879,7 +883,7 @@ def explain(
         loaded, seg, manifest, classes, clips, target, segmenter, segmenter_weights, batch_size,
         Path(mask_cache) if mask_cache else out_dir / "mask-cache",
     )  # fmt: skip
-    with Store(store_path) as store:
+    with Store(store_path, retry_errors=bool(retry_errors)) as store:
         _register_explained_run(
             store, loaded, job.run_id, job.spec, job.class_names, setup.classes, manifest, classes,
             device, run_label,

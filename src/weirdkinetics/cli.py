@@ -142,6 +142,16 @@ def _engine_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _retry_option(parser: argparse.ArgumentParser) -> None:
+    """--retry-errors: for the commands that store rows (evaluate, explain, study)."""
+    parser.add_argument(
+        "--retry-errors",
+        action="store_true",
+        help="compute again the stored rows that ended decode_error because a worker process died on them "
+        "(their reason says so); genuine decode errors stay. With --engine local it shows FFmpeg's own error",
+    )
+
+
 def _engine_args(a) -> dict:
     """The engine options as keyword arguments; none for the local engine, so its calls stay as they were."""
     if a.engine == "local" and a.address is None and a.actors is None:
@@ -170,6 +180,7 @@ def cmd_evaluate(a) -> int:
         precision=a.precision,
         compile=a.compile,
         decode_workers=a.decode_workers,
+        retry_errors=a.retry_errors,
         **_engine_args(a),
     )
     _print_summary(outcome)
@@ -196,6 +207,7 @@ def cmd_explain(a) -> int:
         batch_size=a.batch_size,
         report=a.report,
         progress=not a.no_progress,
+        retry_errors=a.retry_errors,
         **_engine_args(a),
     )
     s = outcome.summary
@@ -384,6 +396,7 @@ def cmd_study(a) -> int:
         engine=a.engine,
         address=a.address,
         actors=a.actors,
+        retry_errors=a.retry_errors,
     )
     outcome = run_study(settings, progress=not a.no_progress)
     print_top(outcome)
@@ -474,6 +487,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="processes that decode videos, 1 to 64 (default: 1 on CPU, cores-1 on CUDA)",
     )
     _engine_options(e)
+    _retry_option(e)
     e.add_argument("--export", type=_path_option, help="write one CSV row per manifest row to this file")
     e.add_argument("--report", action="store_true", help="also write the report into OUT")
     e.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -533,6 +547,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="torch device, e.g. cpu or cuda (with --engine ray: the actors', one GPU each)",
     )
     _engine_options(x)
+    _retry_option(x)
     x.add_argument("--report", action="store_true", help="also write the report into OUT")
     x.add_argument("--no-progress", action="store_true", help="no progress bar")
     x.set_defaults(func=cmd_explain)
@@ -749,6 +764,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--batch-size", type=_int_option(1, 1024), default=None, help="clips per forward pass, 1 to 1024"
     )
     _engine_options(st)
+    _retry_option(st)
     st.add_argument(
         "--seed", type=_int_option(0, MAX_SEED), default=0, help="seed of backgrounds and bootstrap intervals"
     )

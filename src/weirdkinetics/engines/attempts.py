@@ -93,12 +93,12 @@ class Attempts:
         return result
 
 
-def died_reason(process: str, attempts: int, suspect: str = "FFmpeg") -> str:
-    """The reason of a row given up on: what happened and what to do."""
-    return (
-        f"{process} died {attempts} times on this file ({suspect} crashed?); run this row alone with "
-        "--engine local to see the error"
-    )
+def died_reason(process: str, attempts: int, suspect: str = "FFmpeg crashed") -> str:
+    """The reason of a row given up on: what happened and what to do (``statuses.worker_died_reason``).
+    process: what died, e.g. ``decoding`` or ``model``."""
+    from weirdkinetics.statuses import worker_died_reason
+
+    return worker_died_reason(process, attempts, suspect)
 
 
 @contextlib.contextmanager

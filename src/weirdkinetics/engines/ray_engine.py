@@ -63,6 +63,7 @@ import logging
 import os
 import pickle
 import shutil
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -71,6 +72,16 @@ import numpy as np
 
 from weirdkinetics._optional import require
 from weirdkinetics.engines.attempts import Attempts, attempt_ledger, died_reason
+from weirdkinetics.engines.ray_cluster import (
+    TOKEN_PATH,
+    StallWatch,
+    actors_failed,
+    check_placement,
+    check_reachable,
+    joined_line,
+    requested_address,
+)
+from weirdkinetics.engines.reaper import Reaper
 from weirdkinetics.errors import UserError, option
 
 if TYPE_CHECKING:
@@ -130,18 +141,22 @@ def check_address(address: str | None) -> None:
 @contextlib.contextmanager
 def ray_session(address: str | None = None) -> Iterator[ModuleType]:
     """Ray, connected: an instance already started in this process is used as it is; otherwise connect to
-    ``address`` (``auto``, ``HOST:PORT`` or ``ray://HOST:10001``) or, without one, start a local Ray on this
-    machine's cores, which is shut down afterwards. Ray Data's own progress bars and plan logs are turned off:
-    the driver shows one bar."""
+    ``address`` (``auto``, ``HOST:PORT`` or ``ray://HOST:10001``; else ``RAY_ADDRESS``, as Ray does) or, without
+    one, start a local Ray on this machine's cores, which is shut down afterwards and whose processes a
+    watchdog ends should this driver be killed (``reaper``). A joined cluster is named on stderr (address,
+    nodes, CPUs, GPUs). Ray Data's own progress bars and plan logs are turned off: the driver shows one bar."""
     ray = require_ray()
     check_address(address)
-    started, session_dir = False, None
+    target, _ = requested_address(address)
+    started, session_dir, reaper = False, None, None
     if not ray.is_initialized():
+        check_reachable(address)  # Ray itself retries an address where nothing answers for minutes
         try:
-            if address is None:
+            if target is None:
                 with _quiet_logger(TOKEN_NOTICE_LOGGER):
                     context = ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
                 session_dir = context.address_info.get("session_dir")  # ours alone: we started this Ray
+                reaper = Reaper(session_dir) if session_dir else None
             else:
                 ray.init(address=address, log_to_driver=False, configure_logging=False)
         except ConnectionError as exc:
@@ -149,7 +164,14 @@ def ray_session(address: str | None = None) -> Iterator[ModuleType]:
                 f"{option('address', address)}: no Ray cluster answers there ({exc}); start one with 'ray start --head' "
                 "(see the README's 'On a cluster') or leave --address out for a local Ray"
             ) from None
+        except ray.exceptions.AuthenticationError as exc:  # token authentication: first line of Ray's advice
+            raise UserError(
+                f"{option('address', address)}: the cluster refused this driver's token ({str(exc).splitlines()[0]}); "
+                f"copy the head's {TOKEN_PATH} here or set RAY_AUTH_MODE as the cluster was started"
+            ) from None
         started = True
+    if target is not None:
+        print(joined_line(ray, address), file=sys.stderr, flush=True)  # auto may find another job's Ray
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = False
     context.print_on_execution_start = False
@@ -162,6 +184,8 @@ def ray_session(address: str | None = None) -> Iterator[ModuleType]:
             ray.shutdown()
         if session_dir:
             _remove_session(Path(session_dir))
+        if reaper is not None:
+            reaper.close()
 
 
 def _remove_session(session_dir: Path) -> None:
@@ -210,13 +234,14 @@ def _user_error(exc: BaseException | None) -> UserError | None:
 
 
 @contextlib.contextmanager
-def _remote_errors(what: str) -> Iterator[None]:
-    """A ``UserError`` raised on a worker reaches the CLI as one line; a crash says what is kept."""
+def _remote_errors(what: str, address: str | None = None) -> Iterator[None]:
+    """A ``UserError`` raised on a worker reaches the CLI as one line, and so do actors that could not start
+    on a cluster (``ray_cluster.actors_failed``); a crash says what is kept."""
     ray = require_ray()
     try:
         yield
     except ray.exceptions.RayError as exc:
-        user = _user_error(exc)
+        user = _user_error(exc) or actors_failed(ray, exc, address)
         if user is not None:
             raise user from None
         raise RuntimeError(
@@ -284,18 +309,18 @@ def _died_events(i: int, wanted: list[int], attempts: int) -> list[VideoEnd]:
     from weirdkinetics.clips import failed_row_events
     from weirdkinetics.statuses import RowFailure
 
-    return failed_row_events(
-        i, wanted, RowFailure("decode_error", died_reason("the decoding process", attempts)), 0.0
-    )
+    return failed_row_events(i, wanted, RowFailure("decode_error", died_reason("decoding", attempts)), 0.0)
 
 
 class ScoreRows:
     """Ray Data callable class: one ``scoring.Scorer`` over every job, built once per actor.
 
     A call takes whole rows' events (``decode_row``'s records) and returns, per row, its finished videos
-    (a pickled list of ``scoring.ScoredVideo``)."""
+    (a pickled list of ``scoring.ScoredVideo``). A batch whose scoring killed the actor ``MAX_ATTEMPTS`` times
+    (a model out of memory on one video, every time) is scored row by row, once each: the row that kills it
+    then ends ``decode_error``, saying so, and the others are scored (see ``attempts``)."""
 
-    def __init__(self, jobs: list, batch_size: int, runtime: Runtime):
+    def __init__(self, jobs: list, batch_size: int, runtime: Runtime, attempts: Attempts | None = None):
         import ray
 
         from weirdkinetics.scoring import Scorer
@@ -305,20 +330,48 @@ class ScoreRows:
         jobs = ray.get(jobs[0])
         across = runtime.device.startswith("cuda")
         self.scorer = Scorer(jobs, batch_size, across_videos=across, runtime=runtime)
+        self.attempts = attempts or Attempts()
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         rows = [int(i) for i in batch["row"]]
-        finished = []
-        for blob in batch["events"]:
-            for event in pickle.loads(blob):
-                finished += self.scorer.feed(event)
-        finished += self.scorer.close()  # every row here is complete: nothing stays behind
+        events = {i: pickle.loads(blob) for i, blob in zip(rows, batch["events"], strict=True)}
+        finished = self.attempts.run(
+            ("score", tuple(rows)), work=lambda: self._score(events), gave_up=lambda: self._one_by_one(events)
+        )
         by_row: dict[int, list] = {i: [] for i in rows}
         for video in finished:
             by_row[video.row].append(video)
         blobs = np.empty(len(rows), dtype=object)
         blobs[:] = [pickle.dumps(by_row[i]) for i in rows]
         return {"row": np.array(rows, dtype=np.int64), "videos": blobs}
+
+    def _score(self, events: dict[int, list]) -> list:
+        finished = []
+        for row_events in events.values():
+            for event in row_events:
+                finished += self.scorer.feed(event)
+        return finished + self.scorer.close()  # every row here is complete: nothing stays behind
+
+    def _one_by_one(self, events: dict[int, list]) -> list:
+        """After the batch was given up on: each row alone, given up on once it killed the actor alone too
+        (three deaths of its batch are evidence enough); a batch of one row is given up on at once."""
+        once = dataclasses.replace(self.attempts, max_attempts=1 if len(events) > 1 else 0)
+        finished = []
+        for i, row_events in events.items():
+            finished += once.run(
+                ("score-row", i),
+                work=lambda e={i: row_events}: self._score(e),
+                gave_up=lambda i=i, e=row_events: self._score({i: self._died(i, e)}),
+            )
+        return finished
+
+    def _died(self, i: int, row_events: list) -> list:
+        from weirdkinetics.clips import failed_row_events
+        from weirdkinetics.statuses import RowFailure
+
+        reason = died_reason("model", self.attempts.max_attempts, "out of memory, or the model crashed")
+        wanted = sorted({event.job for event in row_events})
+        return failed_row_events(i, wanted, RowFailure("decode_error", reason), 0.0)
 
 
 def _decode_tasks(ray: ModuleType, rows: int) -> int:
@@ -369,10 +422,16 @@ def evaluate_manifest_ray(
     ev = begin_evaluation(manifest, jobs, store, classes, provenance, progress, run_labels)
     try:
         if ev.plan.todo:  # nothing left: no cluster needed
-            with ray_session(address) as ray, _remote_errors("evaluation"), attempt_ledger(ray) as attempts:
+            with (
+                ray_session(address) as ray,
+                _remote_errors("evaluation", address),
+                attempt_ledger(ray) as attempts,
+            ):
                 rows = _scored_rows(ray, ev.rows, ev.plan.todo, jobs, batch_size, runtime, actors, attempts)
-                for record in rows:
-                    ev.write(pickle.loads(record["videos"]))
+                with StallWatch(ray, "evaluate") as watch:
+                    for record in rows:
+                        ev.write(pickle.loads(record["videos"]))
+                        watch.progressed()
     finally:
         ev.bar.close()
     return ev.finish()
@@ -391,6 +450,7 @@ def _scored_rows(
     """The pipeline's output as it streams in: ``{"row", "videos"}`` per row, in no particular order."""
     device = runtime.device.split(":")[0]
     concurrency = _actors(ray, runtime.device, actors)
+    check_placement(ray, "evaluate", device, concurrency, decodes=True)
     gpu = {"num_gpus": 1} if device == "cuda" else {}
     if (
         device == "cuda"
@@ -408,7 +468,12 @@ def _scored_rows(
         )
         .map_batches(
             ScoreRows,
-            fn_constructor_kwargs={"jobs": [jobs_ref], "batch_size": batch_size, "runtime": runtime},
+            fn_constructor_kwargs={
+                "jobs": [jobs_ref],
+                "batch_size": batch_size,
+                "runtime": runtime,
+                "attempts": attempts,
+            },
             batch_size=VIDEOS_PER_CALL.get(device, 1),
             compute=ray.data.ActorPoolStrategy(size=concurrency),
             batch_format="numpy",
@@ -442,7 +507,7 @@ class SynthRows:
     def _row(self, index: int, row: ManifestRow, rel_path: str) -> dict[str, str]:
         from weirdkinetics.synth.generate import failed_row
 
-        reason = died_reason("the synth process", self.attempts.max_attempts, "FFmpeg or the segmenter")
+        reason = died_reason("synth", self.attempts.max_attempts, "FFmpeg or the segmenter crashed")
         return self.attempts.run(
             index,
             work=lambda: self.make_row(row, rel_path),
@@ -461,21 +526,24 @@ def synth_rows_ray(
     rows in ``work``'s order. on_row: called on the driver as each row comes back (progress)."""
     if not work:
         return []
-    with ray_session(address) as ray, _remote_errors("synthesis"), attempt_ledger(ray) as attempts:
-        concurrency = actors or max(1, int(ray.cluster_resources().get("CPU", 1)))
+    with ray_session(address) as ray, _remote_errors("synthesis", address), attempt_ledger(ray) as attempts:
+        concurrency = min(actors or max(1, int(ray.cluster_resources().get("CPU", 1))), len(work))
+        check_placement(ray, "synth", "cpu", concurrency, decodes=False)
         items = [{"index": k, "work": pickle.dumps(w)} for k, w in enumerate(work)]
         ds = ray.data.from_items(items, override_num_blocks=len(items)).map_batches(
             SynthRows,
             fn_constructor_kwargs={"setup": setup, "attempts": attempts},
             batch_size=1,
-            compute=ray.data.ActorPoolStrategy(size=min(concurrency, len(items))),
+            compute=ray.data.ActorPoolStrategy(size=concurrency),
             batch_format="numpy",
         )
         rows: list[dict[str, str] | None] = [None] * len(work)
-        for record in ds.iter_rows():
-            rows[int(record["index"])] = pickle.loads(record["row"])
-            if on_row is not None:
-                on_row()
+        with StallWatch(ray, "synth") as watch:
+            for record in ds.iter_rows():
+                rows[int(record["index"])] = pickle.loads(record["row"])
+                watch.progressed()
+                if on_row is not None:
+                    on_row()
     missing = [k for k, r in enumerate(rows) if r is None]
     if missing:  # Ray Data hands every row back exactly once; anything else is a bug
         raise RuntimeError(f"synth on Ray lost {len(missing)} row(s), e.g. row index {missing[0]}")
@@ -516,7 +584,7 @@ class ExplainRows:
         the reason, instead of being retried forever (see ``attempts``)."""
         from weirdkinetics.attribution.explain import RowResult
 
-        reason = died_reason("the explain process", self.attempts.max_attempts, "FFmpeg or the segmenter")
+        reason = died_reason("explain", self.attempts.max_attempts, "FFmpeg or the segmenter crashed")
         return self.attempts.run(
             ("explain", i),
             work=lambda: self._row(blob),
@@ -573,13 +641,19 @@ def explain_manifest_ray(
     ex = begin_explanation(manifest, setup.model.card, run_id, methods, setup.settings, store, progress)
     try:
         if ex.plan.todo:  # nothing left: no cluster needed
-            with ray_session(address) as ray, _remote_errors("explain"), attempt_ledger(ray) as attempts:
+            with (
+                ray_session(address) as ray,
+                _remote_errors("explain", address),
+                attempt_ledger(ray) as attempts,
+            ):
                 work = {i: (ex.rows[i], ex.plan.todo[i]) for i in sorted(ex.plan.todo)}
-                for record in _explained_rows(ray, setup, work, device, actors, attempts):
-                    got = pickle.loads(record["result"])
-                    if isinstance(got, UserError):
-                        raise got
-                    ex.write(int(record["index"]), *got)
+                with StallWatch(ray, "explain") as watch:
+                    for record in _explained_rows(ray, setup, work, device, actors, attempts):
+                        got = pickle.loads(record["result"])
+                        if isinstance(got, UserError):
+                            raise got
+                        ex.write(int(record["index"]), *got)
+                        watch.progressed()
     finally:
         ex.bar.close()
     return ex.finish()
@@ -600,12 +674,14 @@ def _explained_rows(
         device = "cuda"  # each actor sees only the GPU Ray gave it: its "cuda" is that one
     else:
         concurrency = actors or max(1, int(ray.cluster_resources().get("CPU", 1)))
+    concurrency = min(concurrency, len(work))
+    check_placement(ray, "explain", kind, concurrency, decodes=False)
     items = [{"index": i, "work": pickle.dumps(w)} for i, w in work.items()]
     ds = ray.data.from_items(items, override_num_blocks=len(items)).map_batches(
         ExplainRows,
         fn_constructor_kwargs={"setup": [ray.put(setup)], "device": device, "attempts": attempts},
         batch_size=1,
-        compute=ray.data.ActorPoolStrategy(size=min(concurrency, len(items))),
+        compute=ray.data.ActorPoolStrategy(size=concurrency),
         batch_format="numpy",
         **({"num_gpus": 1} if kind == "cuda" else {}),
     )
