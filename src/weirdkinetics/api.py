@@ -192,7 +192,7 @@ def evaluate(
     }
     run_ids = [j.run_id for j in jobs]
     labels = dict(zip(run_ids, run_labels or []))
-    with Store(store_path, retry_errors=bool(retry_errors)) as store:
+    with Store(store_path, retry_errors=retry_errors) as store:
         summary = run_engine(
             manifest, jobs, store, class_sets, provenance, batch_size, progress, labels, runtime
         )
@@ -883,7 +883,7 @@ def explain(
         loaded, seg, manifest, classes, clips, target, segmenter, segmenter_weights, batch_size,
         Path(mask_cache) if mask_cache else out_dir / "mask-cache",
     )  # fmt: skip
-    with Store(store_path, retry_errors=bool(retry_errors)) as store:
+    with Store(store_path, retry_errors=retry_errors) as store:
         _register_explained_run(
             store, loaded, job.run_id, job.spec, job.class_names, setup.classes, manifest, classes,
             device, run_label,

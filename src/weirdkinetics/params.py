@@ -191,6 +191,7 @@ COMMON: dict[str, Check] = {
     "progress": flag,
     "report": flag,
     "compile": flag,
+    "retry_errors": flag,
     "run_ids": names(optional=True),
     "run_labels": names(optional=True),
     "methods": names(optional=True),

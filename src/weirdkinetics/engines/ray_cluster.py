@@ -89,7 +89,7 @@ def check_reachable(address: str | None, timeout: float = CONNECT_TIMEOUT_S) -> 
 
 
 def joined_line(ray: ModuleType, address: str | None) -> str:
-    """``Ray cluster at ADDRESS (from --address auto): 2 nodes, 16 CPUs, 1 GPU``."""
+    """``joined the Ray cluster at 10.0.0.5:6379 (asked for auto): 2 nodes, 16 CPUs, 1 GPU``."""
     nodes = sum(1 for node in ray.nodes() if node.get("Alive"))
     total = ray.cluster_resources()
     cpus, gpus = int(total.get("CPU", 0)), int(total.get("GPU", 0))
@@ -97,9 +97,9 @@ def joined_line(ray: ModuleType, address: str | None) -> str:
         at = ray.get_runtime_context().gcs_address
     except Exception:  # noqa: BLE001 -- a client (ray://) connection has no GCS address to show
         at = requested_address(address)[0]
-    _, given = requested_address(address)
+    target, _ = requested_address(address)
     return (
-        f"Ray cluster at {at} (from {given}): {nodes} node{'s' * (nodes != 1)}, {cpus} CPU{'s' * (cpus != 1)}, "
+        f"joined the Ray cluster at {at} (asked for {target}): {nodes} node{'s' * (nodes != 1)}, {cpus} CPU{'s' * (cpus != 1)}, "
         f"{gpus} GPU{'s' * (gpus != 1)}"
     )
 
@@ -116,13 +116,13 @@ def check_placement(ray: ModuleType, stage: str, device: str, actors: int, decod
         fewer = max(0, cpus - (1 if decodes else 0))
         raise UserError(
             f"{option('actors', actors)}: {stage} on this Ray cluster needs {need_cpus} CPUs ({what}, 1 CPU "
-            f"each) but the cluster has {cpus}; give {option('actors')} {fewer} or fewer"
-            + (", add CPUs, or use --engine local" if fewer < 1 else " or add nodes")
+            f"each) but the cluster has {cpus}; give {option('actors', fewer)} or fewer"
+            + (f", add CPUs, or use {option('engine', 'local')}" if fewer < 1 else " or add nodes")
         )
     if device.startswith("cuda") and actors > gpus:
         raise UserError(
             f"{option('actors', actors)}: each actor takes a GPU and the Ray cluster has {gpus}; give "
-            f"{option('actors')} {gpus} or fewer, or add GPU nodes"
+            f"{option('actors', gpus)} or fewer, or add GPU nodes"
         )
 
 

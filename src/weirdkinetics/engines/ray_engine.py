@@ -81,7 +81,7 @@ from weirdkinetics.engines.ray_cluster import (
     joined_line,
     requested_address,
 )
-from weirdkinetics.engines.reaper import Reaper
+from weirdkinetics.engines.reaper import Reaper, owner_marked, owner_tag
 from weirdkinetics.errors import UserError, option
 
 if TYPE_CHECKING:
@@ -153,10 +153,11 @@ def ray_session(address: str | None = None) -> Iterator[ModuleType]:
         check_reachable(address)  # Ray itself retries an address where nothing answers for minutes
         try:
             if target is None:
-                with _quiet_logger(TOKEN_NOTICE_LOGGER):
+                tag = owner_tag()  # marks every process of this Ray, for the watchdog
+                with _quiet_logger(TOKEN_NOTICE_LOGGER), owner_marked(tag):
                     context = ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
                 session_dir = context.address_info.get("session_dir")  # ours alone: we started this Ray
-                reaper = Reaper(session_dir) if session_dir else None
+                reaper = Reaper(tag, session_dir)
             else:
                 ray.init(address=address, log_to_driver=False, configure_logging=False)
         except ConnectionError as exc:

@@ -3,15 +3,19 @@
 A local Ray that a command starts (``ray.init`` without an address) runs as separate processes: the GCS
 server, the raylet, its agents and the workers. ``ray.shutdown`` ends them when the driver ends normally, but a
 driver killed with SIGKILL (the OOM killer, ``kill -9``) or SIGTERM leaves them running, holding memory, and
-leaves its session folder under /tmp/ray. Ray's own fate sharing does not cover them all.
+leaves its session folder under /tmp/ray. Ray's own fate sharing does not cover them all: on Ray 2.60 the
+raylet's ``DashboardAgent`` and ``RuntimeEnvAgent`` outlive a SIGKILLed driver, re-parented to init, with
+command lines (``ray::DashboardAgent``) that name neither the driver nor the session.
 
-So the driver starts this module as a small watchdog process in its own session (a Ctrl-C or a signal to the
-driver's process group does not reach it)::
+So the driver marks the Ray it starts: ``ray.init`` runs with ``OWNER_ENV`` set to a tag unique to this start
+(``owner_tag``), which every Ray process inherits (the raylet passes its environment on to its agents and
+workers). It then starts this module as a small watchdog process in its own session (a Ctrl-C or a signal to
+the driver's process group does not reach it)::
 
-    python -m weirdkinetics.engines.reaper DRIVER_PID SESSION_DIR
+    python -m weirdkinetics.engines.reaper DRIVER_PID TAG SESSION_DIR
 
-It waits for the driver to exit (a pidfd on Linux, else polling), then ends every process whose command line
-names the session (SIGTERM, then SIGKILL after ``GRACE_S``) and removes the session folder. A driver that ends
+It waits for the driver to exit (a pidfd on Linux, else polling), then ends every process whose environment
+holds the tag (SIGTERM, then SIGKILL after ``GRACE_S``) and removes the session folder. A driver that ends
 normally shuts Ray down itself and then stops the watchdog (``Reaper.close``). Written by hand: neither Ray nor
 the standard library offers a parent-death hook for processes another library starts.
 """
@@ -26,48 +30,74 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 GRACE_S = 3.0
 """Seconds between SIGTERM and SIGKILL for the session's leftover processes."""
 
 
-def session_processes(session_dir: Path, exclude: set[int] | None = None) -> list[int]:
-    """Pids of processes whose command line names the session (its folder or its ``session_...`` name):
-    every process of that Ray instance (GCS, raylet, agents, workers) and no other. Linux (/proc) only."""
-    name = session_dir.name.encode()
-    exclude = (exclude or set()) | {os.getpid()}
+OWNER_ENV = "WEIRDKINETICS_RAY_OWNER"
+"""The environment variable that marks the processes of a local Ray this toolkit started (see the module)."""
+
+
+def owner_tag() -> str:
+    """A tag unique to one local Ray start of this process."""
+    return f"{os.getpid()}-{uuid.uuid4().hex}"
+
+
+@contextlib.contextmanager
+def owner_marked(tag: str) -> Iterator[None]:
+    """``OWNER_ENV=tag`` in this process's environment while inside (the processes started meanwhile inherit
+    it), as it was afterwards."""
+    before = os.environ.get(OWNER_ENV)
+    os.environ[OWNER_ENV] = tag
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(OWNER_ENV, None)
+        else:
+            os.environ[OWNER_ENV] = before
+
+
+def owned_processes(tag: str) -> list[int]:
+    """Pids of the processes whose environment holds ``OWNER_ENV=tag``, this one excluded. Linux (/proc)
+    only; a process whose environment cannot be read (another user's) is not ours."""
+    mark = f"{OWNER_ENV}={tag}".encode()
     pids = []
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) in exclude:
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue
         try:
-            cmdline = (entry / "cmdline").read_bytes()
+            environ = (entry / "environ").read_bytes()
         except OSError:  # gone meanwhile, or not ours to read
             continue
-        if name in cmdline and b"weirdkinetics.engines.reaper" not in cmdline:
+        if mark in environ.split(b"\0"):
             pids.append(int(entry.name))
     return pids
 
 
-def end_session(session_dir: Path, grace_s: float = GRACE_S) -> list[int]:
-    """End every process of the Ray session (SIGTERM, SIGKILL after ``grace_s``) and remove its folder and
-    Ray's ``session_latest`` link to it. Returns the pids signalled."""
-    pids = session_processes(session_dir)
+def end_session(tag: str, session_dir: Path | None, grace_s: float = GRACE_S) -> list[int]:
+    """End every process of the Ray start marked ``tag`` (SIGTERM, SIGKILL after ``grace_s``) and remove its
+    session folder and Ray's ``session_latest`` link to it. Returns the pids signalled."""
+    pids = owned_processes(tag)
     for pid in pids:
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + grace_s
-    while time.monotonic() < deadline and session_processes(session_dir):
+    while time.monotonic() < deadline and owned_processes(tag):
         time.sleep(0.2)
-    for pid in session_processes(session_dir):
+    for pid in owned_processes(tag):
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
-    shutil.rmtree(session_dir, ignore_errors=True)
-    latest = session_dir.parent / "session_latest"
-    with contextlib.suppress(OSError):
-        if latest.is_symlink() and Path(os.readlink(latest)).name == session_dir.name:
-            latest.unlink()
+    if session_dir is not None:
+        shutil.rmtree(session_dir, ignore_errors=True)
+        latest = session_dir.parent / "session_latest"
+        with contextlib.suppress(OSError):
+            if latest.is_symlink() and Path(os.readlink(latest)).name == session_dir.name:
+                latest.unlink()
     return pids
 
 
@@ -98,9 +128,9 @@ def _alive(pid: int) -> bool:
 class Reaper:
     """The driver's handle on its watchdog process (see the module)."""
 
-    def __init__(self, session_dir: str | Path):
+    def __init__(self, tag: str, session_dir: str | Path | None):
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", __name__, str(os.getpid()), str(session_dir)],
+            [sys.executable, "-m", __name__, str(os.getpid()), tag, str(session_dir or "")],
             start_new_session=True,  # out of the driver's process group: a signal to the group spares it
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -116,12 +146,12 @@ class Reaper:
 
 
 def main(argv: list[str]) -> int:
-    driver, session_dir = int(argv[0]), Path(argv[1])
+    driver, tag, session_dir = int(argv[0]), argv[1], (Path(argv[2]) if argv[2] else None)
     # a hang-up or Ctrl-C meant for the driver's terminal must not end the watchdog before its work
     for sig in (signal.SIGHUP, signal.SIGINT):
         signal.signal(sig, signal.SIG_IGN)
     wait_for_exit(driver)
-    end_session(session_dir)
+    end_session(tag, session_dir)
     return 0
 
 
