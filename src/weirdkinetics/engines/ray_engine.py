@@ -155,7 +155,11 @@ def ray_session(address: str | None = None) -> Iterator[ModuleType]:
             if target is None:
                 tag = owner_tag()  # marks every process of this Ray, for the watchdog
                 with _quiet_logger(TOKEN_NOTICE_LOGGER), owner_marked(tag):
-                    context = ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
+                    # "local": a new Ray of our own. Without it ray.init attaches to a Ray that another driver
+                    # on this machine started (it finds /tmp/ray/ray_current_cluster), and ends with it
+                    context = ray.init(
+                        address="local", include_dashboard=False, log_to_driver=False, configure_logging=False
+                    )
                 session_dir = context.address_info.get("session_dir")  # ours alone: we started this Ray
                 reaper = Reaper(tag, session_dir)
             else:
@@ -317,9 +321,10 @@ class ScoreRows:
     """Ray Data callable class: one ``scoring.Scorer`` over every job, built once per actor.
 
     A call takes whole rows' events (``decode_row``'s records) and returns, per row, its finished videos
-    (a pickled list of ``scoring.ScoredVideo``). A batch whose scoring killed the actor ``MAX_ATTEMPTS`` times
-    (a model out of memory on one video, every time) is scored row by row, once each: the row that kills it
-    then ends ``decode_error``, saying so, and the others are scored (see ``attempts``)."""
+    (a pickled list of ``scoring.ScoredVideo``). A batch holding a row started ``MAX_ATTEMPTS`` times without
+    finishing (a model out of memory on one video kills the actor every time) is scored row by row: a row that
+    kills the actor alone too then ends ``decode_error``, saying so, and the others are scored (see
+    ``attempts``)."""
 
     def __init__(self, jobs: list, batch_size: int, runtime: Runtime, attempts: Attempts | None = None):
         import ray
@@ -336,9 +341,15 @@ class ScoreRows:
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         rows = [int(i) for i in batch["row"]]
         events = {i: pickle.loads(blob) for i, blob in zip(rows, batch["events"], strict=True)}
-        finished = self.attempts.run(
-            ("score", tuple(rows)), work=lambda: self._score(events), gave_up=lambda: self._one_by_one(events)
-        )
+        # each row's starts are counted (Ray Data may batch a retry differently): once one of them was started
+        # MAX_ATTEMPTS times without finishing, this batch is scored row by row
+        starts = [self.attempts.start(("score", i)) for i in rows]
+        if max(starts) <= self.attempts.max_attempts:
+            finished = self._score(events)
+        else:
+            finished = self._one_by_one(events)
+        for i in rows:
+            self.attempts.finished(("score", i))
         by_row: dict[int, list] = {i: [] for i in rows}
         for video in finished:
             by_row[video.row].append(video)
@@ -354,13 +365,13 @@ class ScoreRows:
         return finished + self.scorer.close()  # every row here is complete: nothing stays behind
 
     def _one_by_one(self, events: dict[int, list]) -> list:
-        """After the batch was given up on: each row alone, given up on once it killed the actor alone too
-        (three deaths of its batch are evidence enough); a batch of one row is given up on at once."""
-        once = dataclasses.replace(self.attempts, max_attempts=1 if len(events) > 1 else 0)
+        """Each row alone; a row that already killed the actor alone is given up on (its batch's deaths and
+        one alone are evidence enough), so the rows that only shared its batches are scored as usual."""
+        alone = dataclasses.replace(self.attempts, max_attempts=1)
         finished = []
         for i, row_events in events.items():
-            finished += once.run(
-                ("score-row", i),
+            finished += alone.run(
+                ("score-alone", i),
                 work=lambda e={i: row_events}: self._score(e),
                 gave_up=lambda i=i, e=row_events: self._score({i: self._died(i, e)}),
             )
