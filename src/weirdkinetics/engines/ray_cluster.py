@@ -195,5 +195,5 @@ def actors_failed(ray: ModuleType, exc: BaseException, address: str | None) -> U
         f"{given}: Ray's actors died before they started on the cluster; check that this driver's token "
         f"authentication matches the cluster's (here RAY_AUTH_MODE={mode}, {TOKEN_PATH} {token}: copy the head's "
         "token to every node and this machine, or set RAY_AUTH_MODE as the cluster was started) and that "
-        "every node has the same weirdkinetics and Ray (see the README's 'On a cluster')"
+        "every node has the same weirdkinetics and Ray (see docs/cluster.md)"
     )
