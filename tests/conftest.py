@@ -103,7 +103,10 @@ def local_ray():
     """A local Ray on 2 CPUs, started once for every Ray test of the session (skipped without ray)."""
     ray = pytest.importorskip("ray")
     pytest.importorskip("ray.data")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    # address="local": a Ray of its own, not one another process on this machine started
+    ray.init(
+        address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False
+    )
     yield ray
     ray.shutdown()
 

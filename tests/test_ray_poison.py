@@ -98,6 +98,15 @@ class PoisonedSynthRows(ray_engine.SynthRows):
         self.make_row = dies_on_wave
 
 
+class PoisonedScoreRows(ray_engine.ScoreRows):
+    """``ScoreRows`` whose scoring of the poisoned row kills its actor (a model out of memory on that video)."""
+
+    def _score(self, events):
+        if any(hasattr(event, "views") for event in events.get(POISONED_ROW, ())):  # its clips, not its end
+            _die()
+        return super()._score(events)
+
+
 @pytest.fixture
 def tally(local_ray, monkeypatch):
     """A fresh tally under its own name, and this module's stand-ins shipped to Ray's workers by value."""
@@ -166,9 +175,34 @@ def test_a_row_that_kills_its_decoder_every_time_ends_decode_error(
     poisoned = next(key for key in on_ray if key[1] == f"v{POISONED_ROW}")
     video = on_ray.pop(poisoned)
     assert (video.status, video.num_frames, video.clip_scores) == ("decode_error", None, None)
-    assert video.reason == died_reason("the decoding process", MAX_ATTEMPTS)
+    assert video.reason == died_reason("decoding", MAX_ATTEMPTS)
     assert here.pop(poisoned).status in ("ok", "short")  # the file itself is fine: only its decoder "crashed"
     assert_same_store(on_ray, here)  # every other row exactly as the local engine has it
+    assert (run.summary.computed, run.summary.reused) == (4, 0)
+
+
+@pytest.mark.slow  # four model actors die and restart: about 200 s on the loaded 2-core machine
+def test_a_row_that_kills_its_model_actor_every_time_ends_decode_error(
+    local_ray, tally, four_rows, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(ray_engine, "ScoreRows", PoisonedScoreRows)
+    run = api.evaluate(
+        four_rows, ["tiny_c3d"], tmp_path / "ray", weights=["random:0"], progress=False, engine="ray"
+    )
+    local = api.evaluate(four_rows, ["tiny_c3d"], tmp_path / "local", weights=["random:0"], progress=False)
+
+    deaths = local_ray.get(tally.deaths.remote())
+    # its batch's tries, then one try of the row alone; then no more
+    assert len(deaths) == MAX_ATTEMPTS + 1 == len(set(deaths)) < DEATHS
+    on_ray, here = stored(run.store), stored(local.store)
+    poisoned = next(key for key in on_ray if key[1] == f"v{POISONED_ROW}")
+    video = on_ray.pop(poisoned)
+    assert (video.status, video.clip_scores) == ("decode_error", None)
+    assert video.reason == died_reason("model", MAX_ATTEMPTS, "out of memory, or the model crashed")
+    assert here.pop(poisoned).status in ("ok", "short")
+    assert_same_store(
+        on_ray, here
+    )  # the rows that shared its batch are scored as the local engine scores them
     assert (run.summary.computed, run.summary.reused) == (4, 0)
 
 
@@ -196,7 +230,7 @@ def test_a_row_that_kills_its_synth_actor_every_time_is_not_made(
     rows, expected = _rows(on_ray.manifest), _rows(local.manifest)
     wave = next(k for k, r in enumerate(expected) if r["source_video_id"] == "wave_0")
     assert expected[wave]["synth_status"] == "ok"
-    reason = died_reason("the synth process", MAX_ATTEMPTS, "FFmpeg or the segmenter")
+    reason = died_reason("synth", MAX_ATTEMPTS, "FFmpeg or the segmenter crashed")
     source = read_manifest(manifest).rows[wave]
     expected[wave] = failed_row(source, "person-only", expected[wave]["path"], "decode_error", reason)
     assert rows == expected  # the other rows exactly as made locally
@@ -238,7 +272,7 @@ def test_a_row_that_kills_its_explain_actor_every_time_ends_decode_error(
     deaths = local_ray.get(tally.deaths.remote())
     assert len(deaths) == MAX_ATTEMPTS == len(set(deaths))
     a, b = stored_attributions(on_ray.store), stored_attributions(local.store)
-    reason = died_reason("the explain process", MAX_ATTEMPTS, "FFmpeg or the segmenter")
+    reason = died_reason("explain", MAX_ATTEMPTS, "FFmpeg or the segmenter crashed")
     for method in ("gradcam", "occlusion"):
         given_up, made = a.pop(("person", method)), b.pop(("person", method))
         assert (given_up.status, given_up.reason, given_up.saliency) == ("decode_error", reason, None)

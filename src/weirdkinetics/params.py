@@ -192,6 +192,7 @@ COMMON: dict[str, Check] = {
     "report": flag,
     "run_pages": flag,
     "compile": flag,
+    "retry_errors": flag,
     "run_ids": names(optional=True),
     "run_labels": names(optional=True),
     "methods": names(optional=True),

@@ -151,10 +151,11 @@ class ParquetStore:
 
     schema = SCHEMA_VERSION
 
-    def __init__(self, path: str | Path, read_only: bool = False):
+    def __init__(self, path: str | Path, read_only: bool = False, retry_errors: bool = False):
         _pyarrow()  # a missing pyarrow says which extra to install before anything else
         self.path = Path(path)
         self.read_only = read_only
+        self.retry_errors = retry_errors  # as store.Store: rows whose worker died are computed again
         self._buffer: dict[str, list[dict]] = {}
         self._last_flush = time.monotonic()
         self._written = 0
@@ -345,8 +346,8 @@ class ParquetStore:
                 r["status"],
                 None if r["file_size"] is None else (r["file_size"], r["file_mtime_ns"]),
             )
-            for r in self._rows(run_id, ["status", "file_size", "file_mtime_ns"])
-            if r["status"] not in RETRY_STATUSES
+            for r in self._rows(run_id, ["status", "reason", "file_size", "file_mtime_ns"])
+            if r["status"] not in RETRY_STATUSES and not (self.retry_errors and _worker_died(r))
         }
 
     def statuses(self, run_id: str) -> dict[tuple[str, str], str]:
@@ -396,10 +397,21 @@ def refuse_for_attributions(path: str | Path | None) -> None:
         )
 
 
-def open_store(path: str | Path, read_only: bool = False):
-    """The store at ``path``: a ``ParquetStore`` for a ``.parquet`` folder, else the SQLite ``store.Store``."""
+def _worker_died(row: dict) -> bool:
+    """A ``decode_error`` row whose reason is ``statuses.worker_died_reason``'s (the file may be fine)."""
+    import fnmatch
+
+    from weirdkinetics.statuses import WORKER_DIED_LIKE
+
+    pattern = WORKER_DIED_LIKE.replace("%", "*")  # SQL LIKE's % is fnmatch's * (the reason holds no [ ] ?)
+    return row["status"] == "decode_error" and fnmatch.fnmatchcase(str(row.get("reason") or ""), pattern)
+
+
+def open_store(path: str | Path, read_only: bool = False, retry_errors: bool = False):
+    """The store at ``path``: a ``ParquetStore`` for a ``.parquet`` folder, else the SQLite ``store.Store``.
+    retry_errors: rows whose worker died on them are not reused (``store.Store``)."""
     if is_parquet(path):
-        return ParquetStore(path, read_only=read_only)
+        return ParquetStore(path, read_only=read_only, retry_errors=retry_errors)
     from weirdkinetics.store import Store
 
-    return Store(path, read_only=read_only)
+    return Store(path, read_only=read_only, retry_errors=retry_errors)

@@ -38,6 +38,19 @@ RETRIED = ("missing",)
 DECODE = ("ok", "partial", "decode_error")
 """How one decoding pass can end."""
 
+WORKER_DIED_LIKE = "the % process died % times on this file%"
+"""SQL ``LIKE`` pattern of every ``worker_died_reason``: how ``--retry-errors`` tells a row whose worker died
+(the file may be fine) from a genuine decode error (FFmpeg's own message), which stays."""
+
+
+def worker_died_reason(process: str, attempts: int, suspect: str = "FFmpeg crashed") -> str:
+    """The reason of a row an engine gave up on because its worker process died ``attempts`` times on it
+    (status ``decode_error``): what happened and what to do. Matches ``WORKER_DIED_LIKE``."""
+    return (
+        f"the {process} process died {attempts} times on this file ({suspect}?); rerun with --engine local "
+        "--retry-errors to recompute it and see the error"
+    )
+
 
 class RowFailure(Exception):
     """Ends one row of a stage (evaluate, synth, explain) with ``status`` and ``reason``: a result, not a

@@ -440,9 +440,13 @@ def _migrate_v2(db: sqlite3.Connection) -> None:
 class Store:
     """Thin adapter over one SQLite file. ``read_only=True`` (report, export) never writes to the file."""
 
-    def __init__(self, path: str | Path, read_only: bool = False):
+    def __init__(self, path: str | Path, read_only: bool = False, retry_errors: bool = False):
+        """retry_errors: rows that ended ``decode_error`` because a worker process died on them
+        (``statuses.WORKER_DIED_LIKE``) are not reusable, so a run computes them again (``--retry-errors``);
+        genuine decode errors stay."""
         self.path = Path(path)
         self.read_only = read_only
+        self.retry_errors = retry_errors
         if read_only:
             self.db, self.schema = _open_read_only(self.path)
             return
@@ -602,9 +606,12 @@ class Store:
             f"SELECT path, video_id, status, file_size, file_mtime_ns FROM {table} "
             f"WHERE {where} AND status NOT IN ({','.join('?' * len(RETRY_STATUSES))})"
         )
+        params = (*params, *RETRY_STATUSES)
+        if self.retry_errors:
+            q += " AND NOT (status='decode_error' AND reason LIKE ?)"
+            params = (*params, statuses.WORKER_DIED_LIKE)
         return {
-            (r[0], r[1]): (r[2], None if r[3] is None else (r[3], r[4]))
-            for r in self.db.execute(q, (*params, *RETRY_STATUSES))
+            (r[0], r[1]): (r[2], None if r[3] is None else (r[3], r[4])) for r in self.db.execute(q, params)
         }
 
     def statuses(self, run_id: str) -> dict[tuple[str, str], str]:

@@ -66,7 +66,8 @@ class StudySettings:
     (empty: none); ``explain_per_class``: explain only the first N recordings (``source_id``) of each
     class, all their versions (None: every original). ``classes``, ``label_map``, ``device``,
     ``batch_size``, ``precision``, ``decode_workers``: evaluate's. ``engine``, ``address``, ``actors``: where
-    synth, evaluate and explain run (``ENGINES``). ``derived``: manifests of derived rows made elsewhere
+    synth, evaluate and explain run (``ENGINES``). ``retry_errors``: evaluate and explain again the rows whose
+    worker died on them (``--retry-errors``), even in steps already done. ``derived``: manifests of derived rows made elsewhere
     (synth's columns: ``variant``, ``source_video_id``, ``synth_status``), evaluated and reported with the
     variants, e.g. the demo's exact actor-free renders (``background-only-truth``). ``random_reference``: with
     ``explain``, each explained card also gets a random-weights copy (``random:SEED``), evaluated and explained
@@ -93,6 +94,7 @@ class StudySettings:
     engine: str = "local"
     address: str | None = None
     actors: int | None = None
+    retry_errors: bool = False
     n_boot: int = 2000
     derived: tuple[Path, ...] = ()
     random_reference: bool = True
@@ -442,7 +444,7 @@ def _evaluate_step(settings, record, progress, manifest, outcome) -> None:
     for model in settings.models:
         key = f"evaluate:{model.key}"
         entry = record.done(key, made_from)
-        if entry is not None and _evaluated(store, entry["run_id"], manifest):
+        if entry is not None and _evaluated(store, entry["run_id"], manifest) and not settings.retry_errors:
             outcome.run_ids[model.key] = entry["run_id"]
             outcome.reused.append(key)
         else:
@@ -469,6 +471,7 @@ def _evaluate_step(settings, record, progress, manifest, outcome) -> None:
         engine=settings.engine,
         address=settings.address,
         actors=settings.actors,
+        retry_errors=settings.retry_errors,
     )
     for model, run_id in zip(pending, result.run_ids):
         record.finish(f"evaluate:{model.key}", made_from, run_id=run_id)
@@ -513,7 +516,7 @@ def _explain_step(settings, record, progress, manifest, model, outcome) -> None:
         "method_settings": _method_settings(settings, model),
     }
     key = f"explain:{model.key}"
-    if record.done(key, made_from) is not None:
+    if record.done(key, made_from) is not None and not settings.retry_errors:
         outcome.reused.append(key)
         return
     units = len(manifest.rows) * len(settings.explain) * UNIT_COST["explain"]
@@ -536,6 +539,7 @@ def _explain_step(settings, record, progress, manifest, model, outcome) -> None:
         engine=settings.engine,
         address=settings.address,
         actors=settings.actors,
+        retry_errors=settings.retry_errors,
     )
     record.finish(key, made_from, run_id=result.run_id)
     outcome.computed.append(key)

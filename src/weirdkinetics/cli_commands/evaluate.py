@@ -9,6 +9,7 @@ from weirdkinetics.cli_commands.options import (
     engine_options,
     int_option,
     path_option,
+    retry_option,
 )
 
 
@@ -55,6 +56,7 @@ def cmd_evaluate(a) -> int:
         precision=a.precision,
         compile=a.compile,
         decode_workers=a.decode_workers,
+        retry_errors=a.retry_errors,
         **engine_args(a),
     )
     _print_summary(outcome)
@@ -135,6 +137,7 @@ def add_parser(sub) -> None:
         help="processes that decode videos, 1 to 64 (default: 1 on CPU, cores-1 on CUDA)",
     )
     engine_options(e)
+    retry_option(e)
     e.add_argument("--export", type=path_option, help="write one CSV row per manifest row to this file")
     e.add_argument("--report", action="store_true", help="also write the report into OUT")
     e.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from weirdkinetics.cli_commands.options import add_command, engine_args, engine_options, int_option
+from weirdkinetics.cli_commands.options import (
+    add_command,
+    engine_args,
+    engine_options,
+    int_option,
+    retry_option,
+)
 
 
 def cmd_explain(a) -> int:
@@ -25,6 +31,7 @@ def cmd_explain(a) -> int:
         batch_size=a.batch_size,
         report=a.report,
         progress=not a.no_progress,
+        retry_errors=a.retry_errors,
         **engine_args(a),
     )
     s = outcome.summary
@@ -102,6 +109,7 @@ def add_parser(sub) -> None:
         help="torch device, e.g. cpu or cuda (with --engine ray: the actors', one GPU each)",
     )
     engine_options(x)
+    retry_option(x)
     x.add_argument("--report", action="store_true", help="also write the report into OUT")
     x.add_argument("--no-progress", action="store_true", help="no progress bar")
     x.set_defaults(func=cmd_explain)

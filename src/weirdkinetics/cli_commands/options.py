@@ -112,6 +112,16 @@ def engine_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def retry_option(parser: argparse.ArgumentParser) -> None:
+    """--retry-errors: for the commands that store rows (evaluate, explain, study)."""
+    parser.add_argument(
+        "--retry-errors",
+        action="store_true",
+        help="compute again the stored rows that ended decode_error because a worker process died on them "
+        "(their reason says so); genuine decode errors stay. With --engine local it shows FFmpeg's own error",
+    )
+
+
 def engine_args(a) -> dict:
     """The engine options as keyword arguments; none for the local engine, so its calls stay as they were."""
     if a.engine == "local" and a.address is None and a.actors is None:

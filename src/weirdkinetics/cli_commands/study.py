@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from weirdkinetics.cli_commands.options import add_command, engine_options, int_option, path_option
+from weirdkinetics.cli_commands.options import (
+    add_command,
+    engine_options,
+    int_option,
+    path_option,
+    retry_option,
+)
 from weirdkinetics.errors import UserError
 from weirdkinetics.params import MAX_SEED  # the API checks the same ranges
 
@@ -60,6 +66,7 @@ def cmd_study(a) -> int:
         address=a.address,
         actors=a.actors,
         store=Path(a.store) if a.store else None,
+        retry_errors=a.retry_errors,
     )
     outcome = run_study(settings, progress=not a.no_progress)
     print_top(outcome)
@@ -153,6 +160,7 @@ def add_parser(sub) -> None:
         "--batch-size", type=int_option(1, 1024), default=None, help="clips per forward pass, 1 to 1024"
     )
     engine_options(st)
+    retry_option(st)
     st.add_argument(
         "--seed", type=int_option(0, MAX_SEED), default=0, help="seed of backgrounds and bootstrap intervals"
     )

@@ -74,6 +74,7 @@ def evaluate(
     engine: str = "local",
     address: str | None = None,
     actors: int | None = None,
+    retry_errors: bool = False,
 ) -> EvalOutcome:
     """Evaluate ``models`` on a manifest into ``OUT/predictions.sqlite``; resumable; optionally export a CSV
     and write the report. Refuses a structurally invalid manifest (every problem listed); rows whose file
@@ -83,7 +84,9 @@ def evaluate(
     ``batch_size`` and ``decode_workers`` default per device; ``compile`` runs ``torch.compile``.
 
     engine: ``local`` (this machine) or ``ray`` (a Ray cluster at ``address``, or a local Ray without one;
-    ``actors`` model actors; see ``engines.ray_engine``): the same plan, scores and store either way."""
+    ``actors`` model actors; see ``engines.ray_engine``): the same plan, scores and store either way.
+    retry_errors: compute again the stored rows that ended ``decode_error`` because a worker died on them
+    (genuine decode errors stay)."""
     from weirdkinetics.inference import Runtime
     from weirdkinetics.predict import build_jobs
 
@@ -116,7 +119,9 @@ def evaluate(
     }
     run_ids = [j.run_id for j in jobs]
     labels = dict(zip(run_ids, run_labels or []))
-    with open_store(store_path) as store:  # SQLite, or a Parquet folder (parquet_store)
+    with open_store(
+        store_path, retry_errors=retry_errors
+    ) as store:  # SQLite, or a Parquet folder (parquet_store)
         summary = run_engine(
             manifest, jobs, store, class_sets, provenance, batch_size, progress, labels, runtime
         )

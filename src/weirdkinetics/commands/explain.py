@@ -116,6 +116,7 @@ def explain(
     engine: str = "local",
     address: str | None = None,
     actors: int | None = None,
+    retry_errors: bool = False,
 ) -> ExplainOutcome:
     """Where does ``model`` look? Saliency per video against person masks, into ``OUT/predictions.sqlite``.
 
@@ -154,7 +155,7 @@ def explain(
         loaded, seg, manifest, classes, clips, target, segmenter, segmenter_weights, batch_size,
         Path(mask_cache) if mask_cache else out_dir / "mask-cache",
     )  # fmt: skip
-    with Store(store_path) as store:
+    with Store(store_path, retry_errors=retry_errors) as store:
         _register_explained_run(
             store, loaded, job.run_id, job.spec, job.class_names, setup.classes, manifest, classes,
             device, run_label,

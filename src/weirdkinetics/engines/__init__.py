@@ -21,5 +21,9 @@ def check_engine(engine: str, address: str | None, actors: int | None) -> None:
     if engine == "ray":
         from weirdkinetics.engines.ray_engine import check_address, require_ray
 
-        require_ray()  # a missing extra fails before any work, with the command that installs it
+        ray = require_ray()  # a missing extra fails before any work, with the command that installs it
         check_address(address)
+        if not ray.is_initialized():  # an address where nothing answers fails before any work, in seconds
+            from weirdkinetics.engines.ray_cluster import check_reachable
+
+            check_reachable(address)

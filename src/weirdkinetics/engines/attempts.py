@@ -60,18 +60,22 @@ class Attempts:
     ledger: Any = None
     max_attempts: int = MAX_ATTEMPTS
 
-    def first_attempts(self, key: Hashable) -> bool:
-        """Record a start of ``key``: False when it was already started ``max_attempts`` times without
-        finishing (give up on it), True otherwise, and True when the ledger cannot be reached."""
+    def start(self, key: Hashable) -> int:
+        """Record a start of ``key``; its starts without a finish, this one included (1 when the ledger
+        cannot be reached: the guard must never be a new way to fail)."""
         if self.ledger is None:
-            return True
+            return 1
         import ray
 
         try:
-            started = ray.get(self.ledger.start.remote(key), timeout=LEDGER_TIMEOUT_S)
-        except Exception:  # noqa: BLE001 -- the guard must never be a new way to fail: work without it
-            return True
-        return started <= self.max_attempts
+            return ray.get(self.ledger.start.remote(key), timeout=LEDGER_TIMEOUT_S)
+        except Exception:  # noqa: BLE001 -- work without the guard
+            return 1
+
+    def first_attempts(self, key: Hashable) -> bool:
+        """Record a start of ``key``: False when it was already started ``max_attempts`` times without
+        finishing (give up on it), True otherwise, and True when the ledger cannot be reached."""
+        return self.start(key) <= self.max_attempts
 
     def finished(self, key: Hashable) -> None:
         """Clear ``key``'s count: a later start (its task retried for another item's crash) is a fresh try.
@@ -93,12 +97,12 @@ class Attempts:
         return result
 
 
-def died_reason(process: str, attempts: int, suspect: str = "FFmpeg") -> str:
-    """The reason of a row given up on: what happened and what to do."""
-    return (
-        f"{process} died {attempts} times on this file ({suspect} crashed?); run this row alone with "
-        "--engine local to see the error"
-    )
+def died_reason(process: str, attempts: int, suspect: str = "FFmpeg crashed") -> str:
+    """The reason of a row given up on: what happened and what to do (``statuses.worker_died_reason``).
+    process: what died, e.g. ``decoding`` or ``model``."""
+    from weirdkinetics.statuses import worker_died_reason
+
+    return worker_died_reason(process, attempts, suspect)
 
 
 @contextlib.contextmanager

@@ -116,6 +116,16 @@ class RowAssembler:
         self.finished.add(row)
         return _results(state)
 
+    def fail(self, row: int, ends: list[VideoEnd]) -> list[ScoredVideo]:
+        """End ``row`` at once with ``ends`` (one per job, a status that counts no clip, e.g. ``decode_error``
+        when a record of it killed its model actor every time): its results, [] if it was finished already.
+        Clips of it scored before or after are dropped: a video is stored whole or as the failure, never half."""
+        state = self._open.pop(row, None)
+        if state is None:
+            return []
+        self.finished.add(row)
+        return _results(_Row(end=RowEnd(list(ends), {})))
+
     def lost(self) -> list[int]:
         """Rows still incomplete (call once the stream has ended): some record of theirs never came back."""
         return sorted(self._open)

@@ -66,6 +66,7 @@ import logging
 import os
 import pickle
 import shutil
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -75,6 +76,16 @@ import numpy as np
 from weirdkinetics._optional import require
 from weirdkinetics.engines.attempts import Attempts, attempt_ledger, died_reason
 from weirdkinetics.engines.chunks import CHUNK_BYTES, RowAssembler, RowEnd, chunk_events, chunk_limit
+from weirdkinetics.engines.ray_cluster import (
+    TOKEN_PATH,
+    StallWatch,
+    actors_failed,
+    check_placement,
+    check_reachable,
+    joined_line,
+    requested_address,
+)
+from weirdkinetics.engines.reaper import Reaper, owner_marked, owner_tag
 from weirdkinetics.errors import UserError, option
 
 if TYPE_CHECKING:
@@ -144,18 +155,27 @@ def check_address(address: str | None) -> None:
 @contextlib.contextmanager
 def ray_session(address: str | None = None) -> Iterator[ModuleType]:
     """Ray, connected: an instance already started in this process is used as it is; otherwise connect to
-    ``address`` (``auto``, ``HOST:PORT`` or ``ray://HOST:10001``) or, without one, start a local Ray on this
-    machine's cores, which is shut down afterwards. Ray Data's own progress bars and plan logs are turned off:
-    the driver shows one bar."""
+    ``address`` (``auto``, ``HOST:PORT`` or ``ray://HOST:10001``; else ``RAY_ADDRESS``, as Ray does) or, without
+    one, start a local Ray on this machine's cores, which is shut down afterwards and whose processes a
+    watchdog ends should this driver be killed (``reaper``). A joined cluster is named on stderr (address,
+    nodes, CPUs, GPUs). Ray Data's own progress bars and plan logs are turned off: the driver shows one bar."""
     ray = require_ray()
     check_address(address)
-    started, session_dir = False, None
+    target, _ = requested_address(address)
+    started, session_dir, reaper = False, None, None
     if not ray.is_initialized():
+        check_reachable(address)  # Ray itself retries an address where nothing answers for minutes
         try:
-            if address is None:
-                with _quiet_logger(TOKEN_NOTICE_LOGGER):
-                    context = ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
+            if target is None:
+                tag = owner_tag()  # marks every process of this Ray, for the watchdog
+                with _quiet_logger(TOKEN_NOTICE_LOGGER), owner_marked(tag):
+                    # "local": a new Ray of our own. Without it ray.init attaches to a Ray that another driver
+                    # on this machine started (it finds /tmp/ray/ray_current_cluster), and ends with it
+                    context = ray.init(
+                        address="local", include_dashboard=False, log_to_driver=False, configure_logging=False
+                    )
                 session_dir = context.address_info.get("session_dir")  # ours alone: we started this Ray
+                reaper = Reaper(tag, session_dir)
             else:
                 ray.init(address=address, log_to_driver=False, configure_logging=False)
         except ConnectionError as exc:
@@ -163,7 +183,14 @@ def ray_session(address: str | None = None) -> Iterator[ModuleType]:
                 f"{option('address', address)}: no Ray cluster answers there ({exc}); start one with 'ray start --head' "
                 "(see docs/cluster.md) or leave --address out for a local Ray"
             ) from None
+        except ray.exceptions.AuthenticationError as exc:  # token authentication: first line of Ray's advice
+            raise UserError(
+                f"{option('address', address)}: the cluster refused this driver's token ({str(exc).splitlines()[0]}); "
+                f"copy the head's {TOKEN_PATH} here or set RAY_AUTH_MODE as the cluster was started"
+            ) from None
         started = True
+    if target is not None:
+        print(joined_line(ray, address), file=sys.stderr, flush=True)  # auto may find another job's Ray
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = False
     context.print_on_execution_start = False
@@ -176,6 +203,8 @@ def ray_session(address: str | None = None) -> Iterator[ModuleType]:
             ray.shutdown()
         if session_dir:
             _remove_session(Path(session_dir))
+        if reaper is not None:
+            reaper.close()
 
 
 def _remove_session(session_dir: Path) -> None:
@@ -224,13 +253,14 @@ def _user_error(exc: BaseException | None) -> UserError | None:
 
 
 @contextlib.contextmanager
-def _remote_errors(what: str) -> Iterator[None]:
-    """A ``UserError`` raised on a worker reaches the CLI as one line; a crash says what is kept."""
+def _remote_errors(what: str, address: str | None = None) -> Iterator[None]:
+    """A ``UserError`` raised on a worker reaches the CLI as one line, and so do actors that could not start
+    on a cluster (``ray_cluster.actors_failed``); a crash says what is kept."""
     ray = require_ray()
     try:
         yield
     except ray.exceptions.RayError as exc:
-        user = _user_error(exc)
+        user = _user_error(exc) or actors_failed(ray, exc, address)
         if user is not None:
             raise user from None
         raise RuntimeError(
@@ -308,9 +338,7 @@ def _died_events(i: int, wanted: list[int], attempts: int) -> list[VideoEnd]:
     from weirdkinetics.clips import failed_row_events
     from weirdkinetics.statuses import RowFailure
 
-    return failed_row_events(
-        i, wanted, RowFailure("decode_error", died_reason("the decoding process", attempts)), 0.0
-    )
+    return failed_row_events(i, wanted, RowFailure("decode_error", died_reason("decoding", attempts)), 0.0)
 
 
 class ScoreRows:
@@ -318,9 +346,13 @@ class ScoreRows:
 
     A call takes chunks of clips (``decode_row``'s records) and returns, per record, its clips' scores (a
     pickled list of ``scoring.ScoredClips``) and the record's ``RowEnd`` as it came; the driver finishes
-    the videos (``chunks.RowAssembler``)."""
+    the videos (``chunks.RowAssembler``). Each record's starts are counted (``attempts``): a batch holding a
+    record started ``MAX_ATTEMPTS`` times without finishing (a model out of memory on one video kills the actor
+    every time) is scored record by record, and a record that kills the actor alone too comes back with
+    ``died`` set instead of scores: the driver ends its row ``decode_error``, saying so, and the other records
+    are scored."""
 
-    def __init__(self, jobs: list, batch_size: int, runtime: Runtime):
+    def __init__(self, jobs: list, batch_size: int, runtime: Runtime, attempts: Attempts | None = None):
         import ray
 
         from weirdkinetics.scoring import Scorer
@@ -330,11 +362,24 @@ class ScoreRows:
         jobs = ray.get(jobs[0])
         across = runtime.device.startswith("cuda")
         self.scorer = Scorer(jobs, batch_size, across_videos=across, runtime=runtime)
+        self.attempts = attempts or Attempts()
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        scored = np.empty(len(batch["row"]), dtype=object)
-        scored[:] = [pickle.dumps(self._score(blob)) for blob in batch["clips"]]
-        return {"row": batch["row"], "scored": scored, "end": batch["end"]}
+        rows = [int(i) for i in batch["row"]]
+        keys = [("score", row, _record_key(blob)) for row, blob in zip(rows, batch["clips"], strict=True)]
+        # each record's starts are counted (Ray Data may batch a retry differently): once one of them was
+        # started MAX_ATTEMPTS times without finishing, this batch is scored record by record
+        starts = [self.attempts.start(key) for key in keys]
+        if max(starts) <= self.attempts.max_attempts:
+            results = [(self._score(blob), "") for blob in batch["clips"]]
+        else:
+            results = [self._alone(key, blob) for key, blob in zip(keys, batch["clips"], strict=True)]
+        for key in keys:
+            self.attempts.finished(key)
+        scored = np.empty(len(rows), dtype=object)
+        scored[:] = [pickle.dumps(r[0]) for r in results]
+        died = np.array([r[1] for r in results], dtype=object)
+        return {"row": batch["row"], "scored": scored, "end": batch["end"], "died": died}
 
     def _score(self, blob: bytes) -> list:
         """One record's clips, scored (a record per call keeps each record's scores apart)."""
@@ -342,6 +387,20 @@ class ScoreRows:
             self.scorer.feed(clip)
         self.scorer.close()  # no end is fed: nothing finishes here, every clip is scored
         return self.scorer.take_clips()
+
+    def _alone(self, key: tuple, blob: bytes) -> tuple[list, str]:
+        """One record alone; a record that already killed the actor alone is given up on (its batch's deaths
+        and one alone are evidence enough): no scores, and the reason its row ends ``decode_error``."""
+        alone = dataclasses.replace(self.attempts, max_attempts=1)
+        reason = died_reason("model", self.attempts.max_attempts, "out of memory, or the model crashed")
+        return alone.run(("alone", *key), work=lambda: (self._score(blob), ""), gave_up=lambda: ([], reason))
+
+
+def _record_key(blob: bytes) -> tuple:
+    """What names a record across retries: its first clip's (job, attempt, clip), or "end" for a record that
+    carries only its row's end (Ray Data may regroup records into other batches when it retries)."""
+    clips = pickle.loads(blob)
+    return (clips[0].job, clips[0].attempt, clips[0].clip) if clips else ("end",)
 
 
 def _decode_tasks(ray: ModuleType, rows: int) -> int:
@@ -393,15 +452,33 @@ def evaluate_manifest_ray(
     try:
         if ev.plan.todo:  # nothing left: no cluster needed
             assembler = RowAssembler(ev.plan.todo)
-            with ray_session(address) as ray, _remote_errors("evaluation"), attempt_ledger(ray) as attempts:
+            with (
+                ray_session(address) as ray,
+                _remote_errors("evaluation", address),
+                attempt_ledger(ray) as attempts,
+            ):
                 rows = _scored_rows(ray, ev.rows, ev.plan.todo, jobs, batch_size, runtime, actors, attempts)
-                for record in rows:
-                    scored, end = pickle.loads(record["scored"]), pickle.loads(record["end"])
-                    ev.write(assembler.add(int(record["row"]), scored, end))
+                with StallWatch(ray, "evaluate") as watch:
+                    for record in rows:
+                        ev.write(_assembled(assembler, ev.plan.todo, record))
+                        watch.progressed()
             _check_nothing_lost(assembler)
     finally:
         ev.bar.close()
     return ev.finish()
+
+
+def _assembled(assembler: RowAssembler, todo: dict[int, list[int]], record: dict) -> list:
+    """One scored record into its row: the row's results once it is complete (or at once, ``decode_error``,
+    when a record of it killed its model actor every time: ``ScoreRows._alone``), else []."""
+    from weirdkinetics.clips import failed_row_events
+    from weirdkinetics.statuses import RowFailure
+
+    row = int(record["row"])
+    if record["died"]:
+        failure = RowFailure("decode_error", str(record["died"]))
+        return assembler.fail(row, failed_row_events(row, todo.get(row, []), failure, 0.0))
+    return assembler.add(row, pickle.loads(record["scored"]), pickle.loads(record["end"]))
 
 
 def _check_nothing_lost(assembler: RowAssembler) -> None:
@@ -429,6 +506,7 @@ def _scored_rows(
     particular order (``chunks.RowAssembler`` puts rows back together)."""
     device = runtime.device.split(":")[0]
     concurrency = _actors(ray, runtime.device, actors)
+    check_placement(ray, "evaluate", device, concurrency, decodes=True)
     gpu = {"num_gpus": 1} if device == "cuda" else {}
     if (
         device == "cuda"
@@ -448,7 +526,12 @@ def _scored_rows(
         )
         .map_batches(
             ScoreRows,
-            fn_constructor_kwargs={"jobs": [jobs_ref], "batch_size": batch_size, "runtime": runtime},
+            fn_constructor_kwargs={
+                "jobs": [jobs_ref],
+                "batch_size": batch_size,
+                "runtime": runtime,
+                "attempts": attempts,
+            },
             batch_size=VIDEOS_PER_CALL.get(device, 1),
             compute=ray.data.ActorPoolStrategy(size=concurrency),
             batch_format="numpy",
@@ -484,7 +567,7 @@ class SynthRows:
     def _row(self, index: int, row: ManifestRow, rel_path: str) -> dict[str, str]:
         from weirdkinetics.synth.generate import failed_row
 
-        reason = died_reason("the synth process", self.attempts.max_attempts, "FFmpeg or the segmenter")
+        reason = died_reason("synth", self.attempts.max_attempts, "FFmpeg or the segmenter crashed")
         return self.attempts.run(
             index,
             work=lambda: self.make_row(row, rel_path),
@@ -503,21 +586,24 @@ def synth_rows_ray(
     rows in ``work``'s order. on_row: called on the driver as each row comes back (progress)."""
     if not work:
         return []
-    with ray_session(address) as ray, _remote_errors("synthesis"), attempt_ledger(ray) as attempts:
-        concurrency = actors or max(1, int(ray.cluster_resources().get("CPU", 1)))
+    with ray_session(address) as ray, _remote_errors("synthesis", address), attempt_ledger(ray) as attempts:
+        concurrency = min(actors or max(1, int(ray.cluster_resources().get("CPU", 1))), len(work))
+        check_placement(ray, "synth", "cpu", concurrency, decodes=False)
         items = [{"index": k, "work": pickle.dumps(w)} for k, w in enumerate(work)]
         ds = ray.data.from_items(items, override_num_blocks=len(items)).map_batches(
             SynthRows,
             fn_constructor_kwargs={"setup": setup, "attempts": attempts},
             batch_size=1,
-            compute=ray.data.ActorPoolStrategy(size=min(concurrency, len(items))),
+            compute=ray.data.ActorPoolStrategy(size=concurrency),
             batch_format="numpy",
         )
         rows: list[dict[str, str] | None] = [None] * len(work)
-        for record in ds.iter_rows():
-            rows[int(record["index"])] = pickle.loads(record["row"])
-            if on_row is not None:
-                on_row()
+        with StallWatch(ray, "synth") as watch:
+            for record in ds.iter_rows():
+                rows[int(record["index"])] = pickle.loads(record["row"])
+                watch.progressed()
+                if on_row is not None:
+                    on_row()
     missing = [k for k, r in enumerate(rows) if r is None]
     if missing:  # Ray Data hands every row back exactly once; anything else is a bug
         raise RuntimeError(f"synth on Ray lost {len(missing)} row(s), e.g. row index {missing[0]}")
@@ -558,7 +644,7 @@ class ExplainRows:
         the reason, instead of being retried forever (see ``attempts``)."""
         from weirdkinetics.attribution.explain import RowResult
 
-        reason = died_reason("the explain process", self.attempts.max_attempts, "FFmpeg or the segmenter")
+        reason = died_reason("explain", self.attempts.max_attempts, "FFmpeg or the segmenter crashed")
         return self.attempts.run(
             ("explain", i),
             work=lambda: self._row(blob),
@@ -615,13 +701,19 @@ def explain_manifest_ray(
     ex = begin_explanation(manifest, setup.model.card, run_id, methods, setup.settings, store, progress)
     try:
         if ex.plan.todo:  # nothing left: no cluster needed
-            with ray_session(address) as ray, _remote_errors("explain"), attempt_ledger(ray) as attempts:
+            with (
+                ray_session(address) as ray,
+                _remote_errors("explain", address),
+                attempt_ledger(ray) as attempts,
+            ):
                 work = {i: (ex.rows[i], ex.plan.todo[i]) for i in sorted(ex.plan.todo)}
-                for record in _explained_rows(ray, setup, work, device, actors, attempts):
-                    got = pickle.loads(record["result"])
-                    if isinstance(got, UserError):
-                        raise got
-                    ex.write(int(record["index"]), *got)
+                with StallWatch(ray, "explain") as watch:
+                    for record in _explained_rows(ray, setup, work, device, actors, attempts):
+                        got = pickle.loads(record["result"])
+                        if isinstance(got, UserError):
+                            raise got
+                        ex.write(int(record["index"]), *got)
+                        watch.progressed()
     finally:
         ex.bar.close()
     return ex.finish()
@@ -642,12 +734,14 @@ def _explained_rows(
         device = "cuda"  # each actor sees only the GPU Ray gave it: its "cuda" is that one
     else:
         concurrency = actors or max(1, int(ray.cluster_resources().get("CPU", 1)))
+    concurrency = min(concurrency, len(work))
+    check_placement(ray, "explain", kind, concurrency, decodes=False)
     items = [{"index": i, "work": pickle.dumps(w)} for i, w in work.items()]
     ds = ray.data.from_items(items, override_num_blocks=len(items)).map_batches(
         ExplainRows,
         fn_constructor_kwargs={"setup": [ray.put(setup)], "device": device, "attempts": attempts},
         batch_size=1,
-        compute=ray.data.ActorPoolStrategy(size=min(concurrency, len(items))),
+        compute=ray.data.ActorPoolStrategy(size=concurrency),
         batch_format="numpy",
         **({"num_gpus": 1} if kind == "cuda" else {}),
     )
