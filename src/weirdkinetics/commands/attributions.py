@@ -49,10 +49,8 @@ def attribution_records(
         rows = [a for a in stored.get(run.run_id, []) if not keep or a.video_id in keep]
         if not rows:
             continue
-        records[run.run_id] = [_attribution_record(a) for a in rows]
-        if source[run.run_id] != run.run_id:
-            for rec in records[run.run_id]:
-                rec["settings"] = {**(rec["settings"] or {}), "explained_in_run": source[run.run_id]}
+        elsewhere = source[run.run_id] if source[run.run_id] != run.run_id else None
+        records[run.run_id] = [_attribution_record(a, elsewhere) for a in rows]
         prefer = list(qualitative[i]) if qualitative else []
         if overlays:
             drawn.update(_run_overlays(run, rows, records[run.run_id], prefer))
@@ -96,14 +94,20 @@ def _add_randomisation(runs: list[RunResults], stored: dict, records: dict[str, 
             rec["numbers"] = {**rec["numbers"], "randomisation_rho": rho, "randomisation_run": twin.model}
 
 
-def _attribution_record(a: StoredAttribution) -> dict:
-    """One stored attribution row (``store.StoredAttribution``) as the report reads it."""
+def _attribution_record(a: StoredAttribution, explained_in_run: str | None = None) -> dict:
+    """One stored attribution row (``store.StoredAttribution``) as the report reads it; ``explained_in_run``:
+    the run it was stored under, when that is not the run it stands for (its settings then say so)."""
+    settings = (
+        a.settings
+        if explained_in_run is None
+        else {**(a.settings or {}), "explained_in_run": explained_in_run}
+    )
     return {
         "video_id": a.video_id,
         "path": a.path,
         "method": a.method,
         "settings_key": a.settings_key,
-        "settings": a.settings,
+        "settings": settings,
         "status": a.status,
         "reason": a.reason,
         "row": a.row,
