@@ -11,7 +11,7 @@ after one untimed warm-up decode.
 
 Pure arithmetic over the model cards (``sampling.clip_indices`` at each card's frame rate, ``chunks.clip_bytes``)
 and ``clips.decode_key``: no video is decoded and no model is built. It gives the numbers the cluster sizing
-table rests on (``docs-incoming/cluster.md``): clip views per video, the bytes of float32 clips that travel from
+table rests on (``docs/deploy.md``, "Sizing"): clip views per video, the bytes of float32 clips that travel from
 decode tasks to model actors through Ray's object store (per card and for all cards), the records of at most
 ``chunks.CHUNK_BYTES`` they make, and how many decoding passes a multi-model run makes per video (one per decode
 group) against one run per model (one per card).
