@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import os
+import pickle
 import sys
 import time
 import uuid
@@ -77,8 +78,8 @@ def poisoned_decode_row(item, tasks, **kwargs):
         yield from events
 
     clips.row_events = dies_mid_decode  # in this worker process only
-    try:
-        return ray_engine.decode_row(item, tasks, **kwargs)
+    try:  # decode_row is a generator: the stand-in must stay in place while it runs
+        yield from ray_engine.decode_row(item, tasks, **kwargs)
     finally:
         clips.row_events = real
 
@@ -101,10 +102,10 @@ class PoisonedSynthRows(ray_engine.SynthRows):
 class PoisonedScoreRows(ray_engine.ScoreRows):
     """``ScoreRows`` whose scoring of the poisoned row kills its actor (a model out of memory on that video)."""
 
-    def _score(self, events):
-        if any(hasattr(event, "views") for event in events.get(POISONED_ROW, ())):  # its clips, not its end
+    def _score(self, blob):
+        if any(clip.row == POISONED_ROW for clip in pickle.loads(blob)):  # a record of its clips, not its end
             _die()
-        return super()._score(events)
+        return super()._score(blob)
 
 
 @pytest.fixture
