@@ -154,3 +154,20 @@ def test_actors_that_die_before_they_start_on_a_cluster_get_the_token_advice(mon
     # a local Ray this process started cannot disagree on its token: a crash there stays a crash
     with pytest.raises(RuntimeError, match="--engine local"), _remote_errors("evaluation", None):
         raise ray.exceptions.ActorDiedError()
+
+
+def test_a_cluster_that_refuses_the_driver_is_not_called_absent(monkeypatch):
+    """Measured with a head started by ``ray start --head`` (token authentication on): a driver without
+    RAY_AUTH_MODE=token gets Ray's plain ConnectionError after its InvalidAuthToken retries. Something took the
+    TCP connection, so the line names the token (and how to pass it), not a missing cluster."""
+    from weirdkinetics.engines.ray_cluster import refused_connection
+
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    monkeypatch.delenv("RAY_AUTH_MODE", raising=False)
+    line = refused_connection(
+        "10.0.0.5:6379", ConnectionError("Failed to connect to Ray cluster at 10.0.0.5:6379")
+    )
+    assert "10.0.0.5:6379" in line and "something answers there" in line and "\n" not in line
+    assert "RAY_AUTH_MODE=token" in line and "RAY_AUTH_MODE=unset" in line and "another Ray version" in line
+    auto = refused_connection("auto", ConnectionError("Could not find any running Ray instance"))
+    assert "no Ray cluster answers there" in auto and "token" not in auto

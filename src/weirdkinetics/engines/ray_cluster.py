@@ -88,6 +88,35 @@ def check_reachable(address: str | None, timeout: float = CONNECT_TIMEOUT_S) -> 
         ) from None
 
 
+def refused_connection(address: str | None, exc: Exception) -> str:
+    """The one line for a ``ray.init`` that could not connect. Past ``check_reachable`` something took the TCP
+    connection at a HOST:PORT, so the likely cause is not an absent cluster but one that refused this driver:
+    Ray 2.60's token authentication with another token (Ray logs ``InvalidAuthToken`` and then gives up with
+    a plain connection error), or another Ray version."""
+    target, given = requested_address(address)
+    mode = f"RAY_AUTH_MODE={os.environ.get('RAY_AUTH_MODE', 'unset')}, token file {'present' if TOKEN_PATH.expanduser().exists() else 'absent'}"
+    if target is None or target == "auto":
+        return (
+            f"{given or option('address', address)}: no Ray cluster answers there ({exc}); start one with "
+            "'ray start --head' (see docs/cluster.md) or leave --address out for a local Ray"
+        )
+    return (
+        f"{given}: something answers there but Ray could not connect ({exc}); if it is a Ray cluster it most "
+        f"likely uses token authentication: run with RAY_AUTH_MODE=token and the head's token in {TOKEN_PATH} "
+        f"(here: {mode}), as docs/cluster.md shows; else it runs another Ray version (this driver "
+        f"has {_ray_version()})"
+    )
+
+
+def _ray_version() -> str:
+    import importlib.metadata
+
+    try:
+        return "ray " + importlib.metadata.version("ray")
+    except importlib.metadata.PackageNotFoundError:
+        return "no ray"
+
+
 def joined_line(ray: ModuleType, address: str | None) -> str:
     """``joined the Ray cluster at 10.0.0.5:6379 (asked for auto): 2 nodes, 16 CPUs, 1 GPU``."""
     nodes = sum(1 for node in ray.nodes() if node.get("Alive"))

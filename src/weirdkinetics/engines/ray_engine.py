@@ -83,6 +83,7 @@ from weirdkinetics.engines.ray_cluster import (
     check_placement,
     check_reachable,
     joined_line,
+    refused_connection,
     requested_address,
 )
 from weirdkinetics.engines.reaper import Reaper, owner_marked, owner_tag
@@ -179,10 +180,7 @@ def ray_session(address: str | None = None) -> Iterator[ModuleType]:
             else:
                 ray.init(address=address, log_to_driver=False, configure_logging=False)
         except ConnectionError as exc:
-            raise UserError(
-                f"{option('address', address)}: no Ray cluster answers there ({exc}); start one with 'ray start --head' "
-                "(see docs/cluster.md) or leave --address out for a local Ray"
-            ) from None
+            raise UserError(refused_connection(address, exc)) from None
         except ray.exceptions.AuthenticationError as exc:  # token authentication: first line of Ray's advice
             raise UserError(
                 f"{option('address', address)}: the cluster refused this driver's token ({str(exc).splitlines()[0]}); "
