@@ -76,3 +76,17 @@ def test_a_study_explains_again_when_the_instruments_change(tmp_path, monkeypatc
     old = ExplainSettings.to_dict
     monkeypatch.setattr(ExplainSettings, "to_dict", lambda self, m, c: {**old(self, m, c), "random": "other"})
     assert _method_settings(settings, settings.models[0]) != before
+
+
+def test_the_board_counts_only_the_rows_of_the_studys_own_settings():
+    """A store holding rows of two settings (an older version's deletion check, another segmenter) gives the
+    leaderboard one row per video, the study's own; without a recorded key (nothing to choose by) all."""
+    from weirdkinetics.study import _own_records
+
+    records = [
+        {"video_id": v, "settings_key": k, "method": "gradcam"} for v in ("a", "b") for k in ("old", "new")
+    ]
+    mine = _own_records(records, {"gradcam": "new"}, "gradcam")
+    assert [(r["video_id"], r["settings_key"]) for r in mine] == [("a", "new"), ("b", "new")]
+    assert _own_records(records, None, "gradcam") == records
+    assert _own_records(records, {"occlusion": "x"}, "gradcam") == records

@@ -117,6 +117,7 @@ class StudyOutcome:
     computed: list[str] = field(default_factory=list)
     reused: list[str] = field(default_factory=list)
     contents: object = None
+    settings_keys: dict[str, dict[str, str]] = field(default_factory=dict)  # model key -> method -> its key
 
 
 # ---------------------------------------------------------------------------------------- checks (pure)
@@ -516,7 +517,10 @@ def _explain_step(settings, record, progress, manifest, model, outcome) -> None:
         "method_settings": _method_settings(settings, model),
     }
     key = f"explain:{model.key}"
-    if record.done(key, made_from) is not None and not settings.retry_errors:
+    done = record.done(key, made_from)
+    # a step recorded before its settings keys were (an older study.json) runs again: explain reuses every row
+    if done is not None and "settings_keys" in done and not settings.retry_errors:
+        outcome.settings_keys[model.key] = done["settings_keys"] or {}
         outcome.reused.append(key)
         return
     units = len(manifest.rows) * len(settings.explain) * UNIT_COST["explain"]
@@ -541,17 +545,26 @@ def _explain_step(settings, record, progress, manifest, model, outcome) -> None:
         actors=settings.actors,
         retry_errors=settings.retry_errors,
     )
-    record.finish(key, made_from, run_id=result.run_id)
+    record.finish(key, made_from, run_id=result.run_id, settings_keys=result.settings_keys)
+    outcome.settings_keys[model.key] = result.settings_keys or {}
     outcome.computed.append(key)
     progress.end(units)
 
 
 def leaderboard_of(
-    models: Sequence[StudyModel], run_ids: dict[str, str], method: str | None, n_boot: int, seed: int
+    models: Sequence[StudyModel],
+    run_ids: dict[str, str],
+    method: str | None,
+    n_boot: int,
+    seed: int,
+    settings_keys: dict[str, dict[str, str]] | None = None,
 ):
     """The function ``api.report_runs`` calls to make the board from the report's own numbers: one row per
     model in the study's order (its run's section is the detailed one), the background share from
-    ``method``'s attribution records (the normalised background score)."""
+    ``method``'s attribution records (the normalised background score). settings_keys: per model, the
+    settings key this study's explain step stored ``method``'s rows under; a store that also holds rows of
+    other settings (an earlier version's instruments, another segmenter) gives those to the report's
+    details only, never to the board, where each video would count twice."""
     from weirdkinetics.metrics import leaderboard as lb
 
     def board(contents, records: dict[str, list[dict]]):
@@ -562,8 +575,11 @@ def leaderboard_of(
             if section is None:
                 continue
             score = None
-            if method and model.explain and records.get(section.run.run_id):
-                score = lb.background_score(records[section.run.run_id], method, n_boot=n_boot, seed=seed)
+            mine = _own_records(
+                records.get(section.run.run_id, []), (settings_keys or {}).get(model.key), method
+            )
+            if method and model.explain and mine:
+                score = lb.background_score(mine, method, n_boot=n_boot, seed=seed)
             rows.append(
                 lb.model_row(
                     section.run.model,
@@ -578,6 +594,13 @@ def leaderboard_of(
         return lb.leaderboard(rows)
 
     return board
+
+
+def _own_records(records: list[dict], keys: dict[str, str] | None, method: str | None) -> list[dict]:
+    """The records of ``method`` made with the study's own settings (all of them when the step recorded no
+    key: a study.json written before keys were recorded)."""
+    wanted = (keys or {}).get(method or "")
+    return [r for r in records if wanted is None or r.get("settings_key") == wanted]
 
 
 def _check_before_work(settings: StudySettings) -> tuple[Path, Manifest]:
@@ -650,7 +673,9 @@ def _report(
     runs = api.load_results(outcome.store, run_ids, manifest)
     runs = sorted((r for r in runs if r.run_id in order), key=lambda r: order[r.run_id])
     method = settings.explain[0] if settings.explain else None
-    board = leaderboard_of(settings.models, outcome.run_ids, method, settings.n_boot, settings.seed)
+    board = leaderboard_of(
+        settings.models, outcome.run_ids, method, settings.n_boot, settings.seed, outcome.settings_keys
+    )
     report = api.report_runs(
         runs, outcome.out / "report", seed=settings.seed, n_boot=settings.n_boot, store=outcome.store,
         board=board, explained_by=explained_by,

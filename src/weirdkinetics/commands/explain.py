@@ -83,6 +83,7 @@ class ExplainOutcome:
     summary: object
     manifest: Manifest
     report: dict | None = None
+    settings_keys: dict[str, str] | None = None  # method -> the settings key its rows were stored under
 
 
 @checked(
@@ -172,7 +173,10 @@ def explain(
             summary = explain_manifest_ray(
                 manifest, setup, job.run_id, chosen, store, progress, device, address, actors
             )
-    outcome = ExplainOutcome(out_dir, store_path, job.run_id, model, chosen, summary, manifest)
+    keys = {m: setup.settings.key(m, card) for m in chosen}
+    outcome = ExplainOutcome(
+        out_dir, store_path, job.run_id, model, chosen, summary, manifest, settings_keys=keys
+    )
     if report:
         outcome.report = _explained_report(store_path, out_dir, job.run_id, manifest)
     return outcome

@@ -36,6 +36,12 @@ def _fmt(block: dict | None, digits: int = 3) -> str:
     return f"{block['value']:.{digits}f}{ci}"
 
 
+RANDOM_BASELINES = {
+    "map-grid": "a random map on the saliency map's own grid, brought up as the map is",
+    "map-cells": "blocks of one map cell redrawn in every frame (before the fix: flickers)",
+}
+
+
 def settings_text(group: dict) -> str:
     s = group.get("settings") or {}
     parts = [
@@ -47,6 +53,8 @@ def settings_text(group: dict) -> str:
     ]
     if s.get("layers"):
         parts.append(f"target layer(s): {', '.join(s['layers'])}")
+    if s.get("random"):  # which random deletion the maps were checked against (map-grid since the fix)
+        parts.append(f"random deletions: {RANDOM_BASELINES.get(s['random'], s['random'])}")
     if s.get("explained_in_run"):
         parts.append(
             f"explained in run {s['explained_in_run']} on these clips (the card's evaluation samples the "
