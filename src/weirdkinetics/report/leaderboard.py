@@ -49,7 +49,8 @@ def leaderboard_table(board: Leaderboard, order: str | None = None) -> Table:
         name, title = "leaderboard", "Leaderboard"
     note = (
         "↑ higher is better, ↓ lower is better (less reliance on the background). Accuracies and rates "
-        "with 95% Wilson intervals; the gap with a 95% bootstrap interval (resampling recordings); the "
+        "with 95% Wilson intervals; the gap with a 95% bootstrap interval (resampling recordings; Newcombe's "
+        "score interval over fewer than 5 recordings or where a split is all right or all wrong); the "
         "attribution on background with a 95% bootstrap interval (resampling recordings): the maps' background "
         "share normalised for the background's area and the map's resolution, 0 = all on the person as far "
         "as the map's resolution allows, 1 = as much as the background's area (a uniform map); each model's "

@@ -536,8 +536,9 @@ def write_report(
     w.add(
         Paragraph(
             f"{len(runs)} run(s). Intervals: 95% Wilson for accuracies; 95% percentile bootstrap "
-            f"({n_boot} draws, seed {seed}) for gaps, resampling whole recordings when source_id links them; "
-            "McNemar's exact test on linked pairs."
+            f"({n_boot} draws, seed {seed}) for gaps, resampling whole recordings when source_id links them "
+            "(Newcombe's score interval instead over fewer than 5 recordings, or where a split's videos are all "
+            "right or all wrong); McNemar's exact test on linked pairs."
         )
     )
     one_page = len(runs) <= sections_max
