@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -439,8 +440,11 @@ def test_explain_real_footage_with_mediapipe_masks_and_the_cache(tmp_path):
     first = api.explain(manifest, "tiny_c3d", out, weights="random:0", methods=["occlusion"], progress=False)
     with Store(first.store) as store:
         got = {a.video_id: a for a in store.attributions(first.run_id)}
+    order = [
+        str(Path(r["path"]).resolve()) for r in rows
+    ]  # stored paths are resolved (../shared may be a link)
     person, earth, corrupt, close_up = (
-        got[k] for k in sorted(got, key=lambda k: [r["path"] for r in rows].index(got[k].path))
+        got[k] for k in sorted(got, key=lambda k: order.index(str(Path(got[k].path).resolve())))
     )
     assert person.status == "ok", person.reason
     assert person.numbers["mask_coverage"] > 0.01 and person.numbers["person_drop"] is not None
