@@ -364,14 +364,15 @@ class ScoreRows:
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         rows = [int(i) for i in batch["row"]]
-        keys = [("score", row, _record_key(blob)) for row, blob in zip(rows, batch["clips"], strict=True)]
+        records = [pickle.loads(blob) for blob in batch["clips"]]  # each record's clips, unpickled once
+        keys = [("score", row, _record_key(clips)) for row, clips in zip(rows, records, strict=True)]
         # each record's starts are counted (Ray Data may batch a retry differently): once one of them was
         # started MAX_ATTEMPTS times without finishing, this batch is scored record by record
         starts = [self.attempts.start(key) for key in keys]
         if max(starts) <= self.attempts.max_attempts:
-            results = [(self._score(blob), "") for blob in batch["clips"]]
+            results = [(self._score(clips), "") for clips in records]
         else:
-            results = [self._alone(key, blob) for key, blob in zip(keys, batch["clips"], strict=True)]
+            results = [self._alone(key, clips) for key, clips in zip(keys, records, strict=True)]
         for key in keys:
             self.attempts.finished(key)
         scored = np.empty(len(rows), dtype=object)
@@ -379,25 +380,24 @@ class ScoreRows:
         died = np.array([r[1] for r in results], dtype=object)
         return {"row": batch["row"], "scored": scored, "end": batch["end"], "died": died}
 
-    def _score(self, blob: bytes) -> list:
-        """One record's clips, scored (a record per call keeps each record's scores apart)."""
-        for clip in pickle.loads(blob):
+    def _score(self, clips: list) -> list:
+        """One record's clips (``ClipViews``), scored (a record per call keeps each record's scores apart)."""
+        for clip in clips:
             self.scorer.feed(clip)
         self.scorer.close()  # no end is fed: nothing finishes here, every clip is scored
         return self.scorer.take_clips()
 
-    def _alone(self, key: tuple, blob: bytes) -> tuple[list, str]:
+    def _alone(self, key: tuple, clips: list) -> tuple[list, str]:
         """One record alone; a record that already killed the actor alone is given up on (its batch's deaths
         and one alone are evidence enough): no scores, and the reason its row ends ``decode_error``."""
         alone = dataclasses.replace(self.attempts, max_attempts=1)
         reason = died_reason("model", self.attempts.max_attempts, "out of memory, or the model crashed")
-        return alone.run(("alone", *key), work=lambda: (self._score(blob), ""), gave_up=lambda: ([], reason))
+        return alone.run(("alone", *key), work=lambda: (self._score(clips), ""), gave_up=lambda: ([], reason))
 
 
-def _record_key(blob: bytes) -> tuple:
+def _record_key(clips: list) -> tuple:
     """What names a record across retries: its first clip's (job, attempt, clip), or "end" for a record that
     carries only its row's end (Ray Data may regroup records into other batches when it retries)."""
-    clips = pickle.loads(blob)
     return (clips[0].job, clips[0].attempt, clips[0].clip) if clips else ("end",)
 
 
