@@ -328,7 +328,9 @@ def decode_row(
 
 
 def _record(i: int, clips: list, end: RowEnd | None) -> dict[str, Any]:
-    return {"row": i, "clips": pickle.dumps(clips), "end": pickle.dumps(end)}
+    # "key" names the record across retries (the attempt ledger's key), so a model actor needs no unpickling
+    # of the clips to count its starts
+    return {"row": i, "key": _record_key(clips), "clips": pickle.dumps(clips), "end": pickle.dumps(end)}
 
 
 def _died_events(i: int, wanted: list[int], attempts: int) -> list[VideoEnd]:
@@ -364,15 +366,15 @@ class ScoreRows:
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         rows = [int(i) for i in batch["row"]]
-        records = [pickle.loads(blob) for blob in batch["clips"]]  # each record's clips, unpickled once
-        keys = [("score", row, _record_key(clips)) for row, clips in zip(rows, records, strict=True)]
+        keys = [("score", row, str(key)) for row, key in zip(rows, batch["key"], strict=True)]
         # each record's starts are counted (Ray Data may batch a retry differently): once one of them was
         # started MAX_ATTEMPTS times without finishing, this batch is scored record by record
         starts = [self.attempts.start(key) for key in keys]
         if max(starts) <= self.attempts.max_attempts:
-            results = [(self._score(clips), "") for clips in records]
+            results = [(self._score(pickle.loads(blob)), "") for blob in batch["clips"]]
         else:
-            results = [self._alone(key, clips) for key, clips in zip(keys, records, strict=True)]
+            pairs = zip(keys, batch["clips"], strict=True)
+            results = [self._alone(key, pickle.loads(blob)) for key, blob in pairs]
         for key in keys:
             self.attempts.finished(key)
         scored = np.empty(len(rows), dtype=object)
@@ -395,10 +397,10 @@ class ScoreRows:
         return alone.run(("alone", *key), work=lambda: (self._score(clips), ""), gave_up=lambda: ([], reason))
 
 
-def _record_key(clips: list) -> tuple:
-    """What names a record across retries: its first clip's (job, attempt, clip), or "end" for a record that
-    carries only its row's end (Ray Data may regroup records into other batches when it retries)."""
-    return (clips[0].job, clips[0].attempt, clips[0].clip) if clips else ("end",)
+def _record_key(clips: list) -> str:
+    """What names a record of a row across retries: its first clip's job, attempt and clip, or "end" for a
+    record that carries only its row's end (Ray Data may regroup records into other batches when it retries)."""
+    return f"{clips[0].job}/{clips[0].attempt}/{clips[0].clip}" if clips else "end"
 
 
 def _decode_tasks(ray: ModuleType, rows: int) -> int:
