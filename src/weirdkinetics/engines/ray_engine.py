@@ -63,9 +63,7 @@ import contextlib
 import dataclasses
 import importlib.util
 import logging
-import os
 import pickle
-import shutil
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -86,7 +84,7 @@ from weirdkinetics.engines.ray_cluster import (
     refused_connection,
     requested_address,
 )
-from weirdkinetics.engines.reaper import Reaper, owner_marked, owner_tag
+from weirdkinetics.engines.reaper import Reaper, owner_marked, owner_tag, remove_session
 from weirdkinetics.errors import UserError, option
 
 if TYPE_CHECKING:
@@ -200,22 +198,9 @@ def ray_session(address: str | None = None) -> Iterator[ModuleType]:
         if started:
             ray.shutdown()
         if session_dir:
-            _remove_session(Path(session_dir))
+            remove_session(Path(session_dir))
         if reaper is not None:
             reaper.close()
-
-
-def _remove_session(session_dir: Path) -> None:
-    """Remove the session folder (logs, sockets, spilled objects) of a local Ray this process started and has
-    shut down, and Ray's ``session_latest`` link when it points there: each local run left one under /tmp/ray.
-    Sessions of other processes, and any cluster's, are never touched."""
-    shutil.rmtree(session_dir, ignore_errors=True)  # a log a dying Ray process still holds open may stay
-    latest = session_dir.parent / "session_latest"
-    try:
-        if latest.is_symlink() and Path(os.readlink(latest)).name == session_dir.name:
-            latest.unlink()
-    except OSError:
-        pass
 
 
 TOKEN_NOTICE_LOGGER = "ray._private.authentication"
@@ -320,7 +305,9 @@ def decode_row(
     i, row, wanted = pickle.loads(item["work"])
     attempts = attempts or Attempts()
     if not attempts.first_attempts(i):  # counted before decoding: a crash mid-row counts
-        yield _record(i, [], RowEnd(_died_events(i, wanted, attempts.max_attempts), {}))
+        yield _record(
+            i, [], RowEnd(_died_events(i, wanted, died_reason("decoding", attempts.max_attempts)), {})
+        )
         return
     for clips, end in chunk_events(row_events(i, row, wanted, tasks), chunk_bytes):
         yield _record(i, clips, end)
@@ -333,12 +320,13 @@ def _record(i: int, clips: list, end: RowEnd | None) -> dict[str, Any]:
     return {"row": i, "key": _record_key(clips), "clips": pickle.dumps(clips), "end": pickle.dumps(end)}
 
 
-def _died_events(i: int, wanted: list[int], attempts: int) -> list[VideoEnd]:
-    """A row given up on ends as ``row_events`` ends a row that fails to open: one ``VideoEnd`` per job."""
+def _died_events(i: int, wanted: list[int], reason: str) -> list[VideoEnd]:
+    """A row given up on (``reason``: ``died_reason``'s) ends as ``row_events`` ends a row that fails to open:
+    one ``decode_error`` ``VideoEnd`` per job."""
     from weirdkinetics.clips import failed_row_events
     from weirdkinetics.statuses import RowFailure
 
-    return failed_row_events(i, wanted, RowFailure("decode_error", died_reason("decoding", attempts)), 0.0)
+    return failed_row_events(i, wanted, RowFailure("decode_error", reason), 0.0)
 
 
 class ScoreRows:
@@ -471,13 +459,9 @@ def evaluate_manifest_ray(
 def _assembled(assembler: RowAssembler, todo: dict[int, list[int]], record: dict) -> list:
     """One scored record into its row: the row's results once it is complete (or at once, ``decode_error``,
     when a record of it killed its model actor every time: ``ScoreRows._alone``), else []."""
-    from weirdkinetics.clips import failed_row_events
-    from weirdkinetics.statuses import RowFailure
-
     row = int(record["row"])
     if record["died"]:
-        failure = RowFailure("decode_error", str(record["died"]))
-        return assembler.fail(row, failed_row_events(row, todo.get(row, []), failure, 0.0))
+        return assembler.fail(row, _died_events(row, todo.get(row, []), str(record["died"])))
     return assembler.add(row, pickle.loads(record["scored"]), pickle.loads(record["end"]))
 
 

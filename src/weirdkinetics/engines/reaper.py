@@ -93,12 +93,19 @@ def end_session(tag: str, session_dir: Path | None, grace_s: float = GRACE_S) ->
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
     if session_dir is not None:
-        shutil.rmtree(session_dir, ignore_errors=True)
-        latest = session_dir.parent / "session_latest"
-        with contextlib.suppress(OSError):
-            if latest.is_symlink() and Path(os.readlink(latest)).name == session_dir.name:
-                latest.unlink()
+        remove_session(session_dir)
     return pids
+
+
+def remove_session(session_dir: Path) -> None:
+    """Remove the session folder (logs, sockets, spilled objects) of a local Ray this process started and has
+    shut down, and Ray's ``session_latest`` link when it points there: each local run left one under /tmp/ray.
+    Sessions of other processes, and any cluster's, are never touched."""
+    shutil.rmtree(session_dir, ignore_errors=True)  # a log a dying Ray process still holds open may stay
+    latest = session_dir.parent / "session_latest"
+    with contextlib.suppress(OSError):
+        if latest.is_symlink() and Path(os.readlink(latest)).name == session_dir.name:
+            latest.unlink()
 
 
 def wait_for_exit(pid: int) -> None:
