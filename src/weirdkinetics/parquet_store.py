@@ -34,6 +34,7 @@ from weirdkinetics import runid
 from weirdkinetics._optional import require
 from weirdkinetics.errors import UserError, option
 from weirdkinetics.outputs import atomic_open, atomic_path
+from weirdkinetics.statuses import worker_died
 from weirdkinetics.store import RETRY_STATUSES, SCHEMA_VERSION, RunInfo, StoredAttribution, StoredPrediction
 
 SUFFIX = ".parquet"
@@ -347,7 +348,8 @@ class ParquetStore:
                 None if r["file_size"] is None else (r["file_size"], r["file_mtime_ns"]),
             )
             for r in self._rows(run_id, ["status", "reason", "file_size", "file_mtime_ns"])
-            if r["status"] not in RETRY_STATUSES and not (self.retry_errors and _worker_died(r))
+            if r["status"] not in RETRY_STATUSES
+            and not (self.retry_errors and worker_died(r["status"], r["reason"]))
         }
 
     def statuses(self, run_id: str) -> dict[tuple[str, str], str]:
@@ -395,16 +397,6 @@ def refuse_for_attributions(path: str | Path | None) -> None:
             f"{option('store_path', Path(path))}: attribution rows ('explain') are kept in SQLite stores only; "
             f"give {option('store_path', meta='FILE.sqlite')}"
         )
-
-
-def _worker_died(row: dict) -> bool:
-    """A ``decode_error`` row whose reason is ``statuses.worker_died_reason``'s (the file may be fine)."""
-    import fnmatch
-
-    from weirdkinetics.statuses import WORKER_DIED_LIKE
-
-    pattern = WORKER_DIED_LIKE.replace("%", "*")  # SQL LIKE's % is fnmatch's * (the reason holds no [ ] ?)
-    return row["status"] == "decode_error" and fnmatch.fnmatchcase(str(row.get("reason") or ""), pattern)
 
 
 def open_store(path: str | Path, read_only: bool = False, retry_errors: bool = False):

@@ -6,6 +6,8 @@ counted, with its reason, and prints the denominators.
 
 from __future__ import annotations
 
+import fnmatch
+
 MEANINGS: dict[str, str] = {
     "ok": "decoded and evaluated with the card's protocol",
     "short": "fewer resampled frames than one clip spans: indices clamped to the last frame",
@@ -41,6 +43,17 @@ DECODE = ("ok", "partial", "decode_error")
 WORKER_DIED_LIKE = "the % process died % times on this file%"
 """SQL ``LIKE`` pattern of every ``worker_died_reason``: how ``--retry-errors`` tells a row whose worker died
 (the file may be fine) from a genuine decode error (FFmpeg's own message), which stays."""
+
+
+def worker_died(status: str, reason: str | None) -> bool:
+    """Did a stored row end because its worker process died (``worker_died_reason``), not on the file's own
+    error? The same rule as ``WORKER_DIED_LIKE`` for stores that filter in Python (``parquet_store``)."""
+    return status == "decode_error" and fnmatch.fnmatchcase(reason or "", _WORKER_DIED_GLOB)
+
+
+_WORKER_DIED_GLOB = WORKER_DIED_LIKE.replace(
+    "%", "*"
+)  # SQL LIKE's % is fnmatch's * (the text holds no [ ] ?)
 
 
 def worker_died_reason(process: str, attempts: int, suspect: str = "FFmpeg crashed") -> str:
