@@ -307,3 +307,37 @@ def test_a_donor_background_is_made_a_frame_at_a_time_as_it_was_whole(tmp_path):
     assert np.array_equal(np.stack([picked.frames[t] for t in range(20)]), whole)
     still = donors.pick(manifest.rows[0], 20, 30, 40, still=True)
     assert np.array_equal(still.frames, composite.fit_background(removed[count // 2], 30, 40))
+
+
+def test_the_last_frame_is_taken_holding_one_frame_at_a_time():
+    """static-person's frozen frame and a donor's still are the last of a stream: taking it must not keep the
+    frames before it (``*_, frame = ...`` keeps them all in a list)."""
+    import tracemalloc
+
+    from weirdkinetics.synth.stream import last
+
+    def frames(n):
+        for i in range(n):
+            yield np.full((100, 100, 3), i, np.uint8)  # 30 KB each
+
+    tracemalloc.start()
+    try:
+        got = last(frames(200))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert got[0, 0, 0] == 199 and peak < 10 * 30_000
+    with pytest.raises(ValueError):
+        last(iter(()))
+
+
+def test_a_background_video_that_ends_early_on_a_later_pass_is_a_background_error():
+    from weirdkinetics.statuses import RowFailure
+    from weirdkinetics.synth.backgrounds import FittedVideo
+
+    three = lambda: iter([np.zeros((8, 8, 3), np.uint8)] * 3)
+    video = FittedVideo(None, 5, None, 5, 8, 8, make=three)
+    assert video[2].shape == (8, 8, 3)
+    with pytest.raises(RowFailure) as caught:
+        video[4]
+    assert caught.value.status == "background_error"

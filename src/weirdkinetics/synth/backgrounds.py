@@ -345,7 +345,15 @@ class FittedVideo:
         if self._frames is None or index < self._next:
             self._frames, self._next = self._make(), 0
         while True:
-            frame = next(self._frames)
+            frame = next(self._frames, None)
+            if (
+                frame is None
+            ):  # a later pass decoded fewer frames than the count (the file changed, a read broke)
+                where = self.path if self.path is not None else "the donor's background"
+                raise RowFailure(
+                    "background_error",
+                    f"{where}: ended at frame {self._next} of {self.available} on a later pass",
+                )
             self._next += 1
             if self._next - 1 == index:
                 return composite.fit_background(frame, self.shape[1], self.shape[2])
@@ -474,6 +482,5 @@ class DonorBackgrounds:
         made = stream.removal(source, found.masks, self.options, exact=self.masks.name == "true")
         anchor = stream.centre_of_mass(found.masks)
         if still:
-            *_, middle = made.frames(stop=source.count // 2 + 1)
-            return middle, anchor
+            return stream.last(made.frames(stop=source.count // 2 + 1)), anchor
         return made, anchor

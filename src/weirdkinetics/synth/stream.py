@@ -258,13 +258,22 @@ def _static_background(source, masks, background, o, scene, notes):
     return _blended(source.frames(), _feathered(masks, o), background)
 
 
+def last(frames: Iterable[np.ndarray]) -> np.ndarray:
+    """The last of ``frames``, holding one frame at a time (``*_, frame = ...`` would keep every frame before
+    it in a list: up to the whole video)."""
+    held = deque(frames, maxlen=1)
+    if not held:
+        raise ValueError("no frame to take")
+    return held[0]
+
+
 def _static_person(source, masks, background, o, scene, notes):
     if background.ndim != 3:
         raise ValueError(f"a static background is one image (H, W, 3), got shape {background.shape}")
     rng = scene.rng if scene.rng is not None else np.random.default_rng(0)
     index = composite.static_frame_index(masks.coverage(), rng, o.quality.min_frame_coverage)
     notes["frozen_frame"] = str(index)
-    *_, frame = source.frames(stop=index + 1)
+    frame = last(source.frames(stop=index + 1))
     alpha = composite.feather_alpha(masks[index][None], min(o.feather_sigma, 0.5), o.threshold)[0]
     still = composite._blend(frame, alpha, background)
     return (still for _ in range(source.count))
