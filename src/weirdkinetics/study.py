@@ -515,12 +515,13 @@ def _explain_step(settings, record, progress, manifest, model, outcome) -> None:
         # instruments changed explains again instead of reusing the step; explain itself then reuses every
         # stored row whose settings did not change
         "method_settings": _method_settings(settings, model),
+        # the rows live in the store: a study run again into another --store explains into that one
+        "store": str(study_store(settings)),
     }
     key = f"explain:{model.key}"
     done = record.done(key, made_from)
-    # a step recorded before its settings keys were (an older study.json) runs again: explain reuses every row
-    if done is not None and "settings_keys" in done and not settings.retry_errors:
-        outcome.settings_keys[model.key] = done["settings_keys"] or {}
+    if done is not None and not settings.retry_errors:
+        outcome.settings_keys[model.key] = done.get("settings_keys") or {}
         outcome.reused.append(key)
         return
     units = len(manifest.rows) * len(settings.explain) * UNIT_COST["explain"]
