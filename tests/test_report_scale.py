@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 
 from many_runs import write_many_runs
 
@@ -94,6 +95,10 @@ def test_run_pages_hold_each_runs_full_section_linked_and_escaped(tmp_path):
     assert "](runs/" in md and ".md)" in md
     figures = list((out / "figures").iterdir())
     assert len(figures) == 3 * 3 * 2  # accuracy, confusion, grid per run; PNG and SVG
+    # a run page's Markdown links the report's figures from its own folder (runs/)
+    for page in (out / "runs").glob("*.md"):
+        images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", page.read_text(encoding="utf-8"))
+        assert images and all((page.parent / image).is_file() for image in images), (page.name, images)
 
 
 def test_only_reports_that_lay_out_sections_decode_frames():

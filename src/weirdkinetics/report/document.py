@@ -156,8 +156,9 @@ def render_html(title: str, blocks: list[Block]) -> str:
     )
 
 
-def render_markdown(title: str, blocks: list[Block]) -> str:
-    """GitHub-flavoured Markdown; figures are linked from the ``figures/`` folder next to it."""
+def render_markdown(title: str, blocks: list[Block], root: str = "") -> str:
+    """GitHub-flavoured Markdown; figures are linked from the report's ``figures/`` folder, ``root`` being the
+    way from the page's folder to the report's (``"../"`` for a run page under ``runs/``)."""
     out: list[str] = [f"# {md_escape(title)}\n"]
     for b in blocks:
         if isinstance(b, Heading):
@@ -168,7 +169,7 @@ def render_markdown(title: str, blocks: list[Block]) -> str:
             out.append(f"**{md_escape(b.table.title)}** (CSV: `{b.csv_path}`)\n")
             out.append(table_markdown(b.table))
         elif isinstance(b, FigureBlock):
-            out.append(f"![{md_escape(b.title)}]({b.png_path})\n\n(SVG: `{b.svg_path}`)\n")
+            out.append(f"![{md_escape(b.title)}]({root}{b.png_path})\n\n(SVG: `{b.svg_path}`)\n")
         elif isinstance(b, KeyValues):
             out.append(f"**{md_escape(b.title)}**\n")
             out.extend(f"- {md_escape(k)}: {md_escape(_value_text(v))}" for k, v in b.items.items())

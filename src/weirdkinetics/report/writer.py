@@ -438,7 +438,7 @@ def _run_pages(w: _Writer, contents: ReportContents, slugs: list[str], parts: di
         )  # fmt: skip
         for suffix, text in (
             (".html", render_html(f"{title}: {section.run.model}", page.blocks)),
-            (".md", render_markdown(f"{title}: {section.run.model}", page.blocks)),
+            (".md", render_markdown(f"{title}: {section.run.model}", page.blocks, root="../")),
         ):
             rel = f"runs/{slug}{suffix}"
             w.files[rel] = atomic_write_text(w.out_dir / rel, text)
