@@ -12,14 +12,13 @@ from weirdkinetics.results import RunResults
 if TYPE_CHECKING:
     from weirdkinetics.store import StoredAttribution
 
-# parameter checks beyond ``params.COMMON`` (``_RUNS`` as in ``commands.report``)
+# parameter checks beyond ``params.COMMON``, ``_RUNS`` and ``_ALIASES`` shared with ``commands.report``
 _RUNS = instance(RunResults, "a list of RunResults (from load_results)", many=True)
+_ALIASES = instance(dict, "a dict of run ids", optional=True)
 _QUALITATIVE = instance(list, "one list of video ids per run", optional=True, many=True)
 
 
-@checked(
-    runs=_RUNS, qualitative=_QUALITATIVE, overlays=flag, explained_by=instance(dict, "a dict", optional=True)
-)
+@checked(runs=_RUNS, qualitative=_QUALITATIVE, overlays=flag, explained_by=_ALIASES)
 def attribution_records(
     store_path: str | Path,
     runs: list[RunResults],

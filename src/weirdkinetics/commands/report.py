@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from weirdkinetics.commands.attributions import attribution_records
+from weirdkinetics.commands.attributions import _ALIASES, _RUNS, attribution_records
 from weirdkinetics.commands.files import check_report_folders, report_outputs
 from weirdkinetics.errors import UserError, option
 from weirdkinetics.inputs import unreadable
 from weirdkinetics.manifest import Manifest
 from weirdkinetics.outputs import check_output_dir, check_outputs, locks_folder
-from weirdkinetics.params import checked, flag, function, instance, whole
+from weirdkinetics.params import checked, function, instance, whole
 from weirdkinetics.params import path as a_path
 from weirdkinetics.parquet_store import is_parquet
 from weirdkinetics.results import RunResults, VideoResult, unfinished
@@ -24,8 +24,7 @@ if TYPE_CHECKING:
     from weirdkinetics.metrics.leaderboard import Leaderboard
     from weirdkinetics.report.contents import ReportContents
 
-# parameter checks beyond ``params.COMMON`` (``_RUNS`` as in ``commands.attributions``)
-_RUNS = instance(RunResults, "a list of RunResults (from load_results)", many=True)
+# parameter checks beyond ``params.COMMON`` (``_RUNS`` and ``_ALIASES`` are ``commands.attributions``')
 _SELECTIONS = instance(list, "one list of VideoResult per run", optional=True, many=True)
 
 
@@ -103,8 +102,7 @@ class ReportOutcome:
     runs=_RUNS,
     store=a_path(optional=True),
     board=function(),
-    run_pages=flag,
-    explained_by=instance(dict, "a dict", optional=True),
+    explained_by=_ALIASES,
 )
 def report_runs(
     runs: list[RunResults],
@@ -151,7 +149,7 @@ def report_runs(
     return ReportOutcome(files, contents, leaderboard)
 
 
-@checked(manifest=instance(Manifest, "a Manifest", optional=True), run_pages=flag)
+@checked(manifest=instance(Manifest, "a Manifest", optional=True))
 @locks_folder("out_dir", option("out_dir"))
 def make_report(
     source: str | Path,
@@ -170,8 +168,6 @@ def make_report(
     is called incomplete the same way. Beyond ``report.overview.SECTIONS_MAX`` runs the report is an overview;
     run_pages: also one page per run (``write_report``). Holds the ``out_dir`` lock (``outputs.folder_lock``)
     while it writes: one writer per folder."""
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= 2**32 - 1:
-        raise UserError(f"{option('seed', seed)}: must be a whole number from 0 to {2**32 - 1}")
     out_dir = check_output_dir(out_dir, option("out_dir"))
     inputs: dict[str, str | Path] = {f"the results ({option('source')})": Path(source)}
     if manifest is not None:
