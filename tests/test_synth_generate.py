@@ -436,13 +436,18 @@ def test_person_only_on_real_clips_of_ten_seconds_and_a_truncated_one(tmp_path):
         f"{truncated},juggling soccer ball,real,park,jug\n",
         encoding="utf-8",
     )
-    # the pose detector sees the close-up arm wrestlers in only 2 of 8 frames: below the default bar of half
+    # the pose detector sees the close-up arm wrestlers in only 2 of 8 frames; MediaPipe loses the pair in 38 of
+    # 280 frames, over the default quality rule's 10 % (the worked example in docs/models.md shows that
+    # exclusion): this test is about decoding a 10 s and a truncated clip through person-only, so it lets them
+    # through, and fills the outside black to find it again
     out = synthesize(
         "person-only",
         manifest,
         tmp_path / "out",
         progress=False,
-        options=SynthOptions(min_people_frames=0.25),
+        options=SynthOptions(
+            min_people_frames=0.25, quality=C.QualityRule(max_lost_frames=0.2), colour=(0, 0, 0)
+        ),
     )
     rows = _check_real_outputs(out, {"arm": arm, "jug": truncated})
     assert rows["jug"]["source_status"] == "partial" and int(rows["arm"]["num_frames"]) == 280
