@@ -141,3 +141,17 @@ def test_from_kinetics_names_every_row_with_bad_times(tmp_path):
     ]
     with pytest.raises(UserError, match="^videos='.*': not a folder$"):
         from_kinetics(ann, tmp_path / "nope")
+
+
+def test_validate_reads_file_uris_as_the_local_files_they_name(tmp_path):
+    """A ``file://`` row is the local file it names (evaluate reads it so): validate must not look for a file
+    named ``file:/...`` beside the manifest."""
+    from weirdkinetics import api
+
+    video = tmp_path / "v.mp4"
+    video.write_bytes(b"x" * 10)
+    manifest = tmp_path / "m.csv"
+    manifest.write_text(
+        f"path,label,split\nfile://{video},a,real\nfile://{tmp_path}/none.mp4,a,real\n", encoding="utf-8"
+    )
+    assert api.validate(manifest) == [f"row 3: missing file {tmp_path}/none.mp4"]

@@ -306,7 +306,9 @@ def _file_problem(row: ManifestRow, base: Path) -> str | None:
         return None
     if storage.is_uri(row.path):
         return None if storage.object_identity(row.path) is not None else f"missing object {row.path}"
-    full = Path(row.path_text) if os.path.isabs(row.path_text) else base / row.path_text
+    # as the user wrote it (a symlink loop stays visible), or a file:// URI's local path
+    local = storage.local_path(row.path_text) if storage.is_uri(row.path_text) else None
+    full = local or (Path(row.path_text) if os.path.isabs(row.path_text) else base / row.path_text)
     problem = unreadable(full)
     if problem is None:
         return None
