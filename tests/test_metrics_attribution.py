@@ -310,3 +310,17 @@ def test_attribution_summary_groups_pairs_and_lists_what_was_not_counted():
     )
     # 3 recordings carry no claim that the maps beat random ones (issue 22: no interval under 5 clusters)
     assert not g["beats_random"] and g["overall"]["faithful"] == 6
+
+
+def test_tie_order_and_random_map_are_independent_draws():
+    """One seed gives the tie order and the random map through two independent streams. Drawn from one stream, a
+    flat map's salient order (its ties, lowest tie number first) was the random order reversed (highest random
+    value first, the same numbers): the two curves removed disjoint pixels, never a random overlap."""
+    flat = np.zeros((2, 40, 40))
+    salient, random = A.deletion_masks(flat, (0.3,), seed=5)
+    removed = salient[0, 0].sum()
+    overlap = (salient[0, 0] & random[0, 0]).sum() / removed
+    assert 0.2 < overlap < 0.4  # independent draws: about 0.3 of one removal lies in the other (was 0)
+    ties = np.random.default_rng(5).random(1600)
+    field = A.random_field((2, 40, 40), None, np.random.SeedSequence(5).spawn(2)[1])
+    assert not np.allclose(field[0].ravel(), ties)

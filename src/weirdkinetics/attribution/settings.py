@@ -98,7 +98,9 @@ class ExplainSettings:
                 seed=self.seed,
                 random_repeats=self.random_repeats,
                 layers=list(card.cam_layers),
-                random="map-grid",  # was "map-cells": random blocks redrawn in every frame
+                # was "map-cells" (random blocks redrawn in every frame), then "map-grid" (tie order and random
+                # map from one stream)
+                random="map-grid/independent-ties",
                 deletion_fill=self.deletion_fill,
             )
         return d

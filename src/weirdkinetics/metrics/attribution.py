@@ -148,7 +148,9 @@ def _ranked_masks(order: np.ndarray, fractions: tuple[float, ...], pixels: int) 
     return out
 
 
-def random_field(shape: tuple[int, int, int], grid: tuple[int, int, int] | None, seed: int) -> np.ndarray:
+def random_field(
+    shape: tuple[int, int, int], grid: tuple[int, int, int] | None, seed: int | np.random.SeedSequence
+) -> np.ndarray:
     """A seeded random map as coarse as a saliency map: uniform values on ``grid`` (T', h, w), brought up to
     ``shape`` (T, H, W) linearly as Grad-CAM's map is (``_linear_resample``, PyTorch's trilinear
     ``align_corners=False``). The masks of RISE (Petsiuk et al. 2018) are drawn the same way: a coarse random
@@ -189,10 +191,13 @@ def deletion_masks(
         raise ValueError(f"saliency must be (T, H, W), got {saliency.shape}")
     t, h, w = saliency.shape
     pixels = h * w
+    # two independent streams from one seed: drawn from the same stream, the tie order and the random map began
+    # with the same numbers, so the salient curve's ties were removed in the random curve's order
+    tie_stream, field_stream = np.random.SeedSequence(seed).spawn(2)
     # one random pixel order breaks ties in every frame, so a tie (a flat stretch of a map) does not flicker
-    tiebreak = np.broadcast_to(np.random.default_rng(seed).random(pixels), (t, pixels))
+    tiebreak = np.broadcast_to(np.random.default_rng(tie_stream).random(pixels), (t, pixels))
     salient_order = np.lexsort((tiebreak, -saliency.reshape(t, pixels)), axis=-1)  # highest first
-    field = random_field((t, h, w), grid, seed).reshape(t, pixels)
+    field = random_field((t, h, w), grid, field_stream).reshape(t, pixels)
     random_order = np.lexsort((tiebreak, -field), axis=-1)
     shape = (len(fractions), t, h, w)
     return (

@@ -37,7 +37,8 @@ def _fmt(block: dict | None, digits: int = 3) -> str:
 
 
 RANDOM_BASELINES = {
-    "map-grid": "a random map on the saliency map's own grid, brought up as the map is",
+    "map-grid/independent-ties": "a random map on the saliency map's own grid, brought up as the map is",
+    "map-grid": "a random map on the saliency map's own grid (its first numbers were also the tie order)",
     "map-cells": "blocks of one map cell redrawn in every frame (before the fix: flickers)",
 }
 
@@ -53,7 +54,9 @@ def settings_text(group: dict) -> str:
     ]
     if s.get("layers"):
         parts.append(f"target layer(s): {', '.join(s['layers'])}")
-    if s.get("random"):  # which random deletion the maps were checked against (map-grid since the fix)
+    if s.get(
+        "random"
+    ):  # which random deletion the maps were checked against (map-grid/independent-ties since the last fix)
         parts.append(f"random deletions: {RANDOM_BASELINES.get(s['random'], s['random'])}")
     if s.get("explained_in_run"):
         parts.append(
