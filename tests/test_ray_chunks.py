@@ -122,3 +122,53 @@ def test_a_row_given_up_on_finishes_without_waiting_for_the_clips_of_a_try_that_
         (0, "decode_error", None),
         (1, "decode_error", None),
     ]
+
+
+def test_a_model_actor_fills_its_batches_across_the_records_of_a_call(awkward_rows, jobs):  # noqa: F811
+    """``ScoreRows`` (the Ray model actor, called here without Ray) scores the records of one call together, so
+    a GPU batch fills across them: scored record by record, each batch held one record's few clips. Its results,
+    put together by the driver's assembler, are still exactly the local scorer's."""
+    import pickle
+
+    from weirdkinetics.engines.attempts import Attempts
+    from weirdkinetics.engines.ray_engine import ScoreRows
+
+    tasks = [job.task for job in jobs]
+    events = [e for i, r in enumerate(awkward_rows) for e in row_events(i, r, [0, 1], tasks)]
+    local = _run(Scorer(jobs, batch_size=8), events)
+    records = [
+        (i, clips, end)
+        for i, row in enumerate(awkward_rows)
+        for clips, end in chunk_events(row_events(i, row, [0, 1], tasks), 2 * clip_bytes(tasks[0]))
+    ]
+    forwards = []
+    hook = jobs[0].model.module.register_forward_hook(lambda m, args, out: forwards.append(len(args[0])))
+    actor = object.__new__(ScoreRows)  # what __init__ builds, without Ray
+    actor.scorer, actor.attempts = Scorer(jobs, batch_size=64, across_videos=True), Attempts()
+    assembler, got = RowAssembler(range(len(awkward_rows))), {}
+    try:
+        for start in range(0, len(records), 8):  # VIDEOS_PER_CALL["cuda"] records a call
+            call = records[start : start + 8]
+            out = actor(
+                {
+                    "row": np.array([i for i, _, _ in call]),
+                    "key": np.array([str(k) for k in range(len(call))], dtype=object),
+                    "clips": np.array([pickle.dumps(clips) for _, clips, _ in call], dtype=object),
+                    "end": np.array([pickle.dumps(end) for _, _, end in call], dtype=object),
+                }
+            )
+            assert list(out["died"]) == [""] * len(call)
+            for row, scored, end in zip(out["row"], out["scored"], out["end"], strict=True):
+                for video in assembler.add(int(row), pickle.loads(scored), pickle.loads(end)):
+                    got[(video.row, video.job)] = video
+    finally:
+        hook.remove()
+    views = [sum(len(clip.views) for clip in clips) for _, clips, _ in records]  # crops count in a forward
+    assert len(records) > 8 and max(forwards) > max(views)  # a forward pass spans records
+    # (a clip of a try superseded by the next in the same call is never scored)
+    assert sum(forwards) <= sum(views) and len(forwards) < len(records)
+    assert assembler.lost() == [] and set(got) == set(local)
+    for key, want in local.items():
+        assert (got[key].status, got[key].reason) == (want.status, want.reason)
+        if want.clip_scores is not None:
+            np.testing.assert_allclose(got[key].clip_scores, want.clip_scores, atol=1e-6, rtol=0)

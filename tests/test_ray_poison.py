@@ -101,10 +101,10 @@ class PoisonedSynthRows(ray_engine.SynthRows):
 class PoisonedScoreRows(ray_engine.ScoreRows):
     """``ScoreRows`` whose scoring of the poisoned row kills its actor (a model out of memory on that video)."""
 
-    def _score(self, clips):
-        if any(clip.row == POISONED_ROW for clip in clips):  # a record of its clips, not its end
+    def _score(self, rows, records):
+        if any(clip.row == POISONED_ROW for clips in records for clip in clips):  # its clips, not its end
             _die()
-        return super()._score(clips)
+        return super()._score(rows, records)
 
 
 @pytest.fixture

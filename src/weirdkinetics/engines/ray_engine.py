@@ -358,11 +358,12 @@ class ScoreRows:
         # each record's starts are counted (Ray Data may batch a retry differently): once one of them was
         # started MAX_ATTEMPTS times without finishing, this batch is scored record by record
         starts = [self.attempts.start(key) for key in keys]
+        records = [pickle.loads(blob) for blob in batch["clips"]]
         if max(starts) <= self.attempts.max_attempts:
-            results = [(self._score(pickle.loads(blob)), "") for blob in batch["clips"]]
+            results = [(scored, "") for scored in self._score(rows, records)]
         else:
-            pairs = zip(keys, batch["clips"], strict=True)
-            results = [self._alone(key, pickle.loads(blob)) for key, blob in pairs]
+            pairs = zip(keys, rows, records, strict=True)
+            results = [self._alone(key, row, clips) for key, row, clips in pairs]
         for key in keys:
             self.attempts.finished(key)
         scored = np.empty(len(rows), dtype=object)
@@ -370,19 +371,28 @@ class ScoreRows:
         died = np.array([r[1] for r in results], dtype=object)
         return {"row": batch["row"], "scored": scored, "end": batch["end"], "died": died}
 
-    def _score(self, clips: list) -> list:
-        """One record's clips (``ClipViews``), scored (a record per call keeps each record's scores apart)."""
-        for clip in clips:
-            self.scorer.feed(clip)
+    def _score(self, rows: list[int], records: list[list]) -> list[list]:
+        """The records' clips (``ClipViews``) scored together, so a GPU batch fills across the records of a
+        call (scored record by record, a batch never held more than one record's few clips); per record, the
+        ``ScoredClips`` it carries back. A row's scores all go back with its first record here: the driver
+        merges a row's records whichever carries them (``chunks.RowAssembler``)."""
+        for clips in records:
+            for clip in clips:
+                self.scorer.feed(clip)
         self.scorer.close()  # no end is fed: nothing finishes here, every clip is scored
-        return self.scorer.take_clips()
+        by_row: dict[int, list] = {}
+        for part in self.scorer.take_clips():
+            by_row.setdefault(part.row, []).append(part)
+        return [by_row.pop(row, []) for row in rows]
 
-    def _alone(self, key: tuple, clips: list) -> tuple[list, str]:
+    def _alone(self, key: tuple, row: int, clips: list) -> tuple[list, str]:
         """One record alone; a record that already killed the actor alone is given up on (its batch's deaths
         and one alone are evidence enough): no scores, and the reason its row ends ``decode_error``."""
         alone = dataclasses.replace(self.attempts, max_attempts=1)
         reason = died_reason("model", self.attempts.max_attempts, "out of memory, or the model crashed")
-        return alone.run(("alone", *key), work=lambda: (self._score(clips), ""), gave_up=lambda: ([], reason))
+        return alone.run(
+            ("alone", *key), work=lambda: (self._score([row], [clips])[0], ""), gave_up=lambda: ([], reason)
+        )
 
 
 def _record_key(clips: list) -> str:
