@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from weirdkinetics import api
-from weirdkinetics.clips import ClipViews, Job, VideoEnd
+from weirdkinetics.clips import ClipTask, ClipViews, Job, VideoEnd, queue_depth
 from weirdkinetics.manifest import write_manifest
 from weirdkinetics.models import get_card
 from weirdkinetics.models.loading import load_model
@@ -49,6 +49,37 @@ def test_a_long_window_takes_several_batch_slots():
     assert scorer._filled[0] == 5
     scorer.feed(ClipViews(0, 0, 1, 0, torch.zeros(1, 3, 40, 16, 16)))  # 10: flushed
     assert 0 not in scorer._batches and not scorer._filled
+
+
+def test_whole_video_windows_queue_by_their_frames_not_their_count():
+    """Decoded clips wait for the models in a queue of ``clips`` card-length clips: 250-frame windows of a
+    64-frame card take 4 places each, so a long video's windows no longer pile up 4 to 8 deep (150 MiB each)."""
+    card = get_card("i3d_inception")
+    whole, dense = ClipTask(card, spec_for(card, "whole:250")), ClipTask(card, spec_for(card, "dense"))
+    assert whole.slots == 4 and dense.slots == 1
+    assert queue_depth([dense], 4) == 4
+    assert queue_depth([whole], 4) == 1 and queue_depth([whole], 64) == 16
+    assert queue_depth([dense, whole], 8) == 2  # the longest clip decides
+    assert queue_depth([whole], 1) == 1  # never 0 (an unbounded queue)
+
+
+def test_evaluate_bounds_its_decoding_queue_by_the_windows_frames(monkeypatch, tmp_path, lossless_video):
+    from weirdkinetics import predict
+
+    depths = []
+    real = predict.in_background
+
+    def spy(events, maxsize):
+        depths.append(maxsize)
+        return real(events, maxsize)
+
+    monkeypatch.setattr(predict, "in_background", spy)
+    video, _ = lossless_video(12, 25, "a.mkv", 48, 64)
+    manifest = write_manifest(tmp_path / "m.csv", [{"path": video.name, "label": "jogging", "split": "real"}])
+    api.evaluate(
+        manifest, ["tiny_c3d"], tmp_path / "out", weights=["random:0"], progress=False, clips="whole:40"
+    )
+    assert depths == [1]  # 40-frame windows of an 8-frame card: 5 slots each, so 1 of the 4 places
 
 
 @pytest.fixture

@@ -43,6 +43,25 @@ class ClipTask:
     card: ModelCard
     spec: sampling.ClipSpec
 
+    @property
+    def slots(self) -> int:
+        """Batch slots the longest clip of this task takes: ``ceil(frames / card.frames)`` (a whole-video window
+        of 250 frames at a 64-frame card takes 4), 1 for the card's own clips."""
+        return clip_slots(self.spec.frames, self.card.frames)
+
+
+def clip_slots(clip_frames: int, card_frames: int) -> int:
+    """Pure: batch slots of a clip of ``clip_frames``: ``ceil(clip_frames / card_frames)``, at least 1."""
+    return max(1, -(-int(clip_frames) // max(int(card_frames), 1)))
+
+
+def queue_depth(tasks: list[ClipTask], clips: int) -> int:
+    """Pure: how many decoded clips may wait between decoding and the models: ``clips`` of the card's length,
+    fewer when a task's clips are longer (``--clips whole:250`` windows hold as many frames as 4 of a 64-frame
+    card's clips), at least 1. Without this a long video's whole-video windows queued up 4 to 8 deep: 150 MiB each
+    at 224x224 (measured: 10 s 2559 MiB peak, 60 s 3756 MiB, ``benchmarks/whole_memory.py``)."""
+    return max(1, clips // max((task.slots for task in tasks), default=1))
+
 
 @dataclass(frozen=True)
 class Job:

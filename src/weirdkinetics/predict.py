@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from weirdkinetics import runid, sampling
-from weirdkinetics.clips import Job, manifest_events
+from weirdkinetics.clips import Job, manifest_events, queue_depth
 from weirdkinetics.inference import Runtime, default_batch_size
 from weirdkinetics.labels import label_space
 from weirdkinetics.manifest import Manifest, ManifestRow
@@ -397,9 +397,12 @@ def evaluate_manifest(
     scorer = Scorer(jobs, batch_size, across_videos=runtime.device.startswith("cuda"), runtime=runtime)
     tasks = [job.task for job in jobs]
     if decode_workers > 1 and len(todo) > 1:
-        events = parallel_events(rows, todo, tasks, decode_workers, maxsize=max(8, 2 * batch_size))
+        depth = queue_depth(tasks, max(8, 2 * batch_size))
+        events = parallel_events(rows, todo, tasks, decode_workers, maxsize=depth)
     else:
-        events = in_background(manifest_events(rows, todo, tasks), maxsize=max(4, 2 * batch_size))
+        events = in_background(
+            manifest_events(rows, todo, tasks), maxsize=queue_depth(tasks, max(4, 2 * batch_size))
+        )
     try:
         for event in events:
             ev.write(scorer.feed(event))

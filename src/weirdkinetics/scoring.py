@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from weirdkinetics import statuses
-from weirdkinetics.clips import ClipViews, Event, Job, VideoEnd
+from weirdkinetics.clips import ClipViews, Event, Job, VideoEnd, clip_slots
 from weirdkinetics.inference import Runner, Runtime
 from weirdkinetics.statuses import COUNTED as OK_STATUSES
 
@@ -213,8 +213,7 @@ class Scorer:
 
     def _slots(self, event: ClipViews) -> int:
         """Batch slots a clip takes: ``ceil(T / card.frames)``, 1 for a clip of the card's length."""
-        frames = self.jobs[event.job].model.card.frames
-        return max(1, -(-int(event.views.shape[2]) // max(frames, 1)))
+        return clip_slots(int(event.views.shape[2]), self.jobs[event.job].model.card.frames)
 
     def _flush(self, j: int) -> None:
         # clips of a superseded attempt may still sit in the batch: skip them
