@@ -173,14 +173,22 @@ def assemble(
         for k in outs_of_src[src]:
             kept[k] = frame
         newest = max(outs_of_src[src])
+        ready: list[tuple[int, int, torch.Tensor]] = []
+        clip = None
         while cursor < len(pending) and pending[cursor][0] <= newest:
             _, j, c = pending[cursor]
             clip = torch.stack([kept[int(k)] for k in plan.clips[j][c]])  # (T, C, h, w)
-            yield j, c, clips_from_resized(clip, tasks[j].card, tasks[j].spec.crops)
+            ready.append((j, c, clips_from_resized(clip, tasks[j].card, tasks[j].spec.crops)))
             cursor += 1
-        # every clip whose last frame is <= newest has been emitted: frames no later clip needs can go
+        # every clip whose last frame is <= newest is made: frames no later clip needs go before the clips are
+        # handed on, so a long window's resized frames (350 MiB for 250 frames at 256x455) and its stacked copy
+        # are not held while the model scores it
+        clip = None
         for k in [k for k in kept if last_use[k] <= newest]:
             del kept[k]
+        ready.reverse()
+        while ready:  # popped as handed on: the generator keeps no reference to a clip being scored
+            yield ready.pop()
 
 
 def short_note(num_frames: int, fps: float, spec: sampling.ClipSpec) -> str:
