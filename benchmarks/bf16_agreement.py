@@ -4,6 +4,7 @@ trained models on their test set. A check, not a test (it builds every full-size
     .venv/bin/python benchmarks/bf16_agreement.py                        # every zoo card, 4 real clips each
     .venv/bin/python benchmarks/bf16_agreement.py --demo weirdkinetics-demo   # also the demo's two models
     .venv/bin/python benchmarks/bf16_agreement.py --cards i3d_r50,x3d_m --device cuda
+    .venv/bin/python benchmarks/bf16_agreement.py --cards '' --i3d whole:250,dense   # the trained I3D, real clips
 
 Zoo cards use seeded random weights with the last linear layer scaled up (random heads give near-flat scores,
 where any rounding flips the top-1); the clips are the first clip (``uniform:1``) of the real videos in
@@ -52,6 +53,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -169,11 +171,89 @@ def demo_models(demo: Path, device: str) -> dict:
     return out
 
 
+I3D_CLIPS = {  # the worked example's clips (scripts/worked_example.py): file -> its Kinetics-400 class
+    "arm_wrestling__mmaction2_demo.mp4": "arm wrestling",
+    "basketball__mmaction2_structuralize.mp4": "playing basketball",
+    "cleaning_pool__mmaction2_test.mp4": "cleaning pool",
+    "flipping_pancake__decord.mkv": "flipping pancake",
+    "derived_truncated35pct_juggling__sam2.mp4": "juggling soccer ball",
+    "cricket_shot__kinetics_i3d.gif": "playing cricket",
+}
+
+
+def trained_i3d(device: str, clips: tuple[str, ...], work: Path) -> dict:
+    """DeepMind's trained I3D (``i3d_inception``, the card's own weights) in fp32 and bf16 on the worked
+    example's real clips, as a user runs it (``evaluate``): per video the top-1 and the true class's
+    probability at each precision, and the bf16 run's own recorded check (``precision_check``). ``clips``:
+    sampling specs to run (the card's default ``whole:250`` is one to two windows a video, so its own check
+    samples one clip; ``dense`` gives many 64-frame clips)."""
+    from weirdkinetics import api
+    from weirdkinetics.labels import label_space
+    from weirdkinetics.manifest import write_manifest
+    from weirdkinetics.store import Store
+
+    names = label_space("kinetics400")
+    rows = [
+        {"path": str(VIDEOS / name), "label": label, "split": "real", "video_id": name.split("__")[0]}
+        for name, label in I3D_CLIPS.items()
+    ]
+    manifest = write_manifest(work / "i3d_clips.csv", rows)
+    truth = {r["video_id"]: names.index(r["label"]) for r in rows}
+    out = {}
+    for spec in clips:
+        per_video: dict[str, dict] = {}
+        check = None
+        seconds = {}
+        for precision in ("fp32", "bf16"):
+            t0 = time.perf_counter()
+            res = api.evaluate(
+                manifest, ["i3d_inception"], work / f"i3d_{spec.replace(':', '')}_{precision}", progress=False,
+                device=device, precision=precision, clips=spec,
+            )  # fmt: skip
+            seconds[precision] = round(time.perf_counter() - t0, 1)
+            with Store(res.store) as s:
+                run_id = res.run_ids[0]
+                preds = s.predictions(run_id, len(names))
+                if precision == "bf16":
+                    check = next(
+                        (e["provenance"].get("precision_check") for e in reversed(s.evaluations(run_id))),
+                        None,
+                    )
+            for p in preds:
+                entry = per_video.setdefault(p.video_id, {"status": p.status})
+                if p.scores is not None:
+                    entry[precision] = {
+                        "top1": names[int(np.argmax(p.scores))],
+                        "p_true": round(float(p.scores[truth[p.video_id]]), 4),
+                        "clips": p.num_clips,
+                    }
+        both = [v for v in per_video.values() if "fp32" in v and "bf16" in v]
+        out[spec] = {
+            "videos": len(both),
+            "top1_agreement_per_video": float(
+                np.mean([v["fp32"]["top1"] == v["bf16"]["top1"] for v in both])
+            ),
+            "max_abs_p_true_diff": max(abs(v["fp32"]["p_true"] - v["bf16"]["p_true"]) for v in both),
+            "recorded_precision_check": check,
+            "seconds": seconds,
+            "per_video": per_video,
+        }
+        print(spec, json.dumps(out[spec]), file=sys.stderr, flush=True)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cards", default="all", help="comma-separated card names, or all (every zoo card)")
     ap.add_argument("--demo", help="a demo folder (weirdkinetics demo --out DIR) whose checkpoints to check")
     ap.add_argument("--device", default="cpu")
+    ap.add_argument(
+        "--i3d",
+        default="",
+        help="sampling specs (comma-separated, e.g. whole:250,dense) to run DeepMind's trained I3D with in fp32 "
+        "and bf16 on the worked example's real clips (the card's own weights; empty: skip)",
+    )
+    ap.add_argument("--work", type=Path, help="folder for the --i3d runs' stores (default: a temporary one)")
     args = ap.parse_args()
     names = (
         [c.name for c in all_cards() if c.zoo != "testing"]
@@ -183,6 +263,13 @@ def main() -> None:
     report = {"device": args.device, "torch": torch.__version__, "zoo_cards": zoo_cards(names, args.device)}
     if args.demo:
         report["demo"] = demo_models(Path(args.demo), args.device)
+    if args.i3d:
+        specs = tuple(x for x in args.i3d.split(",") if x)
+        if args.work:
+            report["trained_i3d"] = trained_i3d(args.device, specs, args.work)
+        else:
+            with tempfile.TemporaryDirectory() as tmp:
+                report["trained_i3d"] = trained_i3d(args.device, specs, Path(tmp))
     rates = [v["top1_agreement"] for v in report["zoo_cards"].values() if "top1_agreement" in v]
     report["zoo_cards_mean_top1_agreement"] = float(np.mean(rates)) if rates else None
     print(json.dumps(report, indent=2))
