@@ -345,9 +345,6 @@ def _downscaler(info: VideoInfo, max_side: int | None) -> Callable[[np.ndarray],
     return convert
 
 
-downscaler = _downscaler  # public: synth's background videos decode as read_video does, a frame at a time
-
-
 def read_video(
     path: str | Path,
     fps: float | None = None,
@@ -360,23 +357,11 @@ def read_video(
     max_side: downscale so the longer side is at most this (aspect kept), while decoding.
     Returns frames uint8 (T, H, W, 3); on failure ``frames`` is empty and ``status`` says why.
     """
-    return _read(path, fps, max_side, indices, keep=True)
-
-
-def count_video(
-    path: str | Path,
-    fps: float | None = None,
-    max_side: int | None = None,
-    indices: np.ndarray | None = None,
-) -> DecodedVideo:
-    """``read_video`` keeping no frame: its ``frames`` is uint8 (T, 0, 0, 3), so ``len(frames)``, ``status``
-    and ``reason`` are read_video's, at the memory of one frame (``synth`` counts a background video that
-    it then reads a frame at a time)."""
-    return _read(path, fps, max_side, indices, keep=False)
+    return _read(path, fps, max_side, indices)
 
 
 def _read(
-    path: str | Path, fps: float | None, max_side: int | None, indices: np.ndarray | None, keep: bool
+    path: str | Path, fps: float | None, max_side: int | None, indices: np.ndarray | None
 ) -> DecodedVideo:
     try:
         info = probe(path)
@@ -387,7 +372,7 @@ def _read(
     out = np.arange(len(src_of_out)) if indices is None else np.asarray(indices, dtype=np.int64)
     out = out[out < len(src_of_out)]
     wanted = {int(src_of_out[k]) for k in out}
-    convert = _downscaler(info, max_side) if keep else _dropped
+    convert = _downscaler(info, max_side)
     result = DecodeResult()
     limit = info.usable_frames if info.time_jump else None
     got = dict(
@@ -401,18 +386,8 @@ def _read(
         status, reason = "partial", f"only {len(frames)} of {len(out)} frames decoded"
     if status == "ok" and info.time_jump:
         status, reason = "partial", info.time_jump
-    return DecodedVideo(_stacked(frames, info, keep), float(fps or info.avg_fps), status, reason, info)
-
-
-def _stacked(frames: list[np.ndarray], info: VideoInfo, keep: bool) -> np.ndarray:
-    """uint8 (T, H, W, 3) of the frames kept, or (T, 0, 0, 3) when none were (``count_video``)."""
-    if not keep:
-        return np.zeros((len(frames), 0, 0, 3), np.uint8)
-    return np.stack(frames) if frames else np.zeros((0, info.height, info.width, 3), np.uint8)
-
-
-def _dropped(rgb: np.ndarray) -> np.ndarray:
-    return np.zeros((0, 0, 3), np.uint8)
+    stacked = np.stack(frames) if frames else np.zeros((0, info.height, info.width, 3), np.uint8)
+    return DecodedVideo(stacked, float(fps or info.avg_fps), status, reason, info)
 
 
 @dataclass
@@ -422,7 +397,8 @@ class VideoPasses:
 
     ``count()`` decodes without converting a frame to RGB and returns how many frames ``read_video`` would
     return, setting ``status`` and ``reason`` as it would; ``frames()`` yields them, uint8 (H, W, 3), each
-    pass the same (FFmpeg's decoding is deterministic).
+    pass the same (FFmpeg's decoding is deterministic). With ``stop``, both take only the first ``stop`` frames
+    and stop decoding there (``synth``'s background videos: as many frames as the swapped video needs).
     """
 
     path: str
@@ -438,17 +414,23 @@ class VideoPasses:
     def _limit(self) -> int | None:
         return self.info.usable_frames if self.info.time_jump else None
 
-    def frames(self) -> Iterator[np.ndarray]:
-        wanted = set(range(self.info.usable_frames))
+    def _wanted(self, stop: int | None) -> int:
+        return self.info.usable_frames if stop is None else max(0, min(int(stop), self.info.usable_frames))
+
+    def frames(self, stop: int | None = None) -> Iterator[np.ndarray]:
+        wanted = set(range(self._wanted(stop)))
         convert = _downscaler(self.info, self.max_side)
-        passes = iter_source_frames(self.path, wanted, self.info.rotation, convert, limit=self._limit())
+        passes = iter_source_frames(
+            self.path, wanted, self.info.rotation, convert, limit=self._limit(), stop_early=stop is not None
+        )
         return (frame for _, frame in passes)
 
-    def count(self) -> int:
+    def count(self, stop: int | None = None) -> int:
         result = DecodeResult()
-        for _ in iter_source_frames(self.path, set(), self.info.rotation, result=result, limit=self._limit()):
+        wanted = self._wanted(stop)
+        limit = self._limit() if stop is None else wanted
+        for _ in iter_source_frames(self.path, set(), self.info.rotation, result=result, limit=limit):
             pass  # nothing is wanted: every frame is decoded, none converted
-        wanted = self.info.usable_frames
         count = min(result.frames_decoded, wanted)
         self.status, self.reason = result.status, result.reason
         if self.status == "ok" and count < wanted:

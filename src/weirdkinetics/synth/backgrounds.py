@@ -28,15 +28,7 @@ from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 import numpy as np
 
 from weirdkinetics._optional import require
-from weirdkinetics.decode import (
-    DecodedVideo,
-    VideoOpenError,
-    count_video,
-    downscaler,
-    iter_source_frames,
-    probe,
-    read_video,
-)
+from weirdkinetics.decode import DecodedVideo, VideoOpenError, probe, read_video, video_passes
 from weirdkinetics.errors import UserError, option
 from weirdkinetics.manifest import Manifest, ManifestRow
 from weirdkinetics.statuses import RowFailure
@@ -290,25 +282,35 @@ class LibraryBackgrounds:
                 raise _Unusable(str(exc)) from None
             return composite.fit_background(image, height, width)
         # decode only what is used: the middle frame for a still, the first num_frames for a video
-        video = self._videos.get_or(
-            (item.path, still, num_frames), lambda: self._read(item.path, num_frames, still)
-        )
-        if video.status not in ("ok", "partial") or len(video.frames) == 0:
-            raise _Unusable(f"background video {item.path}: {video.status} ({video.reason})")
         if still:
+            video = self._videos.get_or((item.path, "middle"), lambda: self._middle(item.path))
+            if video.status not in ("ok", "partial") or len(video.frames) == 0:
+                raise _Unusable(f"background video {item.path}: {video.status} ({video.reason})")
             return composite.fit_background(video.frames[0], height, width)
-        return FittedVideo(item.path, len(video.frames), self.max_side, num_frames, height, width)
+        status, reason, available = self._videos.get_or(
+            (item.path, num_frames), lambda: self._count(item.path, num_frames)
+        )
+        if status not in ("ok", "partial") or available == 0:
+            raise _Unusable(f"background video {item.path}: {status} ({reason})")
+        return FittedVideo(item.path, available, self.max_side, num_frames, height, width)
 
-    def _read(self, path: Path, num_frames: int, still: bool) -> DecodedVideo:
-        """The middle frame for a still; for a video only the count and status of its first ``num_frames``
-        (``FittedVideo`` decodes them again a frame at a time)."""
+    def _middle(self, path: Path) -> DecodedVideo:
+        """The video's middle frame, as ``read_video`` decodes it."""
         try:
             count = probe(path).num_frames
         except VideoOpenError as exc:
             return DecodedVideo(np.zeros((0, 1, 1, 3), np.uint8), 0.0, exc.status, exc.reason)
-        wanted = np.array([count // 2]) if still else np.arange(min(count, num_frames))
-        read = read_video if still else count_video
-        return read(path, max_side=self.max_side, indices=wanted)
+        return read_video(path, max_side=self.max_side, indices=np.array([count // 2]))
+
+    def _count(self, path: Path, num_frames: int) -> tuple[str, str, int]:
+        """Status, reason and count of the video's first ``num_frames`` frames, none kept (``FittedVideo``
+        decodes them again a frame at a time)."""
+        try:
+            passes = video_passes(path, self.max_side)
+        except VideoOpenError as exc:
+            return exc.status, exc.reason, 0
+        available = passes.count(stop=num_frames)
+        return passes.status, passes.reason, available
 
 
 class FittedVideo:
@@ -360,13 +362,7 @@ class FittedVideo:
 
     def _decode(self):
         """read_video's frames 0..available-1 of the path (the same decode, downscale and stop), in order."""
-        info = probe(self.path)
-        wanted = set(range(self.available))
-        limit = info.usable_frames if info.time_jump else None
-        frames = iter_source_frames(
-            self.path, wanted, info.rotation, downscaler(info, self.max_side), limit=limit, stop_early=True
-        )
-        return (frame for _, frame in frames)
+        return video_passes(self.path, self.max_side).frames(stop=self.available)
 
 
 def _check_donor(coverage: np.ndarray, track, options: SynthOptions) -> None:
