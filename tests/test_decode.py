@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from conftest import frame_ids, shared_video
 
-from weirdkinetics.decode import VideoOpenError, frame_times, probe, read_video
+from weirdkinetics.decode import VideoOpenError, frame_times, probe, read_video, video_passes
 from weirdkinetics.encode import write_video
 
 
@@ -210,3 +210,20 @@ def test_frame_times_sort_timestamps_or_fall_back_to_a_constant_rate():
     assert timing == "cfr" and times.tolist() == [0.0, 0.04, 0.08]
     times, timing = frame_times([], 2, None, 0.0)  # no rate claimed: 30 fps assumed
     assert timing == "cfr" and np.allclose(times, [0.0, 1 / 30])
+
+
+def test_passes_over_the_first_frames_stop_there_and_match_read_video(lossless_video, made_media):
+    """``VideoPasses.count/frames(stop=)``: synth's background videos take only as many frames as the swapped
+    video needs, decoded as ``read_video`` decodes them."""
+    path, frames = lossless_video(30, 25)
+    passes = video_passes(path)
+    assert passes.count(stop=10) == 10 and passes.status == "ok"
+    first = np.stack(list(passes.frames(stop=10)))
+    np.testing.assert_array_equal(first, read_video(path).frames[:10])
+    np.testing.assert_array_equal(first, frames[:10])
+    assert passes.count(stop=100) == 30 and len(list(passes.frames(stop=100))) == 30
+    assert passes.count() == 30 and len(list(passes.frames())) == 30
+    broken = video_passes(made_media["corrupt"])  # breaks off mid-stream: the frames before the break count
+    whole = broken.count()
+    assert broken.status == "partial" and 0 < whole
+    assert broken.count(stop=whole - 1) == whole - 1 and broken.status == "ok"
