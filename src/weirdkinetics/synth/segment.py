@@ -760,16 +760,6 @@ class MaskSource:
             raw = self.segmenter.masks(frames)
         return raw
 
-    def person(
-        self, row: ManifestRow, frames: np.ndarray, threshold: float = 0.5
-    ) -> tuple[np.ndarray, Track | None]:
-        """``masks`` cut to one person over time (``track_person``) for a segmenter's masks; true masks
-        are the person already (Track None)."""
-        raw = self.masks(row, frames)
-        if self.name == "true":
-            return raw, None
-        return track_person(raw, threshold)
-
     def raw_stream(
         self, row: ManifestRow, frames: Iterable[np.ndarray], shape: tuple[int, int, int], fresh: bool = False
     ) -> Iterator[np.ndarray]:

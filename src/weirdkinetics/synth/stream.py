@@ -133,8 +133,8 @@ def _binarised(row, source: Source, masks_from: MaskSource, threshold: float, fr
 
 
 def scan(row: ManifestRow, source: Source, masks_from: MaskSource, threshold: float) -> Scan:
-    """Pass 1 (``MaskSource.person`` a frame at a time). Raises ``RowFailure("mask_error")`` when the masks
-    cannot be made."""
+    """Pass 1 (``MaskSource.raw_stream`` cut to one person, a frame at a time). Raises
+    ``RowFailure("mask_error")`` when the masks cannot be made."""
     try:
         try:
             person, samples = _binarised(row, source, masks_from, threshold, fresh=False)
