@@ -184,8 +184,10 @@ def test_an_explain_user_error_on_a_worker_reaches_the_cli_as_one_line(
     argv = ["explain", "--model", "tiny_c3d", "--weights", "random:0", "--manifest", str(explain_rows)]
     argv += ["--out", str(tmp_path / "o"), "--segmenter", "true", "--engine", "ray", "--no-progress"]
     assert main(argv) == 1
-    err = capsys.readouterr().err.strip()
-    assert err.splitlines() == [f"error: {line}"]
+    err = capsys.readouterr().err.strip().splitlines()
+    # on a busy machine the stall watcher may say first that Ray has not placed the work yet (its own line)
+    stalls = [x for x in err[:-1] if x.startswith("explain on Ray: no video finished for")]
+    assert err[-1:] == [f"error: {line}"] and len(stalls) == len(err) - 1
     assert stored(tmp_path / "o" / "predictions.sqlite") == {}  # nothing written, the run is resumable
 
 
