@@ -14,7 +14,7 @@ import torch
 from weirdkinetics import api
 from weirdkinetics.clips import ClipViews, Job, VideoEnd
 from weirdkinetics.encode import write_video
-from weirdkinetics.inference import Runtime
+from weirdkinetics.inference import Runner, Runtime
 from weirdkinetics.manifest import write_manifest
 from weirdkinetics.models import get_card
 from weirdkinetics.models.loading import load_model
@@ -224,3 +224,26 @@ def test_the_check_costs_at_most_about_5_percent_of_a_run_and_at_most_16_clips(c
     checked = len(video.checked[0])
     assert checked == min(16, max(1, (clips - 1) // 20))
     assert checked == 1 or checked / clips <= 0.05
+
+
+def test_a_whole_video_window_is_checked_on_the_cards_own_clip_length_in_both_precisions():
+    """A 250-frame window checked again whole in fp32 doubled a one-window bf16 run; a window longer than the
+    card's clip is checked on its first ``card.frames`` frames, scored in bf16 and in fp32."""
+    model = load_model(get_card("tiny_c3d"), "random:0")  # 8-frame clips
+    job = Job(model, spec_for(model.card, "whole:40"), "run", [])
+    window = torch.randn(1, 3, 40, 32, 32, generator=torch.Generator().manual_seed(3))
+    seen = []
+    hook = model.module.register_forward_hook(lambda m, args, out: seen.append(tuple(args[0].shape[2:3])))
+    try:
+        scorer = Scorer([job], batch_size=1, runtime=Runtime(precision="bf16"))
+        done = scorer.feed(ClipViews(0, 0, 0, 0, window))
+        done += scorer.feed(VideoEnd(0, 0, 0, "ok", "", 40, 0.0)) + scorer.close()
+    finally:
+        hook.remove()
+    assert seen == [(40,), (8,), (8,)]  # the window in bf16, then its first 8 frames in fp32 and in bf16
+    (video,) = done
+    low, ref = video.checked
+    first = window[:, :, :8]
+    np.testing.assert_allclose(ref[0], Runner(model, Runtime()).probs(first)[0], rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(low[0], Runner(model, Runtime(precision="bf16")).probs(first)[0], rtol=1e-5)
+    assert not np.allclose(low[0], video.clip_scores[0])  # not the whole window's scores

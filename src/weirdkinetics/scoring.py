@@ -11,9 +11,12 @@ A run at bf16 or fp16 checks itself: the scorer also scores a sample of its clip
 through the same module): clips 0, 40, 60, 80, ... per model in the order they arrive (every
 ``PRECISION_CHECK_EVERY``-th, clip 0 standing in for clip 20), at most ``PRECISION_CHECK_CLIPS``: a run of n
 clips checks max(1, (n - 1) // 20) of them, at most 5 % of its forwards once it has 20 clips, and the sample is
-spread over the run rather than its first video. It hands both back with
-their videos (``ScoredVideo.checked``); the store's writer compares them (``compare_precision``) and records the
-agreement in the run's provenance. On Ray each actor's scorer samples its own clips. fp32 runs check nothing.
+spread over the run rather than its first video. A checked clip longer than the card's own clip (a
+whole-video window of ``--clips whole:N``) is checked on its first ``card.frames`` frames, scored in both
+precisions: the same network and kernels at a quarter of a 250-frame window's cost, where the whole window again
+in fp32 doubled a one-window run. It hands both back with their videos (``ScoredVideo.checked``); the store's
+writer compares them (``compare_precision``) and records the agreement in the run's provenance. On Ray each
+actor's scorer samples its own clips. fp32 runs check nothing.
 
 Clips of one job may differ in length (``--clips whole:N``: each video's windows are as long as the video
 allows): a batch runs one forward per clip shape, and counts a clip as ``ceil(T / card.frames)`` of the
@@ -152,7 +155,7 @@ def compare_precision(low: np.ndarray, ref: np.ndarray, subset: list[int] | None
 class _Video:
     attempt: int = 0
     clips: dict[int, np.ndarray] = field(default_factory=dict)  # clip index -> float32 (K,)
-    reference: dict[int, np.ndarray] = field(default_factory=dict)  # checked clip index -> fp32 (K,)
+    reference: dict[int, np.ndarray] = field(default_factory=dict)  # checked clip -> (2, K): low, fp32
     pending: int = 0  # clips of the current attempt waiting in a batch
     infer_s: float = 0.0
     end: VideoEnd | None = None
@@ -235,17 +238,19 @@ class Scorer:
         probs = self.runners[j].probs(views)
         share = (time.perf_counter() - t0) / len(items)
         checked = self._pick_checks(j, len(items))
-        reference = self._reference(j, items, checked)  # not timed: the check is not the run's speed
-        at = 0
-        for k, it in enumerate(items):
+        at, scored = 0, []
+        for it in items:
             n = it.views.shape[0]
+            scored.append(probs[at : at + n].mean(axis=0))
+            at += n
+        reference = self._reference(j, items, checked, scored)  # not timed: the check is not the run's speed
+        for k, it in enumerate(items):
             video = self._videos[(it.row, it.job)]
-            video.clips[it.clip] = probs[at : at + n].mean(axis=0)
+            video.clips[it.clip] = scored[k]
             if k in reference:
                 video.reference[it.clip] = reference[k]
             video.pending -= 1
             video.infer_s += share
-            at += n
 
     def _pick_checks(self, j: int, count: int) -> list[int]:
         """Positions among the next ``count`` clips of job j that the precision check scores again in fp32:
@@ -261,19 +266,33 @@ class Scorer:
         self._to_check[j] -= len(picked)
         return picked
 
-    def _reference(self, j: int, items: list[ClipViews], picked: list[int]) -> dict[int, np.ndarray]:
-        """Position in ``items`` -> fp32 probabilities float32 (K,) (mean over the clip's crops) of the picked
-        clips, scored in one forward."""
+    def _reference(
+        self, j: int, items: list[ClipViews], picked: list[int], scored: list[np.ndarray]
+    ) -> dict[int, np.ndarray]:
+        """Position in ``items`` -> float32 (2, K): the picked clip's probabilities at the run's precision and in
+        fp32 (means over the clip's crops). A clip of the card's length is the run's own scores against one fp32
+        forward; a longer one (a whole-video window) is checked on its first ``card.frames`` frames, scored at
+        both precisions (``scored``: the run's probabilities of every item)."""
         import torch
 
         if not picked:
             return {}
-        probs = self._references[j].probs(torch.cat([items[k].views for k in picked]))
-        out, at = {}, 0
-        for k in picked:
-            n = items[k].views.shape[0]
-            out[k] = probs[at : at + n].mean(axis=0)
-            at += n
+        frames = self.jobs[j].model.card.frames
+        out = {}
+        for long in (False, True):
+            group = [k for k in picked if (items[k].views.shape[2] > frames) == long]
+            if not group:
+                continue
+            views = [items[k].views[:, :, :frames] if long else items[k].views for k in group]
+            batch = torch.cat(views)
+            fp32 = self._references[j].probs(batch)
+            low = self.runners[j].probs(batch) if long else None
+            at = 0
+            for k, v in zip(group, views, strict=True):
+                n = v.shape[0]
+                mine = low[at : at + n].mean(axis=0) if long else scored[k]
+                out[k] = np.stack([mine, fp32[at : at + n].mean(axis=0)]).astype(np.float32)
+                at += n
         return out
 
     def _finished(self) -> list[ScoredVideo]:
@@ -308,8 +327,8 @@ class Scorer:
 @dataclass(frozen=True)
 class ScoredClips:
     """Some scored clips of one (row, job) and decoding attempt: clip index -> float32 (K,) (mean over crops);
-    ``reference``: the precision check's fp32 probabilities of those of them it checked; ``infer_s``: their
-    share of the forward passes' seconds."""
+    ``reference``: the precision check's (2, K) pairs (low precision, fp32) of those it checked; ``infer_s``:
+    their share of the forward passes' seconds."""
 
     row: int
     job: int
@@ -323,7 +342,8 @@ def finish_video(
     end: VideoEnd, clips: dict[int, np.ndarray], reference: dict[int, np.ndarray], infer_s: float
 ) -> ScoredVideo:
     """A (row, job) result from how its decoding ended and the scored clips of the pass ``end`` names
-    (clip index -> float32 (K,)); ``reference``: the fp32 probabilities of its checked clips."""
+    (clip index -> float32 (K,)); ``reference``: the (2, K) low-precision and fp32 probabilities of its
+    checked clips."""
     clip_arr = None
     if end.status in OK_STATUSES and clips:
         clip_arr = np.stack([clips[c] for c in sorted(clips)]).astype(np.float32)
@@ -337,16 +357,14 @@ def finish_video(
         clip_arr,
         end.decode_s,
         infer_s,
-        _checked(clips, reference) if clip_arr is not None else None,
+        _checked(reference) if clip_arr is not None else None,
     )
 
 
-def _checked(
-    clips: dict[int, np.ndarray], reference: dict[int, np.ndarray]
-) -> tuple[np.ndarray, np.ndarray] | None:
-    """(low precision, fp32) float32 (n, K) of a finished video's checked clips, or None."""
+def _checked(reference: dict[int, np.ndarray]) -> tuple[np.ndarray, np.ndarray] | None:
+    """(low precision, fp32) float32 (n, K) of a finished video's checked clips, or None (``reference``: clip
+    index -> float32 (2, K), the two precisions of what was checked)."""
     if not reference:
         return None
-    order = sorted(reference)
-    low = np.stack([clips[c] for c in order]).astype(np.float32)
-    return low, np.stack([reference[c] for c in order]).astype(np.float32)
+    pairs = np.stack([reference[c] for c in sorted(reference)]).astype(np.float32)  # (n, 2, K)
+    return pairs[:, 0], pairs[:, 1]
