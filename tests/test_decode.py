@@ -227,3 +227,7 @@ def test_passes_over_the_first_frames_stop_there_and_match_read_video(lossless_v
     whole = broken.count()
     assert broken.status == "partial" and 0 < whole
     assert broken.count(stop=whole - 1) == whole - 1 and broken.status == "ok"
+    # up to the break and no further: the frame after the last one asked for is not decoded (it is the break)
+    assert broken.count(stop=whole) == whole and broken.status == "ok"
+    assert len(list(broken.frames(stop=whole))) == whole
+    assert passes.count(stop=0) == 0 and passes.status == "ok" and list(passes.frames(stop=0)) == []

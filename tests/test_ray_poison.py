@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import os
+import pickle
 import sys
 import time
 import uuid
@@ -101,10 +102,12 @@ class PoisonedSynthRows(ray_engine.SynthRows):
 class PoisonedScoreRows(ray_engine.ScoreRows):
     """``ScoreRows`` whose scoring of the poisoned row kills its actor (a model out of memory on that video)."""
 
-    def _score(self, rows, records):
-        if any(clip.row == POISONED_ROW for clips in records for clip in clips):  # its clips, not its end
+    def _score(self, rows, blobs):
+        if any(
+            clip.row == POISONED_ROW for blob in blobs for clip in pickle.loads(blob)
+        ):  # clips, not its end
             _die()
-        return super()._score(rows, records)
+        return super()._score(rows, blobs)
 
 
 @pytest.fixture

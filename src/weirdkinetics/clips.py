@@ -155,17 +155,17 @@ def assemble(
     def convert(rgb: np.ndarray) -> torch.Tensor:
         return resize_frames(torch.from_numpy(rgb)[None], card)[0]  # float32 (C, h, w)
 
-    # clips in order of their last frame; each frame's last use decides when it is released
+    # clips in order of their last frame; a frame is released once every clip that uses it is made
     pending = sorted(
         ((int(idx[-1]), j, c) for j, arr in plan.clips.items() for c, idx in enumerate(arr)),
         key=lambda t: t[0],
     )
-    last_use: dict[int, int] = {}
-    for last, j, c in pending:
+    uses: dict[int, int] = {}  # resampled frame -> clips (counted per occurrence) not yet made from it
+    for _, j, c in pending:
         for k in plan.clips[j][c]:
-            last_use[int(k)] = max(last_use.get(int(k), -1), last)
+            uses[int(k)] = uses.get(int(k), 0) + 1
     outs_of_src: dict[int, list[int]] = {}
-    for k in sorted(last_use):
+    for k in sorted(uses):
         outs_of_src.setdefault(int(plan.src_of_out[k]), []).append(k)
     kept: dict[int, torch.Tensor] = {}
     cursor = 0
@@ -173,22 +173,20 @@ def assemble(
         for k in outs_of_src[src]:
             kept[k] = frame
         newest = max(outs_of_src[src])
-        ready: list[tuple[int, int, torch.Tensor]] = []
-        clip = None
         while cursor < len(pending) and pending[cursor][0] <= newest:
             _, j, c = pending[cursor]
-            clip = torch.stack([kept[int(k)] for k in plan.clips[j][c]])  # (T, C, h, w)
-            ready.append((j, c, clips_from_resized(clip, tasks[j].card, tasks[j].spec.crops)))
             cursor += 1
-        # every clip whose last frame is <= newest is made: frames no later clip needs go before the clips are
-        # handed on, so a long window's resized frames (350 MiB for 250 frames at 256x455) and its stacked copy
-        # are not held while the model scores it
-        clip = None
-        for k in [k for k in kept if last_use[k] <= newest]:
-            del kept[k]
-        ready.reverse()
-        while ready:  # popped as handed on: the generator keeps no reference to a clip being scored
-            yield ready.pop()
+            clip = torch.stack([kept[int(k)] for k in plan.clips[j][c]])  # (T, C, h, w)
+            # frames no later clip needs go before this clip is handed on, and so does its stacked copy: a
+            # 250-frame window's resized frames (350 MiB at 256x455) are not held while the model scores it,
+            # and the clips that end on one frame (one per job of a study) are made and handed on one at a time
+            for k in plan.clips[j][c]:
+                uses[int(k)] -= 1
+                if uses[int(k)] == 0:
+                    del kept[int(k)]
+            views = clips_from_resized(clip, tasks[j].card, tasks[j].spec.crops)
+            del clip
+            yield j, c, views
 
 
 def short_note(num_frames: int, fps: float, spec: sampling.ClipSpec) -> str:

@@ -305,7 +305,8 @@ def _decode(
                 yield index, (convert(rgb) if convert else rgb)
             index += 1
             result.frames_decoded = index
-            if stop_after is not None and index > stop_after:
+            # stop right after the last frame asked for: decoding one more could only add an error of its own
+            if (stop_after is not None and index > stop_after) or (limit is not None and index >= limit):
                 break
     except (av.FFmpegError, ValueError, OSError) as exc:
         result.status = "partial" if index > 0 else "decode_error"
@@ -418,6 +419,8 @@ class VideoPasses:
         return self.info.usable_frames if stop is None else max(0, min(int(stop), self.info.usable_frames))
 
     def frames(self, stop: int | None = None) -> Iterator[np.ndarray]:
+        if stop is not None and self._wanted(stop) == 0:
+            return iter(())
         wanted = set(range(self._wanted(stop)))
         convert = _downscaler(self.info, self.max_side)
         passes = iter_source_frames(
@@ -428,6 +431,9 @@ class VideoPasses:
     def count(self, stop: int | None = None) -> int:
         result = DecodeResult()
         wanted = self._wanted(stop)
+        if stop is not None and wanted == 0:
+            self.status, self.reason = "ok", ""
+            return 0
         limit = self._limit() if stop is None else wanted
         for _ in iter_source_frames(self.path, set(), self.info.rotation, result=result, limit=limit):
             pass  # nothing is wanted: every frame is decoded, none converted

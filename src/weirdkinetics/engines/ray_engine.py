@@ -332,9 +332,10 @@ def _died_events(i: int, wanted: list[int], reason: str) -> list[VideoEnd]:
 class ScoreRows:
     """Ray Data callable class: one ``scoring.Scorer`` over every job, built once per actor.
 
-    A call takes chunks of clips (``decode_row``'s records) and returns, per record, its clips' scores (a
-    pickled list of ``scoring.ScoredClips``) and the record's ``RowEnd`` as it came; the driver finishes
-    the videos (``chunks.RowAssembler``). Each record's starts are counted (``attempts``): a batch holding a
+    A call takes chunks of clips (``decode_row``'s records), scores all their clips together, and returns per
+    record a pickled list of ``scoring.ScoredClips`` (a row's scores all with its first record in the call, []
+    with its others) and the record's ``RowEnd`` as it came; the driver finishes the videos
+    (``chunks.RowAssembler``). Each record's starts are counted (``attempts``): a batch holding a
     record started ``MAX_ATTEMPTS`` times without finishing (a model out of memory on one video kills the actor
     every time) is scored record by record, and a record that kills the actor alone too comes back with
     ``died`` set instead of scores: the driver ends its row ``decode_error``, saying so, and the other records
@@ -358,12 +359,11 @@ class ScoreRows:
         # each record's starts are counted (Ray Data may batch a retry differently): once one of them was
         # started MAX_ATTEMPTS times without finishing, this batch is scored record by record
         starts = [self.attempts.start(key) for key in keys]
-        records = [pickle.loads(blob) for blob in batch["clips"]]
         if max(starts) <= self.attempts.max_attempts:
-            results = [(scored, "") for scored in self._score(rows, records)]
+            results = [(scored, "") for scored in self._score(rows, list(batch["clips"]))]
         else:
-            pairs = zip(keys, rows, records, strict=True)
-            results = [self._alone(key, row, clips) for key, row, clips in pairs]
+            pairs = zip(keys, rows, batch["clips"], strict=True)
+            results = [self._alone(key, row, blob) for key, row, blob in pairs]
         for key in keys:
             self.attempts.finished(key)
         scored = np.empty(len(rows), dtype=object)
@@ -371,13 +371,14 @@ class ScoreRows:
         died = np.array([r[1] for r in results], dtype=object)
         return {"row": batch["row"], "scored": scored, "end": batch["end"], "died": died}
 
-    def _score(self, rows: list[int], records: list[list]) -> list[list]:
-        """The records' clips (``ClipViews``) scored together, so a GPU batch fills across the records of a
-        call (scored record by record, a batch never held more than one record's few clips); per record, the
-        ``ScoredClips`` it carries back. A row's scores all go back with its first record here: the driver
-        merges a row's records whichever carries them (``chunks.RowAssembler``)."""
-        for clips in records:
-            for clip in clips:
+    def _score(self, rows: list[int], blobs: list[bytes]) -> list[list]:
+        """The records' clips (pickled lists of ``ClipViews``) scored together, so a GPU batch fills across the
+        records of a call (scored record by record, a batch never held more than one record's few clips); per
+        record, the ``ScoredClips`` it carries back. A row's scores all go back with its first record here: the
+        driver merges a row's records whichever carries them (``chunks.RowAssembler``). Each record is unpickled
+        as it is fed, so no more clips are held than the batches hold."""
+        for blob in blobs:
+            for clip in pickle.loads(blob):
                 self.scorer.feed(clip)
         self.scorer.close()  # no end is fed: nothing finishes here, every clip is scored
         by_row: dict[int, list] = {}
@@ -385,13 +386,13 @@ class ScoreRows:
             by_row.setdefault(part.row, []).append(part)
         return [by_row.pop(row, []) for row in rows]
 
-    def _alone(self, key: tuple, row: int, clips: list) -> tuple[list, str]:
+    def _alone(self, key: tuple, row: int, blob: bytes) -> tuple[list, str]:
         """One record alone; a record that already killed the actor alone is given up on (its batch's deaths
         and one alone are evidence enough): no scores, and the reason its row ends ``decode_error``."""
         alone = dataclasses.replace(self.attempts, max_attempts=1)
         reason = died_reason("model", self.attempts.max_attempts, "out of memory, or the model crashed")
         return alone.run(
-            ("alone", *key), work=lambda: (self._score([row], [clips])[0], ""), gave_up=lambda: ([], reason)
+            ("alone", *key), work=lambda: (self._score([row], [blob])[0], ""), gave_up=lambda: ([], reason)
         )
 
 

@@ -54,9 +54,8 @@ def settings_text(group: dict) -> str:
     ]
     if s.get("layers"):
         parts.append(f"target layer(s): {', '.join(s['layers'])}")
-    if s.get(
-        "random"
-    ):  # which random deletion the maps were checked against (map-grid/independent-ties since the last fix)
+    # which random deletion the maps were checked against (map-grid/independent-ties since the last fix)
+    if s.get("random"):
         parts.append(f"random deletions: {RANDOM_BASELINES.get(s['random'], s['random'])}")
     if s.get("explained_in_run"):
         parts.append(
