@@ -269,30 +269,25 @@ class Scorer:
     def _reference(
         self, j: int, items: list[ClipViews], picked: list[int], scored: list[np.ndarray]
     ) -> dict[int, np.ndarray]:
-        """Position in ``items`` -> float32 (2, K): the picked clip's probabilities at the run's precision and in
-        fp32 (means over the clip's crops). A clip of the card's length is the run's own scores against one fp32
-        forward; a longer one (a whole-video window) is checked on its first ``card.frames`` frames, scored at
-        both precisions (``scored``: the run's probabilities of every item)."""
+        """Position in ``items`` (clips of one shape, as ``_flush`` groups them) -> float32 (2, K): the picked
+        clip's probabilities at the run's precision and in fp32 (means over the clip's crops). Clips of the
+        card's length compare the run's own scores (``scored``) with one fp32 forward; longer ones (whole-video
+        windows) are checked on their first ``card.frames`` frames, scored at both precisions."""
         import torch
 
         if not picked:
             return {}
         frames = self.jobs[j].model.card.frames
-        out = {}
-        for long in (False, True):
-            group = [k for k in picked if (items[k].views.shape[2] > frames) == long]
-            if not group:
-                continue
-            views = [items[k].views[:, :, :frames] if long else items[k].views for k in group]
-            batch = torch.cat(views)
-            fp32 = self._references[j].probs(batch)
-            low = self.runners[j].probs(batch) if long else None
-            at = 0
-            for k, v in zip(group, views, strict=True):
-                n = v.shape[0]
-                mine = low[at : at + n].mean(axis=0) if long else scored[k]
-                out[k] = np.stack([mine, fp32[at : at + n].mean(axis=0)]).astype(np.float32)
-                at += n
+        long = items[picked[0]].views.shape[2] > frames
+        batch = torch.cat([items[k].views[:, :, :frames] for k in picked])  # the whole clip unless long
+        fp32 = self._references[j].probs(batch)
+        low = self.runners[j].probs(batch) if long else None
+        out, at = {}, 0
+        for k in picked:
+            n = items[k].views.shape[0]
+            mine = low[at : at + n].mean(axis=0) if long else scored[k]
+            out[k] = np.stack([mine, fp32[at : at + n].mean(axis=0)]).astype(np.float32)
+            at += n
         return out
 
     def _finished(self) -> list[ScoredVideo]:
