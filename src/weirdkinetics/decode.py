@@ -419,9 +419,10 @@ class VideoPasses:
         return self.info.usable_frames if stop is None else max(0, min(int(stop), self.info.usable_frames))
 
     def frames(self, stop: int | None = None) -> Iterator[np.ndarray]:
-        if stop is not None and self._wanted(stop) == 0:
+        count = self._wanted(stop)
+        if count == 0:
             return iter(())
-        wanted = set(range(self._wanted(stop)))
+        wanted = set(range(count))
         convert = _downscaler(self.info, self.max_side)
         passes = iter_source_frames(
             self.path, wanted, self.info.rotation, convert, limit=self._limit(), stop_early=stop is not None

@@ -51,9 +51,8 @@ def worker_died(status: str, reason: str | None) -> bool:
     return status == "decode_error" and fnmatch.fnmatchcase(reason or "", _WORKER_DIED_GLOB)
 
 
-_WORKER_DIED_GLOB = WORKER_DIED_LIKE.replace(
-    "%", "*"
-)  # SQL LIKE's % is fnmatch's * (the text holds no [ ] ?)
+# SQL LIKE's % is fnmatch's * (the text holds no [ ] ?)
+_WORKER_DIED_GLOB = WORKER_DIED_LIKE.replace("%", "*")
 
 
 def worker_died_reason(process: str, attempts: int, suspect: str = "FFmpeg crashed") -> str:

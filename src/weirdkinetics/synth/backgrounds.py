@@ -348,9 +348,8 @@ class FittedVideo:
             self._frames, self._next = self._make(), 0
         while True:
             frame = next(self._frames, None)
-            if (
-                frame is None
-            ):  # a later pass decoded fewer frames than the count (the file changed, a read broke)
+            # a later pass decoded fewer frames than the count (the file changed, a read broke)
+            if frame is None:
                 where = self.path if self.path is not None else "the donor's background"
                 raise RowFailure(
                     "background_error",
